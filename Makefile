@@ -1,0 +1,85 @@
+# IV-platform. `make run` starts the suite with demo data; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+VENV := .venv
+BIN := $(VENV)/bin
+
+export PYTHONPATH := $(CURDIR)
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+
+GATEWAY_PORT ?= 8000
+PORTFOLIO_PORT ?= 8001
+PRINCIPLES_PORT ?= 8002
+VALUECHAINS_PORT ?= 8003
+IV_HOST ?= 127.0.0.1
+export GATEWAY_PORT PORTFOLIO_PORT PRINCIPLES_PORT VALUECHAINS_PORT IV_HOST
+export IV_VALUECHAINS_URL ?= http://$(IV_HOST):$(VALUECHAINS_PORT)
+export IV_PORTFOLIO_URL ?= http://$(IV_HOST):$(PORTFOLIO_PORT)
+export IV_PRINCIPLES_URL ?= http://$(IV_HOST):$(PRINCIPLES_PORT)
+
+POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+SERVICES := valuechains portfolio principles
+
+.PHONY: help install run prestart test test-postgres lint fmt token bench clean
+
+help:
+	@echo "make run            start the whole suite on SQLite with demo data (explorer: http://$(IV_HOST):$(GATEWAY_PORT)/docs)"
+	@echo "make test           run every test on SQLite"
+	@echo "make test-postgres  run every test on PostgreSQL ($(POSTGRES_URL))"
+	@echo "make lint           ruff, mypy and the import-linter contracts"
+	@echo "make token ROLE=architect [SUB=.. UNIT=.. CLEARANCE=..]  print a development token"
+	@echo "make bench          run the benchmarks in bench/"
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python 3.11
+	@touch $@
+
+install: $(VENV)/.synced
+
+prestart: install
+	@mkdir -p var
+	@for s in $(SERVICES); do $(BIN)/python -m services.$$s prestart || exit 1; done
+
+run: prestart
+	@echo
+	@echo "  IV-platform is starting. Explorer: http://$(IV_HOST):$(GATEWAY_PORT)/docs"
+	@echo "  A token for it:                    make token ROLE=admin"
+	@echo "  Stop with Ctrl-C."
+	@echo
+	@exec $(BIN)/honcho start -f deploy/Procfile -d .
+
+test: install
+	$(BIN)/pytest
+
+test-postgres: install
+	IV_TEST_POSTGRES_URL=$(POSTGRES_URL) $(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy services gateway tests bench
+	$(BIN)/lint-imports
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+ROLE ?= reader
+token: install
+	@$(BIN)/python -m services.chassis.auth --role "$(ROLE)" \
+		$(if $(SUB),--sub "$(SUB)") $(if $(UNIT),--unit "$(UNIT)") \
+		$(if $(CLEARANCE),--clearance "$(CLEARANCE)") $(if $(NAME),--name "$(NAME)")
+
+bench: install
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,183 @@
+"""``create_service_app``: one service, with every cross-cutting concern wired the same way."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx2
+from fastapi import APIRouter, FastAPI
+
+from services.chassis.auth import TokenVerifier
+from services.chassis.changes import changes_router
+from services.chassis.db import Database
+from services.chassis.errors import add_exception_handlers
+from services.chassis.explorer import mount_explorer
+from services.chassis.idempotency import IdempotentReplay, purge_expired
+from services.chassis.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from services.chassis.openapi import install_openapi
+from services.chassis.references import Upstreams, build_http_client
+from services.chassis.resources import Collection, references_router
+from services.chassis.settings import ServiceSettings
+from services.chassis.telemetry import (
+    Metrics,
+    ObservabilityMiddleware,
+    build_tracer_provider,
+    configure_logging,
+    instrument_app,
+    instrument_client,
+    instrument_engine,
+    metrics_endpoint,
+)
+
+logger = logging.getLogger("iv.app")
+
+BackgroundTask = Callable[[FastAPI], Coroutine[Any, Any, None]]
+
+
+async def _purge_idempotency_keys(app: FastAPI) -> None:
+    while True:
+        await asyncio.sleep(600)
+        try:
+            await purge_expired(app.state.db)
+        except Exception:
+            logger.exception("purging expired idempotency keys failed")
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    collections: Sequence[Collection[Any]],
+    routers: Sequence[APIRouter],
+    migrations_dir: Path,
+    tags: list[dict[str, Any]] | None = None,
+    transport: httpx2.AsyncBaseTransport | None = None,
+    database: Database | None = None,
+    background: Sequence[BackgroundTask] = (),
+) -> FastAPI:
+    """Build a service app. Engines, the HTTP client and background tasks start in lifespan.
+
+    ``transport`` and ``database`` let tests wire services in-process and roll back per test.
+    """
+    configure_logging(settings.log_level, json_logs=settings.log_json)
+    provider = build_tracer_provider(settings.service)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = database or Database(settings.database_url, pool_size=settings.db_pool_size)
+        for engine in db.engines:
+            instrument_engine(engine, provider)
+        client = build_http_client(settings, transport)
+        instrument_client(client, provider)
+        app.state.db = db
+        app.state.http = client
+        app.state.upstreams = Upstreams(settings, client)
+        app.state.verifier = TokenVerifier(settings)
+        tasks: list[asyncio.Task[None]] = [
+            asyncio.create_task(job(app)) for job in (_purge_idempotency_keys, *background)
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await client.aclose()
+            if database is None:
+                await db.dispose()
+            provider.force_flush()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics(settings.service)
+    app.state.tracer_provider = provider
+    registry = {c.path: c for c in collections}
+    for collection in collections:
+        collection.registry = registry
+    app.state.collections = registry
+
+    add_exception_handlers(app)
+
+    async def on_replay(_request: Any, exc: Exception) -> Any:
+        assert isinstance(exc, IdempotentReplay)
+        return exc.response()
+
+    app.add_exception_handler(IdempotentReplay, on_replay)
+
+    from services.chassis.health import health_router
+
+    app.include_router(health_router(migrations_dir))
+    app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
+    for router in routers:
+        app.include_router(router)
+    app.include_router(references_router(collections))
+    app.include_router(changes_router(f"/{settings.service}"))
+    mount_explorer(app, title=title)
+    install_openapi(app, tags=tags)
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, router_app=app.router)
+    app.add_middleware(SecurityHeadersMiddleware)
+    instrument_app(app, provider)
+    return app
+
+
+class AppFactory(Protocol):
+    def __call__(
+        self,
+        settings: ServiceSettings | None = None,
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        database: Database | None = None,
+    ) -> FastAPI: ...
+
+
+def service_factory(
+    service: str,
+    *,
+    title: str,
+    description: str,
+    collections: Sequence[Collection[Any]],
+    routers: Sequence[APIRouter],
+    migrations_dir: Path,
+    tags: list[dict[str, Any]] | None = None,
+    background: Sequence[BackgroundTask] = (),
+) -> AppFactory:
+    """The ``create_app`` of a service (``uvicorn --factory services.<service>.app:create_app``)."""
+
+    def create_app(
+        settings: ServiceSettings | None = None,
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        database: Database | None = None,
+    ) -> FastAPI:
+        return create_service_app(
+            settings or ServiceSettings.for_service(service),
+            title=title,
+            description=description,
+            collections=collections,
+            routers=routers,
+            migrations_dir=migrations_dir,
+            tags=tags,
+            transport=transport,
+            database=database,
+            background=background,
+        )
+
+    return create_app

@@ -1,0 +1,267 @@
+"""Bearer JWT authentication, roles and need-to-know clearance.
+
+Production verifies RS256/ES256 tokens with keys from the organisation's JWKS URL. Development
+signs and verifies with an ES256 key generated into ``var/`` on first use; ``make token`` prints
+a token signed with it. Services and the gateway verify every token; calls between services
+forward the caller's token, so access follows the person.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from services.chassis.errors import Forbidden, Unauthenticated
+from services.chassis.settings import CommonSettings
+
+ROLES: tuple[str, ...] = ("reader", "contributor", "portfolio_manager", "chain_owner", "architect", "admin")
+CLEARANCES: tuple[str, ...] = ("public", "internal", "confidential", "secret")
+ALGORITHMS = ["RS256", "ES256"]
+DEV_ALGORITHM = "ES256"
+
+
+def clearance_rank(level: str | None) -> int:
+    """Position of a classification or clearance level; unknown counts as internal."""
+    return CLEARANCES.index(level) if level in CLEARANCES else CLEARANCES.index("internal")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, from a verified token."""
+
+    sub: str
+    roles: frozenset[str]
+    unit: str | None = None
+    clearance: str = "internal"
+    name: str | None = None
+    token: str = field(default="", repr=False)
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    def has_role(self, *roles: str) -> bool:
+        """True when the caller holds one of ``roles``; admin may do everything."""
+        return self.is_admin or any(role in self.roles for role in roles)
+
+    def cleared_for(self, classification: str | None) -> bool:
+        return clearance_rank(self.clearance) >= clearance_rank(classification)
+
+    @property
+    def authorization(self) -> dict[str, str]:
+        """The header that forwards this caller's token to another service."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+
+def ensure_dev_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    """Load the development signing key, creating it atomically if no process has yet."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".dev-key-")
+        try:
+            os.write(fd, pem)
+            os.close(fd)
+            os.chmod(tmp, 0o600)
+            with contextlib.suppress(FileExistsError):  # another process won the race: use theirs
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{path} is not an EC private key")
+    return loaded
+
+
+def issue_dev_token(
+    settings: CommonSettings,
+    *,
+    sub: str,
+    roles: list[str],
+    unit: str | None = None,
+    clearance: str | None = None,
+    name: str | None = None,
+    ttl: dt.timedelta = dt.timedelta(hours=12),
+) -> str:
+    """A token signed with the development key (development mode only)."""
+    if not settings.is_development:
+        raise RuntimeError("development tokens are only issued in development mode")
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}; known: {', '.join(ROLES)}")
+    if clearance is not None and clearance not in CLEARANCES:
+        raise ValueError(f"unknown clearance {clearance!r}; known: {', '.join(CLEARANCES)}")
+    now = dt.datetime.now(dt.UTC)
+    claims: dict[str, Any] = {
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "sub": sub,
+        "roles": roles,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl,
+    }
+    for key, value in (("unit", unit), ("clearance", clearance), ("name", name)):
+        if value is not None:
+            claims[key] = value
+    return jwt.encode(claims, ensure_dev_key(settings.dev_key_path), algorithm=DEV_ALGORITHM)
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against the development key or the configured JWKS."""
+
+    def __init__(self, settings: CommonSettings) -> None:
+        self.settings = settings
+        self._jwks: jwt.PyJWKClient | None = None
+        self._dev_public_key: ec.EllipticCurvePublicKey | None = None
+        if settings.jwks_url:
+            self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300, timeout=5)
+        else:
+            self._dev_public_key = ensure_dev_key(settings.dev_key_path).public_key()
+
+    async def _key_for(self, token: str) -> Any:
+        if self._jwks is None:
+            return self._dev_public_key
+        jwks = self._jwks
+        try:
+            signing_key = await anyio.to_thread.run_sync(jwks.get_signing_key_from_jwt, token)
+        except jwt.PyJWKClientConnectionError as exc:
+            raise Unauthenticated("the token's signing keys could not be fetched") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"invalid token: {exc}") from exc
+        return signing_key.key
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("malformed token") from exc
+        if header.get("alg") not in ALGORITHMS:
+            raise Unauthenticated(f"token algorithm {header.get('alg')!r} is not accepted")
+        key = await self._key_for(token)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=ALGORITHMS,
+                audience=self.settings.jwt_audience,
+                issuer=self.settings.jwt_issuer,
+                leeway=self.settings.jwt_leeway_seconds,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("the token has expired") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise Unauthenticated("the token is for another audience") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise Unauthenticated("the token is from another issuer") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"invalid token: {exc}") from exc
+        return principal_from_claims(claims, token)
+
+
+def principal_from_claims(claims: dict[str, Any], token: str) -> Principal:
+    roles = claims.get("roles", [])
+    if isinstance(roles, str):
+        roles = roles.split()
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise Unauthenticated("the token's roles claim is not a list of strings")
+    clearance = claims.get("clearance")
+    if clearance is not None and clearance not in CLEARANCES:
+        raise Unauthenticated(f"unknown clearance {clearance!r}")
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise Unauthenticated("the token has no subject")
+    return Principal(
+        sub=sub,
+        roles=frozenset(r for r in roles if r in ROLES),
+        unit=claims.get("unit") if isinstance(claims.get("unit"), str) else None,
+        clearance=clearance or "internal",
+        name=claims.get("name") if isinstance(claims.get("name"), str) else None,
+        token=token,
+    )
+
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="A JWT from the organisation's identity provider (in development: `make token ROLE=...`).",
+)
+
+
+async def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The verified caller; 401 problem when there is no valid token."""
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise Unauthenticated("a bearer token is required")
+    verifier: TokenVerifier = request.app.state.verifier
+    principal = await verifier.verify(credentials.credentials)
+    if not principal.roles:
+        raise Forbidden("the token carries none of the platform's roles")
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def require_role(*roles: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    """A dependency that lets through only callers holding one of ``roles`` (or admin)."""
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_role(*roles):
+            raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
+        return principal
+
+    return dependency
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Print a development token.")
+    parser.add_argument("--role", default="reader", help="comma-separated roles")
+    parser.add_argument("--sub", default=None)
+    parser.add_argument("--unit", default=None)
+    parser.add_argument("--clearance", default=None)
+    parser.add_argument("--name", default=None)
+    parser.add_argument("--hours", type=float, default=12)
+    args = parser.parse_args(argv)
+    roles = [r.strip() for r in args.role.split(",") if r.strip()]
+    settings = CommonSettings()
+    print(
+        issue_dev_token(
+            settings,
+            sub=args.sub or f"dev-{roles[0] if roles else 'user'}",
+            roles=roles,
+            unit=args.unit,
+            clearance=args.clearance,
+            name=args.name,
+            ttl=dt.timedelta(hours=args.hours),
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

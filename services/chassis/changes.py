@@ -1,0 +1,272 @@
+"""The change feed: a transactional outbox that is also a tamper-evident audit trail.
+
+Every create, update and archive appends one event in the same transaction as the change itself.
+Events form a SHA-256 hash chain; appends are serialised through the single-row ``change_head``
+table (its row lock on PostgreSQL, the write lock on SQLite), so no two writers ever take the
+same predecessor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import BigInteger, ColumnElement, Integer, String, Text, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.chassis.auth import CLEARANCES, Principal, clearance_rank
+from services.chassis.db import ChassisBase, UTCDateTime, utcnow
+from services.chassis.pagination import MAX_LIMIT
+from services.chassis.uow import CurrentPrincipal, ReadSession
+
+GENESIS_HASH = "0" * 64
+
+
+class ChangeEvent(ChassisBase):
+    __tablename__ = "change_events"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    type: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(200), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+    changes: Mapped[str] = mapped_column(Text)
+    classification: Mapped[str | None] = mapped_column(String(20))
+    visible_to_unit: Mapped[str | None] = mapped_column(String(120))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ChangeHead(ChassisBase):
+    """One row (id 1): the last event's seq and hash. Updating it serialises appends."""
+
+    __tablename__ = "change_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def format_time(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def event_hash(event: ChangeEvent) -> str:
+    material = {
+        "seq": event.seq,
+        "type": event.type,
+        "subject": event.subject,
+        "actor": event.actor,
+        "at": format_time(event.at),
+        "version": event.version,
+        "changes": json.loads(event.changes),
+        "classification": event.classification,
+        "visible_to_unit": event.visible_to_unit,
+        "prev_hash": event.prev_hash,
+    }
+    return hashlib.sha256(canonical_json(material).encode()).hexdigest()
+
+
+async def append_event(
+    session: AsyncSession,
+    *,
+    type: str,
+    subject: str,
+    actor: str,
+    version: int,
+    changes: dict[str, list[Any]],
+    classification: str | None = None,
+    visible_to_unit: str | None = None,
+) -> ChangeEvent:
+    """Append one event to the chain inside the caller's transaction."""
+    head = await session.execute(
+        update(ChangeHead)
+        .where(ChangeHead.id == 1)
+        .values(seq=ChangeHead.seq + 1)
+        .returning(ChangeHead.seq, ChangeHead.hash)
+        .execution_options(synchronize_session=False)
+    )
+    row = head.one_or_none()
+    if row is None:
+        raise RuntimeError("change_head is missing: the database was not migrated")
+    seq, prev_hash = row
+    event = ChangeEvent(
+        seq=seq,
+        type=type,
+        subject=subject,
+        actor=actor,
+        at=utcnow(),
+        version=version,
+        changes=canonical_json(changes),
+        classification=classification,
+        visible_to_unit=visible_to_unit,
+        prev_hash=prev_hash,
+    )
+    event.hash = event_hash(event)
+    session.add(event)
+    await session.execute(
+        update(ChangeHead)
+        .where(ChangeHead.id == 1)
+        .values(hash=event.hash)
+        .execution_options(synchronize_session=False)
+    )
+    return event
+
+
+def visible_events(principal: Principal) -> ColumnElement[bool] | None:
+    """Need to know applies to the feed too: events of classified resources need clearance."""
+    allowed = [c for c in CLEARANCES if clearance_rank(c) <= clearance_rank(principal.clearance)]
+    clauses: list[ColumnElement[bool]] = [
+        ChangeEvent.classification.is_(None),
+        ChangeEvent.classification.in_(allowed),
+    ]
+    if principal.unit:
+        clauses.append(ChangeEvent.visible_to_unit == principal.unit)
+    if principal.is_admin:
+        return None
+    return or_(*clauses)
+
+
+class ChangeRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "seq": 42,
+                    "type": "chains.updated",
+                    "subject": "/valuechains/v1/chains/0192f1b2-7c3d-7abc-8def-0123456789ab",
+                    "actor": "u123456",
+                    "at": "2026-11-28T10:15:00.000000Z",
+                    "version": 3,
+                    "changes": {"mission": ["Old mission", "New mission"]},
+                    "prev_hash": "9f2c...",
+                    "hash": "1a7b...",
+                }
+            ]
+        }
+    )
+
+    seq: int
+    type: str = Field(description="`<collection>.created`, `.updated` or `.archived`.")
+    subject: str = Field(description="href of the resource that changed.")
+    actor: str = Field(description="The `sub` of the token that made the change.")
+    at: str = Field(description="When, UTC, ISO 8601.")
+    version: int = Field(description="The resource's version after the change.")
+    changes: dict[str, list[Any]] = Field(description="Each changed field as [old, new].")
+    prev_hash: str
+    hash: str = Field(description="SHA-256 over this event and prev_hash.")
+
+
+class ChangePage(BaseModel):
+    items: list[ChangeRead]
+    next: str | None
+
+
+class VerifyResult(BaseModel):
+    ok: bool
+    count: int | None = Field(default=None, description="Events checked, when the chain is intact.")
+    broken_at: int | None = Field(default=None, description="First seq whose event does not check out.")
+
+
+def to_read(event: ChangeEvent) -> ChangeRead:
+    return ChangeRead(
+        seq=event.seq,
+        type=event.type,
+        subject=event.subject,
+        actor=event.actor,
+        at=format_time(event.at),
+        version=event.version,
+        changes=json.loads(event.changes),
+        prev_hash=event.prev_hash,
+        hash=event.hash,
+    )
+
+
+async def verify_chain(session: AsyncSession, *, chunk: int = 1000) -> VerifyResult:
+    """Recompute the whole chain; the first event that does not check out is reported."""
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    while True:
+        rows = (
+            await session.scalars(
+                select(ChangeEvent).where(ChangeEvent.seq >= expected_seq).order_by(ChangeEvent.seq).limit(chunk)
+            )
+        ).all()
+        for event in rows:
+            if event.seq != expected_seq or event.prev_hash != prev_hash or event_hash(event) != event.hash:
+                return VerifyResult(ok=False, broken_at=expected_seq)
+            prev_hash, expected_seq, count = event.hash, expected_seq + 1, count + 1
+        if len(rows) < chunk:
+            break
+    head = await session.get(ChangeHead, 1)
+    if head is None or head.seq != count or head.hash != prev_hash:
+        return VerifyResult(ok=False, broken_at=expected_seq)
+    return VerifyResult(ok=True, count=count)
+
+
+def changes_router(public_prefix: str) -> APIRouter:
+    router = APIRouter(tags=["changes"])
+
+    @router.get(
+        "/v1/changes",
+        response_model=ChangePage,
+        summary="Read the change feed",
+        description=(
+            "Every create, update and archive of this service, in order (the audit trail and the "
+            "feed other systems follow instead of copying data). Page with `after` = the last "
+            "`seq` you processed. Events of resources above your clearance are left out."
+        ),
+    )
+    async def read_changes(
+        request: Request,
+        principal: CurrentPrincipal,
+        session: ReadSession,
+        after: Annotated[int, Query(ge=0, description="Return events with seq greater than this.")] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+        subject: Annotated[str | None, Query(max_length=200, description="Only events about this href.")] = None,
+        type: Annotated[str | None, Query(max_length=80, description="Only events of this type.")] = None,
+    ) -> ChangePage:
+        stmt = select(ChangeEvent).where(ChangeEvent.seq > after)
+        visibility = visible_events(principal)
+        if visibility is not None:
+            stmt = stmt.where(visibility)
+        if subject:
+            stmt = stmt.where(ChangeEvent.subject == subject)
+        if type:
+            stmt = stmt.where(ChangeEvent.type == type)
+        rows = (await session.scalars(stmt.order_by(ChangeEvent.seq).limit(limit + 1))).all()
+        items = [to_read(e) for e in rows[:limit]]
+        next_href = None
+        if len(rows) > limit:
+            params = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
+            params.append(("after", str(items[-1].seq)))
+            next_href = f"{public_prefix}{request.url.path}?{urlencode(params)}"
+        return ChangePage(items=items, next=next_href)
+
+    @router.get(
+        "/v1/changes/verify",
+        response_model=VerifyResult,
+        response_model_exclude_none=True,
+        summary="Verify the audit trail",
+        description=(
+            'Recomputes the SHA-256 chain over every event. `{"ok": true, "count": N}` when '
+            'intact, `{"ok": false, "broken_at": seq}` at the first event that was edited, '
+            "removed or reordered."
+        ),
+    )
+    async def verify(_: CurrentPrincipal, session: ReadSession) -> VerifyResult:
+        return await verify_chain(session)
+
+    return router

@@ -1,0 +1,54 @@
+"""``/healthz``: the process is alive. ``/readyz``: the database answers and is at head."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from services.chassis.db import Database
+from services.chassis.errors import PROBLEM_JSON, UNAVAILABLE, problem_body
+from services.chassis.migrations import current_revisions, head_revisions
+
+
+def health_router(migrations_dir: Path) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+    heads = head_revisions(migrations_dir)
+
+    @router.get("/healthz", summary="Liveness", description="200 while the process is alive.")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness",
+        description="200 when the database is reachable and migrated to head; 503 problem otherwise.",
+        responses={503: {"description": "Not ready", "content": {PROBLEM_JSON: {}}}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        db: Database | None = getattr(request.app.state, "db", None)
+        checks: dict[str, Any] = {}
+        ready = db is not None
+        if db is not None:
+            try:
+                async with db.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+                checks["database"] = "ok"
+                current = await current_revisions(db.engine)
+                checks["schema"] = (
+                    "at head" if current == heads else (f"at {sorted(current) or 'nothing'}, head is {sorted(heads)}")
+                )
+                ready = current == heads
+            except Exception as exc:  # noqa: BLE001 - any failure means not ready
+                checks["database"] = f"unreachable: {type(exc).__name__}"
+                ready = False
+        if ready:
+            return JSONResponse({"status": "ready", "checks": checks})
+        body = problem_body(UNAVAILABLE, "not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items()))
+        body["checks"] = checks
+        return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
+
+    return router

@@ -1,0 +1,193 @@
+"""Idempotent POSTs: the same ``Idempotency-Key`` and body replays the first response.
+
+A key is a row with a unique (actor, key), inserted and committed as *in flight* before the work
+starts, so a concurrent request with the key finds it (409). The row is completed with the stored
+response inside the work's own transaction: either both the change and its stored response are
+committed, or neither is. A failed request releases the key so that a retry can run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import Integer, LargeBinary, String, Text, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.chassis.db import ChassisBase, Database, UTCDateTime, utcnow
+from services.chassis.errors import BadRequest, Conflict, ValidationProblem
+
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+REPLAYED_HEADERS = ("location", "etag", "content-type")
+
+
+class IdempotencyRecord(ChassisBase):
+    __tablename__ = "idempotency_keys"
+
+    actor: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    headers: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class IdempotentReplay(Exception):
+    """Raised before the handler runs when a completed key is retried: answer as the first time."""
+
+    def __init__(self, record: IdempotencyRecord) -> None:
+        super().__init__("idempotent replay")
+        # Copied out now: the session that loaded the record is gone when the reply is built.
+        self.status_code = record.status_code or 200
+        self.headers: dict[str, str] = json.loads(record.headers or "{}")
+        self.body = record.body or b""
+
+    def response(self) -> Response:
+        headers = {**self.headers, "Idempotent-Replayed": "true"}
+        media_type = headers.pop("content-type", "application/json")
+        return Response(content=self.body, status_code=self.status_code, headers=headers, media_type=media_type)
+
+
+async def fingerprint(request: Request) -> str:
+    """What makes two requests "the same": method, path, query and the JSON body's content."""
+    raw = await request.body()
+    try:
+        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")) if raw else ""
+    except ValueError:
+        body = raw.decode("latin-1")
+    material = "\n".join([request.method, request.url.path, str(request.url.query), body])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+@dataclass
+class Reservation:
+    """A key this request holds while it works."""
+
+    db: Database
+    actor: str
+    key: str
+    completed: bool = field(default=False)
+
+    async def complete(self, session: AsyncSession, response: Response) -> None:
+        """Store the response in the work's transaction (called just before it commits)."""
+        headers = {k: v for k, v in response.headers.items() if k.lower() in REPLAYED_HEADERS}
+        await session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.actor == self.actor, IdempotencyRecord.key == self.key)
+            .values(
+                state="completed",
+                status_code=response.status_code,
+                headers=json.dumps(headers),
+                body=bytes(response.body),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        self.completed = True
+
+    async def release(self) -> None:
+        """Forget an in-flight key whose request failed, so that a retry can do the work."""
+        async with self.db.session(write=True) as session:
+            await session.execute(
+                delete(IdempotencyRecord).where(
+                    IdempotencyRecord.actor == self.actor,
+                    IdempotencyRecord.key == self.key,
+                    IdempotencyRecord.state == "in_flight",
+                )
+            )
+
+
+async def reserve(
+    db: Database,
+    request: Request,
+    *,
+    actor: str,
+    key: str,
+    ttl: dt.timedelta,
+    in_flight: dt.timedelta,
+) -> Reservation:
+    """Take the key, or raise: replay (completed), 409 (in flight), 422 (another request)."""
+    if not KEY_PATTERN.match(key):
+        raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
+    print_ = await fingerprint(request)
+    now = utcnow()
+    record = IdempotencyRecord(
+        actor=actor,
+        key=key,
+        fingerprint=print_,
+        state="in_flight",
+        created_at=now,
+        locked_until=now + in_flight,
+        expires_at=now + ttl,
+    )
+    try:
+        async with db.session(write=True) as session:
+            session.add(record)
+        return Reservation(db, actor, key)
+    except IntegrityError:
+        pass
+
+    async with db.session(write=True) as session:
+        existing = await session.scalar(
+            select(IdempotencyRecord).where(IdempotencyRecord.actor == actor, IdempotencyRecord.key == key)
+        )
+        if existing is None:  # released between our insert and this read: the key is free again
+            raise Conflict("the Idempotency-Key was just released by a failing request; retry")
+        abandoned = existing.state == "in_flight" and existing.locked_until < now
+        if existing.expires_at < now or abandoned:
+            taken = await session.execute(
+                update(IdempotencyRecord)
+                .where(
+                    IdempotencyRecord.actor == actor,
+                    IdempotencyRecord.key == key,
+                    IdempotencyRecord.fingerprint == existing.fingerprint,
+                    IdempotencyRecord.created_at == existing.created_at,
+                )
+                .values(
+                    fingerprint=print_,
+                    state="in_flight",
+                    status_code=None,
+                    headers=None,
+                    body=None,
+                    created_at=now,
+                    locked_until=now + in_flight,
+                    expires_at=now + ttl,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount == 1:  # type: ignore[attr-defined]
+                return Reservation(db, actor, key)
+            raise Conflict("another request with this Idempotency-Key is in flight")
+        if existing.fingerprint != print_:
+            raise ValidationProblem(
+                "this Idempotency-Key was already used for a different request; use a new key",
+                errors=[
+                    {
+                        "loc": ["header", "Idempotency-Key"],
+                        "msg": "key reused with a different body",
+                        "type": "idempotency_key_reused",
+                    }
+                ],
+            )
+        if existing.state == "in_flight":
+            raise Conflict(
+                "a request with this Idempotency-Key is still in flight; retry when it has finished",
+                headers={"Retry-After": "1"},
+            )
+        raise IdempotentReplay(existing)
+
+
+async def purge_expired(db: Database) -> int:
+    async with db.session(write=True) as session:
+        result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < utcnow()))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,86 @@
+"""The list envelope and keyset pagination shared by every collection."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlencode
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute
+from starlette.requests import Request
+
+from services.chassis.errors import ValidationProblem
+
+T = TypeVar("T")
+
+MAX_LIMIT = 100
+MAX_BATCH = 100
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of a collection. ``next`` is the gateway path of the next page, or null on the last."""
+
+    items: list[T]
+    next: str | None = Field(
+        default=None, description="Path (through the gateway) of the next page; null on the last page."
+    )
+
+
+class PageQuery(BaseModel):
+    """Paging parameters every list accepts. Unknown query parameters are rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=50, ge=1, le=MAX_LIMIT, description="Items per page, 1 to 100.")
+    after: str | None = Field(
+        default=None, max_length=512, description="Opaque cursor from the previous page's `next`."
+    )
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps([v if isinstance(v, str | int | float | None) else str(v) for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationProblem.field(["query", "after"], "not a cursor this service issued") from exc
+    if not isinstance(values, list) or len(values) != width:
+        raise ValidationProblem.field(["query", "after"], "not a cursor this service issued")
+    return values
+
+
+def keyset_after(
+    columns: Sequence[InstrumentedAttribute[Any] | ColumnElement[Any]], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in ascending (columns...) order, portable to every dialect."""
+    clauses = []
+    for i, column in enumerate(columns):
+        equal_prefix = [columns[j] == values[j] for j in range(i)]
+        clauses.append(and_(*equal_prefix, column > values[i]))
+    return or_(*clauses)
+
+
+def apply_keyset(
+    stmt: Select[Any],
+    columns: Sequence[InstrumentedAttribute[Any] | ColumnElement[Any]],
+    query: PageQuery,
+) -> Select[Any]:
+    if query.after is not None:
+        stmt = stmt.where(keyset_after(columns, decode_cursor(query.after, len(columns))))
+    return stmt.order_by(*columns).limit(query.limit + 1)
+
+
+def next_link(request: Request, public_prefix: str, last_values: Sequence[Any]) -> str:
+    """The gateway path of the next page: same path and filters, a new cursor."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
+    params.append(("after", encode_cursor(last_values)))
+    return f"{public_prefix}{request.url.path}?{urlencode(params)}"

@@ -1,0 +1,148 @@
+"""References between resources: ``{"href": "/valuechains/v1/chains/<id>"}``.
+
+Services never copy each other's data; they point at it. A reference received on write is checked
+by asking its owner (one batch GET per target collection, with the caller's token) before any
+transaction starts: unknown target 422, owner unreachable 503, and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any
+
+import httpx2
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+from services.chassis.auth import Principal
+from services.chassis.errors import ServiceUnavailable, ValidationProblem
+from services.chassis.pagination import MAX_BATCH
+from services.chassis.routing import parse_href
+from services.chassis.settings import CommonSettings
+
+ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
+
+
+class Ref(BaseModel):
+    """A pointer to a resource, by its path through the gateway."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    href: str = Field(
+        description="The referenced resource's path through the gateway.",
+        examples=["/valuechains/v1/chains/0192f1b2-7c3d-7abc-8def-0123456789ab"],
+    )
+
+
+def ref_type(name: str, collection_path: str, description: str) -> type[Ref]:
+    """A reference type that only accepts hrefs into ``collection_path``."""
+    pattern = f"^{re.escape(collection_path)}/{ID_PATTERN}$"
+    model = create_model(
+        name,
+        __base__=Ref,
+        __doc__=description,
+        href=(
+            Annotated[str, StringConstraints(pattern=pattern, max_length=200)],
+            Field(
+                description=f"Path of a resource in `{collection_path}`.",
+                examples=[f"{collection_path}/0192f1b2-7c3d-7abc-8def-0123456789ab"],
+            ),
+        ),
+    )
+    return model
+
+
+def build_http_client(
+    settings: CommonSettings, transport: httpx2.AsyncBaseTransport | None = None
+) -> httpx2.AsyncClient:
+    """The one pooled client a process uses to reach the other services."""
+    return httpx2.AsyncClient(
+        timeout=httpx2.Timeout(settings.upstream_timeout, connect=settings.upstream_connect_timeout),
+        limits=httpx2.Limits(max_connections=200, max_keepalive_connections=50),
+        transport=transport,
+        follow_redirects=False,
+    )
+
+
+class Upstreams:
+    """Reaches the owner of any href through the shared prefix-to-URL table."""
+
+    def __init__(self, settings: CommonSettings, client: httpx2.AsyncClient) -> None:
+        self.table = settings.upstreams()
+        self.client = client
+
+    def url_for(self, path: str) -> str:
+        prefix = "/" + path.lstrip("/").split("/", 1)[0]
+        base = self.table.get(prefix)
+        if base is None:
+            raise ValueError(f"no service owns {path}")
+        return base + path[len(prefix) :]
+
+    async def get_json(self, path: str, principal: Principal, params: Any = None) -> httpx2.Response:
+        """GET a path of another service with the caller's token; 503 problem when unreachable."""
+        service = path.lstrip("/").split("/", 1)[0]
+        try:
+            response = await self.client.get(self.url_for(path), params=params, headers=principal.authorization)
+        except httpx2.TimeoutException as exc:
+            raise ServiceUnavailable(f"the {service} service did not answer in time") from exc
+        except httpx2.TransportError as exc:
+            raise ServiceUnavailable(f"the {service} service is unreachable") from exc
+        if response.status_code >= 500:
+            raise ServiceUnavailable(f"the {service} service failed ({response.status_code})")
+        return response
+
+    async def batch_get(
+        self, collection_path: str, ids: Sequence[str], principal: Principal
+    ) -> dict[str, dict[str, Any]]:
+        """Representations by id, fetched in batches of up to 100; ids not visible are absent."""
+        unique = list(dict.fromkeys(ids))
+        chunks = [unique[i : i + MAX_BATCH] for i in range(0, len(unique), MAX_BATCH)]
+        pages = await asyncio.gather(
+            *(
+                self.get_json(collection_path, principal, [("id", i) for i in chunk] + [("limit", str(MAX_BATCH))])
+                for chunk in chunks
+            )
+        )
+        found: dict[str, dict[str, Any]] = {}
+        for response in pages:
+            if response.status_code in (401, 403):
+                raise ServiceUnavailable(f"{collection_path} refused this caller's token ({response.status_code})")
+            if response.status_code != 200:
+                continue  # an unknown collection: nothing in it exists
+            for item in response.json().get("items", []):
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    found[item["id"]] = item
+        return found
+
+    async def resolve(self, hrefs: Iterable[str], principal: Principal) -> dict[str, dict[str, Any] | None]:
+        """Each href's representation (None when missing or hidden), one batch per collection."""
+        by_collection: dict[str, list[str]] = defaultdict(list)
+        result: dict[str, dict[str, Any] | None] = {}
+        for href in dict.fromkeys(hrefs):
+            parsed = parse_href(href)
+            if parsed is None or parsed.id is None:
+                result[href] = None
+                continue
+            by_collection[parsed.collection_path].append(parsed.id)
+        collections = list(by_collection)
+        fetched = await asyncio.gather(*(self.batch_get(path, by_collection[path], principal) for path in collections))
+        for path, items in zip(collections, fetched, strict=True):
+            for id_ in by_collection[path]:
+                result[f"{path}/{id_}"] = items.get(id_)
+        return result
+
+    async def check(self, refs: Sequence[tuple[Sequence[str | int], str]], principal: Principal) -> None:
+        """422 naming each field whose reference does not resolve for this caller."""
+        if not refs:
+            return
+        resolved = await self.resolve([href for _, href in refs], principal)
+        errors = [
+            {"loc": list(loc), "msg": f"no such resource: {href}", "type": "reference_not_found"}
+            for loc, href in refs
+            if resolved.get(href) is None
+        ]
+        if errors:
+            fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) for e in errors)
+            raise ValidationProblem(f"unknown reference in {fields}", errors=errors)

@@ -1,0 +1,108 @@
+"""Settings shared by every component, read from ``IV_*`` environment variables.
+
+A component refuses to start outside development mode while it would still run on a
+development default (the generated signing key, a well-known database password).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.chassis.routing import SERVICES
+
+Environment = Literal["development", "production"]
+
+# Passwords that ship in examples and compose files; never acceptable in production.
+DEFAULT_PASSWORDS = frozenset({"postgres", "password", "changeme", "secret", "iv", "example"})
+
+
+class CommonSettings(BaseSettings):
+    """Settings every process of the suite reads (services and gateway)."""
+
+    model_config = SettingsConfigDict(env_prefix="IV_", extra="ignore", frozen=True)
+
+    environment: Environment = "development"
+    var_dir: Path = Path("var")
+
+    # Authentication. In production tokens come from the organisation's OIDC provider (jwks_url);
+    # in development a signing key is generated into var_dir on first use.
+    jwks_url: str | None = None
+    jwt_issuer: str = "iv-platform-dev"
+    jwt_audience: str = "iv-platform"
+    jwt_leeway_seconds: int = 30
+
+    # Where each service lives, keyed by its public prefix; the gateway and the services'
+    # own reference checks read the same table (services.chassis.routing).
+    valuechains_url: str = "http://127.0.0.1:8003"
+    portfolio_url: str = "http://127.0.0.1:8001"
+    principles_url: str = "http://127.0.0.1:8002"
+    upstream_connect_timeout: float = 1.0
+    upstream_timeout: float = 10.0
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def dev_key_path(self) -> Path:
+        return self.var_dir / "dev-signing-key.pem"
+
+    def upstreams(self) -> dict[str, str]:
+        """Public prefix (``/valuechains``) to base URL of the owning service."""
+        return {f"/{name}": getattr(self, f"{name}_url").rstrip("/") for name in SERVICES}
+
+    @model_validator(mode="after")
+    def _refuse_development_defaults(self) -> CommonSettings:
+        if not self.is_development and not self.jwks_url:
+            raise ValueError(
+                "IV_JWKS_URL must be set outside development: the generated development "
+                "signing key is not a production secret"
+            )
+        return self
+
+
+class ServiceSettings(CommonSettings):
+    """Settings of one domain service."""
+
+    service: str = "service"
+    database_url: str = ""
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    idempotency_in_flight_seconds: int = Field(default=60, ge=1)
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @classmethod
+    def for_service(cls, service: str, **overrides: object) -> ServiceSettings:
+        """Settings for ``service``; its database URL comes from ``IV_<SERVICE>_DATABASE_URL``."""
+        if service not in SERVICES:
+            raise ValueError(f"unknown service {service!r}")
+        values: dict[str, object] = {"service": service}
+        url = os.environ.get(f"IV_{service.upper()}_DATABASE_URL")
+        if url:
+            values["database_url"] = url
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _default_database(self) -> ServiceSettings:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite+aiosqlite:///{self.var_dir / (self.service + '.db')}")
+        if self.environment == "production":
+            password = _password_of(self.database_url)
+            if password is not None and password in DEFAULT_PASSWORDS:
+                raise ValueError("the database URL uses a default password; refusing to start")
+        return self
+
+
+def _password_of(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).password

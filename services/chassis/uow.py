@@ -1,0 +1,128 @@
+"""The unit of work of one request: principal, session, idempotency key, and the reply.
+
+Only this boundary commits: the session dependency commits after the handler returns and before
+the response is sent (``scope="function"``), and rolls back on any error. Domain code only flushes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from services.chassis.auth import CurrentPrincipal, Principal
+from services.chassis.db import Database
+from services.chassis.idempotency import Reservation, reserve
+from services.chassis.references import Upstreams
+from services.chassis.settings import ServiceSettings
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+__all__ = ["Ctx", "CurrentPrincipal", "DbSession", "ReadSession", "RequestContext"]
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    db: Database = request.app.state.db
+    async with db.session(write=request.method not in SAFE_METHODS) as session:
+        yield session
+
+
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReadSession = DbSession
+
+
+async def get_reservation(request: Request, principal: CurrentPrincipal) -> AsyncIterator[Reservation | None]:
+    # Documented on every POST operation by services.chassis.openapi.
+    idempotency_key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or idempotency_key is None:
+        yield None
+        return
+    settings: ServiceSettings = request.app.state.settings
+    reservation = await reserve(
+        request.app.state.db,
+        request,
+        actor=principal.sub,
+        key=idempotency_key,
+        ttl=dt.timedelta(seconds=settings.idempotency_ttl_seconds),
+        in_flight=dt.timedelta(seconds=settings.idempotency_in_flight_seconds),
+    )
+    try:
+        yield reservation
+    except BaseException:
+        await reservation.release()
+        raise
+    if not reservation.completed:
+        await reservation.release()
+
+
+@dataclass
+class RequestContext:
+    """Everything a handler (or a seed or background job) needs to do its work and answer."""
+
+    principal: Principal
+    session: AsyncSession
+    settings: ServiceSettings
+    upstreams: Upstreams
+    request: Request | None = None
+    reservation: Reservation | None = None
+
+    @property
+    def public_prefix(self) -> str:
+        return f"/{self.settings.service}"
+
+    def require_request(self) -> Request:
+        if self.request is None:
+            raise RuntimeError("this operation needs an HTTP request")
+        return self.request
+
+    async def respond(
+        self,
+        content: BaseModel | Mapping[str, Any] | list[Any] | None,
+        *,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """Build the reply; for an idempotent POST, store it with the work before commit."""
+        if isinstance(content, BaseModel):
+            body = content.model_dump_json().encode()
+        else:
+            import json
+
+            body = json.dumps(jsonable_encoder(content), separators=(",", ":")).encode()
+        response = Response(
+            content=body if content is not None else b"",
+            status_code=status,
+            headers=dict(headers or {}),
+            media_type="application/json",
+        )
+        if self.reservation is not None:
+            await self.reservation.complete(self.session, response)
+        return response
+
+
+async def get_context(
+    request: Request,
+    principal: CurrentPrincipal,
+    reservation: Annotated[Reservation | None, Depends(get_reservation, scope="function")],
+    session: DbSession,
+) -> RequestContext:
+    # Declared after the reservation so it exits (commits) first: a failed commit then reaches
+    # the reservation's cleanup, which releases the key.
+    return RequestContext(
+        principal=principal,
+        session=session,
+        settings=request.app.state.settings,
+        upstreams=request.app.state.upstreams,
+        request=request,
+        reservation=reservation,
+    )
+
+
+Ctx = Annotated[RequestContext, Depends(get_context)]

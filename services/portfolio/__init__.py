@@ -1,0 +1,1 @@
+"""portfolio: programmes, initiatives, EBOs and the rolling portfolio."""

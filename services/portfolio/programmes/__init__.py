@@ -1,0 +1,1 @@
+"""Programmes: big ambitions ("grote ambities"), delivered through small initiatives."""

@@ -1,0 +1,1 @@
+"""principles: comply or explain ("pas toe of leg uit"), assessments and simplicity reviews."""

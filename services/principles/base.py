@@ -1,0 +1,9 @@
+"""The declarative base of the principles database."""
+
+from sqlalchemy.orm import DeclarativeBase
+
+from services.chassis.db import new_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()

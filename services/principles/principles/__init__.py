@@ -1,0 +1,1 @@
+"""Principles: the few simple rules of the game, in five categories."""

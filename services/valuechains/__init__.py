@@ -1,0 +1,1 @@
+"""valuechains: IT value chains ("IV-waardeketens"), their teams and each owner's investment split."""

@@ -1,0 +1,1 @@
+"""Chains: each a "production line" equipping one part of police work, with one accountable owner."""

@@ -1,0 +1,130 @@
+"""Shared fixtures.
+
+Each service's database is created and migrated once per test session (SQLite files, or one
+PostgreSQL database per service when ``IV_TEST_POSTGRES_URL`` is set). Each test then runs in a
+transaction that is rolled back at the end (``app`` fixtures), except tests that need real
+concurrent transactions (``committed_*`` fixtures), whose rows stay for the session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.chassis.auth import ensure_dev_key
+from services.chassis.db import BoundDatabase, Database, single_use_engine
+from services.chassis.migrations import upgrade
+from tests.support import (
+    RoutingTransport,
+    Tokens,
+    available_services,
+    client_for,
+    create_postgres_database,
+    database_base_url,
+    drop_postgres_database,
+    running,
+    service_module,
+    settings_for,
+    unique_name,
+)
+
+
+@pytest.fixture(scope="session")
+def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("var")
+    ensure_dev_key(path / "dev-signing-key.pem")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tokens(var_dir: Path) -> Tokens:
+    return Tokens(settings_for(var_dir))
+
+
+@dataclass
+class ServiceDatabase:
+    service: str
+    url: str
+    engine: AsyncEngine
+
+
+@pytest.fixture(scope="session")
+async def databases(var_dir: Path) -> AsyncIterator[dict[str, ServiceDatabase]]:
+    """One migrated database per service for the whole session."""
+    base = database_base_url()
+    made: dict[str, ServiceDatabase] = {}
+    names: list[str] = []
+    for service in available_services():
+        if base:
+            name = unique_name(f"iv_test_{service}")
+            names.append(name)
+            url = await create_postgres_database(base, name)
+        else:
+            url = f"sqlite+aiosqlite:///{var_dir / (service + '.db')}"
+        await upgrade(service_module(service).MIGRATIONS, url)
+        made[service] = ServiceDatabase(service, url, single_use_engine(url))
+    yield made
+    for db in made.values():
+        await db.engine.dispose()
+    if base:
+        for name in names:
+            await drop_postgres_database(base, name)
+
+
+@dataclass
+class Suite:
+    """The services (and the gateway, when built) in-process, wired to each other."""
+
+    transport: RoutingTransport
+    apps: dict[str, FastAPI] = field(default_factory=dict)
+    var_dir: Path | None = None
+
+    def client(self, service: str, headers: dict[str, str] | None = None) -> httpx2.AsyncClient:
+        return client_for(self.apps[service], headers)
+
+
+@contextlib.asynccontextmanager
+async def build_suite(
+    var_dir: Path, databases: dict[str, ServiceDatabase], *, rollback: bool, **settings: Any
+) -> AsyncIterator[Suite]:
+    transport = RoutingTransport()
+    suite = Suite(transport=transport, var_dir=var_dir)
+    async with contextlib.AsyncExitStack() as stack:
+        for service, sdb in databases.items():
+            if rollback:
+                conn = await stack.enter_async_context(sdb.engine.connect())
+                trans = await conn.begin()
+                stack.push_async_callback(trans.rollback)
+                database: Database = BoundDatabase(sdb.url, conn)
+            else:
+                database = Database(sdb.url, pool_size=5)
+                stack.push_async_callback(database.dispose)
+            app = service_module(service).create_app(
+                settings_for(var_dir, service, sdb.url, **settings), transport=transport, database=database
+            )
+            await stack.enter_async_context(running(app))
+            transport.add(f"{service}.test", app)
+            suite.apps[service] = app
+        yield suite
+
+
+@pytest.fixture
+async def suite(var_dir: Path, databases: dict[str, ServiceDatabase]) -> AsyncIterator[Suite]:
+    """All services in-process, each test's changes rolled back."""
+    async with build_suite(var_dir, databases, rollback=True) as built:
+        yield built
+
+
+@pytest.fixture
+async def committed_suite(var_dir: Path, databases: dict[str, ServiceDatabase]) -> AsyncIterator[Suite]:
+    """All services in-process on real, separate transactions (for concurrency tests)."""
+    async with build_suite(var_dir, databases, rollback=False) as built:
+        yield built
