@@ -1,0 +1,1 @@
+"""The chassis: cross-cutting code every service uses, and nothing domain-specific."""
