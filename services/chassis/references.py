@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
 import httpx2
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.chassis.auth import Principal
 from services.chassis.errors import ServiceUnavailable, ValidationProblem
@@ -25,10 +25,15 @@ from services.chassis.settings import CommonSettings
 ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 
 
+REFERENCE_EXTENSION = "x-reference"
+"""Marks a reference in the OpenAPI schemas; its value is the target collection path ("*" for any).
+The gateway uses it to check ``expand`` paths."""
+
+
 class Ref(BaseModel):
     """A pointer to a resource, by its path through the gateway."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={REFERENCE_EXTENSION: "*"})
 
     href: str = Field(
         description="The referenced resource's path through the gateway.",
@@ -39,19 +44,17 @@ class Ref(BaseModel):
 def ref_type(name: str, collection_path: str, description: str) -> type[Ref]:
     """A reference type that only accepts hrefs into ``collection_path``."""
     pattern = f"^{re.escape(collection_path)}/{ID_PATTERN}$"
-    model = create_model(
-        name,
-        __base__=Ref,
-        __doc__=description,
-        href=(
-            Annotated[str, StringConstraints(pattern=pattern, max_length=200)],
-            Field(
-                description=f"Path of a resource in `{collection_path}`.",
-                examples=[f"{collection_path}/0192f1b2-7c3d-7abc-8def-0123456789ab"],
-            ),
+    namespace: dict[str, Any] = {
+        "__doc__": description,
+        "__module__": __name__,
+        "__annotations__": {"href": Annotated[str, StringConstraints(pattern=pattern, max_length=200)]},
+        "model_config": ConfigDict(extra="forbid", json_schema_extra={REFERENCE_EXTENSION: collection_path}),
+        "href": Field(
+            description=f"Path of a resource in `{collection_path}`.",
+            examples=[f"{collection_path}/0192f1b2-7c3d-7abc-8def-0123456789ab"],
         ),
-    )
-    return model
+    }
+    return type(name, (Ref,), namespace)
 
 
 def build_http_client(

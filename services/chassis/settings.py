@@ -44,6 +44,11 @@ class CommonSettings(BaseSettings):
     upstream_connect_timeout: float = 1.0
     upstream_timeout: float = 10.0
 
+    # The service's own identity for work no person asked for (following change feeds). In
+    # production the deployment provides a token from the identity provider; in development one
+    # is signed with the development key.
+    service_token: str | None = Field(default=None, repr=False)
+
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = "INFO"
     log_json: bool = True
