@@ -143,3 +143,20 @@ def client_for(app: FastAPI, headers: Mapping[str, str] | None = None) -> httpx2
 
 
 AppFactory = Callable[..., FastAPI]
+
+
+class LazyLifespanTransport(RoutingTransport):
+    """A RoutingTransport that starts each app's lifespan on its first request, in whatever event
+    loop that request runs (schemathesis drives apps from a loop of its own)."""
+
+    def __init__(self, apps: Mapping[str, FastAPI] | None = None) -> None:
+        super().__init__(apps)
+        self._started: set[str] = set()
+        self._stack = contextlib.AsyncExitStack()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        host = request.url.host
+        if host in self.apps and host not in self._started:
+            self._started.add(host)
+            await self._stack.enter_async_context(running(self.apps[host]))
+        return await super().handle_async_request(request)

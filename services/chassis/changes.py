@@ -26,6 +26,7 @@ from services.chassis.pagination import MAX_LIMIT
 from services.chassis.uow import CurrentPrincipal, ReadSession
 
 GENESIS_HASH = "0" * 64
+MAX_SEQ = 2**63 - 1
 
 
 class ChangeEvent(ChassisBase):
@@ -233,7 +234,7 @@ def changes_router(public_prefix: str) -> APIRouter:
         request: Request,
         principal: CurrentPrincipal,
         session: ReadSession,
-        after: Annotated[int, Query(ge=0, description="Return events with seq greater than this.")] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Return events with seq greater than this.")] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
         subject: Annotated[str | None, Query(max_length=200, description="Only events about this href.")] = None,
         type: Annotated[str | None, Query(max_length=80, description="Only events of this type.")] = None,

@@ -409,12 +409,11 @@ class Collection(Generic[M]):
         if not changes:
             return obj
         obj.updated_at = utcnow()
+        label = f"{self.kind} {obj.id}"  # the row is unreadable once a failed flush rolls back
         try:
             await ctx.session.flush()
         except StaleDataError as exc:
-            raise PreconditionFailed(
-                f"{self.kind} {obj.id} was changed by someone else meanwhile; read it again"
-            ) from exc
+            raise PreconditionFailed(f"{label} was changed by someone else meanwhile; read it again") from exc
         await self.record(ctx, obj, action, changes)
         return obj
 

@@ -1,0 +1,76 @@
+"""Sample bodies for every collection that has the standard endpoints, so contract tests run on each."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+_counter = itertools.count(1)
+
+
+def _code(prefix: str) -> str:
+    return f"{prefix}{next(_counter):04d}"
+
+
+@dataclass(frozen=True)
+class Case:
+    service: str
+    collection: str
+    writer: tuple[str, ...]
+    body: Callable[[], dict[str, Any]]
+    change: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return f"{self.service}/{self.collection}"
+
+    @property
+    def path(self) -> str:
+        return f"/v1/{self.collection}"
+
+
+PERSON = {"subject": "u-case-owner", "name": "Case Owner", "unit": "Eenheid Utrecht"}
+
+CASES = [
+    Case(
+        "valuechains",
+        "chains",
+        ("admin",),
+        lambda: {
+            "code": _code("C"),
+            "name": "Keten",
+            "domain": "Investigation",
+            "mission": "Serve investigators.",
+            "owner": PERSON,
+        },
+        {"mission": "Changed mission."},
+    ),
+    Case(
+        "portfolio",
+        "programmes",
+        ("portfolio_manager",),
+        lambda: {"code": _code("P"), "name": "Programma", "ambition": "Big ambition.", "owner": PERSON},
+        {"ambition": "Changed ambition."},
+    ),
+    Case(
+        "principles",
+        "principles",
+        ("architect",),
+        lambda: {
+            "code": _code("R"),
+            "category": "data_privacy",
+            "title": "Data op één plek",
+            "statement": "Data is recorded once.",
+            "rationale": "One source of truth.",
+            "implications": "No copies.",
+            "applies_to": ["initiative"],
+        },
+        {"title": "Data op één plek, meervoudig gebruik"},
+    ),
+]
+
+
+def case_ids() -> list[str]:
+    return [c.id for c in CASES]
