@@ -132,7 +132,7 @@ def create_service_app(
     install_openapi(app, tags=tags)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, router_app=app.router)
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeadersMiddleware)
     instrument_app(app, provider)
     return app

@@ -31,8 +31,8 @@ def required_version(if_match: str | None) -> int:
 
 
 def optional_version(if_match: str | None) -> int | None:
-    """Like ``required_version`` but absent is allowed (used by DELETE)."""
-    if if_match is None or not if_match.strip():
+    """Like ``required_version`` but absent (or ``*``: any current version) is allowed; used by DELETE."""
+    if if_match is None or not if_match.strip() or if_match.strip() == "*":
         return None
     return required_version(if_match)
 

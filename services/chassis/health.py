@@ -34,10 +34,10 @@ def health_router(migrations_dir: Path) -> APIRouter:
         ready = db is not None
         if db is not None:
             try:
-                async with db.engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
-                checks["database"] = "ok"
-                current = await current_revisions(db.engine)
+                async with db.session(write=False) as session:
+                    await session.execute(text("SELECT 1"))
+                    checks["database"] = "ok"
+                    current = await current_revisions(await session.connection())
                 checks["schema"] = (
                     "at head" if current == heads else (f"at {sorted(current) or 'nothing'}, head is {sorted(heads)}")
                 )

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.parse import unquote_to_bytes
 
 from fastapi import HTTPException
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.chassis.errors import PAYLOAD_TOO_LARGE, problem_response
+from services.chassis.errors import PAYLOAD_TOO_LARGE, VALIDATION, problem_response
+from services.chassis.text import text_problem
 
 
 class BodyLimitMiddleware:
-    """413 problem for request bodies over the limit, whether declared or streamed."""
+    """413 problem for request bodies over the limit, whether declared or streamed; 422 problem for
+    a path or query that no database could store (NUL, invalid UTF-8)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -21,6 +24,13 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        unstorable = _unstorable_target(scope)
+        if unstorable:
+            part, problem = unstorable
+            detail = f"the request {part} {problem}"
+            errors = [{"loc": [part], "msg": problem, "type": "string_unstorable"}]
+            await problem_response(VALIDATION, detail, errors=errors)(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length":
@@ -49,6 +59,24 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+def _unstorable_target(scope: Scope) -> tuple[str, str] | None:
+    """(part, why) when the request's path or query cannot be taken, else None."""
+    raw_path = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogatepass")
+    for part, raw in (("path", unquote_to_bytes(raw_path)), ("query", _query_bytes(scope))):
+        try:
+            problem = text_problem(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            problem = "is not valid UTF-8"
+        if problem:
+            return part, problem
+    return None
+
+
+def _query_bytes(scope: Scope) -> bytes:
+    query: bytes = scope.get("query_string", b"")
+    return unquote_to_bytes(query.replace(b"+", b" "))
 
 
 class SecurityHeadersMiddleware:

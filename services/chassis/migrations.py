@@ -17,7 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.chassis.changes import GENESIS_HASH
 from services.chassis.db import ChassisBase, UTCDateTime, single_use_engine
@@ -38,13 +38,11 @@ def head_revisions(migrations_dir: Path) -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config(migrations_dir, "sqlite://")).get_heads())
 
 
-async def current_revisions(engine: AsyncEngine) -> set[str]:
-    async with engine.connect() as conn:
+async def current_revisions(conn: AsyncConnection) -> set[str]:
+    def read(sync_conn: Connection) -> set[str]:
+        return set(MigrationContext.configure(sync_conn).get_current_heads())
 
-        def read(sync_conn: Connection) -> set[str]:
-            return set(MigrationContext.configure(sync_conn).get_current_heads())
-
-        return await conn.run_sync(read)
+    return await conn.run_sync(read)
 
 
 def _configure(connection: Connection, metadata: Sequence[MetaData]) -> None:

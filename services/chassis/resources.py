@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from fastapi import APIRouter, Header, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, Integer, Select, String, literal, or_, select
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
@@ -35,6 +35,7 @@ from services.chassis.ids import new_id
 from services.chassis.pagination import MAX_BATCH, Page, PageQuery, apply_keyset, next_link
 from services.chassis.references import Ref
 from services.chassis.routing import parse_href
+from services.chassis.text import check_text_tree
 from services.chassis.uow import Ctx, RequestContext
 
 ARCHIVED = "archived"
@@ -61,15 +62,18 @@ M = TypeVar("M", bound=ResourceMixin)
 
 
 class Input(BaseModel):
-    """Base of every request body: unknown fields are rejected."""
+    """Base of every request body: unknown fields are rejected, and text must be storable."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        return check_text_tree(value)
 
-class Person(BaseModel):
+
+class Person(Input):
     """A person as the identity provider knows them; stored as ``<field>_subject`` etc. columns."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     subject: Annotated[str, Field(min_length=1, max_length=200)] = Field(
         description="The person's identity: the `sub` of their token.", examples=["u100231"]

@@ -10,7 +10,6 @@ import logging
 import os
 import sys
 import time
-from typing import Any
 
 import httpx2
 from fastapi import FastAPI
@@ -26,7 +25,6 @@ from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_logger = logging.getLogger("iv.access")
@@ -123,22 +121,20 @@ class Metrics:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def route_template(app: Any, scope: Scope) -> str:
-    """The matched route's path template, so metrics do not explode by id."""
-    for route in getattr(app, "routes", []):
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", scope.get("path", "")))
-    return "unmatched"
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (the router records it in the scope), so that metrics
+    do not explode by id."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"
 
 
 class ObservabilityMiddleware:
     """Access log (JSON, with trace id) and request metrics for every HTTP request."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, router_app: Any) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        self.router_app = router_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -157,7 +153,7 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
-            route = route_template(self.router_app, scope)
+            route = route_template(scope)
             self.metrics.observe(scope["method"], route, status, elapsed)
             if route not in ("/healthz", "/readyz", "/metrics"):
                 access_logger.info(

@@ -1,0 +1,253 @@
+"""Operability: migrations match the models, settings refuse development defaults, health,
+readiness, metrics, traces, JSON logs with trace ids, and problem+json for every failure."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import io
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx2
+import jwt
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pydantic import ValidationError
+from sqlalchemy import Connection
+
+from services.chassis.auth import ensure_dev_key
+from services.chassis.db import ChassisBase, Database
+from services.chassis.settings import CommonSettings, ServiceSettings
+from services.chassis.telemetry import TraceContextFilter, build_tracer_provider
+from tests.conftest import ServiceDatabase, Suite
+from tests.support import Tokens, available_services, client_for, running, service_module, settings_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("service", available_services())
+async def test_migrations_match_the_models(databases: dict[str, ServiceDatabase], service: str) -> None:
+    metadata = importlib.import_module(f"services.{service}.models").Base.metadata
+
+    def differences(conn: Connection) -> list[object]:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(context, [ChassisBase.metadata, metadata]))  # type: ignore[arg-type]
+
+    async with databases[service].engine.connect() as conn:
+        assert await conn.run_sync(differences) == []
+
+
+def test_production_refuses_the_development_key(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="IV_JWKS_URL"):
+        CommonSettings(environment="production", var_dir=tmp_path)
+    CommonSettings(environment="production", jwks_url="https://idp.example/jwks", var_dir=tmp_path)
+
+
+def test_production_refuses_a_default_database_password(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="default password"):
+        ServiceSettings(
+            service="portfolio",
+            environment="production",
+            jwks_url="https://idp.example/jwks",
+            database_url="postgresql+asyncpg://iv:postgres@db/portfolio",
+        )
+    settings = ServiceSettings(
+        service="portfolio",
+        environment="production",
+        jwks_url="https://idp.example/jwks",
+        database_url="postgresql+asyncpg://iv:a-long-generated-secret@db/portfolio",
+    )
+    assert settings.database_url.endswith("/portfolio")
+
+
+def test_database_url_comes_from_the_service_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IV_PORTFOLIO_DATABASE_URL", "sqlite+aiosqlite:////tmp/elsewhere.db")
+    assert ServiceSettings.for_service("portfolio").database_url == "sqlite+aiosqlite:////tmp/elsewhere.db"
+    with pytest.raises(ValueError, match="unknown service"):
+        ServiceSettings.for_service("payroll")
+
+
+@pytest.mark.parametrize("service", available_services())
+async def test_health_and_readiness(suite: Suite, service: str) -> None:
+    async with suite.client(service) as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"database": "ok", "schema": "at head"}
+
+
+async def test_not_ready_on_an_unmigrated_database(var_dir: Path, tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    app = service_module("valuechains").create_app(settings_for(var_dir, "valuechains", url))
+    async with running(app), client_for(app) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["checks"]["schema"].startswith("at nothing")
+
+
+async def test_metrics_count_requests_by_route(suite: Suite, tokens: Tokens) -> None:
+    async with suite.client("valuechains", tokens("reader")) as client:
+        await client.get("/v1/chains")
+        await client.get("/v1/chains/does-not-exist")
+        text = (await client.get("/metrics")).text
+    assert 'http_requests_total{method="GET",route="/v1/chains",service="valuechains",status="200"}' in text
+    assert 'route="/v1/chains/{id}",service="valuechains",status="404"' in text
+    assert "http_request_duration_seconds_bucket" in text
+
+
+async def test_traces_cover_http_and_database(suite: Suite, tokens: Tokens) -> None:
+    exporter = InMemorySpanExporter()
+    suite.apps["valuechains"].state.tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    async with suite.client("valuechains", {**tokens("reader"), "traceparent": _TRACEPARENT}) as client:
+        await client.get("/v1/chains")
+    spans = exporter.get_finished_spans()
+    server = [s for s in spans if s.kind == trace.SpanKind.SERVER]
+    database = [s for s in spans if s.kind == trace.SpanKind.CLIENT and "SELECT" in s.name.upper()]
+    assert server
+    assert database
+    assert {format(s.context.trace_id, "032x") for s in spans} == {_TRACE_ID}
+    assert all(s.resource.attributes["service.name"] == "valuechains" for s in spans)
+
+
+_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+_TRACEPARENT = f"00-{_TRACE_ID}-00f067aa0ba902b7-01"
+
+
+def test_otlp_export_is_configured_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    assert _exporters(build_tracer_provider("x")) == []
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    assert _exporters(build_tracer_provider("x")) == ["OTLPSpanExporter"]
+
+
+def _exporters(provider: object) -> list[str]:
+    processors = provider._active_span_processor._span_processors  # type: ignore[attr-defined]
+    return [type(p.span_exporter).__name__ for p in processors]
+
+
+def test_json_logs_carry_the_trace_id() -> None:
+    from pythonjsonlogger.json import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(TraceContextFilter())
+    handler.setFormatter(JsonFormatter("{levelname}{name}{message}", style="{"))
+    logger = logging.getLogger("iv.test.logs")
+    logger.addHandler(handler)
+    logger.propagate = False
+    provider = build_tracer_provider("logs")
+    with provider.get_tracer("t").start_as_current_span("work") as span:
+        logger.warning("inside a span")
+        expected = format(span.get_span_context().trace_id, "032x")
+    logger.warning("outside")
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["trace_id"] == expected
+    assert first["message"] == "inside a span"
+    assert second["trace_id"] is None
+
+
+async def test_errors_are_problem_json(suite: Suite, tokens: Tokens, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with suite.client("valuechains", tokens("admin")) as client:
+        not_found = await client.get("/no/such/path")
+        assert not_found.status_code == 404
+        assert not_found.headers["content-type"] == "application/problem+json"
+        method = await client.put("/v1/chains")
+        assert method.status_code == 405
+        assert method.json()["type"] == "/problems/method-not-allowed"
+        big = await client.post("/v1/chains", content=b"x" * 2_000_000, headers={"content-type": "application/json"})
+        assert big.status_code == 413
+        assert big.json()["type"] == "/problems/payload-too-large"
+
+        chains = suite.apps["valuechains"].state.collections["/valuechains/v1/chains"]
+
+        async def explode(*_: object, **__: object) -> None:
+            raise RuntimeError("secret internals: password=hunter2")
+
+        monkeypatch.setattr(chains, "list_page", explode)
+        # The server still sees the exception (to log it); the client sees only the problem.
+        transport = httpx2.ASGITransport(app=suite.apps["valuechains"], raise_app_exceptions=False)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://t", headers=tokens("admin")) as raw:
+            failed = await raw.get("/v1/chains")
+        assert failed.status_code == 500
+        assert failed.headers["content-type"] == "application/problem+json"
+        assert "hunter2" not in failed.text
+        assert "Traceback" not in failed.text
+        assert failed.json()["type"] == "/problems/internal"
+
+
+async def test_streamed_body_over_the_limit_is_413(suite: Suite, tokens: Tokens) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(40):
+            yield b"x" * 65536
+
+    async with suite.client("valuechains", tokens("admin")) as client:
+        response = await client.post("/v1/chains", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_security_headers(suite: Suite, tokens: Tokens) -> None:
+    async with suite.client("valuechains", tokens("reader")) as client:
+        api = await client.get("/v1/chains")
+        docs = await client.get("/docs")
+        asset = await client.get("/static/explorer/swagger-ui-bundle.js")
+    assert api.headers["x-content-type-options"] == "nosniff"
+    assert api.headers["cache-control"] == "no-store"
+    assert "script-src 'self'" in docs.headers["content-security-policy"]
+    assert asset.status_code == 200
+    assert "SwaggerUIBundle" in asset.text[:5_000_000]
+
+
+async def test_dev_key_is_created_once_under_a_race(tmp_path: Path) -> None:
+    path = tmp_path / "key.pem"
+    keys = await asyncio.gather(*(asyncio.to_thread(ensure_dev_key, path) for _ in range(8)))
+    numbers = {k.private_numbers().private_value for k in keys}
+    assert len(numbers) == 1
+
+
+def test_token_command_prints_a_verifiable_token(tmp_path: Path) -> None:
+    env = {"IV_VAR_DIR": str(tmp_path), "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-m", "services.chassis.auth", "--role", "architect", "--sub", "u1", "--clearance", "secret"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=ROOT,
+    ).stdout.strip()
+    key = ensure_dev_key(tmp_path / "dev-signing-key.pem").public_key()
+    claims = jwt.decode(out, key, algorithms=["ES256"], audience="iv-platform", issuer="iv-platform-dev")
+    assert claims["roles"] == ["architect"]
+    assert claims["sub"] == "u1"
+    assert claims["clearance"] == "secret"
+
+
+async def test_seed_loads_only_into_an_empty_database(tmp_path: Path) -> None:
+    from services.chassis.cli import seed_if_empty
+    from services.chassis.migrations import upgrade
+
+    for service in available_services():
+        module = service_module(service)
+        url = f"sqlite+aiosqlite:///{tmp_path / (service + '.db')}"
+        await upgrade(module.MIGRATIONS, url)
+        settings = settings_for(tmp_path, service, url)
+        metadata = importlib.import_module(f"services.{service}.models").Base.metadata
+        loader = importlib.import_module(f"services.{service}.seed").load
+        assert await seed_if_empty(settings, metadata, loader) is True
+        db = Database(url)
+        async with db.engine.connect() as conn:
+            from sqlalchemy import text
+
+            events = (await conn.execute(text("SELECT count(*) FROM change_events"))).scalar_one()
+        await db.dispose()
+        assert events > 0
+        assert await seed_if_empty(settings, metadata, loader) is False
