@@ -107,10 +107,7 @@ def create_service_app(
     app.state.settings = settings
     app.state.metrics = Metrics(settings.service)
     app.state.tracer_provider = provider
-    registry = {c.path: c for c in collections}
-    for collection in collections:
-        collection.registry = registry
-    app.state.collections = registry
+    app.state.collections = {c.path: c for c in collections}
 
     add_exception_handlers(app)
 
@@ -158,8 +155,13 @@ def service_factory(
     migrations_dir: Path,
     tags: list[dict[str, Any]] | None = None,
     background: Sequence[BackgroundTask] = (),
+    settings_class: type[ServiceSettings] = ServiceSettings,
 ) -> AppFactory:
-    """The ``create_app`` of a service (``uvicorn --factory services.<service>.app:create_app``)."""
+    """The ``create_app`` of a service (``uvicorn --factory services.<service>.app:create_app``).
+
+    ``settings_class`` adds the service's own settings to the chassis's; settings given as the
+    base class are completed from the environment.
+    """
 
     def create_app(
         settings: ServiceSettings | None = None,
@@ -167,8 +169,12 @@ def service_factory(
         transport: httpx2.AsyncBaseTransport | None = None,
         database: Database | None = None,
     ) -> FastAPI:
+        if settings is None:
+            settings = settings_class.for_service(service)
+        elif not isinstance(settings, settings_class):
+            settings = settings_class.for_service(service, **settings.model_dump(exclude={"service"}))
         return create_service_app(
-            settings or ServiceSettings.for_service(service),
+            settings,
             title=title,
             description=description,
             collections=collections,

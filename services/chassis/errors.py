@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("iv.errors")
@@ -295,6 +296,14 @@ def add_exception_handlers(app: FastAPI) -> None:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(INTERNAL, "an internal error occurred", instance=request.url.path)
 
+    async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
+        # A unique or foreign-key constraint caught a race the checks before it could not see.
+        logger.info("integrity error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem_response(
+            CONFLICT, "the change conflicts with data stored meanwhile; read again and retry", instance=request.url.path
+        )
+
+    app.add_exception_handler(IntegrityError, on_integrity)
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

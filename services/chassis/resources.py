@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from fastapi import APIRouter, Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, Integer, Select, String, literal, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
@@ -121,6 +122,10 @@ class RefField:
         return self.column or field
 
 
+COLLECTIONS: dict[str, "Collection[Any]"] = {}
+"""Every declared collection by path; local references are checked through it."""
+
+
 class Collection(Generic[M]):
     """One collection of one service: the declaration and the operations on it.
 
@@ -158,7 +163,7 @@ class Collection(Generic[M]):
         self.description = description
         self.path = f"/{service}/v1/{name}"
         self.classified = hasattr(model, "data_classification")
-        self.registry: dict[str, Collection[Any]] = {}
+        COLLECTIONS[self.path] = self
 
     # --- representation -------------------------------------------------------------------
 
@@ -355,7 +360,7 @@ class Collection(Generic[M]):
             value = values.get(spec.column_name(field))
             if value is None:
                 continue
-            target = self.registry.get(spec.target)
+            target = COLLECTIONS.get(spec.target)
             if target is None or await target.find(ctx, value) is None:
                 errors.append(
                     {
@@ -393,7 +398,7 @@ class Collection(Generic[M]):
         if getattr(obj, "status", None) is None:
             obj.status = _column_default(self.model, "status")
         ctx.session.add(obj)
-        await ctx.session.flush()
+        await self._flush(ctx, f"{self.kind} {values['id']}")
         after = self.snapshot(obj)
         await self.record(ctx, obj, "created", {k: [None, v] for k, v in after.items()})
         return obj
@@ -413,13 +418,19 @@ class Collection(Generic[M]):
         if not changes:
             return obj
         obj.updated_at = utcnow()
-        label = f"{self.kind} {obj.id}"  # the row is unreadable once a failed flush rolls back
+        await self._flush(ctx, f"{self.kind} {obj.id}")
+        await self.record(ctx, obj, action, changes)
+        return obj
+
+    async def _flush(self, ctx: RequestContext, label: str) -> None:
+        """Flush, turning a lost race into a problem. ``label`` is computed before: the row is
+        unreadable once a failed flush has rolled the transaction back."""
         try:
             await ctx.session.flush()
         except StaleDataError as exc:
             raise PreconditionFailed(f"{label} was changed by someone else meanwhile; read it again") from exc
-        await self.record(ctx, obj, action, changes)
-        return obj
+        except IntegrityError as exc:
+            raise Conflict(f"{label} conflicts with data stored meanwhile (a unique value is taken)") from exc
 
     async def update(self, ctx: RequestContext, id_: str, body: BaseModel, if_match: str | None) -> M:
         expected = required_version(if_match)
@@ -523,6 +534,13 @@ IfMatchOptional = Annotated[
     str | None,
     Header(alias="If-Match", description='Optional ETag, e.g. `"3"`; when given and stale, 412.'),
 ]
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        description="`*` to create only: when the resource already exists the answer is 412 and nothing changes.",
+    ),
+]
 ResourceId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="The resource's id.")]
 
 ETAG_HEADER = {"ETag": {"description": 'The version, quoted: `"3"`.', "schema": {"type": "string"}}}
@@ -539,9 +557,19 @@ def crud_router(
     create: bool = True,
     update: bool = True,
     archive: bool = True,
+    descriptions: Mapping[str, str] | None = None,
 ) -> APIRouter:
-    """The standard endpoints of a collection, each documented with its headers and problems."""
+    """The standard endpoints of a collection, each documented with its headers and problems.
+
+    ``descriptions`` puts domain text before the generic explanation of an operation; keys are
+    ``list``, ``get``, ``create``, ``update`` and ``archive``.
+    """
     c = collection
+    texts = dict(descriptions or {})
+
+    def text(operation: str, generic: str = "") -> str:
+        return "\n\n".join(part for part in (texts.get(operation, ""), generic) if part)
+
     router = APIRouter(tags=[c.name])
     page_model = Page[c.read]  # type: ignore[name-defined]
     base = f"/v1/{c.name}"
@@ -550,10 +578,11 @@ def crud_router(
         base,
         response_model=page_model,
         summary=f"List {c.name}",
-        description=(
+        description=text(
+            "list",
             f"{c.description}\n\nFilters combine with AND. Archived {c.name} are left out unless "
             "`include_archived=true`. With `id` (repeatable, up to 100) this is a batch get: "
-            "exactly those resources, archived included, in one page."
+            "exactly those resources, archived included, in one page.",
         ),
         responses=problem_responses(401, 403, 422),
     )
@@ -564,6 +593,7 @@ def crud_router(
         base + "/{id}",
         response_model=c.read,
         summary=f"Get one {c.kind}",
+        description=text("get", "The `ETag` header carries the version to send as `If-Match` when changing it."),
         responses={200: {"headers": ETAG_HEADER}, **problem_responses(401, 403, 404, 422)},
     )
     async def get_item(ctx: Ctx, id: ResourceId) -> Response:
@@ -578,6 +608,7 @@ def crud_router(
             response_model=c.read,
             status_code=201,
             summary=f"Create a {c.kind}",
+            description=text("create", "Send `Idempotency-Key` to make a retry safe."),
             responses={
                 201: {"headers": {**ETAG_HEADER, **LOCATION_HEADER}},
                 **problem_responses(400, 401, 403, 409, 413, 422, 503),
@@ -598,7 +629,7 @@ def crud_router(
             base + "/{id}",
             response_model=c.read,
             summary=f"Change a {c.kind}",
-            description="Send only the fields to change, with `If-Match` set to the ETag you read.",
+            description=text("update", "Send only the fields to change, with `If-Match` set to the ETag you read."),
             responses={
                 200: {"headers": ETAG_HEADER},
                 **problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428, 503),
@@ -614,10 +645,11 @@ def crud_router(
             base + "/{id}",
             response_model=c.read,
             summary=f"Archive a {c.kind}",
-            description=(
+            description=text(
+                "archive",
                 "Nothing is ever deleted: this sets `status` to `archived`. The resource stays "
                 "readable by id and batch get, and leaves lists unless `include_archived=true`. "
-                "Ask `GET /v1/references?target=<href>` first who still points at it."
+                "Ask `GET /v1/references?target=<href>` first who still points at it.",
             ),
             responses={200: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 404, 409, 412, 422)},
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,7 +85,7 @@ class ServiceSettings(CommonSettings):
     db_pool_size: int = Field(default=10, ge=1)
 
     @classmethod
-    def for_service(cls, service: str, **overrides: object) -> ServiceSettings:
+    def for_service(cls, service: str, **overrides: object) -> Self:
         """Settings for ``service``; its database URL comes from ``IV_<SERVICE>_DATABASE_URL``."""
         if service not in SERVICES:
             raise ValueError(f"unknown service {service!r}")

@@ -1,4 +1,59 @@
-from services.chassis.resources import crud_router
+"""Chains: the standard endpoints, plus the explicit owner reassignment."""
+
+from typing import Annotated
+
+from fastapi import Body
+from starlette.responses import Response
+
+from services.chassis.errors import problem_responses
+from services.chassis.resources import ETAG_HEADER, IfMatch, ResourceId, crud_router, single_headers
+from services.chassis.uow import Ctx
+from services.valuechains.chains.schemas import ChainRead, OwnerChange
 from services.valuechains.chains.service import chains
 
-router = crud_router(chains)
+router = crud_router(
+    chains,
+    descriptions={
+        "list": (
+            "The IV-waardeketens. Filter by `code`, `domain`, or the owner's `owner_subject` / `owner_unit` "
+            "(for example: the chains a ketenverantwoordelijke owns)."
+        ),
+        "get": ("One value chain with its owner."),
+        "create": (
+            "Register a value chain with exactly one accountable owner from operations "
+            "(ketenverantwoordelijke). Admin only; `code` must be unique (409 otherwise)."
+        ),
+        "update": (
+            "Change a chain's name, domain or mission. Only the chain's owner (role `chain_owner`, "
+            "token `sub` = `owner.subject`) or an admin; another chain's owner gets 403. The owner "
+            "itself is reassigned with `PUT /v1/chains/{id}/owner`."
+        ),
+        "archive": (
+            "Archive a chain (admin only). Archived chains leave the staffing and allocation reports; "
+            "their teams and allocations stay readable."
+        ),
+    },
+)
+
+
+@router.put(
+    "/v1/chains/{id}/owner",
+    response_model=ChainRead,
+    summary="Reassign a chain's owner",
+    description=(
+        "Hand the chain to another accountable person from operations (a new ketenverantwoordelijke). "
+        "This is an explicit, audited change, separate from editing the chain: admin only, with "
+        "`If-Match` set to the chain's current ETag. The change feed records it as a `chains.updated` "
+        "event whose `changes.owner` is `[old owner, new owner]`. From then on only the new owner "
+        "manages the chain, its teams and its allocations."
+    ),
+    responses={200: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 404, 412, 413, 422, 428)},
+)
+async def reassign_owner(
+    ctx: Ctx,
+    id: ResourceId,
+    owner: Annotated[OwnerChange, Body()],
+    if_match: IfMatch = None,
+) -> Response:
+    chain = await chains.reassign_owner(ctx, id, owner, if_match)
+    return await ctx.respond(await chains.render(ctx, chain), headers=single_headers(chain, chains))

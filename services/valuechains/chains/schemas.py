@@ -2,7 +2,15 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
+from services.chassis.references import ref_type
 from services.chassis.resources import Input, ListQuery, Person, ResourceRead
+
+CHAINS_PATH = "/valuechains/v1/chains"
+
+
+class ChainRef(ref_type("ChainRef", CHAINS_PATH, "A value chain.")):  # type: ignore[misc]
+    """A value chain (IV-waardeketen), by its href."""
+
 
 Code = Annotated[
     str,
@@ -17,6 +25,16 @@ Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 
 class Owner(Person):
     """The one accountable person from operations ("één verantwoordelijke uit de operatie")."""
+
+
+class OwnerChange(Owner):
+    """The chain's new owner (ketenverantwoordelijke)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"subject": "u204518", "name": "M. Bakker", "unit": "Eenheid Midden-Nederland"}]
+        }
+    )
 
 
 class ChainCreate(Input):

@@ -1,0 +1,4 @@
+-- One database per service.
+CREATE DATABASE valuechains;
+CREATE DATABASE portfolio;
+CREATE DATABASE principles;

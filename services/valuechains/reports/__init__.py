@@ -1,0 +1,1 @@
+"""Reports over chains, teams and allocations, computed in the database."""

@@ -1,0 +1,189 @@
+"""Staffing and allocation reports: aggregates computed by the database, exact on every dialect.
+
+FTE are summed as integer tenths; shares are integer arithmetic on those sums (per mille, rounded
+half up), so SQLite and PostgreSQL give the same answers and nothing is summed as a float.
+"""
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, select
+
+from services.chassis.resources import ARCHIVED
+from services.chassis.routing import parse_href
+from services.chassis.uow import RequestContext
+from services.valuechains.allocations.models import Allocation
+from services.valuechains.allocations.schemas import ALLOCATIONS_PATH
+from services.valuechains.chains.models import Chain
+from services.valuechains.chains.schemas import CHAINS_PATH
+from services.valuechains.reports.schemas import (
+    AllocationReport,
+    ChainAllocation,
+    ChainStaffing,
+    MissingChain,
+    StaffingReport,
+    StaffingTotals,
+    WeightedSplit,
+)
+from services.valuechains.teams.models import Team
+
+SPLIT = ("maintenance", "security", "renewal")
+
+
+def chain_ids(values: Sequence[str]) -> list[str]:
+    """Ids from a mix of chain hrefs and bare ids."""
+    ids = []
+    for value in values:
+        parsed = parse_href(value)
+        ids.append(parsed.id if parsed is not None and parsed.id else value)
+    return ids
+
+
+def chain_filter(values: Sequence[str]) -> list[ColumnElement[bool]]:
+    clauses = [Chain.status != ARCHIVED]
+    if values:
+        clauses.append(Chain.id.in_(chain_ids(values)))
+    return clauses
+
+
+def staffing_columns(threshold_permille: int) -> list[Any]:
+    internal = func.coalesce(func.sum(Team.fte_internal_tenths), 0)
+    external = func.coalesce(func.sum(Team.fte_external_tenths), 0)
+    total = internal + external
+    return [
+        func.count(Team.id).label("teams"),
+        internal.label("internal"),
+        external.label("external"),
+        case((total > 0, (external * 1000 + total // 2) // total), else_=None).label("share_permille"),
+        case((external * 1000 > literal(threshold_permille, Integer) * total, 1), else_=0).label("flagged"),
+    ]
+
+
+def staffing_values(row: Any) -> dict[str, Any]:
+    internal, external = int(row.internal), int(row.external)
+    return {
+        "teams": int(row.teams),
+        "fte_internal": internal / 10,
+        "fte_external": external / 10,
+        "fte_total": (internal + external) / 10,
+        "external_share": None if row.share_permille is None else int(row.share_permille) / 10,
+        "above_threshold": bool(row.flagged),
+    }
+
+
+async def staffing_report(ctx: RequestContext, threshold: Decimal, chains: Sequence[str]) -> StaffingReport:
+    permille = int(threshold * 10)
+    where = chain_filter(chains)
+    per_chain = (
+        select(Chain.id, Chain.code, Chain.name, *staffing_columns(permille))
+        .select_from(Chain)
+        .outerjoin(Team, and_(Team.chain_id == Chain.id, Team.status != ARCHIVED))
+        .where(*where)
+        .group_by(Chain.id, Chain.code, Chain.name)
+        .order_by(Chain.code)
+    )
+    totals = (
+        select(func.count(func.distinct(Chain.id)).label("chains"), *staffing_columns(permille))
+        .select_from(Chain)
+        .outerjoin(Team, and_(Team.chain_id == Chain.id, Team.status != ARCHIVED))
+        .where(*where)
+    )
+    rows = (await ctx.session.execute(per_chain)).all()
+    total = (await ctx.session.execute(totals)).one()
+    items = [
+        ChainStaffing(
+            chain={"href": f"{CHAINS_PATH}/{r.id}"},
+            code=r.code,
+            name=r.name,
+            **staffing_values(r),
+        )
+        for r in rows
+    ]
+    return StaffingReport(
+        threshold=float(threshold),
+        chains=items,
+        totals=StaffingTotals(
+            chains=int(total.chains),
+            chains_above_threshold=sum(1 for item in items if item.above_threshold),
+            **staffing_values(total),
+        ),
+    )
+
+
+def shares_in_tenths(weighted: Sequence[int], budget: int) -> list[float] | None:
+    """Percentages with one decimal that add up to exactly 100.0 (largest remainder)."""
+    if budget <= 0:
+        return None
+    # weighted[i] = sum(budget * percent): the exact share in tenths is weighted[i] * 10 / budget.
+    exact = [(w * 10, budget) for w in weighted]
+    floors = [n // d for n, d in exact]
+    remainders = sorted(range(len(exact)), key=lambda i: (-(exact[i][0] % exact[i][1]), i))
+    for i in remainders[: 1000 - sum(floors)]:
+        floors[i] += 1
+    return [f / 10 for f in floors]
+
+
+async def allocation_report(ctx: RequestContext, period: str, chains: Sequence[str]) -> AllocationReport:
+    where = chain_filter(chains)
+    joined = and_(Allocation.chain_id == Chain.id, Allocation.period == period, Allocation.status != ARCHIVED)
+    per_chain = (
+        select(
+            Chain.id,
+            Chain.code,
+            Chain.name,
+            Allocation.id.label("allocation_id"),
+            Allocation.budget_eur,
+            Allocation.maintenance,
+            Allocation.security,
+            Allocation.renewal,
+        )
+        .select_from(Chain)
+        .outerjoin(Allocation, joined)
+        .where(*where)
+        .order_by(Chain.code)
+    )
+    overall = (
+        select(
+            func.count(Allocation.id).label("chains"),
+            func.coalesce(func.sum(Allocation.budget_eur), 0).label("budget"),
+            *(
+                func.coalesce(func.sum(Allocation.budget_eur * getattr(Allocation, part)), 0).label(part)
+                for part in SPLIT
+            ),
+        )
+        .select_from(Chain)
+        .join(Allocation, joined)
+        .where(*where)
+    )
+    rows = (await ctx.session.execute(per_chain)).all()
+    sums = (await ctx.session.execute(overall)).one()
+    budget = int(sums.budget)
+    shares = shares_in_tenths([int(getattr(sums, part)) for part in SPLIT], budget)
+    return AllocationReport(
+        period=period,
+        chains=[
+            ChainAllocation(
+                chain={"href": f"{CHAINS_PATH}/{r.id}"},
+                code=r.code,
+                name=r.name,
+                allocation={"href": f"{ALLOCATIONS_PATH}/{r.allocation_id}"},
+                budget_eur=r.budget_eur,
+                maintenance=r.maintenance,
+                security=r.security,
+                renewal=r.renewal,
+            )
+            for r in rows
+            if r.allocation_id is not None
+        ],
+        missing=[
+            MissingChain(chain={"href": f"{CHAINS_PATH}/{r.id}"}, code=r.code, name=r.name)
+            for r in rows
+            if r.allocation_id is None
+        ],
+        overall=WeightedSplit(
+            chains=int(sums.chains),
+            budget_eur=budget,
+            **{part: (shares[i] if shares is not None else None) for i, part in enumerate(SPLIT)},
+        ),
+    )

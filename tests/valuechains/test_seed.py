@@ -1,0 +1,129 @@
+"""The demo data: loads into an empty database only, and tells the story the reports should show."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.chassis.cli import seed_if_empty
+from services.chassis.db import Database
+from services.chassis.migrations import upgrade
+from services.valuechains.app import MIGRATIONS, create_app
+from services.valuechains.models import Base
+from services.valuechains.seed import DEMO_CHAINS, load
+from tests.support import (
+    Tokens,
+    client_for,
+    create_postgres_database,
+    database_base_url,
+    drop_postgres_database,
+    running,
+    settings_for,
+    unique_name,
+)
+
+
+@pytest.fixture
+async def empty_database(tmp_path: Path) -> AsyncIterator[str]:
+    """A freshly migrated, empty valuechains database of the kind the suite runs on."""
+    base = database_base_url()
+    if base:
+        name = unique_name("iv_test_valuechains_seed")
+        url = await create_postgres_database(base, name)
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'valuechains-seed.db'}"
+    await upgrade(MIGRATIONS, url)
+    yield url
+    if base:
+        await drop_postgres_database(base, name)
+
+
+async def all_items(client: Any, path: str, **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    next_path: str | None = path
+    query: dict[str, Any] | None = {"limit": 100, **params}
+    while next_path:
+        response = await client.get(next_path, params=query)
+        assert response.status_code == 200, response.text
+        items += response.json()["items"]
+        next_path = response.json()["next"]
+        next_path = next_path.removeprefix("/valuechains") if next_path else None
+        query = None
+    return items
+
+
+async def test_demo_data_loads_into_an_empty_database_once(empty_database: str, var_dir: Path, tokens: Tokens) -> None:
+    settings = settings_for(var_dir, "valuechains", empty_database)
+    assert await seed_if_empty(settings, Base.metadata, load) is True
+    assert await seed_if_empty(settings, Base.metadata, load) is False  # it has data now
+
+    database = Database(empty_database, pool_size=2)
+    app = create_app(settings, database=database)
+    try:
+        async with running(app), client_for(app, tokens("reader")) as reader:
+            chains = await all_items(reader, "/v1/chains")
+            assert [(c["id"], c["code"]) for c in chains] == [(c["id"], c["code"]) for c in DEMO_CHAINS]
+            assert [(c["id"][-2:], c["code"]) for c in chains] == [
+                ("01", "OPS"),
+                ("02", "INT"),
+                ("03", "INS"),
+                ("04", "NHM"),
+                ("05", "BVO"),
+            ]
+            assert all(c["owner"]["name"].endswith("(demo)") for c in chains)
+
+            teams = await all_items(reader, "/v1/teams")
+            assert len(teams) == 150
+            assert sorted(t["id"] for t in teams) == [f"019a0000-0001-7000-8000-{n:012d}" for n in range(1, 151)]
+            assert {t["chain"]["href"] for t in teams} == {c["href"] for c in chains}
+
+            staffing = (await reader.get("/v1/reports/staffing")).json()
+            flagged = {r["code"] for r in staffing["chains"] if r["above_threshold"]}
+            assert flagged and flagged != {c["code"] for c in chains}  # some chains above 30%, not all
+            assert staffing["totals"]["teams"] == 150
+            assert all(10 <= r["external_share"] <= 50 for r in staffing["chains"])
+
+            for period in ("2025", "2026"):
+                report = (await reader.get("/v1/reports/allocations", params={"period": period})).json()
+                assert report["missing"] == [] and len(report["chains"]) == 5, period
+                assert report["overall"]["budget_eur"] > 0
+
+            allocations = await all_items(reader, "/v1/allocations")
+            assert sorted(a["id"] for a in allocations) == [f"019a0000-0002-7000-8000-{n:012d}" for n in range(1, 11)]
+            assert all(a["rationale"] for a in allocations)
+            ops_2026 = next(a for a in allocations if a["id"].endswith("06"))
+            assert ops_2026["chain"]["href"] == chains[0]["href"] and ops_2026["period"] == "2026"
+            revisions = (await reader.get(ops_2026["revisions_href"].removeprefix("/valuechains"))).json()["items"]
+            assert len(revisions) >= 2
+            assert {r["by"]["subject"] for r in revisions} == {"demo-owner-ops"}
+
+            assert (await reader.get("/v1/changes/verify")).json()["ok"] is True
+    finally:
+        await database.dispose()
+
+
+async def test_demo_data_never_loads_into_a_database_with_data(
+    empty_database: str, var_dir: Path, tokens: Tokens
+) -> None:
+    settings = settings_for(var_dir, "valuechains", empty_database)
+    database = Database(empty_database, pool_size=2)
+    app = create_app(settings, database=database)
+    try:
+        async with running(app), client_for(app, tokens("admin")) as admin:
+            body = {
+                "code": "OWN",
+                "name": "Our own chain",
+                "domain": "Everything",
+                "mission": "Ours.",
+                "owner": {"subject": "u1", "name": "Someone", "unit": "Somewhere"},
+            }
+            assert (await admin.post("/v1/chains", json=body)).status_code == 201
+            assert await seed_if_empty(settings, Base.metadata, load) is False
+            chains = (await admin.get("/v1/chains")).json()["items"]
+            assert [c["code"] for c in chains] == ["OWN"]
+            assert (await admin.get("/v1/teams")).json()["items"] == []
+    finally:
+        await database.dispose()
