@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.chassis.auth import CLEARANCES, Principal, clearance_rank
 from services.chassis.db import ChassisBase, UTCDateTime, utcnow
+from services.chassis.errors import problem_responses
 from services.chassis.pagination import MAX_LIMIT
 from services.chassis.uow import CurrentPrincipal, ReadSession
 
@@ -224,6 +225,7 @@ def changes_router(public_prefix: str) -> APIRouter:
         "/v1/changes",
         response_model=ChangePage,
         summary="Read the change feed",
+        responses=problem_responses(401, 403, 422),
         description=(
             "Every create, update and archive of this service, in order (the audit trail and the "
             "feed other systems follow instead of copying data). Page with `after` = the last "
@@ -261,6 +263,7 @@ def changes_router(public_prefix: str) -> APIRouter:
         response_model=VerifyResult,
         response_model_exclude_none=True,
         summary="Verify the audit trail",
+        responses=problem_responses(401, 403),
         description=(
             'Recomputes the SHA-256 chain over every event. `{"ok": true, "count": N}` when '
             'intact, `{"ok": false, "broken_at": seq}` at the first event that was edited, '

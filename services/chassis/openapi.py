@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from services.chassis.errors import PROBLEM_TYPES
+from services.chassis.errors import PROBLEM_TYPES, problem_responses
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -49,6 +49,22 @@ IDEMPOTENCY_PARAMETER: dict[str, Any] = {
 }
 
 
+HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options"})
+
+
+def _document_common_problems(operation: dict[str, Any]) -> None:
+    """Answers any operation can give, documented once here instead of on every route: 401/403
+    where a token is needed, 422 where there is input (the chassis rejects unstorable text)."""
+    statuses = []
+    if operation.get("security"):
+        statuses += [401, 403]
+    if operation.get("parameters") or operation.get("requestBody"):
+        statuses.append(422)
+    responses = operation.setdefault("responses", {})
+    for status, entry in problem_responses(*statuses).items():
+        responses.setdefault(str(status), entry)
+
+
 def problem_catalogue() -> str:
     lines = ["| type | status | meaning |", "|---|---|---|"]
     for pt in PROBLEM_TYPES.values():
@@ -71,6 +87,9 @@ def install_openapi(app: FastAPI, *, tags: list[dict[str, Any]] | None = None) -
         )
         schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
         for path_item in schema.get("paths", {}).values():
+            for method, operation in path_item.items():
+                if method in HTTP_METHODS:
+                    _document_common_problems(operation)
             operation = path_item.get("post")
             if operation is None:
                 continue

@@ -1,6 +1,9 @@
 """Every table of the portfolio database, for alembic."""
 
 from services.portfolio.base import Base
+from services.portfolio.ebos.models import Ebo
+from services.portfolio.initiatives.models import Initiative
 from services.portfolio.programmes.models import Programme
+from services.portfolio.rounds.models import Round, RoundItem
 
-__all__ = ["Base", "Programme"]
+__all__ = ["Base", "Ebo", "Initiative", "Programme", "Round", "RoundItem"]

@@ -41,7 +41,9 @@ class ProgrammeUpdate(Input):
     name: Text200 | None = None
     ambition: Ambition | None = None
     owner: Person | None = None
-    status: ProgrammeStatus | None = None
+    status: ProgrammeStatus | None = Field(
+        default=None, description="proposed → active → completed; other moves are 409."
+    )
 
 
 class ProgrammeRead(ResourceRead):
@@ -53,6 +55,7 @@ class ProgrammeRead(ResourceRead):
 
 
 class ProgrammeQuery(ListQuery):
-    code: str | None = Field(default=None, max_length=20)
+    code: str | None = Field(default=None, max_length=20, description="Exact code.")
     status: Literal["proposed", "active", "completed", "archived"] | None = None
-    owner_subject: str | None = Field(default=None, max_length=200)
+    owner_subject: str | None = Field(default=None, max_length=200, description="Programmes owned by this subject.")
+    owner_unit: str | None = Field(default=None, max_length=120, description="Programmes owned from this unit.")

@@ -1,0 +1,1 @@
+"""Ontdubbelen: finding EBOs and initiatives that look like the same thing built twice."""

@@ -1,0 +1,31 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.chassis.errors import problem_responses
+from services.chassis.uow import Ctx
+from services.portfolio.duplicates.schemas import DuplicatePage, DuplicatesQuery
+from services.portfolio.duplicates.service import duplicates
+
+router = APIRouter(tags=["duplicates"])
+
+
+@router.get(
+    "/v1/duplicates",
+    response_model=DuplicatePage,
+    summary="Things built twice (ontdubbelen)",
+    description=(
+        '"Waar nu op meerdere plaatsen ongeveer hetzelfde ontwikkeld wordt, gaan we ontdubbelen": pairs of '
+        "EBOs (Eigen Beheerde Omgevingen) or initiatives that look like the same thing built twice, best "
+        "first, each with a score from 0 to 100 and both hrefs, to start merging them. Names and "
+        "descriptions are compared after normalising case, accents, punctuation and Dutch (and English) "
+        'stop words and words like "app" or "tool" that name the form, not the function; the name '
+        "counts 60 %, the description 40 %. Only records that share a telling word, a word start (Dutch "
+        "compounds) or sort next to each other are compared, so this stays fast with many thousands. "
+        "Archived records are left out, and so is everything you are not cleared to see (need to know). "
+        "Paged like every list (`limit`, `next`)."
+    ),
+    responses=problem_responses(401, 403, 422),
+)
+async def list_duplicates(ctx: Ctx, query: Annotated[DuplicatesQuery, Query()]) -> DuplicatePage:
+    return await duplicates(ctx, query)

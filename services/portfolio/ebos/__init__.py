@@ -1,0 +1,1 @@
+"""EBOs (Eigen Beheerde Omgevingen): systems units built and run themselves, registered and reviewed."""

@@ -1,0 +1,1 @@
+"""Initiatives: small, manageable projects that deliver working functionality ("kleine stappen")."""

@@ -1,0 +1,140 @@
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from services.chassis.resources import Input, ListQuery, ResourceRead
+from services.portfolio.common import (
+    BudgetEur,
+    Classification,
+    Funding,
+    Hosting,
+    Kind,
+    LongText,
+    ProgrammeRef,
+    Text200,
+    ValueChainRef,
+)
+
+InitiativeStatus = Literal["proposed", "approved", "active", "delivered", "stopped"]
+OpenStatus = Literal["proposed", "approved", "active"]
+
+EXAMPLE: dict[str, Any] = {
+    "name": "Digitale aangifte met foto's en video",
+    "description": "Citizens add photos and video to an online report; investigators see them in the case.",
+    "programme": {"href": "/portfolio/v1/programmes/019a0001-0000-7000-8000-000000000001"},
+    "value_chain": {"href": "/valuechains/v1/chains/019a0000-0000-7000-8000-000000000003"},
+    "kind": "renewal",
+    "funding": "structural",
+    "budget_eur": 1250000,
+    "start": "2026-09-01",
+    "end": "2027-06-30",
+    "hosting": "own_platform",
+    "data_classification": "confidential",
+    "uses_generic_facilities": True,
+}
+
+KIND_DESCRIPTION = (
+    "maintenance and security are run (beheer: keeping IT up to date and secure); renewal is "
+    "vernieuwing. The strategy asks to shift the ratio run:renewal (about 66:34 in 2022) toward renewal."
+)
+FUNDING_DESCRIPTION = (
+    "structural (recurring budget) or incidental (one-off money). Renewal funded only incidentally "
+    "has no structural money for its later maintenance; the ratio report flags it."
+)
+HOSTING_DESCRIPTION = "Where it runs: own_platform (the police's own platforms), public_cloud or hybrid."
+CLASSIFICATION_DESCRIPTION = (
+    "The highest classification of the data it handles. confidential and secret initiatives are visible "
+    "only to tokens cleared for that level (need to know)."
+)
+GENERIC_DESCRIPTION = 'Whether it builds on the generic facilities ("generieke voorzieningen, tenzij").'
+
+
+class InitiativeCreate(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+
+    name: Text200
+    description: LongText = Field(
+        default="", description="What it delivers; also used to find initiatives built twice (ontdubbelen)."
+    )
+    programme: ProgrammeRef | None = Field(default=None, description="The programme it belongs to, if any.")
+    value_chain: ValueChainRef = Field(description="The value chain it serves; checked with its owner on write.")
+    kind: Kind = Field(description=KIND_DESCRIPTION)
+    funding: Funding = Field(description=FUNDING_DESCRIPTION)
+    budget_eur: BudgetEur
+    start: dt.date
+    end: dt.date = Field(description="Not before `start` (422 otherwise).")
+    status: OpenStatus = Field(
+        default="proposed", description="Usually proposed; an initiative already under way may be recorded as such."
+    )
+    hosting: Hosting = Field(description=HOSTING_DESCRIPTION)
+    data_classification: Classification = Field(description=CLASSIFICATION_DESCRIPTION)
+    uses_generic_facilities: bool = Field(default=True, description=GENERIC_DESCRIPTION)
+
+
+class InitiativeUpdate(Input):
+    """Send only what changes. `status` moves proposed → approved → active → delivered, or to stopped
+    from any open state; any other move is 409 naming the allowed ones."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "approved"}, {"budget_eur": 1400000, "end": "2027-09-30"}]}
+    )
+
+    name: Text200 | None = None
+    description: LongText | None = None
+    programme: ProgrammeRef | None = Field(default=None, description="null takes it out of its programme.")
+    value_chain: ValueChainRef | None = None
+    kind: Kind | None = None
+    funding: Funding | None = None
+    budget_eur: BudgetEur | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    status: InitiativeStatus | None = None
+    hosting: Hosting | None = None
+    data_classification: Classification | None = None
+    uses_generic_facilities: bool | None = None
+
+
+class InitiativeRead(ResourceRead):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "019a0001-0001-7000-8000-000000000007",
+                    "href": "/portfolio/v1/initiatives/019a0001-0001-7000-8000-000000000007",
+                    "version": 3,
+                    **EXAMPLE,
+                    "status": "active",
+                    "created_at": "2026-03-02T09:00:00Z",
+                    "updated_at": "2026-05-11T14:20:00Z",
+                }
+            ]
+        }
+    )
+
+    name: str
+    description: str
+    programme: ProgrammeRef | None
+    value_chain: ValueChainRef
+    kind: Kind
+    funding: Funding
+    budget_eur: int
+    start: dt.date
+    end: dt.date
+    status: Literal["proposed", "approved", "active", "delivered", "stopped", "archived"]
+    hosting: Hosting
+    data_classification: Classification
+    uses_generic_facilities: bool
+
+
+class InitiativeQuery(ListQuery):
+    programme: str | None = Field(default=None, max_length=200, description="href (or id) of a programme.")
+    value_chain: str | None = Field(
+        default=None, max_length=200, description="href of a value chain, e.g. `/valuechains/v1/chains/<id>`."
+    )
+    kind: Kind | None = None
+    funding: Funding | None = None
+    status: Literal["proposed", "approved", "active", "delivered", "stopped", "archived"] | None = None
+    hosting: Hosting | None = None
+    data_classification: Classification | None = None
+    uses_generic_facilities: bool | None = None

@@ -1,0 +1,60 @@
+"""The rules of initiatives: dates in order, status along its lifecycle, a real value chain."""
+
+from typing import Any
+
+from services.chassis.errors import ValidationProblem
+from services.chassis.resources import RefField
+from services.chassis.uow import RequestContext
+from services.portfolio.common import CHAINS, PROGRAMMES, PortfolioCollection, check_move
+from services.portfolio.initiatives.models import Initiative
+from services.portfolio.initiatives.schemas import (
+    InitiativeCreate,
+    InitiativeQuery,
+    InitiativeRead,
+    InitiativeUpdate,
+)
+
+INITIATIVE_MOVES: dict[str, tuple[str, ...]] = {
+    "proposed": ("approved", "stopped"),
+    "approved": ("active", "stopped"),
+    "active": ("delivered", "stopped"),
+    "delivered": (),
+    "stopped": (),
+}
+
+
+class Initiatives(PortfolioCollection[Initiative]):
+    write_roles = ("portfolio_manager",)
+
+    async def validate(self, ctx: RequestContext, obj: Initiative | None, values: dict[str, Any]) -> None:
+        start = values.get("start", obj.start if obj is not None else None)
+        end = values.get("end", obj.end if obj is not None else None)
+        if start is not None and end is not None and end < start:
+            field = "end" if "end" in values or "start" not in values else "start"
+            raise ValidationProblem.field(["body", field], f"end ({end}) is before start ({start})", "date_order")
+        if obj is not None and "status" in values:
+            check_move("initiative", obj.status, values["status"], INITIATIVE_MOVES)
+
+
+initiatives = Initiatives(
+    service="portfolio",
+    name="initiatives",
+    kind="initiative",
+    model=Initiative,
+    read=InitiativeRead,
+    create=InitiativeCreate,
+    update=InitiativeUpdate,
+    query=InitiativeQuery,
+    references={
+        "programme": RefField(PROGRAMMES, column="programme_id", local=True),
+        "value_chain": RefField(CHAINS),
+    },
+    description=(
+        "Small, manageable projects that deliver working functionality, inside the programmes' big "
+        'ambitions ("grote ambities, kleine stappen"). Each serves one value chain (a reference checked '
+        "with the valuechains service on write: unknown 422, unreachable 503 and nothing stored) and is "
+        "maintenance or security (together: run, beheer) or renewal (vernieuwing). `status` moves "
+        "proposed → approved → active → delivered, or to stopped from any open state. Confidential and "
+        "secret initiatives exist only for tokens cleared for them. Written by portfolio managers."
+    ),
+)

@@ -1,0 +1,135 @@
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.portfolio.common import InitiativeRef, RoundRef, ValueChainRef
+from services.portfolio.rounds.schemas import RoundStatus, Target
+
+ROUNDING = (
+    "Percentages are numbers from 0 to 100 with one decimal, rounded by largest remainder so that the "
+    "parts of each split add up to exactly 100 (all 0 when there is no budget). run is maintenance + "
+    "security as rounded, so run + renewal = 100 too."
+)
+
+
+class KindSplit(BaseModel):
+    maintenance: float
+    security: float
+    renewal: float
+
+
+class KindBudget(BaseModel):
+    maintenance: int
+    security: int
+    renewal: int
+
+
+class Ratio(BaseModel):
+    run: float = Field(description='Percent run ("beheer": maintenance + security).')
+    renewal: float = Field(description='Percent renewal ("vernieuwing").')
+
+
+class Split(BaseModel):
+    total_budget_eur: int
+    budget_eur: KindBudget = Field(description="Budget per kind, whole euros.")
+    shares: KindSplit = Field(description="Percent of the total per kind.")
+    ratio: Ratio
+
+
+class ChainSplit(Split):
+    value_chain: ValueChainRef
+
+
+class TrendPoint(BaseModel):
+    round: RoundRef
+    name: str
+    period: str
+    closed_at: dt.datetime | None
+    total_budget_eur: int
+    ratio: Ratio
+    target: Target
+
+
+class FundingSplit(BaseModel):
+    structural_eur: int
+    incidental_eur: int
+    structural: float = Field(description="Percent of this kind's budget funded structurally.")
+    incidental: float = Field(description="Percent of this kind's budget funded incidentally.")
+
+
+class FundingByKind(BaseModel):
+    maintenance: FundingSplit
+    security: FundingSplit
+    renewal: FundingSplit
+
+
+class IncidentalRenewal(BaseModel):
+    initiative: InitiativeRef
+    name: str
+    value_chain: ValueChainRef
+    budget_eur: int
+
+
+class RatioReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "round": {"href": "/portfolio/v1/rounds/019a0001-0003-7000-8000-000000000004"},
+                    "name": "Rolling portfolio 2026-T3",
+                    "period": "2026-T3",
+                    "status": "open",
+                    "rounding": ROUNDING,
+                    "overall": {
+                        "total_budget_eur": 40000000,
+                        "budget_eur": {"maintenance": 18000000, "security": 6400000, "renewal": 15600000},
+                        "shares": {"maintenance": 45.0, "security": 16.0, "renewal": 39.0},
+                        "ratio": {"run": 61.0, "renewal": 39.0},
+                    },
+                    "target": {"run": 60, "renewal": 40},
+                    "renewal_gap": -1.0,
+                    "per_value_chain": [],
+                    "trend": [],
+                    "funding": {
+                        "maintenance": {
+                            "structural_eur": 18000000,
+                            "incidental_eur": 0,
+                            "structural": 100.0,
+                            "incidental": 0.0,
+                        },
+                        "security": {
+                            "structural_eur": 6400000,
+                            "incidental_eur": 0,
+                            "structural": 100.0,
+                            "incidental": 0.0,
+                        },
+                        "renewal": {
+                            "structural_eur": 11600000,
+                            "incidental_eur": 4000000,
+                            "structural": 74.4,
+                            "incidental": 25.6,
+                        },
+                    },
+                    "renewal_funded_only_incidentally": [],
+                }
+            ]
+        }
+    )
+
+    round: RoundRef
+    name: str
+    period: str
+    status: RoundStatus
+    rounding: str = Field(description="How percentages are rounded.")
+    overall: Split = Field(description="The round's live items (not stopped or deferred).")
+    target: Target
+    renewal_gap: float = Field(description="ratio.renewal - target.renewal: negative is short of the target.")
+    per_value_chain: list[ChainSplit] = Field(description="The same split per value chain, by href.")
+    trend: list[TrendPoint] = Field(description="run:renewal of every closed round, oldest first (by closing time).")
+    funding: FundingByKind = Field(description="Structural vs incidental money per kind.")
+    renewal_funded_only_incidentally: list[IncidentalRenewal] = Field(
+        description=(
+            "Flagged: live renewal items funded only incidentally. Their later maintenance has no "
+            "structural money (the strategy's warning), largest first."
+        )
+    )

@@ -1,0 +1,166 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from starlette.responses import Response
+
+from services.chassis.errors import problem_responses
+from services.chassis.pagination import Page
+from services.chassis.resources import (
+    ETAG_HEADER,
+    LOCATION_HEADER,
+    IfMatch,
+    IfMatchOptional,
+    ResourceId,
+    crud_router,
+    single_headers,
+)
+from services.chassis.uow import Ctx
+from services.portfolio.rounds.schemas import (
+    DiffQuery,
+    RoundDiff,
+    RoundItemCreate,
+    RoundItemQuery,
+    RoundItemRead,
+    RoundItemUpdate,
+    RoundRead,
+)
+from services.portfolio.rounds.service import round_items, rounds
+
+router = crud_router(
+    rounds,
+    descriptions={
+        "create": (
+            "A new round of the rolling portfolio starts as `draft`. `target` {run, renewal} must add up to "
+            "100 (422 otherwise). With `from_round` it starts from that round: its items (initiative, rank, "
+            "decision, note, budget) are copied as the starting point, except the ones it stopped; every "
+            "copy is on record in the change feed."
+        ),
+        "update": "Name, period and target, while the round is not closed: a closed round is frozen (409).",
+        "archive": "A draft or open round can be archived; a closed round is frozen (409).",
+    },
+)
+
+ItemId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="The item's id.")]
+FROZEN_NOTE = "A closed round is frozen: this is then 409."
+
+extra = APIRouter()  # tagged "rounds" by the router it joins
+
+
+@extra.post(
+    "/v1/rounds/{id}/open",
+    response_model=RoundRead,
+    summary="Open a round",
+    description=(
+        "draft → open: the round is now the current rolling-portfolio round. Only one round is open at a "
+        "time (409 naming the open one). Any other move is 409 naming the allowed ones. Items can still "
+        "change while it is open. Send `If-Match` to be sure you open the version you read."
+    ),
+    responses={200: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 404, 409, 412, 422)},
+)
+async def open_round(ctx: Ctx, id: ResourceId, if_match: IfMatchOptional = None) -> Response:
+    obj = await rounds.move(ctx, id, "open", if_match)
+    return await ctx.respond(await rounds.render(ctx, obj), headers=single_headers(obj, rounds))
+
+
+@extra.post(
+    "/v1/rounds/{id}/close",
+    response_model=RoundRead,
+    summary="Close a round",
+    description=(
+        "open → closed. From then on the round is frozen: changing it, its items, or archiving it is 409, "
+        "and its figures join the ratio report's trend. Start the next round from it with "
+        "`POST /v1/rounds` and `from_round`."
+    ),
+    responses={200: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 404, 409, 412, 422)},
+)
+async def close_round(ctx: Ctx, id: ResourceId, if_match: IfMatchOptional = None) -> Response:
+    obj = await rounds.move(ctx, id, "closed", if_match)
+    return await ctx.respond(await rounds.render(ctx, obj), headers=single_headers(obj, rounds))
+
+
+@extra.get(
+    "/v1/rounds/{id}/items",
+    response_model=Page[RoundItemRead],
+    summary="List a round's items",
+    description=(
+        "The items by rank, paged. Filter by `decision` or by the `value_chain` (href) of the initiative, "
+        'e.g. a chain owner\'s "which initiatives in this round touch my chain?". Items whose initiative '
+        "you are not cleared to see are left out."
+    ),
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_items(ctx: Ctx, id: ResourceId, query: Annotated[RoundItemQuery, Query()]) -> Any:
+    return await rounds.list_items(ctx, id, query)
+
+
+@extra.post(
+    "/v1/rounds/{id}/items",
+    response_model=RoundItemRead,
+    status_code=201,
+    summary="Add an initiative to a round",
+    description=(
+        "Places an initiative in the round with a rank (unique within the round: 409 when taken), a "
+        "decision and a note. `budget_eur` defaults to the initiative's budget now and is kept with the "
+        "item, so the round's figures do not move when the initiative's budget changes later. An "
+        "initiative appears once per round (409). " + FROZEN_NOTE
+    ),
+    responses={
+        201: {"headers": {**ETAG_HEADER, **LOCATION_HEADER}},
+        **problem_responses(400, 401, 403, 404, 409, 413, 422),
+    },
+)
+async def add_item(ctx: Ctx, id: ResourceId, body: RoundItemCreate) -> Response:
+    item = await rounds.add_item(ctx, id, body)
+    href = round_items.item_href(item.round_id, item.id)
+    return await ctx.respond(
+        await round_items.render(ctx, item), status=201, headers={**single_headers(item, round_items), "Location": href}
+    )
+
+
+@extra.get(
+    "/v1/rounds/{id}/items/{item_id}",
+    response_model=RoundItemRead,
+    summary="Get one item of a round",
+    description="One item with its own version: the `ETag` to send as `If-Match` when changing it.",
+    responses={200: {"headers": ETAG_HEADER}, **problem_responses(401, 403, 404, 422)},
+)
+async def get_item(ctx: Ctx, id: ResourceId, item_id: ItemId) -> Response:
+    item = await round_items.find_in_round(ctx, id, item_id)
+    return await ctx.respond(await round_items.render(ctx, item), headers=single_headers(item, round_items))
+
+
+@extra.patch(
+    "/v1/rounds/{id}/items/{item_id}",
+    response_model=RoundItemRead,
+    summary="Change an item of a round",
+    description=(
+        "Move it (rank), change the decision, the note or the budget decided on. Send only what changes, "
+        "with `If-Match` set to the item's ETag (428 without, 412 when stale). Write down why in `note`: "
+        "the diff between rounds shows it with every change. " + FROZEN_NOTE
+    ),
+    responses={200: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)},
+)
+async def update_item(
+    ctx: Ctx, id: ResourceId, item_id: ItemId, body: RoundItemUpdate, if_match: IfMatch = None
+) -> Response:
+    item = await rounds.update_item(ctx, id, item_id, body, if_match)
+    return await ctx.respond(await round_items.render(ctx, item), headers=single_headers(item, round_items))
+
+
+@extra.get(
+    "/v1/rounds/{id}/diff",
+    response_model=RoundDiff,
+    summary="What changed between two rounds",
+    description=(
+        "Compares this round with `against` (usually the previous round), for the board memo: initiatives "
+        "added and removed, decisions changed, rank moves and budget moves (the budget recorded on each "
+        "item), each with this round's note and the other round's note. `live_budget_*` sum the items that "
+        "are not stopped or deferred. Initiatives you are not cleared to see are left out."
+    ),
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def diff(ctx: Ctx, id: ResourceId, query: Annotated[DiffQuery, Query()]) -> RoundDiff:
+    return await rounds.diff(ctx, id, query.against)
+
+
+router.include_router(extra)

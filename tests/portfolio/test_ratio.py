@@ -1,0 +1,152 @@
+"""The ratio report, checked against figures computed by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+
+from services.portfolio.reports.service import tenths
+from tests.conftest import Suite
+from tests.portfolio.helpers import created, initiative_body, make_chain, pm, round_body
+from tests.support import Tokens
+
+
+def test_largest_remainder_adds_up() -> None:
+    assert tenths([1, 1, 1]) == [334, 333, 333]
+    assert tenths([300_000, 100_000, 200_000]) == [500, 167, 333]
+    assert tenths([0, 0, 0]) == [0, 0, 0]
+    assert tenths([7, 0, 0]) == [1000, 0, 0]
+    for parts in ([1, 2, 3, 4, 5, 6, 7], [999_999, 1, 1], [13, 17, 19]):
+        assert sum(tenths(parts)) == 1000
+
+
+async def item(
+    client: httpx2.AsyncClient,
+    round_: dict[str, Any],
+    initiative: dict[str, Any],
+    rank: int,
+    decision: str,
+    **extra: Any,
+) -> None:
+    body = {"initiative": {"href": initiative["href"]}, "rank": rank, "decision": decision, **extra}
+    await created(client, f"/v1/rounds/{round_['id']}/items", body)
+
+
+async def test_ratio_report(suite: Suite, tokens: Tokens) -> None:
+    x = await make_chain(suite, tokens, "X")
+    y = await make_chain(suite, tokens, "Y")
+    async with suite.client("portfolio", pm(tokens)) as client:
+
+        async def initiative(chain: str, kind: str, funding: str, budget: int, **extra: Any) -> dict[str, Any]:
+            body = initiative_body(
+                chain, name=f"{kind} {funding} {budget}", kind=kind, funding=funding, budget_eur=budget, **extra
+            )
+            return await created(client, "/v1/initiatives", body)
+
+        m1 = await initiative(x, "maintenance", "structural", 100_000)
+        s1 = await initiative(x, "security", "structural", 100_000)
+        r1 = await initiative(x, "renewal", "structural", 100_000)
+        m2 = await initiative(y, "maintenance", "incidental", 200_000)
+        r2 = await initiative(y, "renewal", "incidental", 100_000)
+        r3 = await initiative(y, "renewal", "incidental", 500_000)
+        m3 = await initiative(y, "maintenance", "structural", 400_000)
+        hidden = await initiative(y, "renewal", "structural", 600_000, data_classification="secret")
+
+        # Two closed rounds, created in one order and closed in the other: the trend follows closing.
+        later = await created(client, "/v1/rounds", round_body(name="Later", target={"run": 65, "renewal": 35}))
+        earlier = await created(client, "/v1/rounds", round_body(name="Earlier", target={"run": 70, "renewal": 30}))
+        await item(client, earlier, m1, 1, "continue", budget_eur=300_000)
+        await item(client, earlier, r1, 2, "start")
+        await item(client, later, m1, 1, "continue", budget_eur=200_000)
+        await item(client, later, r1, 2, "continue", budget_eur=200_000)
+        await item(client, later, r3, 3, "defer")
+        for round_ in (earlier, later):
+            assert (await client.post(f"/v1/rounds/{round_['id']}/open")).status_code == 200
+            assert (await client.post(f"/v1/rounds/{round_['id']}/close")).status_code == 200
+
+        current = await created(client, "/v1/rounds", round_body(name="Current", period="2026-T3"))
+        for rank, (initiative_, decision) in enumerate(
+            [
+                (m1, "continue"),
+                (s1, "start"),
+                (r1, "adjust"),
+                (m2, "continue"),
+                (r2, "start"),
+                (r3, "stop"),
+                (m3, "defer"),
+                (hidden, "start"),
+            ],
+            1,
+        ):
+            await item(client, current, initiative_, rank, decision)
+        await client.post(f"/v1/rounds/{current['id']}/open")
+
+        cleared = await client.get("/v1/reports/ratio", params={"round": current["id"]})
+        assert cleared.status_code == 200, cleared.text
+        # With the secret 600,000 renewal: m 300k, s 100k, r 800k of 1.2M -> 25.0, 8.3, 66.7.
+        assert cleared.json()["overall"]["total_budget_eur"] == 1_200_000
+        assert cleared.json()["overall"]["shares"] == {"maintenance": 25.0, "security": 8.3, "renewal": 66.7}
+
+    async with suite.client("portfolio", tokens("reader", clearance="internal")) as reader:
+        response = await reader.get("/v1/reports/ratio", params={"round": current["href"]})
+        assert response.status_code == 200, response.text
+        report = response.json()
+    # Live items (stop and defer left out), secret one not visible:
+    # X: m1 100k, s1 100k, r1 100k; Y: m2 200k, r2 100k. Total 600k: m 300k, s 100k, r 200k.
+    assert report["round"] == {"href": current["href"]} and report["status"] == "open"
+    assert report["overall"] == {
+        "total_budget_eur": 600_000,
+        "budget_eur": {"maintenance": 300_000, "security": 100_000, "renewal": 200_000},
+        # 50, 16.67, 33.33: the spare tenth goes to the largest remainder (security).
+        "shares": {"maintenance": 50.0, "security": 16.7, "renewal": 33.3},
+        "ratio": {"run": 66.7, "renewal": 33.3},
+    }
+    assert report["target"] == {"run": 60, "renewal": 40}
+    assert report["renewal_gap"] == -6.7
+    chains: list[dict[str, Any]] = [
+        {
+            "value_chain": {"href": x},
+            "total_budget_eur": 300_000,
+            "budget_eur": {"maintenance": 100_000, "security": 100_000, "renewal": 100_000},
+            # Three equal thirds: the tie goes to the first kind.
+            "shares": {"maintenance": 33.4, "security": 33.3, "renewal": 33.3},
+            "ratio": {"run": 66.7, "renewal": 33.3},
+        },
+        {
+            "value_chain": {"href": y},
+            "total_budget_eur": 300_000,
+            "budget_eur": {"maintenance": 200_000, "security": 0, "renewal": 100_000},
+            "shares": {"maintenance": 66.7, "security": 0.0, "renewal": 33.3},
+            "ratio": {"run": 66.7, "renewal": 33.3},
+        },
+    ]
+    assert report["per_value_chain"] == sorted(chains, key=lambda c: str(c["value_chain"]["href"]))
+    assert report["funding"] == {
+        "maintenance": {"structural_eur": 100_000, "incidental_eur": 200_000, "structural": 33.3, "incidental": 66.7},
+        "security": {"structural_eur": 100_000, "incidental_eur": 0, "structural": 100.0, "incidental": 0.0},
+        "renewal": {"structural_eur": 100_000, "incidental_eur": 100_000, "structural": 50.0, "incidental": 50.0},
+    }
+    assert report["renewal_funded_only_incidentally"] == [
+        {"initiative": {"href": r2["href"]}, "name": r2["name"], "value_chain": {"href": y}, "budget_eur": 100_000}
+    ]
+    mine = [p for p in report["trend"] if p["round"]["href"] in (earlier["href"], later["href"])]
+    # Earlier: m1 300k, r1 100k -> 75:25. Later: m1 200k, r1 200k (r3 deferred) -> 50:50.
+    assert [(p["name"], p["total_budget_eur"], p["ratio"], p["target"]) for p in mine] == [
+        ("Earlier", 400_000, {"run": 75.0, "renewal": 25.0}, {"run": 70, "renewal": 30}),
+        ("Later", 400_000, {"run": 50.0, "renewal": 50.0}, {"run": 65, "renewal": 35}),
+    ]
+    assert mine[0]["closed_at"] < mine[1]["closed_at"]
+    assert all(p["round"]["href"] != current["href"] for p in report["trend"])
+
+
+async def test_ratio_of_an_empty_round_and_bad_input(suite: Suite, tokens: Tokens) -> None:
+    async with suite.client("portfolio", pm(tokens)) as client:
+        empty = await created(client, "/v1/rounds", round_body())
+        report = (await client.get("/v1/reports/ratio", params={"round": empty["id"]})).json()
+        assert report["overall"]["total_budget_eur"] == 0
+        assert report["overall"]["ratio"] == {"run": 0.0, "renewal": 0.0}
+        assert report["per_value_chain"] == [] and report["renewal_funded_only_incidentally"] == []
+        assert (await client.get("/v1/reports/ratio")).status_code == 422
+        missing = await client.get("/v1/reports/ratio", params={"round": "019a0001-0003-7000-8000-00000000ffff"})
+        assert missing.status_code == 422 and missing.json()["errors"][0]["loc"] == ["query", "round"]
