@@ -463,7 +463,15 @@ class Collection(Generic[M]):
         if existing is None:
             if if_match is not None:
                 raise PreconditionFailed(f"there is no {self.kind} here yet, so If-Match cannot match")
-            return await self.insert(ctx, values), True
+            try:
+                return await self.insert(ctx, values), True
+            except Conflict as exc:
+                if not isinstance(exc.__cause__, IntegrityError):
+                    raise
+                # A concurrent PUT created it first: "it does not exist yet" no longer holds.
+                raise PreconditionFailed(
+                    f"this {self.kind} was created by someone else meanwhile; read it and send If-Match to replace it"
+                ) from exc
         if create_only:
             raise PreconditionFailed(
                 f"If-None-Match: * but this {self.kind} already exists (version {existing.version})",

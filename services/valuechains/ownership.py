@@ -10,7 +10,7 @@ from services.chassis.errors import Conflict, Forbidden
 from services.chassis.resources import ARCHIVED, Collection, ResourceMixin
 from services.chassis.uow import RequestContext
 from services.valuechains.chains.models import Chain
-from services.valuechains.chains.service import ensure_manages
+from services.valuechains.chains.rules import ensure_manages
 
 
 class ChainOwnedMixin(ResourceMixin):

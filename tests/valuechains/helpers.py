@@ -69,3 +69,28 @@ async def events_for(client: httpx2.AsyncClient, href: str) -> list[dict[str, An
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
     return items
+
+
+def application_body(**overrides: Any) -> dict[str, Any]:
+    return {
+        "name": "Zaakregistratie Opsporing",
+        "category": "registration",
+        "disposition": "invest",
+        "supported_until": "2030-12-31",
+        "last_release": "2026-10-01",
+        "findings": {"critical": 0, "high": 2, "medium": 5, "low": 11},
+        "hosting": "own_platform",
+        "data_classification": "internal",
+        **overrides,
+    }
+
+
+async def make_application(client: httpx2.AsyncClient, chain: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    response = await client.post(f"/v1/chains/{chain['id']}/applications", json=application_body(**overrides))
+    assert response.status_code == 201, response.text
+    application: dict[str, Any] = response.json()
+    return application
+
+
+def findings(critical: int = 0, high: int = 0, medium: int = 0, low: int = 0) -> dict[str, int]:
+    return {"critical": critical, "high": high, "medium": medium, "low": low}

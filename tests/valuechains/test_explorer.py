@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.conftest import Suite
 
-OWN_PREFIXES = ("/v1/chains", "/v1/teams", "/v1/allocations", "/v1/reports")
+OWN_PREFIXES = ("/v1/chains", "/v1/teams", "/v1/allocations", "/v1/applications", "/v1/reports")
 
 
 async def openapi(suite: Suite) -> dict[str, Any]:
@@ -56,8 +56,15 @@ async def test_every_endpoint_has_a_summary_description_and_problems(suite: Suit
         ("GET", "/v1/allocations"),
         ("GET", "/v1/allocations/{id}"),
         ("DELETE", "/v1/allocations/{id}"),
+        ("GET", "/v1/chains/{id}/applications"),
+        ("POST", "/v1/chains/{id}/applications"),
+        ("GET", "/v1/applications"),
+        ("GET", "/v1/applications/{id}"),
+        ("PATCH", "/v1/applications/{id}"),
+        ("DELETE", "/v1/applications/{id}"),
         ("GET", "/v1/reports/staffing"),
         ("GET", "/v1/reports/allocations"),
+        ("GET", "/v1/reports/foundation"),
     }
     assert {(m, p) for m, p, _ in ops} == expected
     for method, path, op in ops:
@@ -72,7 +79,16 @@ async def test_every_endpoint_has_a_summary_description_and_problems(suite: Suit
         if method != "GET":
             assert "403" in responses, (method, path)
     texts = " ".join(op["description"] for _, _, op in ops)
-    for term in ("IV-waardeketen", "ketenverantwoordelijke", "beheer", "beveiliging", "vernieuwing"):
+    for term in (
+        "IV-waardeketen",
+        "ketenverantwoordelijke",
+        "beheer",
+        "beveiliging",
+        "vernieuwing",
+        "een goed fundament",
+        "technische schuld",
+        "Need to know",
+    ):
         assert term in texts, term
 
 
@@ -82,6 +98,7 @@ async def test_writes_document_their_preconditions_and_headers(suite: Suite) -> 
     for key in (
         ("PATCH", "/v1/chains/{id}"),
         ("PATCH", "/v1/teams/{id}"),
+        ("PATCH", "/v1/applications/{id}"),
         ("PUT", "/v1/chains/{id}/owner"),
         ("PUT", "/v1/chains/{id}/allocations/{period}"),
     ):
@@ -95,9 +112,9 @@ async def test_writes_document_their_preconditions_and_headers(suite: Suite) -> 
     assert {"Location", "ETag"} <= set(put["responses"]["201"]["headers"])
     period = next(p for p in put["parameters"] if p["name"] == "period")
     assert set(period["examples"]) == {"year", "half", "quarter"}
-    create_team = ops[("POST", "/v1/chains/{id}/teams")]
-    assert "Idempotency-Key" in {p["name"] for p in create_team["parameters"]}
-    assert {"Location", "ETag"} <= set(create_team["responses"]["201"]["headers"])
+    for create in (ops[("POST", "/v1/chains/{id}/teams")], ops[("POST", "/v1/chains/{id}/applications")]):
+        assert "Idempotency-Key" in {p["name"] for p in create["parameters"]}
+        assert {"Location", "ETag"} <= set(create["responses"]["201"]["headers"])
 
 
 async def test_request_bodies_carry_examples(suite: Suite) -> None:
@@ -119,3 +136,29 @@ async def test_request_bodies_carry_examples(suite: Suite) -> None:
     assert team["fte_internal"]["type"] == "number"
     assert team["chain"]["$ref"].endswith("/ChainRef")
     assert schema["components"]["schemas"]["ChainRef"]["x-reference"] == "/valuechains/v1/chains"
+
+
+async def test_foundation_figures_and_report_are_documented(suite: Suite) -> None:
+    schema = await openapi(suite)
+    chain = schema["components"]["schemas"]["ChainRead"]
+    for field in ("active_applications", "open_critical_findings", "open_high_findings", "applications_past_support"):
+        assert field in chain["required"], field
+        assert "never stored" in chain["properties"][field]["description"], field
+    assert chain["examples"][0]["open_critical_findings"] == 3
+    report = schema["paths"]["/v1/reports/foundation"]["get"]
+    # The technical-debt formula is spelled out with its weights, and "today" can be fixed.
+    for term in ("10 * open critical findings", "3 * open high findings", "5 * applications past support"):
+        assert term in report["description"], term
+    as_of = next(p for p in report["parameters"] if p["name"] == "as_of")
+    assert "today" in as_of["description"] and as_of["schema"]["anyOf"][0]["format"] == "date"
+    application = schema["components"]["schemas"]["ApplicationRead"]
+    assert application["properties"]["findings"]["$ref"].endswith("/FindingsRead")
+    assert application["properties"]["chain"]["$ref"].endswith("/ChainRef")
+    assert schema["components"]["schemas"]["ApplicationRef"]["x-reference"] == "/valuechains/v1/applications"
+    for literal, values in (
+        ("category", {"registration", "intelligence", "business_operations", "infrastructure"}),
+        ("disposition", {"tolerate", "invest", "migrate", "eliminate"}),
+        ("hosting", {"own_platform", "public_cloud", "hybrid"}),
+        ("data_classification", {"public", "internal", "confidential", "secret"}),
+    ):
+        assert set(application["properties"][literal]["enum"]) == values, literal

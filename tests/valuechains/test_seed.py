@@ -13,7 +13,7 @@ from services.chassis.db import Database
 from services.chassis.migrations import upgrade
 from services.valuechains.app import MIGRATIONS, create_app
 from services.valuechains.models import Base
-from services.valuechains.seed import DEMO_CHAINS, load
+from services.valuechains.seed import DEMO_CHAINS, OPS_CRITICAL_APPLICATION, load
 from tests.support import (
     Tokens,
     client_for,
@@ -105,6 +105,67 @@ async def test_demo_data_loads_into_an_empty_database_once(empty_database: str, 
         await database.dispose()
 
 
+async def test_demo_applications_tell_the_foundation_story(empty_database: str, var_dir: Path, tokens: Tokens) -> None:
+    settings = settings_for(var_dir, "valuechains", empty_database)
+    assert await seed_if_empty(settings, Base.metadata, load) is True
+    database = Database(empty_database, pool_size=2)
+    app = create_app(settings, database=database)
+    try:
+        async with running(app), client_for(app, tokens("admin")) as admin:
+            applications = await all_items(admin, "/v1/applications")
+            assert sorted(a["id"] for a in applications) == [f"019a0000-0003-7000-8000-{n:012d}" for n in range(1, 41)]
+            chains = {c["code"]: c for c in await all_items(admin, "/v1/chains")}
+            per_chain = {
+                code: [a for a in applications if a["chain"]["href"] == c["href"]] for code, c in chains.items()
+            }
+            assert all(len(items) >= 6 for items in per_chain.values())
+            classifications = [a["data_classification"] for a in applications]
+            assert classifications.count("confidential") >= 5 and classifications.count("secret") >= 3
+
+            # The principles demo rule relies on this: OPS and NHM have open critical findings, the rest none.
+            critical = {code: c["open_critical_findings"] for code, c in chains.items()}
+            assert critical["OPS"] > 0 and critical["NHM"] > 0
+            assert critical["INT"] == critical["INS"] == critical["BVO"] == 0
+            # Every one of OPS's critical findings is on one application, which a reader may see.
+            with_critical = [a for a in per_chain["OPS"] if a["findings"]["critical"] > 0]
+            assert [a["id"] for a in with_critical] == [OPS_CRITICAL_APPLICATION]
+            assert with_critical[0]["findings"]["critical"] == critical["OPS"]
+            assert with_critical[0]["data_classification"] in ("public", "internal")
+
+            report = (await admin.get("/v1/reports/foundation")).json()
+            overall = report["overall"]
+            assert overall["applications"] == 40 and overall["chains"] == 5
+            assert overall["applications_past_support"] >= 5 and overall["applications_support_ending"] >= 5
+            assert overall["applications_without_recent_release"] >= 5
+            assert overall["open_critical_findings"] == critical["OPS"] + critical["NHM"]
+            flagged = report["flagged"]
+            assert len(flagged) >= 2 and {f["code"] for f in flagged} == {"NHM"}
+            assert report["flagged_not_shown"] == 0
+            assert all(r["technical_debt_score"] > 0 for r in report["chains"])
+            rows = {r["code"]: r for r in report["chains"]}
+            for code, chain in chains.items():
+                assert rows[code]["open_critical_findings"] == chain["open_critical_findings"]
+                assert rows[code]["applications_past_support"] == chain["applications_past_support"]
+
+            # The "done means" scenario: closing that one application's critical findings makes OPS clean.
+            url = f"/v1/applications/{OPS_CRITICAL_APPLICATION}"
+            ops_owner = tokens("chain_owner", sub="demo-owner-ops")
+            async with client_for(app, ops_owner) as owner:
+                etag = (await owner.get(url)).headers["etag"]
+                closed = await owner.patch(url, json={"findings": {"critical": 0}}, headers={"If-Match": etag})
+                assert closed.status_code == 200, closed.text
+                assert (await owner.get(f"/v1/chains/{chains['OPS']['id']}")).json()["open_critical_findings"] == 0
+
+        # A reader without clearance sees fewer applications, but the same figures.
+        async with running(app), client_for(app, tokens("reader")) as reader:
+            visible = await all_items(reader, "/v1/applications")
+            assert len(visible) == classifications.count("public") + classifications.count("internal")
+            nhm = (await reader.get(f"/v1/chains/{chains['NHM']['id']}")).json()
+            assert nhm["open_critical_findings"] == critical["NHM"]
+    finally:
+        await database.dispose()
+
+
 async def test_demo_data_never_loads_into_a_database_with_data(
     empty_database: str, var_dir: Path, tokens: Tokens
 ) -> None:
@@ -125,5 +186,6 @@ async def test_demo_data_never_loads_into_a_database_with_data(
             chains = (await admin.get("/v1/chains")).json()["items"]
             assert [c["code"] for c in chains] == ["OWN"]
             assert (await admin.get("/v1/teams")).json()["items"] == []
+            assert (await admin.get("/v1/applications")).json()["items"] == []
     finally:
         await database.dispose()

@@ -4,10 +4,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.exc import IntegrityError
 
 from services.chassis.concurrency import wants_create_only
-from services.chassis.errors import Conflict, NotFound, PreconditionFailed, ValidationProblem
+from services.chassis.errors import Conflict, NotFound, ValidationProblem
 from services.chassis.pagination import Page, PageQuery, apply_keyset, next_link
 from services.chassis.resources import ARCHIVED, ListQuery, RefField
 from services.chassis.uow import RequestContext
@@ -21,8 +20,9 @@ from services.valuechains.allocations.schemas import (
     AllocationRevisionRead,
 )
 from services.valuechains.chains.models import Chain
+from services.valuechains.chains.rules import ensure_manages
 from services.valuechains.chains.schemas import CHAINS_PATH
-from services.valuechains.chains.service import chains, ensure_manages
+from services.valuechains.chains.service import chains
 from services.valuechains.ownership import ChainScoped
 
 SPLIT = ("maintenance", "security", "renewal")
@@ -106,7 +106,6 @@ class Allocations(ChainScoped[Allocation]):
         ensure_manages(ctx.principal, chain, "set the allocations of")
         if chain.status == ARCHIVED:
             raise Conflict(f"chain {chain.code} is archived: its allocations are frozen")
-        code = chain.code  # a failed flush expires the row: keep what the error message needs
         existing = await self.for_period(ctx, chain.id, period)
         values: dict[str, Any] = {"chain_id": chain.id, "period": period, **decision}
         before = None
@@ -119,13 +118,7 @@ class Allocations(ChainScoped[Allocation]):
             changed = existing.status == ARCHIVED or any(getattr(existing, k) != v for k, v in decision.items())
             values["revision"] = existing.revision + 1 if changed else existing.revision
             values["status"] = "active"  # setting a split again revives an archived allocation
-        try:
-            allocation, created = await self.put(ctx, existing, values, if_match=if_match, if_none_match=if_none_match)
-        except IntegrityError as exc:  # a concurrent PUT created this period first
-            raise PreconditionFailed(
-                f"the {period} allocation of chain {code} was created by someone else meanwhile; "
-                "read it and send If-Match to replace it"
-            ) from exc
+        allocation, created = await self.put(ctx, existing, values, if_match=if_match, if_none_match=if_none_match)
         if created or allocation.version != before:
             ctx.session.add(
                 AllocationRevision(

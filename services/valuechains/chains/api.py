@@ -11,14 +11,25 @@ from services.chassis.uow import Ctx
 from services.valuechains.chains.schemas import ChainRead, OwnerChange
 from services.valuechains.chains.service import chains
 
+FIGURES = (
+    "`active_applications`, `open_critical_findings`, `open_high_findings` and `applications_past_support` "
+    "(support ended before today, UTC). They are computed when the chain is read, never stored: they change "
+    "when an application changes, without a new chain version or a chain event. Need to know: they count "
+    "every active application of the chain, including confidential and secret ones the caller cannot see, "
+    "because a count discloses no application while hiding findings would tell an owner without clearance, "
+    "and the principles' rules, that the foundation is healthier than it is. The names, hrefs and details "
+    "of classified applications stay hidden."
+)
+
 router = crud_router(
     chains,
     descriptions={
         "list": (
             "The IV-waardeketens. Filter by `code`, `domain`, or the owner's `owner_subject` / `owner_unit` "
-            "(for example: the chains a ketenverantwoordelijke owns)."
+            "(for example: the chains a ketenverantwoordelijke owns). Every chain carries its foundation "
+            "figures (een goed fundament), derived from its applications for the whole page in one query: " + FIGURES
         ),
-        "get": ("One value chain with its owner."),
+        "get": "One value chain with its owner and its foundation figures: " + FIGURES,
         "create": (
             "Register a value chain with exactly one accountable owner from operations "
             "(ketenverantwoordelijke). Admin only; `code` must be unique (409 otherwise)."

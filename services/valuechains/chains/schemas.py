@@ -69,13 +69,61 @@ class ChainUpdate(Input):
     mission: Annotated[str, Field(min_length=1, max_length=4000)] | None = None
 
 
+FIGURES_NOTE = (
+    "Derived from the chain's active applications when the chain is read (never stored, so it does not "
+    "change the chain's version or appear in its change events). Counted over all of them, whatever their "
+    "classification: a count is not the content, and an owner or principle rule without clearance must not "
+    "be told the foundation is healthier than it is."
+)
+
+
 class ChainRead(ResourceRead):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "019a0000-0000-7000-8000-000000000001",
+                    "href": "/valuechains/v1/chains/019a0000-0000-7000-8000-000000000001",
+                    "version": 1,
+                    "status": "active",
+                    "created_at": "2026-11-28T10:15:00Z",
+                    "updated_at": "2026-11-28T10:15:00Z",
+                    "code": "OPS",
+                    "name": "Opsporing",
+                    "domain": "Criminal investigation",
+                    "mission": "Equip investigation teams with reliable case and evidence systems.",
+                    "owner": {"subject": "u100231", "name": "J. de Vries", "unit": "Eenheid Rotterdam"},
+                    "active_applications": 9,
+                    "open_critical_findings": 3,
+                    "open_high_findings": 7,
+                    "applications_past_support": 2,
+                }
+            ]
+        }
+    )
+
     code: str
     name: str
     domain: str
     mission: str
     owner: Owner
     status: Literal["active", "archived"]
+    active_applications: int = Field(description=f"Applications of this chain that are not archived. {FIGURES_NOTE}")
+    open_critical_findings: int = Field(
+        description=(
+            "Open critical security findings over the chain's active applications: the first thing to fix "
+            f'for "een goed fundament" (continuïteit en security vóór vernieuwing). {FIGURES_NOTE}'
+        )
+    )
+    open_high_findings: int = Field(
+        description=f"Open high security findings over the chain's active applications. {FIGURES_NOTE}"
+    )
+    applications_past_support: int = Field(
+        description=(
+            "Active applications whose `supported_until` is before today (UTC): running without vendor or "
+            f"platform support, technische schuld. {FIGURES_NOTE}"
+        )
+    )
 
 
 class ChainQuery(ListQuery):

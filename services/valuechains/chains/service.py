@@ -1,29 +1,16 @@
 """The rules of chains: who may change them, that codes are unique, and owner reassignment."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from services.chassis.auth import Principal
 from services.chassis.concurrency import check_version, required_version
+from services.chassis.db import utcnow
 from services.chassis.errors import Forbidden
 from services.chassis.resources import Collection
 from services.chassis.uow import RequestContext
+from services.valuechains.applications.figures import chain_figures
 from services.valuechains.chains.models import Chain
 from services.valuechains.chains.schemas import ChainCreate, ChainQuery, ChainRead, ChainUpdate, Owner
-
-
-def owns(principal: Principal, chain: Chain) -> bool:
-    """The caller is this chain's owner (ketenverantwoordelijke) acting as chain_owner."""
-    return "chain_owner" in principal.roles and chain.owner_subject == principal.sub
-
-
-def ensure_manages(principal: Principal, chain: Chain, doing: str) -> None:
-    """403 unless the caller is an admin or this chain's owner. ``doing``: "change teams of"."""
-    if principal.is_admin or owns(principal, chain):
-        return
-    if not principal.has_role("chain_owner"):
-        raise Forbidden(f"to {doing} chain {chain.code} needs the chain_owner role (as its owner) or admin")
-    raise Forbidden(f"only the owner of chain {chain.code} ({chain.owner_name}) or an admin may {doing} it")
 
 
 class Chains(Collection[Chain]):
@@ -41,6 +28,10 @@ class Chains(Collection[Chain]):
             f"{action} on chains needs the admin role"
             + ("" if action != "update" else ", or the chain_owner role as this chain's owner")
         )
+
+    async def extra_fields(self, ctx: RequestContext, objs: Sequence[Chain]) -> dict[str, dict[str, Any]]:
+        """The foundation figures of every chain on the page, in one query."""
+        return await chain_figures(ctx.session, [o.id for o in objs], utcnow().date())
 
     async def reassign_owner(self, ctx: RequestContext, id_: str, owner: Owner, if_match: str | None) -> Chain:
         """Hand the chain to another accountable person: admin only, If-Match required, audited."""
@@ -65,6 +56,7 @@ chains = Chains(
     description=(
         'IT value chains ("IV-waardeketens"): each equips one part of police work with good IT '
         "and owns both its renewal and its maintenance, steered by one accountable owner from operations "
-        "(the ketenverantwoordelijke)."
+        "(the ketenverantwoordelijke). Each shows the state of its foundation (technische schuld), derived "
+        "from its applications."
     ),
 )

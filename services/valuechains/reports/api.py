@@ -1,4 +1,4 @@
-"""Reports for chain owners and the portfolio: staffing mix and investment split."""
+"""Reports for chain owners and the portfolio: staffing mix, investment split and the foundation."""
 
 from typing import Annotated
 
@@ -6,13 +6,16 @@ from fastapi import APIRouter, Query, Request
 
 from services.chassis.errors import problem_responses
 from services.chassis.uow import Ctx
+from services.valuechains.applications.figures import DEBT_WEIGHTS
 from services.valuechains.reports.schemas import (
     AllocationReport,
     AllocationReportQuery,
+    FoundationQuery,
+    FoundationReport,
     StaffingQuery,
     StaffingReport,
 )
-from services.valuechains.reports.service import allocation_report, staffing_report
+from services.valuechains.reports.service import allocation_report, foundation_report, staffing_report
 from services.valuechains.settings import ValuechainsSettings
 
 router = APIRouter(tags=["reports"])
@@ -55,3 +58,42 @@ async def staffing(ctx: Ctx, request: Request, query: Annotated[StaffingQuery, Q
 )
 async def allocations_report(ctx: Ctx, query: Annotated[AllocationReportQuery, Query()]) -> AllocationReport:
     return await allocation_report(ctx, query.period, query.chain)
+
+
+W = DEBT_WEIGHTS
+
+
+@router.get(
+    "/v1/reports/foundation",
+    response_model=FoundationReport,
+    summary="Foundation per chain: support, releases, findings, technical debt",
+    description=(
+        'How good the foundation is ("een goed fundament": applications that always work, are up to date '
+        "and are protected against criminals), per value chain (IV-waardeketen) and overall, measured on "
+        "`as_of` (default: today, UTC):\n\n"
+        "- `applications_past_support`: `supported_until` before `as_of` (it is the last supported day);\n"
+        "- `applications_support_ending`: supported on `as_of` but at most 6 calendar months longer;\n"
+        "- release age: `applications_without_recent_release` (last release more than 12 calendar months "
+        "before `as_of`), the `oldest_release` and its age in days (`max_release_age_days`);\n"
+        "- `open_critical_findings` and `open_high_findings`;\n"
+        "- `eliminate_with_critical_findings`: applications being phased out (disposition `eliminate`) that "
+        "still carry critical findings; they are also listed in `flagged` with their hrefs.\n\n"
+        "**Technical-debt score** (technische schuld), not normalised: "
+        f"`{W['critical_finding']} * open critical findings + {W['high_finding']} * open high findings + "
+        f"{W['application_past_support']} * applications past support + "
+        f"{W['application_support_ending']} * applications whose support ends within 6 months + "
+        f"{W['application_without_recent_release']} * applications without a release in 12 months`. "
+        "Medium and low findings do not count. `technical_debt_per_application` divides it by the number of "
+        "applications (one decimal, half up) to compare chains of different size. The weights are in the "
+        "answer (`weights`).\n\n"
+        "Only active applications count, of chains that are not archived; `chain` (repeatable) narrows the "
+        "report, and the `overall` figures are over exactly the rows shown. **Need to know**: the figures are "
+        "counts over every application, whatever its classification, so that a chain owner or a principle "
+        "rule is never told the foundation is healthier than it is; a count reveals no application. `flagged` "
+        "names applications, so it lists only those your clearance shows you; `flagged_not_shown` says how "
+        "many more there are. Computed in the database."
+    ),
+    responses=problem_responses(401, 422),
+)
+async def foundation(ctx: Ctx, query: Annotated[FoundationQuery, Query()]) -> FoundationReport:
+    return await foundation_report(ctx, query.as_of, query.chain)

@@ -1,9 +1,11 @@
+import datetime as dt
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.chassis.pagination import MAX_BATCH
 from services.valuechains.allocations.schemas import AllocationRef, Period
+from services.valuechains.applications.schemas import ApplicationRef, Day
 from services.valuechains.chains.schemas import ChainRef
 
 ChainFilter = Annotated[
@@ -159,4 +161,152 @@ class AllocationReport(BaseModel):
             "Shares weighted by budget over the chains with an allocation; they add up to 100.0 "
             "(largest remainder). Null when the budgets add up to 0."
         )
+    )
+
+
+class FoundationQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: Day | None = Field(
+        default=None,
+        description=(
+            'The day to measure against ("today"), ISO date, 1970-01-01 to 2199-12-31. Default: today in UTC. '
+            "Pass it to reproduce a report or to look ahead (what will be past support by then?)."
+        ),
+        examples=["2026-12-01"],
+    )
+    chain: ChainFilter
+
+
+class DebtWeights(BaseModel):
+    """Points of technical debt per item; the score is the plain sum (not normalised)."""
+
+    critical_finding: int = Field(description="Per open critical finding.")
+    high_finding: int = Field(description="Per open high finding.")
+    application_past_support: int = Field(description="Per application past end of support.")
+    application_support_ending: int = Field(description="Per application whose support ends within 6 months.")
+    application_without_recent_release: int = Field(description="Per application not released in 12 months.")
+
+
+class Foundation(BaseModel):
+    applications: int = Field(description="Active (not archived) applications, whatever their classification.")
+    applications_past_support: int = Field(description="`supported_until` before `as_of`.")
+    applications_support_ending: int = Field(
+        description="Still supported on `as_of`, but `supported_until` at most 6 calendar months after it."
+    )
+    applications_without_recent_release: int = Field(
+        description="`last_release` more than 12 calendar months before `as_of`: maintenance lags behind."
+    )
+    oldest_release: dt.date | None = Field(description="The earliest `last_release`; null without applications.")
+    max_release_age_days: int | None = Field(
+        description=(
+            "Days from `oldest_release` to `as_of` (0 when that release is after `as_of`); null without applications."
+        )
+    )
+    open_critical_findings: int = Field(description="Open critical security findings, summed.")
+    open_high_findings: int = Field(description="Open high security findings, summed.")
+    eliminate_with_critical_findings: int = Field(
+        description="Applications with disposition `eliminate` that still carry critical findings."
+    )
+    technical_debt_score: int = Field(description="The weighted sum (see `weights`): higher is more technische schuld.")
+    technical_debt_per_application: float | None = Field(
+        description=(
+            "The score divided by `applications`, one decimal (half up), to compare chains of different size; "
+            "null without applications."
+        )
+    )
+
+
+class ChainFoundation(Foundation, ChainLabel):
+    """A chain's row (its label fields first)."""
+
+
+class FoundationTotals(Foundation):
+    chains: int = Field(description="Chains in the report.")
+
+
+class FlaggedApplication(BaseModel):
+    application: ApplicationRef
+    name: str
+    chain: ChainRef
+    code: str = Field(description="The chain's code.")
+    open_critical_findings: int
+
+
+class FoundationReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "as_of": "2026-12-01",
+                    "weights": {
+                        "critical_finding": 10,
+                        "high_finding": 3,
+                        "application_past_support": 5,
+                        "application_support_ending": 2,
+                        "application_without_recent_release": 1,
+                    },
+                    "chains": [
+                        {
+                            "chain": {"href": "/valuechains/v1/chains/019a0000-0000-7000-8000-000000000004"},
+                            "code": "NHM",
+                            "name": "Noodhulp en Meldkamer",
+                            "applications": 8,
+                            "applications_past_support": 2,
+                            "applications_support_ending": 1,
+                            "applications_without_recent_release": 3,
+                            "oldest_release": "2022-05-17",
+                            "max_release_age_days": 1659,
+                            "open_critical_findings": 4,
+                            "open_high_findings": 6,
+                            "eliminate_with_critical_findings": 2,
+                            "technical_debt_score": 73,
+                            "technical_debt_per_application": 9.1,
+                        }
+                    ],
+                    "overall": {
+                        "chains": 1,
+                        "applications": 8,
+                        "applications_past_support": 2,
+                        "applications_support_ending": 1,
+                        "applications_without_recent_release": 3,
+                        "oldest_release": "2022-05-17",
+                        "max_release_age_days": 1659,
+                        "open_critical_findings": 4,
+                        "open_high_findings": 6,
+                        "eliminate_with_critical_findings": 2,
+                        "technical_debt_score": 73,
+                        "technical_debt_per_application": 9.1,
+                    },
+                    "flagged": [
+                        {
+                            "application": {
+                                "href": "/valuechains/v1/applications/019a0000-0003-7000-8000-000000000027"
+                            },
+                            "name": "Meldkamerkoppeling oud",
+                            "chain": {"href": "/valuechains/v1/chains/019a0000-0000-7000-8000-000000000004"},
+                            "code": "NHM",
+                            "open_critical_findings": 2,
+                        }
+                    ],
+                    "flagged_not_shown": 0,
+                }
+            ]
+        }
+    )
+
+    as_of: dt.date = Field(description="The day measured against.")
+    weights: DebtWeights
+    chains: list[ChainFoundation] = Field(
+        description="One row per chain, by code; chains without applications show zeros."
+    )
+    overall: FoundationTotals = Field(description="Over every chain in the report: the rows add up to these.")
+    flagged: list[FlaggedApplication] = Field(
+        description=(
+            "Applications with disposition `eliminate` that still carry critical findings (a system being phased "
+            "out is still attacked), by chain code and name; only those your clearance shows you."
+        )
+    )
+    flagged_not_shown: int = Field(
+        description="Flagged applications left out of `flagged` because they are classified above your clearance."
     )

@@ -1,26 +1,36 @@
-"""Staffing and allocation reports: aggregates computed by the database, exact on every dialect.
+"""Staffing, allocation and foundation reports: aggregates computed by the database, exact on every dialect.
 
 FTE are summed as integer tenths; shares are integer arithmetic on those sums (per mille, rounded
 half up), so SQLite and PostgreSQL give the same answers and nothing is summed as a float.
 """
 
+import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, select
 
+from services.chassis.db import utcnow
 from services.chassis.resources import ARCHIVED
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
 from services.valuechains.allocations.models import Allocation
 from services.valuechains.allocations.schemas import ALLOCATIONS_PATH
+from services.valuechains.applications import figures
+from services.valuechains.applications.models import Application
+from services.valuechains.applications.service import applications
 from services.valuechains.chains.models import Chain
 from services.valuechains.chains.schemas import CHAINS_PATH
 from services.valuechains.reports.schemas import (
     AllocationReport,
     ChainAllocation,
+    ChainFoundation,
     ChainStaffing,
+    DebtWeights,
+    FlaggedApplication,
+    FoundationReport,
+    FoundationTotals,
     MissingChain,
     StaffingReport,
     StaffingTotals,
@@ -186,4 +196,82 @@ async def allocation_report(ctx: RequestContext, period: str, chains: Sequence[s
             budget_eur=budget,
             **{part: (shares[i] if shares is not None else None) for i, part in enumerate(SPLIT)},
         ),
+    )
+
+
+def foundation_values(row: Any, as_of: dt.date) -> dict[str, Any]:
+    applications, score = int(row.applications), int(row.score)
+    oldest = row.oldest_release
+    return {
+        "applications": applications,
+        "applications_past_support": int(row.past_support),
+        "applications_support_ending": int(row.support_ending),
+        "applications_without_recent_release": int(row.without_recent_release),
+        "oldest_release": oldest,
+        "max_release_age_days": None if oldest is None else max((as_of - oldest).days, 0),
+        "open_critical_findings": int(row.critical),
+        "open_high_findings": int(row.high),
+        "eliminate_with_critical_findings": int(row.eliminate_with_critical),
+        "technical_debt_score": score,
+        # One decimal, half up, in integers: the same on every database and platform.
+        "technical_debt_per_application": (
+            None if applications == 0 else ((score * 20 + applications) // (2 * applications)) / 10
+        ),
+    }
+
+
+async def foundation_report(ctx: RequestContext, as_of: dt.date | None, chains: Sequence[str]) -> FoundationReport:
+    day = as_of or utcnow().date()
+    where = chain_filter(chains)
+    # Every active application counts, whatever its classification (see the endpoint's description);
+    # only the list of flagged applications, which names them, honours need to know.
+    joined = and_(Application.chain_id == Chain.id, figures.active())
+    columns = figures.foundation_columns(day)
+    per_chain = (
+        select(Chain.id, Chain.code, Chain.name, *columns)
+        .select_from(Chain)
+        .outerjoin(Application, joined)
+        .where(*where)
+        .group_by(Chain.id, Chain.code, Chain.name)
+        .order_by(Chain.code)
+    )
+    overall = (
+        select(func.count(func.distinct(Chain.id)).label("chains"), *columns)
+        .select_from(Chain)
+        .outerjoin(Application, joined)
+        .where(*where)
+    )
+    flagged = (
+        applications.base_select(ctx.principal)
+        .with_only_columns(
+            Application.id, Application.name, Application.chain_id, Application.findings_critical, Chain.code
+        )
+        .join(Chain, Application.chain_id == Chain.id)
+        .where(*where, figures.active(), figures.eliminate_with_critical())
+        .order_by(Chain.code, Application.name, Application.id)
+    )
+    rows = (await ctx.session.execute(per_chain)).all()
+    totals = (await ctx.session.execute(overall)).one()
+    shown = (await ctx.session.execute(flagged)).all()
+    return FoundationReport(
+        as_of=day,
+        weights=DebtWeights(**figures.DEBT_WEIGHTS),
+        chains=[
+            ChainFoundation(
+                chain={"href": f"{CHAINS_PATH}/{r.id}"}, code=r.code, name=r.name, **foundation_values(r, day)
+            )
+            for r in rows
+        ],
+        overall=FoundationTotals(chains=int(totals.chains), **foundation_values(totals, day)),
+        flagged=[
+            FlaggedApplication(
+                application={"href": applications.href(r.id)},
+                name=r.name,
+                chain={"href": f"{CHAINS_PATH}/{r.chain_id}"},
+                code=r.code,
+                open_critical_findings=r.findings_critical,
+            )
+            for r in shown
+        ],
+        flagged_not_shown=int(totals.eliminate_with_critical) - len(shown),
     )

@@ -16,7 +16,8 @@ from services.chassis.resources import (
     single_headers,
 )
 from services.chassis.uow import Ctx
-from services.valuechains.chains.service import chains, ensure_manages
+from services.valuechains.chains.rules import ensure_manages
+from services.valuechains.chains.service import chains
 from services.valuechains.teams.models import Team
 from services.valuechains.teams.schemas import ChainTeamQuery, TeamCreate, TeamRead
 from services.valuechains.teams.service import teams

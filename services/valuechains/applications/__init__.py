@@ -1,0 +1,1 @@
+"""Applications: the IT products a chain delivers and keeps running, and how healthy they are."""

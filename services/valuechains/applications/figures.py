@@ -1,0 +1,130 @@
+"""Foundation figures of applications ("een goed fundament"), as SQL expressions shared by every chain's
+representation and the foundation report, so both count the same way.
+
+Dates are compared in the database against bound date parameters (never date arithmetic in SQL), which
+works the same on SQLite and PostgreSQL. ``supported_until`` is the last supported day: an application is
+past end of support from the day after it.
+"""
+
+import calendar
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Date, and_, case, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.chassis.resources import ARCHIVED
+from services.valuechains.applications.models import Application
+
+SUPPORT_HORIZON_MONTHS = 6
+RELEASE_HORIZON_MONTHS = 12
+
+DEBT_WEIGHTS: dict[str, int] = {
+    "critical_finding": 10,
+    "high_finding": 3,
+    "application_past_support": 5,
+    "application_support_ending": 2,
+    "application_without_recent_release": 1,
+}
+"""Points of technical debt (technische schuld) per item; the score is their sum, not normalised."""
+
+CHAIN_FIGURES = ("active_applications", "open_critical_findings", "open_high_findings", "applications_past_support")
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` calendar months later (or earlier); the 31st becomes the month's last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def on(day: dt.date) -> ColumnElement[dt.date]:
+    return literal(day, Date)
+
+
+def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """How many joined applications meet ``condition`` (0, not null, when there are none)."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def total(column: Any) -> ColumnElement[int]:
+    return func.coalesce(func.sum(column), 0)
+
+
+def active() -> ColumnElement[bool]:
+    return Application.status != ARCHIVED
+
+
+def past_support(as_of: dt.date) -> ColumnElement[bool]:
+    return Application.supported_until < on(as_of)
+
+
+def support_ending(as_of: dt.date) -> ColumnElement[bool]:
+    """Still supported on ``as_of``, but no longer than six months after it."""
+    return and_(
+        Application.supported_until >= on(as_of),
+        Application.supported_until <= on(add_months(as_of, SUPPORT_HORIZON_MONTHS)),
+    )
+
+
+def without_recent_release(as_of: dt.date) -> ColumnElement[bool]:
+    """Last released more than twelve months before ``as_of``."""
+    return Application.last_release < on(add_months(as_of, -RELEASE_HORIZON_MONTHS))
+
+
+def eliminate_with_critical() -> ColumnElement[bool]:
+    return and_(Application.disposition == "eliminate", Application.findings_critical > 0)
+
+
+def foundation_columns(as_of: dt.date) -> list[Any]:
+    """Aggregates over the applications joined to each group (the chain, or everything)."""
+    critical = total(Application.findings_critical)
+    high = total(Application.findings_high)
+    past = counted(past_support(as_of))
+    ending = counted(support_ending(as_of))
+    stale = counted(without_recent_release(as_of))
+    w = DEBT_WEIGHTS
+    score = (
+        critical * w["critical_finding"]
+        + high * w["high_finding"]
+        + past * w["application_past_support"]
+        + ending * w["application_support_ending"]
+        + stale * w["application_without_recent_release"]
+    )
+    return [
+        func.count(Application.id).label("applications"),
+        past.label("past_support"),
+        ending.label("support_ending"),
+        stale.label("without_recent_release"),
+        func.min(Application.last_release).label("oldest_release"),
+        critical.label("critical"),
+        high.label("high"),
+        counted(eliminate_with_critical()).label("eliminate_with_critical"),
+        score.label("score"),
+    ]
+
+
+async def chain_figures(session: AsyncSession, chain_ids: Sequence[str], today: dt.date) -> dict[str, dict[str, int]]:
+    """The derived figures of these chains in one query: their active applications (every one of them,
+    whatever its classification), open critical and high findings, and applications past support."""
+    stmt = (
+        select(
+            Application.chain_id,
+            func.count(Application.id).label("applications"),
+            total(Application.findings_critical).label("critical"),
+            total(Application.findings_high).label("high"),
+            counted(past_support(today)).label("past_support"),
+        )
+        .where(Application.chain_id.in_(list(dict.fromkeys(chain_ids))), active())
+        .group_by(Application.chain_id)
+    )
+    figures = {id_: dict.fromkeys(CHAIN_FIGURES, 0) for id_ in chain_ids}
+    for row in (await session.execute(stmt)).all():
+        figures[row.chain_id] = {
+            "active_applications": int(row.applications),
+            "open_critical_findings": int(row.critical),
+            "open_high_findings": int(row.high),
+            "applications_past_support": int(row.past_support),
+        }
+    return figures
