@@ -1,0 +1,195 @@
+"""The platform as real processes: the Procfile's four uvicorn commands on free loopback ports.
+
+Each run gets its own directory: a SQLite database per service (migrated and filled with demo data
+by ``python -m services.<service> prestart``), the development signing key, and a log per process.
+The benchmarks start the platform this way, and so do the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx2
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("valuechains", "portfolio", "principles")
+COMPONENTS = (*SERVICES, "gateway")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def procfile_commands(path: Path = ROOT / "deploy" / "Procfile") -> dict[str, str]:
+    """``name: command`` lines of the Procfile."""
+    commands = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#") and ":" in line:
+            name, command = line.split(":", 1)
+            commands[name.strip()] = command.strip()
+    return commands
+
+
+@dataclass
+class Platform:
+    """Four processes and their settings; ``start()`` waits until the gateway says all are ready."""
+
+    workdir: Path
+    host: str = "127.0.0.1"
+    ports: dict[str, int] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for name in COMPONENTS:
+            self.ports.setdefault(name, free_port())
+        self.commands = procfile_commands()
+
+    @property
+    def var_dir(self) -> Path:
+        return self.workdir / "var"
+
+    def url(self, name: str) -> str:
+        return f"http://{self.host}:{self.ports[name]}"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("IV_", "OTEL_"))}
+        env.update(
+            {
+                "PYTHONPATH": str(ROOT),
+                "IV_ENVIRONMENT": "development",
+                "IV_VAR_DIR": str(self.var_dir),
+                "IV_LOG_LEVEL": "WARNING",
+                "IV_HOST": self.host,
+                **{f"{name.upper()}_PORT": str(self.ports[name]) for name in COMPONENTS},
+                **{f"IV_{name.upper()}_URL": self.url(name) for name in SERVICES},
+                **{
+                    f"IV_{name.upper()}_DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir / (name + '.db')}"
+                    for name in SERVICES
+                },
+                **self.extra_env,
+            }
+        )
+        return env
+
+    def log_path(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
+    def prestart(self) -> None:
+        """Migrate each database and load the demo data, all three at once."""
+        running = {
+            name: subprocess.Popen(
+                [sys.executable, "-m", f"services.{name}", "prestart"],
+                cwd=ROOT,
+                env=self.env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for name in SERVICES
+        }
+        for name, process in running.items():
+            output, _ = process.communicate(timeout=180)
+            if process.returncode != 0:
+                raise RuntimeError(f"prestart of {name} failed:\n{output.decode(errors='replace')}")
+
+    def launch(self, name: str) -> None:
+        """Start one component with its Procfile command (``exec`` makes the pid uvicorn's)."""
+        log = self.log_path(name).open("ab")
+        self.processes[name] = subprocess.Popen(
+            ["/bin/bash", "-c", self.commands[name]], cwd=ROOT, env=self.env(), stdout=log, stderr=log
+        )
+        log.close()
+
+    def wait_ready(self, name: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        with httpx2.Client(timeout=2) as client:
+            while time.monotonic() < deadline:
+                process = self.processes[name]
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log_tail(name)}")
+                with contextlib.suppress(httpx2.HTTPError):
+                    if client.get(self.url(name) + "/readyz").status_code == 200:
+                        return
+                time.sleep(0.1)
+        raise RuntimeError(f"{name} was not ready within {timeout}s:\n{self.log_tail(name)}")
+
+    def start(self) -> None:
+        self.prestart()
+        for name in COMPONENTS:
+            self.launch(name)
+        for name in COMPONENTS:  # the gateway last: its readiness asks the others
+            self.wait_ready(name)
+
+    def restart(self, name: str) -> None:
+        self.launch(name)
+        self.wait_ready(name)
+
+    def send(self, name: str, sig: signal.Signals) -> None:
+        self.processes[name].send_signal(sig)
+
+    def stop(self, name: str, *, timeout: float = 15) -> int:
+        """SIGINT (Ctrl-C), as honcho and a terminal send; SIGKILL only if it does not stop in time."""
+        process = self.processes[name]
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        return self._reap(process, timeout)
+
+    def stop_all(self, *, timeout: float = 15) -> dict[str, int]:
+        """SIGINT to every process at once (as Ctrl-C under honcho), then wait for each."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        # One signal only: a second SIGINT tells uvicorn to skip its graceful shutdown.
+        return {name: self._reap(process, timeout) for name, process in self.processes.items()}
+
+    @staticmethod
+    def _reap(process: subprocess.Popen[bytes], timeout: float) -> int:
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        return process.returncode
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.log_path(name)
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def token(self, *roles: str, sub: str = "bench", clearance: str | None = None) -> str:
+        """A development token signed with this platform's key."""
+        result = subprocess.run(
+            [sys.executable, "-m", "services.chassis.auth", "--role", ",".join(roles), "--sub", sub]
+            + (["--clearance", clearance] if clearance else []),
+            cwd=ROOT,
+            env=self.env(),
+            capture_output=True,
+            check=True,
+        )
+        return result.stdout.decode().strip()
+
+    def describe(self) -> str:
+        return ", ".join(f"{name} {self.url(name)}" for name in COMPONENTS) + f" ({shlex.quote(str(self.workdir))})"
+
+
+@contextlib.contextmanager
+def running_platform(workdir: Path, **env: str) -> Iterator[Platform]:
+    platform = Platform(workdir, extra_env=dict(env))
+    try:
+        platform.start()
+        yield platform
+    finally:
+        platform.stop_all()

@@ -1,0 +1,138 @@
+"""The gateway: the platform's one front door ("één loket IV").
+
+It owns no data. It verifies tokens at the edge, routes ``/<service>/...`` to the owning service,
+expands references on request, fans ``/references`` out to every service, and serves one API
+explorer over the merged OpenAPI document. ``uvicorn --factory gateway.app:create_app``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx2
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from gateway.fanout import references_router
+from gateway.health import health_router
+from gateway.openapi import OpenAPICatalogue
+from gateway.problems import problems_router
+from gateway.proxy import PROXIED_METHODS, proxy_endpoint
+from gateway.resilience import UpstreamClient, UpstreamMetrics
+from gateway.settings import GatewaySettings
+from services.chassis.auth import TokenVerifier
+from services.chassis.errors import add_exception_handlers
+from services.chassis.explorer import mount_explorer
+from services.chassis.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from services.chassis.openapi import PROBLEM_SCHEMA, problem_catalogue
+from services.chassis.references import build_http_client
+from services.chassis.telemetry import (
+    Metrics,
+    ObservabilityMiddleware,
+    build_tracer_provider,
+    configure_logging,
+    instrument_app,
+    instrument_client,
+    metrics_endpoint,
+)
+
+TITLE = "IV-platform"
+VERSION = "1.0.0"
+DESCRIPTION = """One front door to the IV-platform: value chains, the rolling portfolio and the
+principles ("pas toe of leg uit"). Data stays with the service that owns it and is shared by
+reference (`{"href": ...}`); add `?expand=<field>` to a GET to have the gateway put the resources
+in place of the references, fetched with your own token.
+
+Authorise with a bearer token (in development: `make token ROLE=reader`).
+
+### Problem types
+
+""" + problem_catalogue()
+
+
+def create_app(
+    settings: GatewaySettings | None = None, *, transport: httpx2.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """Build the gateway. The pooled client starts in lifespan; ``transport`` wires tests in-process."""
+    settings = settings or GatewaySettings()
+    configure_logging(settings.log_level, json_logs=settings.log_json)
+    provider = build_tracer_provider("gateway")
+    metrics = Metrics("gateway")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = build_http_client(settings, transport)
+        instrument_client(client, provider)
+        upstream_client = UpstreamClient(settings, client, UpstreamMetrics(metrics.registry))
+        app.state.upstream_client = upstream_client
+        app.state.verifier = TokenVerifier(settings)
+        app.state.openapi = OpenAPICatalogue(
+            upstream_client,
+            lambda: own_document(app),
+            title=TITLE,
+            version=VERSION,
+            description=DESCRIPTION,
+            ttl=settings.openapi_cache_seconds,
+        )
+        try:
+            yield
+        finally:
+            await client.aclose()
+            provider.force_flush()
+
+    app = FastAPI(
+        title=TITLE,
+        version=VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.tracer_provider = provider
+    add_exception_handlers(app)
+
+    app.include_router(health_router())
+    app.include_router(problems_router())
+    app.include_router(references_router())
+    app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
+
+    async def openapi_document() -> JSONResponse:
+        merged = await app.state.openapi.get()
+        return JSONResponse(merged.document)
+
+    app.add_api_route("/openapi.json", openapi_document, include_in_schema=False)
+    mount_explorer(app, title=TITLE)
+    for prefix in settings.upstreams():
+        app.add_api_route(
+            prefix + "/{path:path}", proxy_endpoint(prefix), methods=PROXIED_METHODS, include_in_schema=False
+        )
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=PROXIED_METHODS,
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key"],
+            expose_headers=["ETag", "Location", "Idempotent-Replayed", "Retry-After"],
+            max_age=600,
+        )
+    # Outermost of ours, so preflight and error answers carry the headers too.
+    app.add_middleware(SecurityHeadersMiddleware)
+    instrument_app(app, provider)
+    return app
+
+
+def own_document(app: FastAPI) -> dict[str, Any]:
+    """The gateway's own operations, to be merged with the services'."""
+    document = get_openapi(title=TITLE, version=VERSION, routes=app.routes)
+    document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    return document

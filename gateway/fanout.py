@@ -1,0 +1,134 @@
+"""``GET /references?target=<href>``: who, anywhere on the platform, still points at this?
+
+Every service answers for its own data (``/v1/references``); the gateway asks them all at once
+and returns their answers one after the other. Each service pages on its own, so the gateway's
+cursor carries each service's cursor, and ``limit`` applies per service: a page holds at most
+``limit`` items from each. An answer with a service missing would read as "nobody points at it"
+and invite archiving what is still in use, so an unreachable service makes the whole answer 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from gateway.resilience import UpstreamClient
+from services.chassis.auth import CurrentPrincipal
+from services.chassis.errors import PROBLEM_JSON, ValidationProblem, problem_responses
+from services.chassis.pagination import MAX_LIMIT, Page
+from services.chassis.resources import ReferencingItem
+from services.chassis.routing import parse_href
+
+
+class FanOutQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target: str = Field(max_length=200, description="The href to look for, e.g. `/valuechains/v1/chains/<id>`.")
+    limit: int = Field(default=50, ge=1, le=MAX_LIMIT, description="Items per page from each service, 1 to 100.")
+    after: str | None = Field(default=None, max_length=4096, description="Opaque cursor from the previous `next`.")
+
+
+class ServiceAnswer(Exception):
+    """A service answered with something other than a page: pass its answer on."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("service answer")
+        self.response = response
+
+
+def encode_cursor(state: dict[str, str | None]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, services: list[str]) -> dict[str, str | None]:
+    try:
+        state = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationProblem.field(["query", "after"], "not a cursor this gateway issued") from exc
+    if (
+        not isinstance(state, dict)
+        or not set(state) <= set(services)
+        or not all(v is None or isinstance(v, str) for v in state.values())
+    ):
+        raise ValidationProblem.field(["query", "after"], "not a cursor this gateway issued")
+    return state
+
+
+def _after_of(next_href: str | None) -> str | None:
+    if not next_href:
+        return None
+    values = parse_qs(urlsplit(next_href).query).get("after")
+    return values[0] if values else None
+
+
+async def _ask(
+    client: UpstreamClient, service: str, query: FanOutQuery, after: str | None, authorization: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    upstream = client.by_name(service)
+    assert upstream is not None
+    params: list[tuple[str, str]] = [("target", query.target), ("limit", str(query.limit))]
+    if after is not None:
+        params.append(("after", after))
+    headers = {"Accept": "application/json", **({"Authorization": authorization} if authorization else {})}
+    response = await client.send(upstream, "GET", f"/v1/references?{urlencode(params)}", headers=headers)
+    if response.status_code != 200:
+        media = response.headers.get("content-type", PROBLEM_JSON)
+        raise ServiceAnswer(Response(response.content, status_code=response.status_code, media_type=media))
+    page = response.json()
+    items = [
+        {"href": item["href"], "field": item["field"]}
+        for item in page.get("items", [])
+        if isinstance(item, dict) and isinstance(item.get("href"), str) and isinstance(item.get("field"), str)
+    ]
+    return items, _after_of(page.get("next"))
+
+
+def references_router() -> APIRouter:
+    router = APIRouter(tags=["references"])
+
+    @router.get(
+        "/references",
+        response_model=Page[ReferencingItem],
+        summary="Who points at this, anywhere?",
+        description=(
+            "Asks every service's `/v1/references` at once and returns what each says, service by "
+            "service. `limit` applies per service; follow `next` for more. Ask before archiving: "
+            "if a service cannot be reached the answer is 503, never a partial list."
+        ),
+        responses=problem_responses(401, 422, 503),
+    )
+    async def references(request: Request, principal: CurrentPrincipal, query: Annotated[FanOutQuery, Query()]) -> Any:
+        if parse_href(query.target) is None:
+            raise ValidationProblem.field(["query", "target"], "not an href of this platform")
+        client: UpstreamClient = request.app.state.upstream_client
+        services = [u.name for u in client.upstreams.values()]
+        state: dict[str, str | None] = decode_cursor(query.after, services) if query.after else dict.fromkeys(services)
+        pending = [s for s in services if s in state]
+        authorization = request.headers.get("authorization")
+        try:
+            answers = await asyncio.gather(
+                *(_ask(client, service, query, state[service], authorization) for service in pending)
+            )
+        except ServiceAnswer as exc:
+            return exc.response
+        items: list[dict[str, Any]] = []
+        remaining: dict[str, str | None] = {}
+        for service, (found, after) in zip(pending, answers, strict=True):
+            items.extend(found)
+            if after is not None:
+                remaining[service] = after
+        next_href = None
+        if remaining:
+            params = {"target": query.target, "limit": str(query.limit), "after": encode_cursor(remaining)}
+            next_href = f"/references?{urlencode(params)}"
+        return {"items": items, "next": next_href}
+
+    return router

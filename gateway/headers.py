@@ -1,0 +1,102 @@
+"""Which headers cross the gateway, in each direction.
+
+Requests lose the hop-by-hop headers (RFC 9110 section 7.6.1, and any the ``Connection`` header
+names) and every header a client could use to pose as someone or somewhere else: the services
+know the caller only from the bearer token, and where the request came from only from the
+``X-Forwarded-*`` headers the gateway itself sets. When the gateway runs behind a trusted ingress,
+uvicorn's ``--forwarded-allow-ips`` has already put the real client address into the connection
+scope, which is what ``X-Forwarded-For`` is built from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+# Set by proxies or identity-aware front ends; from a client they are lies we must not pass on.
+SPOOFABLE = frozenset(
+    {
+        "forwarded",
+        "x-real-ip",
+        "x-client-ip",
+        "true-client-ip",
+        "cf-connecting-ip",
+        "fastly-client-ip",
+        "x-cluster-client-ip",
+        "x-original-url",
+        "x-rewrite-url",
+        "remote-user",
+        "remote-addr",
+        "x-roles",
+        "x-clearance",
+        "x-unit",
+        "x-groups",
+        "x-email",
+    }
+)
+SPOOFABLE_PREFIXES = (
+    "x-forwarded-",
+    "x-original-",
+    "x-user",
+    "x-remote-",
+    "x-auth-",
+    "x-authenticated-",
+    "x-principal",
+    "x-identity",
+    "x-iv-",
+)
+
+# Recomputed for the new exchange: the gateway sends its own Host, length and encodings.
+RECOMPUTED_REQUEST = frozenset({"host", "content-length", "accept-encoding", "expect"})
+# The gateway answers with the decoded body and its own framing, date and server headers.
+RECOMPUTED_RESPONSE = frozenset({"content-length", "content-encoding", "date", "server"})
+
+
+def _connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> set[str]:
+    named: set[str] = set()
+    for name, value in headers:
+        if name.lower() == b"connection":
+            named.update(t.strip().lower() for t in value.decode("latin-1").split(",") if t.strip())
+    return named
+
+
+def is_spoofable(name: str) -> bool:
+    return name in SPOOFABLE or name.startswith(SPOOFABLE_PREFIXES)
+
+
+def request_headers(
+    raw: Sequence[tuple[bytes, bytes]], *, client_ip: str | None, proto: str, host: str | None
+) -> list[tuple[bytes, bytes]]:
+    """The client's headers as the upstream may see them, plus the gateway's X-Forwarded-*."""
+    dropped = HOP_BY_HOP | RECOMPUTED_REQUEST | _connection_tokens(raw)
+    kept = []
+    for name, value in raw:
+        lower = name.decode("latin-1").lower()
+        if lower in dropped or is_spoofable(lower):
+            continue
+        kept.append((name, value))
+    if client_ip:
+        kept.append((b"x-forwarded-for", client_ip.encode("latin-1")))
+    kept.append((b"x-forwarded-proto", proto.encode("latin-1")))
+    if host:
+        kept.append((b"x-forwarded-host", host.encode("latin-1")))
+    return kept
+
+
+def response_headers(raw: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The upstream's answer headers the client gets (duplicates such as Link kept)."""
+    dropped = HOP_BY_HOP | RECOMPUTED_RESPONSE | _connection_tokens(raw)
+    return [(n, v) for n, v in raw if n.decode("latin-1").lower() not in dropped]

@@ -1,0 +1,309 @@
+"""One OpenAPI document for the whole platform: the services' documents under their prefixes.
+
+Every path gets its service's prefix; components keep their names when all services agree on
+them (``Problem``, ``HTTPBearer``) and are renamed ``<Service><Name>`` where they differ, so no
+document's schema silently replaces another's. Operations are tagged ``<service>: <tag>`` and
+their ids prefixed with the service, so each appears once with a unique id. The document is
+fetched from the services, cached, and rebuilt on the next request while any service is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import zip_longest
+from typing import Any
+
+from gateway.resilience import UpstreamClient
+from gateway.schema_index import SchemaIndex, expandable_paths
+from services.chassis.errors import Problem
+from services.chassis.routing import SERVICES
+
+logger = logging.getLogger("iv.gateway.openapi")
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+COMPONENT_SECTIONS = (
+    "schemas",
+    "responses",
+    "parameters",
+    "examples",
+    "requestBodies",
+    "headers",
+    "securitySchemes",
+    "links",
+    "callbacks",
+    "pathItems",
+)
+GATEWAY = "gateway"
+
+EXPAND_DESCRIPTION = (
+    "Comma-separated paths of references to replace by the resources they point at, resolved "
+    "by the gateway with the caller's token: dotted for nested references (`a.b`), at most 3 "
+    "segments and 1,000 references per request. On a list, paths apply to each item. A reference "
+    "that cannot be resolved (missing, or not visible to you) stays "
+    '`{"href": ..., "error": {"status": 404, ...}}`; a path that names no reference is 400.'
+)
+
+
+def _walk_refs(node: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object in ``node`` that holds a ``$ref``."""
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node
+        for value in node.values():
+            yield from _walk_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk_refs(value)
+
+
+def _split_ref(ref: str) -> tuple[str, str] | None:
+    parts = ref.split("/")
+    if len(parts) == 4 and parts[0] == "#" and parts[1] == "components":
+        return parts[2], parts[3]
+    return None
+
+
+def _rename_plan(docs: Mapping[str, dict[str, Any]]) -> dict[tuple[str, str, str], str]:
+    """(source, section, name) -> merged name, for every component of every source."""
+    plan: dict[tuple[str, str, str], str] = {}
+    for section in COMPONENT_SECTIONS:
+        owners: dict[str, dict[str, Any]] = {}
+        for source, doc in docs.items():
+            for name, value in doc.get("components", {}).get(section, {}).items():
+                owners.setdefault(name, {})[source] = value
+        conflicting = {
+            name for name, by_source in owners.items() if len({_canonical(v) for v in by_source.values()}) > 1
+        }
+        # A component identical everywhere still differs when it points at one that differs.
+        changed = True
+        while changed:
+            changed = False
+            for name, by_source in owners.items():
+                if name in conflicting or len(by_source) < 2:
+                    continue
+                if any(_references_any(value, section, conflicting) for value in by_source.values()):
+                    conflicting.add(name)
+                    changed = True
+        taken = {name for name in owners if name not in conflicting}
+        for name, by_source in owners.items():
+            for source in by_source:
+                merged = name
+                if name in conflicting:
+                    merged = f"{source.capitalize()}{name}"
+                    suffix = 2
+                    while merged in taken:
+                        merged = f"{source.capitalize()}{name}{suffix}"
+                        suffix += 1
+                    taken.add(merged)
+                plan[(source, section, name)] = merged
+    return plan
+
+
+def _references_any(value: Any, section: str, names: set[str]) -> bool:
+    for holder in _walk_refs(value):
+        split = _split_ref(holder["$ref"])
+        if split is not None and split[0] == section and split[1] in names:
+            return True
+    return False
+
+
+def _canonical(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _rewrite_refs(node: Any, source: str, plan: Mapping[tuple[str, str, str], str]) -> None:
+    for holder in _walk_refs(node):
+        split = _split_ref(holder["$ref"])
+        if split is None:
+            continue
+        section, name = split
+        holder["$ref"] = f"#/components/{section}/{plan.get((source, section, name), name)}"
+
+
+def merge_documents(
+    own: dict[str, Any],
+    services: Mapping[str, dict[str, Any] | None],
+    *,
+    title: str,
+    version: str,
+    description: str,
+) -> dict[str, Any]:
+    """The merged document; ``own`` holds the gateway's operations (already at their paths)."""
+    present = {name: copy.deepcopy(doc) for name, doc in services.items() if doc is not None}
+    sources: dict[str, dict[str, Any]] = {GATEWAY: copy.deepcopy(own), **present}
+    plan = _rename_plan(sources)
+
+    components: dict[str, dict[str, Any]] = {}
+    paths: dict[str, Any] = {}
+    tags: list[dict[str, Any]] = []
+    tag_groups: list[dict[str, Any]] = []
+    operation_ids: set[str] = set()
+
+    for source, doc in sources.items():
+        _rewrite_refs(doc, source, plan)
+        for section, entries in doc.get("components", {}).items():
+            for name, value in entries.items():
+                components.setdefault(section, {})[plan.get((source, section, name), name)] = value
+        prefix = "" if source == GATEWAY else f"/{source}"
+        tag_info = {t["name"]: t for t in doc.get("tags", []) if isinstance(t, dict) and "name" in t}
+        group: list[str] = []
+        for path, item in doc.get("paths", {}).items():
+            for method in HTTP_METHODS:
+                operation = item.get(method)
+                if not isinstance(operation, dict):
+                    continue
+                original_tags = [str(t) for t in operation.get("tags") or []]
+                names = [f"{source}: {tag}" for tag in original_tags] or [source]
+                operation["tags"] = names
+                for name, original in zip_longest(names, original_tags):
+                    if name in group:
+                        continue
+                    group.append(name)
+                    info = tag_info.get(original or "", {})
+                    tags.append(
+                        {"name": name, **({"description": info["description"]} if "description" in info else {})}
+                    )
+                base_id = f"{source}_{operation.get('operationId') or method + path.replace('/', '_')}"
+                operation_id, suffix = base_id, 2
+                while operation_id in operation_ids:
+                    operation_id, suffix = f"{base_id}_{suffix}", suffix + 1
+                operation_ids.add(operation_id)
+                operation["operationId"] = operation_id
+            paths[prefix + path] = item
+        if group:
+            tag_groups.append({"name": source, "tags": group})
+
+    missing = [name for name, doc in services.items() if doc is None]
+    sections = [description]
+    for name, doc in present.items():
+        summary = doc.get("info", {}).get("description", "").split("\n\n### Problem types")[0]
+        sections.append(f"### {name}\n\n{summary}")
+    if missing:
+        sections.append(
+            "**Not shown now:** the API of "
+            + ", ".join(missing)
+            + " could not be fetched; it appears as soon as the service answers again."
+        )
+    merged: dict[str, Any] = {
+        "openapi": next((d["openapi"] for d in present.values() if "openapi" in d), "3.1.0"),
+        "info": {"title": title, "version": version, "description": "\n\n".join(sections)},
+        "paths": paths,
+        "components": components,
+        "tags": tags,
+        "x-tagGroups": tag_groups,
+    }
+    if missing:
+        merged["x-missing-services"] = missing
+    _document_expand(merged)
+    return merged
+
+
+def _document_expand(doc: dict[str, Any]) -> None:
+    """The ``expand`` parameter on every service GET that answers JSON, listing what it can expand."""
+    index = SchemaIndex(doc)
+    for path, item in doc["paths"].items():
+        operation = item.get("get")
+        if not isinstance(operation, dict) or not path.startswith(tuple(f"/{s}/" for s in SERVICES)):
+            continue
+        root = index.response_root(operation)
+        if root is None:
+            continue
+        examples = expandable_paths(index, root)
+        listing = ", ".join(f"`{p}`" for p in examples) if examples else "none (nothing here is a reference)"
+        params = operation.setdefault("parameters", [])
+        if any(p.get("name") == "expand" and p.get("in") == "query" for p in params):
+            continue
+        params.append(
+            {
+                "name": "expand",
+                "in": "query",
+                "required": False,
+                "description": f"{EXPAND_DESCRIPTION}\n\nExpandable here: {listing}.",
+                "schema": {"type": "string", "maxLength": 1000},
+                **({"example": examples[0]} if examples else {}),
+            }
+        )
+
+
+@dataclass
+class Merged:
+    document: dict[str, Any]
+    index: SchemaIndex
+    complete: bool
+    built_at: float
+
+
+class OpenAPICatalogue:
+    """The merged document, cached while complete; rebuilt on the next request while partial."""
+
+    def __init__(
+        self,
+        upstreams: UpstreamClient,
+        own: Callable[[], dict[str, Any]],
+        *,
+        title: str,
+        version: str,
+        description: str,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.upstreams = upstreams
+        self.own = own
+        self.title = title
+        self.version = version
+        self.description = description
+        self.ttl = ttl
+        self.clock = clock
+        self._cached: Merged | None = None
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        self._cached = None
+
+    async def get(self) -> Merged:
+        cached = self._cached
+        if cached is not None and self.clock() - cached.built_at < self.ttl:
+            return cached
+        async with self._lock:
+            cached = self._cached
+            if cached is not None and self.clock() - cached.built_at < self.ttl:
+                return cached
+            fetched = await self._fetch_all()
+            document = merge_documents(
+                self.own(), fetched, title=self.title, version=self.version, description=self.description
+            )
+            merged = Merged(document, SchemaIndex(document), all(d is not None for d in fetched.values()), self.clock())
+            # A partial document is served but not kept: the next request tries the missing services again.
+            self._cached = merged if merged.complete else None
+            return merged
+
+    async def _fetch_all(self) -> dict[str, dict[str, Any] | None]:
+        names = [u.name for u in self.upstreams.upstreams.values()]
+        results = await asyncio.gather(*(self._fetch(name) for name in names))
+        return dict(zip(names, results, strict=True))
+
+    async def _fetch(self, name: str) -> dict[str, Any] | None:
+        upstream = self.upstreams.by_name(name)
+        assert upstream is not None
+        try:
+            response = await self.upstreams.send(
+                upstream, "GET", "/openapi.json", headers={"Accept": "application/json"}
+            )
+        except Problem as exc:
+            logger.warning("OpenAPI document of %s unavailable: %s", name, exc.detail)
+            return None
+        if response.status_code != 200:
+            logger.warning("OpenAPI document of %s answered %s", name, response.status_code)
+            return None
+        try:
+            document = response.json()
+        except ValueError:
+            return None
+        return document if isinstance(document, dict) and isinstance(document.get("paths"), dict) else None

@@ -1,0 +1,229 @@
+"""Reaching the services without hanging: deadlines, bounded retries and a circuit breaker each.
+
+Why our own breaker rather than the ``circuitbreaker`` package: its half-open state lets every
+concurrent request through as a probe (so while a hung upstream recovers, all of them wait out
+the timeout instead of failing fast), it reads ``time.monotonic`` directly (recovery cannot be
+tested without sleeping), and it registers breakers by name in a process-wide monitor, which
+couples the several gateway apps a test process builds. The state machine below is small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import httpx2
+from prometheus_client import CollectorRegistry, Counter
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_before_delay, wait_random_exponential
+
+from gateway.settings import GatewaySettings
+from services.chassis.errors import BadGateway, GatewayTimeout, ServiceUnavailable
+
+BreakerState = Literal["closed", "open", "half_open"]
+
+# Safe methods are retried. PUT and DELETE are idempotent in HTTP terms, but here a PUT carries
+# If-Match: a retry after a lost response would answer 412 for a change that did succeed.
+RETRIED_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# Failures where repeating a safe request can help: the connection was refused or dropped. A
+# timeout is not retried: the upstream is slow, and asking again only adds to its load.
+RETRIED_ERRORS: tuple[type[Exception], ...] = (
+    httpx2.ConnectError,
+    httpx2.RemoteProtocolError,
+    httpx2.ReadError,
+    httpx2.WriteError,
+)
+
+
+class CircuitOpen(Exception):
+    """The breaker refuses the call: the upstream failed recently."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"circuit open for {retry_after:.1f}s more")
+        self.retry_after = retry_after
+
+
+class CircuitBreaker:
+    """closed -> (``failure_threshold`` failures in a row) -> open -> (after ``recovery_seconds``)
+    half-open: exactly one probe goes through; its success closes, its failure reopens."""
+
+    def __init__(
+        self, failure_threshold: int, recovery_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.failure_threshold = failure_threshold
+        self.recovery_seconds = recovery_seconds
+        self.clock = clock
+        self.failures = 0
+        self._opened_at: float | None = None
+        self._probing = False
+
+    @property
+    def state(self) -> BreakerState:
+        if self._opened_at is None:
+            return "closed"
+        if self.clock() - self._opened_at >= self.recovery_seconds:
+            return "half_open"
+        return "open"
+
+    def acquire(self) -> None:
+        """Raise CircuitOpen unless a call may go ahead now (the caller must then report back)."""
+        state = self.state
+        if state == "closed":
+            return
+        if state == "half_open" and not self._probing:
+            self._probing = True
+            return
+        remaining = self.recovery_seconds if self._opened_at is None else self._remaining()
+        raise CircuitOpen(max(remaining, 0.0))
+
+    def _remaining(self) -> float:
+        assert self._opened_at is not None
+        return self._opened_at + self.recovery_seconds - self.clock()
+
+    def succeeded(self) -> None:
+        self.failures = 0
+        self._opened_at = None
+        self._probing = False
+
+    def failed(self) -> None:
+        self.failures += 1
+        if self._probing or self.failures >= self.failure_threshold:
+            self._opened_at = self.clock()
+        self._probing = False
+
+    def abandoned(self) -> None:
+        """The call ended without a verdict (the client went away): let another probe try."""
+        self._probing = False
+
+
+@dataclass
+class Upstream:
+    """One service behind the gateway."""
+
+    name: str
+    prefix: str
+    base_url: str
+    timeout: float
+    breaker: CircuitBreaker
+
+
+@dataclass
+class UpstreamMetrics:
+    """Requests the gateway sends upstream, by outcome; the benchmark counts expansion fetches here."""
+
+    registry: CollectorRegistry
+    requests: Counter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.requests = Counter(
+            "gateway_upstream_requests_total",
+            "Requests sent to the services (each retry counts), by upstream, method and outcome.",
+            ["upstream", "method", "outcome"],
+            registry=self.registry,
+        )
+
+
+class UpstreamClient:
+    """The pooled client with a deadline per upstream, retries for safe methods and breakers."""
+
+    def __init__(
+        self, settings: GatewaySettings, client: httpx2.AsyncClient, metrics: UpstreamMetrics | None = None
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.metrics = metrics
+        self.upstreams: dict[str, Upstream] = {
+            prefix: Upstream(
+                name=prefix.lstrip("/"),
+                prefix=prefix,
+                base_url=url,
+                timeout=settings.timeout_for(prefix.lstrip("/")),
+                breaker=CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_recovery_seconds),
+            )
+            for prefix, url in settings.upstreams().items()
+        }
+
+    def by_name(self, name: str) -> Upstream | None:
+        return self.upstreams.get(f"/{name}")
+
+    async def send(
+        self,
+        upstream: Upstream,
+        method: str,
+        target: str,
+        *,
+        headers: Sequence[tuple[bytes, bytes]] | Mapping[str, str] = (),
+        content: bytes | None = None,
+    ) -> httpx2.Response:
+        """One logical request (``target`` = path and query at the upstream), read in full.
+
+        Transport failures become problems: refused or breaker open 503, too slow 504, dropped 502.
+        """
+        try:
+            upstream.breaker.acquire()
+        except CircuitOpen as exc:
+            raise ServiceUnavailable(
+                f"the {upstream.name} service is unavailable (it failed recently; retrying in {exc.retry_after:.0f}s)",
+                headers={"Retry-After": str(max(1, round(exc.retry_after)))},
+            ) from exc
+        attempts = self.settings.retry_attempts if method in RETRIED_METHODS else 1
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(attempts) | stop_before_delay(self.settings.retry_budget_seconds),
+            wait=wait_random_exponential(multiplier=0.05, max=0.4),
+            retry=retry_if_exception(lambda exc: isinstance(exc, RETRIED_ERRORS)),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    response = await self._attempt(upstream, method, target, headers, content)
+        except (httpx2.RequestError, TimeoutError) as exc:
+            upstream.breaker.failed()
+            raise _problem_for(upstream, method, exc) from exc
+        except BaseException:
+            # Cancelled (the client went away) or a bug: no verdict on the upstream.
+            upstream.breaker.abandoned()
+            raise
+        upstream.breaker.succeeded()
+        return response
+
+    async def _attempt(
+        self,
+        upstream: Upstream,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[bytes, bytes]] | Mapping[str, str],
+        content: bytes | None,
+    ) -> httpx2.Response:
+        outcome = "error"
+        try:
+            # The deadline covers the whole exchange (httpx's read timeout is per read, so a
+            # trickling answer could otherwise take far longer than the timeout).
+            async with asyncio.timeout(upstream.timeout):
+                response = await self.client.request(
+                    method,
+                    upstream.base_url + target,
+                    headers=headers,
+                    content=content,
+                    timeout=httpx2.Timeout(upstream.timeout, connect=self.settings.upstream_connect_timeout),
+                )
+            outcome = str(response.status_code)
+            return response
+        finally:
+            if self.metrics is not None:
+                self.metrics.requests.labels(upstream.name, method, outcome).inc()
+
+
+def _problem_for(upstream: Upstream, method: str, exc: BaseException) -> Exception:
+    if isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout):
+        return ServiceUnavailable(f"the {upstream.name} service is unreachable")
+    if isinstance(exc, httpx2.PoolTimeout):
+        return ServiceUnavailable(f"the gateway has no free connection to the {upstream.name} service; try again")
+    # The request may have reached the service: a change may or may not have been made.
+    unsure = "" if method in RETRIED_METHODS else "; the change may or may not have been made, so read before retrying"
+    if isinstance(exc, TimeoutError | httpx2.TimeoutException):
+        return GatewayTimeout(f"the {upstream.name} service did not answer within {upstream.timeout:g}s{unsure}")
+    return BadGateway(f"the connection to the {upstream.name} service broke off before a complete answer{unsure}")

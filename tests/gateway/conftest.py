@@ -1,0 +1,187 @@
+"""The gateway in-process, in front of the services of ``build_suite`` on the same RoutingTransport."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from fastapi import FastAPI, Request
+from starlette.responses import JSONResponse
+
+from gateway.app import create_app
+from gateway.resilience import Upstream, UpstreamClient
+from gateway.settings import GatewaySettings
+from tests.conftest import ServiceDatabase, Suite, build_suite
+from tests.gateway.widgets import widgets_app, widgets_database
+from tests.support import TEST_UPSTREAMS, RoutingTransport, Tokens, client_for, running
+
+
+def gateway_settings(var_dir: Path, **overrides: Any) -> GatewaySettings:
+    values: dict[str, Any] = {
+        "environment": "development",
+        "var_dir": var_dir,
+        "log_json": False,
+        "log_level": "WARNING",
+        **TEST_UPSTREAMS,
+        **overrides,
+    }
+    return GatewaySettings(**values)
+
+
+@dataclass
+class Rig:
+    """The suite plus the gateway in front of it."""
+
+    suite: Suite
+    app: FastAPI
+
+    @property
+    def transport(self) -> RoutingTransport:
+        return self.suite.transport
+
+    def client(self, headers: dict[str, str] | None = None) -> httpx2.AsyncClient:
+        return client_for(self.app, headers)
+
+    @property
+    def upstreams(self) -> UpstreamClient:
+        client: UpstreamClient = self.app.state.upstream_client
+        return client
+
+    def upstream(self, name: str) -> Upstream:
+        upstream = self.upstreams.by_name(name)
+        assert upstream is not None
+        return upstream
+
+    def sent_to(self, host: str, since: int = 0) -> list[httpx2.Request]:
+        """Requests that went to ``host`` (``valuechains.test``), from position ``since`` on."""
+        return [r for r in self.transport.requests[since:] if r.url.host == host]
+
+    def mark(self) -> int:
+        return len(self.transport.requests)
+
+
+MakeRig = Callable[..., contextlib.AbstractAsyncContextManager[Rig]]
+
+
+@pytest.fixture
+def make_rig(var_dir: Path, databases: dict[str, ServiceDatabase], tmp_path: Path) -> MakeRig:
+    """``async with make_rig(widgets=True, **gateway_settings) as rig``: a fresh suite and gateway.
+
+    With ``widgets=True`` the test-only widget service stands in for portfolio behind the gateway.
+    """
+
+    @contextlib.asynccontextmanager
+    async def make(*, widgets: bool = False, **overrides: Any) -> AsyncIterator[Rig]:
+        async with contextlib.AsyncExitStack() as stack:
+            suite = await stack.enter_async_context(build_suite(var_dir, databases, rollback=True))
+            if widgets:
+                db = await stack.enter_async_context(widgets_database(tmp_path))
+                app = widgets_app(var_dir, db, suite.transport)
+                await stack.enter_async_context(running(app))
+                suite.transport.add("widgets.test", app)
+                suite.apps["widgets"] = app
+                overrides.setdefault("portfolio_url", "http://widgets.test")
+            gateway = create_app(gateway_settings(var_dir, **overrides), transport=suite.transport)
+            await stack.enter_async_context(running(gateway))
+            suite.apps["gateway"] = gateway
+            yield Rig(suite, gateway)
+
+    return make
+
+
+@pytest.fixture
+async def rig(make_rig: MakeRig) -> AsyncIterator[Rig]:
+    async with make_rig() as built:
+        yield built
+
+
+@pytest.fixture
+async def widget_rig(make_rig: MakeRig) -> AsyncIterator[Rig]:
+    async with make_rig(widgets=True) as built:
+        yield built
+
+
+def slow_app(seconds: float, arrived: asyncio.Event | None = None) -> FastAPI:
+    """An upstream that takes ``seconds`` to answer anything (``arrived`` is set on each request)."""
+    app = FastAPI()
+
+    @app.api_route("/{path:path}", methods=["GET", "POST"])
+    async def slow(request: Request, path: str) -> JSONResponse:
+        if arrived is not None:
+            arrived.set()
+        await asyncio.sleep(seconds)
+        return JSONResponse({"path": path})
+
+    return app
+
+
+_codes = itertools.count(1)
+
+
+@dataclass
+class World:
+    chain_a: dict[str, Any]
+    chain_b: dict[str, Any]
+    gadget_internal: dict[str, Any]
+    gadget_confidential: dict[str, Any]
+    w1: dict[str, Any]
+    w2: dict[str, Any]
+    w3: dict[str, Any]
+
+
+async def create(client: httpx2.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    answer = await client.post(path, json=body)
+    assert answer.status_code == 201, answer.text
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+def chain_body(name: str) -> dict[str, Any]:
+    return {
+        "code": f"EXP{next(_codes)}",
+        "name": name,
+        "domain": "Testing",
+        "mission": "Be pointed at.",
+        "owner": {"subject": "u-exp", "name": "E. Xpand", "unit": "Dienst IV"},
+    }
+
+
+@pytest.fixture
+async def world(widget_rig: Rig, tokens: Tokens) -> World:
+    async with widget_rig.client(tokens("admin")) as admin:
+        chain_a = await create(admin, "/valuechains/v1/chains", chain_body("Keten A"))
+        chain_b = await create(admin, "/valuechains/v1/chains", chain_body("Keten B"))
+        internal = await create(
+            admin, "/portfolio/v1/gadgets", {"name": "open gadget", "chain": {"href": chain_a["href"]}}
+        )
+        confidential = await create(
+            admin,
+            "/portfolio/v1/gadgets",
+            {"name": "secret gadget", "chain": {"href": chain_b["href"]}, "data_classification": "confidential"},
+        )
+        w1 = await create(
+            admin,
+            "/portfolio/v1/widgets",
+            {"name": "w1", "chain": {"href": chain_a["href"]}, "gadget": {"href": internal["href"]}, "fanout": 2},
+        )
+        w2 = await create(
+            admin,
+            "/portfolio/v1/widgets",
+            {"name": "w2", "chain": {"href": chain_b["href"]}, "gadget": {"href": confidential["href"]}},
+        )
+        w3 = await create(
+            admin,
+            "/portfolio/v1/widgets",
+            {"name": "w3", "chain": {"href": chain_a["href"]}, "see_also": {"href": chain_b["href"]}},
+        )
+        # The merged OpenAPI document (which expand paths are checked against) is fetched once and
+        # cached; fetch it now so the tests count only the requests expansion makes.
+        assert (await admin.get("/openapi.json")).status_code == 200
+    return World(chain_a, chain_b, internal, confidential, w1, w2, w3)

@@ -1,0 +1,189 @@
+"""The merged OpenAPI document and the explorer over it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from gateway.openapi import HTTP_METHODS, merge_documents
+from tests.gateway.conftest import Rig
+from tests.support import available_services
+
+
+def refs_in(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [r for value in node.values() for r in refs_in(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in refs_in(value)]
+    return []
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, item[method])
+        for path, item in document["paths"].items()
+        for method in HTTP_METHODS
+        if isinstance(item.get(method), dict)
+    ]
+
+
+async def test_every_service_operation_once_tagged_by_service(rig: Rig) -> None:
+    async with rig.client() as client:
+        answer = await client.get("/openapi.json")
+    assert answer.status_code == 200
+    merged = answer.json()
+    merged_ops = operations(merged)
+    services = available_services()
+    for service in services:
+        async with rig.suite.client(service) as direct:
+            own = (await direct.get("/openapi.json")).json()
+        for path, method, operation in operations(own):
+            matches = [op for p, m, op in merged_ops if p == f"/{service}{path}" and m == method]
+            assert len(matches) == 1, (service, path, method)
+            [merged_op] = matches
+            assert merged_op["tags"] and all(t.startswith(f"{service}: ") for t in merged_op["tags"])
+            assert merged_op["summary"] == operation.get("summary")
+            assert merged_op.get("security") == operation.get("security")
+    ids = [op["operationId"] for _, _, op in merged_ops]
+    assert len(ids) == len(set(ids))
+    for ref in refs_in(merged):
+        section, name = ref.split("/")[2:]
+        assert name in merged["components"][section], ref
+    tag_names = {t["name"] for t in merged["tags"]}
+    assert {t for _, _, op in merged_ops for t in op["tags"]} <= tag_names
+    assert [g["name"] for g in merged["x-tagGroups"]] == ["gateway", *services]
+
+
+async def test_gateway_operations_and_bearer_scheme(rig: Rig) -> None:
+    async with rig.client() as client:
+        merged = (await client.get("/openapi.json")).json()
+    for path in ("/healthz", "/readyz", "/references", "/problems", "/problems/{slug}"):
+        assert "get" in merged["paths"][path], path
+        assert merged["paths"][path]["get"]["tags"][0].startswith("gateway")
+    assert merged["paths"]["/references"]["get"]["security"] == [{"HTTPBearer": []}]
+    assert merged["components"]["securitySchemes"] == {
+        "HTTPBearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": merged["components"]["securitySchemes"]["HTTPBearer"]["description"],
+        }
+    }
+    assert "Problem" in merged["components"]["schemas"]
+    assert not any(p.startswith(("/openapi.json", "/docs", "/static", "/metrics")) for p in merged["paths"])
+
+
+async def test_expand_is_documented_on_every_service_get_answering_json(rig: Rig) -> None:
+    async with rig.client() as client:
+        merged = (await client.get("/openapi.json")).json()
+    documented = 0
+    for path, method, operation in operations(merged):
+        json_answer = "application/json" in operation.get("responses", {}).get("200", {}).get("content", {})
+        expand = [p for p in operation.get("parameters", []) if p["name"] == "expand" and p["in"] == "query"]
+        if method == "get" and json_answer and not path.startswith(("/references", "/problems", "/healthz", "/readyz")):
+            assert len(expand) == 1, path
+            documented += 1
+        else:
+            assert expand == [], path
+    assert documented >= 3 * len(available_services())
+
+
+async def test_document_is_cached_when_complete(rig: Rig) -> None:
+    async with rig.client() as client:
+        await client.get("/openapi.json")
+        mark = rig.mark()
+        again = await client.get("/openapi.json")
+    assert again.status_code == 200
+    assert rig.transport.requests[mark:] == []
+
+
+async def test_missing_service_is_retried_not_cached(rig: Rig) -> None:
+    rig.transport.down.add("principles.test")
+    async with rig.client() as client:
+        partial = (await client.get("/openapi.json")).json()
+        assert partial["x-missing-services"] == ["principles"]
+        assert not any(p.startswith("/principles/") for p in partial["paths"])
+        assert any(p.startswith("/valuechains/") for p in partial["paths"])
+        assert "principles" in partial["info"]["description"]
+
+        rig.transport.down.discard("principles.test")
+        rig.upstream("principles").breaker.succeeded()
+        complete = (await client.get("/openapi.json")).json()
+    assert "x-missing-services" not in complete
+    assert any(p.startswith("/principles/") for p in complete["paths"])
+
+
+def _doc(schemas: dict[str, Any], path: str = "/v1/things") -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1", "description": "d"},
+        "paths": {
+            path: {
+                "get": {
+                    "operationId": "list_things",
+                    "tags": ["things"],
+                    "responses": {
+                        "200": {
+                            "description": "ok",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}},
+                        }
+                    },
+                }
+            }
+        },
+        "components": {"schemas": schemas},
+    }
+
+
+def test_merge_renames_differing_components_and_keeps_shared_ones() -> None:
+    owner_a = {"type": "object", "properties": {"subject": {"type": "string"}}}
+    owner_b = {"type": "object", "properties": {"name": {"type": "string"}}}
+    thing = {"type": "object", "properties": {"owner": {"$ref": "#/components/schemas/Owner"}}}
+    problem = {"type": "object", "properties": {"type": {"type": "string"}}}
+    merged = merge_documents(
+        {"openapi": "3.1.0", "info": {}, "paths": {}},
+        {
+            "alpha": _doc({"Owner": owner_a, "Thing": thing, "Problem": problem}),
+            "beta": _doc({"Owner": owner_b, "Thing": thing, "Problem": problem}),
+        },
+        title="x",
+        version="1",
+        description="x",
+    )
+    schemas = merged["components"]["schemas"]
+    # Owner differs, so both are renamed; Thing is identical text but points at different Owners.
+    assert set(schemas) == {"AlphaOwner", "BetaOwner", "AlphaThing", "BetaThing", "Problem"}
+    assert schemas["AlphaThing"]["properties"]["owner"]["$ref"] == "#/components/schemas/AlphaOwner"
+    assert schemas["BetaThing"]["properties"]["owner"]["$ref"] == "#/components/schemas/BetaOwner"
+    alpha_op = merged["paths"]["/alpha/v1/things"]["get"]
+    beta_op = merged["paths"]["/beta/v1/things"]["get"]
+    assert alpha_op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/AlphaThing")
+    assert (alpha_op["operationId"], beta_op["operationId"]) == ("alpha_list_things", "beta_list_things")
+    assert (alpha_op["tags"], beta_op["tags"]) == (["alpha: things"], ["beta: things"])
+
+
+async def test_explorer_page_and_assets_come_from_the_gateway(rig: Rig) -> None:
+    async with rig.client() as client:
+        page = await client.get("/docs")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert assets and all(a.startswith("/static/explorer/") for a in assets)
+        for asset in assets:
+            loaded = await client.get(asset)
+            assert loaded.status_code == 200, asset
+        init = await client.get("/static/explorer/init.js")
+    assert '"url": "/openapi.json"' in init.text
+    assert "persistAuthorization" in init.text
+    assert not re.search(r"https?://", page.text)
+
+
+async def test_merged_document_loads_as_openapi(rig: Rig) -> None:
+    import schemathesis
+    from schemathesis.core.result import Ok
+
+    async with rig.client() as client:
+        document = (await client.get("/openapi.json")).json()
+    loaded = list(schemathesis.openapi.from_dict(document).get_all_operations())
+    assert len(loaded) == len(operations(document))
+    assert all(isinstance(result, Ok) for result in loaded)  # every operation and $ref resolves

@@ -1,0 +1,197 @@
+"""Upstreams that are down, slow or drop the connection: problems quickly, never a hang or a 500."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx2
+import pytest
+from fastapi import FastAPI
+
+from gateway.resilience import CircuitBreaker, CircuitOpen
+from tests.gateway.conftest import MakeRig, Rig, slow_app
+from tests.support import Tokens
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def dropping_app() -> FastAPI:
+    """An upstream whose connection breaks off mid-request, as when the process is killed."""
+    app = FastAPI()
+
+    @app.api_route("/{path:path}", methods=["GET", "POST"])
+    async def drop(path: str) -> None:
+        raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
+
+    return app
+
+
+async def test_down_upstream_is_503_problem(rig: Rig, tokens: Tokens) -> None:
+    rig.transport.down.add("valuechains.test")
+    async with rig.client(tokens("reader")) as client:
+        answer = await client.get("/valuechains/v1/chains")
+        other = await client.get("/principles/healthz")
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["type"] == "/problems/unavailable"
+    assert "valuechains" in answer.json()["detail"]
+    assert other.status_code == 200  # one upstream down does not take the others with it
+
+
+async def test_slow_upstream_is_504_problem(make_rig: MakeRig, tokens: Tokens) -> None:
+    async with make_rig(principles_url="http://slow.test", upstream_timeouts={"principles": 0.2}) as rig:
+        rig.transport.add("slow.test", slow_app(30))
+        async with rig.client(tokens("reader")) as client:
+            answer = await client.get("/principles/v1/principles")
+            fast = await client.get("/valuechains/healthz")
+    assert answer.status_code == 504
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["type"] == "/problems/gateway-timeout"
+    assert fast.status_code == 200
+    assert rig.upstream("principles").timeout == 0.2 and rig.upstream("valuechains").timeout == 10.0
+
+
+async def test_connection_dropped_mid_request_is_502_problem(make_rig: MakeRig, tokens: Tokens) -> None:
+    async with make_rig(principles_url="http://dropping.test") as rig:
+        rig.transport.add("dropping.test", dropping_app())
+        async with rig.client(tokens("admin")) as client:
+            read = await client.get("/principles/v1/principles")
+            write = await client.post("/principles/v1/principles", json={})
+    for answer in (read, write):
+        assert answer.status_code == 502
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["type"] == "/problems/bad-gateway"
+
+
+async def test_retries_only_safe_methods_bounded(make_rig: MakeRig, tokens: Tokens) -> None:
+    async with make_rig(retry_attempts=3, breaker_failure_threshold=100) as rig:
+        rig.transport.down.add("valuechains.test")
+        async with rig.client(tokens("admin")) as client:
+            counts = {}
+            for method in ("GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"):
+                mark = rig.mark()
+                answer = await client.request(method, "/valuechains/v1/chains/x", json={} if method != "GET" else None)
+                assert answer.status_code == 503, method
+                counts[method] = len(rig.sent_to("valuechains.test", mark))
+    assert counts == {"GET": 3, "HEAD": 3, "POST": 1, "PATCH": 1, "PUT": 1, "DELETE": 1}
+
+
+async def test_breaker_opens_fails_fast_and_recovers(make_rig: MakeRig, tokens: Tokens) -> None:
+    async with make_rig(breaker_failure_threshold=2, breaker_recovery_seconds=30) as rig:
+        clock = FakeClock()
+        breaker = rig.upstream("valuechains").breaker
+        breaker.clock = clock
+        rig.transport.down.add("valuechains.test")
+        async with rig.client(tokens("reader")) as client:
+            for _ in range(2):
+                assert (await client.get("/valuechains/v1/chains")).status_code == 503
+            assert breaker.state == "open"
+
+            mark = rig.mark()
+            fast = await client.get("/valuechains/healthz")
+            assert fast.status_code == 503
+            assert fast.headers["content-type"] == "application/problem+json"
+            assert int(fast.headers["retry-after"]) >= 1
+            assert rig.sent_to("valuechains.test", mark) == []  # failed fast: nothing was sent
+
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["upstreams"]["valuechains"] == {
+                "ready": False,
+                "detail": "unreachable",
+                "breaker": "open",
+            }
+
+            # The service comes back; after the recovery time one probe closes the breaker again.
+            rig.transport.down.discard("valuechains.test")
+            assert (await client.get("/valuechains/v1/chains")).status_code == 503
+            clock.now += 31
+            assert breaker.state == "half_open"
+            assert (await client.get("/valuechains/v1/chains")).status_code == 200
+            assert breaker.state == "closed"
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200
+            assert ready.json()["upstreams"]["valuechains"] == {"ready": True, "breaker": "closed"}
+
+
+async def test_breaker_is_per_upstream(make_rig: MakeRig, tokens: Tokens) -> None:
+    async with make_rig(breaker_failure_threshold=1) as rig:
+        rig.transport.down.add("valuechains.test")
+        async with rig.client(tokens("reader")) as client:
+            await client.get("/valuechains/v1/chains")
+            assert rig.upstream("valuechains").breaker.state == "open"
+            assert (await client.get("/portfolio/healthz")).status_code == 200
+            assert rig.upstream("portfolio").breaker.state == "closed"
+
+
+def test_half_open_lets_exactly_one_probe_through() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=1, recovery_seconds=5, clock=clock)
+    breaker.acquire()
+    breaker.failed()
+    with pytest.raises(CircuitOpen):
+        breaker.acquire()
+    clock.now += 5
+    breaker.acquire()  # the probe
+    with pytest.raises(CircuitOpen):
+        breaker.acquire()  # others still fail fast while it runs
+    breaker.failed()
+    assert breaker.state == "open"  # a failed probe reopens for a full recovery period
+    clock.now += 4.9
+    with pytest.raises(CircuitOpen):
+        breaker.acquire()
+    clock.now += 0.1
+    breaker.acquire()
+    breaker.abandoned()  # a probe cancelled by its client decides nothing: another may try
+    breaker.acquire()
+    breaker.succeeded()
+    assert breaker.state == "closed" and breaker.failures == 0
+
+
+async def test_cancelled_request_releases_the_probe(make_rig: MakeRig, tokens: Tokens) -> None:
+    async with make_rig(principles_url="http://slow.test", breaker_failure_threshold=1) as rig:
+        arrived = asyncio.Event()
+        rig.transport.add("slow.test", slow_app(30, arrived))
+        breaker = rig.upstream("principles").breaker
+        clock = FakeClock()
+        breaker.clock = clock
+        breaker.failed()
+        clock.now += 10
+        async with rig.client(tokens("reader")) as client:
+            probe = asyncio.create_task(client.get("/principles/v1/principles"))
+            await arrived.wait()
+            assert breaker.state == "half_open" and breaker._probing
+            probe.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await probe
+        assert not breaker._probing
+
+
+async def test_readyz_reports_every_upstream(rig: Rig) -> None:
+    async with rig.client() as client:
+        ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {
+        "status": "ready",
+        "upstreams": {
+            name: {"ready": True, "breaker": "closed"} for name in ("valuechains", "portfolio", "principles")
+        },
+    }
+
+
+async def test_readyz_is_503_problem_when_one_is_down(rig: Rig) -> None:
+    rig.transport.down.add("principles.test")
+    async with rig.client() as client:
+        ready = await client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.headers["content-type"] == "application/problem+json"
+    body = ready.json()
+    assert body["type"] == "/problems/unavailable"
+    assert body["upstreams"]["principles"]["ready"] is False
+    assert body["upstreams"]["valuechains"]["ready"] is True
