@@ -56,27 +56,36 @@ class ServiceDatabase:
     engine: AsyncEngine
 
 
-@pytest.fixture(scope="session")
-async def databases(var_dir: Path) -> AsyncIterator[dict[str, ServiceDatabase]]:
-    """One migrated database per service for the whole session."""
+@contextlib.asynccontextmanager
+async def migrated_databases(directory: Path, tag: str) -> AsyncIterator[dict[str, ServiceDatabase]]:
+    """One database per service, migrated to head: SQLite files in ``directory``, or PostgreSQL
+    databases created for the run (and dropped after) when ``IV_TEST_POSTGRES_URL`` is set."""
     base = database_base_url()
     made: dict[str, ServiceDatabase] = {}
     names: list[str] = []
-    for service in available_services():
-        if base:
-            name = unique_name(f"iv_test_{service}")
-            names.append(name)
-            url = await create_postgres_database(base, name)
-        else:
-            url = f"sqlite+aiosqlite:///{var_dir / (service + '.db')}"
-        await upgrade(service_module(service).MIGRATIONS, url)
-        made[service] = ServiceDatabase(service, url, single_use_engine(url))
-    yield made
-    for db in made.values():
-        await db.engine.dispose()
-    if base:
+    try:
+        for service in available_services():
+            if base:
+                name = unique_name(f"iv_{tag}_{service}")
+                names.append(name)
+                url = await create_postgres_database(base, name)
+            else:
+                url = f"sqlite+aiosqlite:///{directory / f'{tag}-{service}.db'}"
+            await upgrade(service_module(service).MIGRATIONS, url)
+            made[service] = ServiceDatabase(service, url, single_use_engine(url))
+        yield made
+    finally:
+        for db in made.values():
+            await db.engine.dispose()
         for name in names:
-            await drop_postgres_database(base, name)
+            await drop_postgres_database(base or "", name)
+
+
+@pytest.fixture(scope="session")
+async def databases(var_dir: Path) -> AsyncIterator[dict[str, ServiceDatabase]]:
+    """The databases every test shares for the session (each test's changes are rolled back)."""
+    async with migrated_databases(var_dir, "test") as made:
+        yield made
 
 
 @dataclass
@@ -107,8 +116,10 @@ async def build_suite(
             else:
                 database = Database(sdb.url, pool_size=5)
                 stack.push_async_callback(database.dispose)
+            # One rolled-back connection per service cannot be shared with background tasks.
+            values = {"background_tasks": False, **settings} if rollback else settings
             app = service_module(service).create_app(
-                settings_for(var_dir, service, sdb.url, **settings), transport=transport, database=database
+                settings_for(var_dir, service, sdb.url, **values), transport=transport, database=database
             )
             await stack.enter_async_context(running(app))
             transport.add(f"{service}.test", app)

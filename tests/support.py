@@ -160,3 +160,8 @@ class LazyLifespanTransport(RoutingTransport):
             self._started.add(host)
             await self._stack.enter_async_context(running(self.apps[host]))
         return await super().handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Stop the apps it started (every app's client closes the shared transport: once is enough)."""
+        stack, self._stack = self._stack, contextlib.AsyncExitStack()
+        await stack.aclose()

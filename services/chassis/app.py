@@ -80,9 +80,8 @@ def create_service_app(
         app.state.http = client
         app.state.upstreams = Upstreams(settings, client)
         app.state.verifier = TokenVerifier(settings)
-        tasks: list[asyncio.Task[None]] = [
-            asyncio.create_task(job(app)) for job in (_purge_idempotency_keys, *background)
-        ]
+        jobs = (_purge_idempotency_keys, *background) if settings.background_tasks else ()
+        tasks: list[asyncio.Task[None]] = [asyncio.create_task(job(app)) for job in jobs]
         try:
             yield
         finally:

@@ -83,6 +83,10 @@ class ServiceSettings(CommonSettings):
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     idempotency_in_flight_seconds: int = Field(default=60, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
+    # Work the service does on its own (sweeping expired idempotency keys, following feeds). Off
+    # where something else drives it, e.g. tests that run every request in one rolled-back
+    # transaction on a single connection, which a concurrent task must not share.
+    background_tasks: bool = True
 
     @classmethod
     def for_service(cls, service: str, **overrides: object) -> Self:

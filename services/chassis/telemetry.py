@@ -90,6 +90,10 @@ def configure_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # our access log carries the trace id
+    for chatty in ("httpx2", "httpcore2", "httpx", "httpcore"):
+        # One line per outgoing request (feed polling every few seconds) drowns the access log;
+        # the calls are in the traces.
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     _logging_configured = True
 
 

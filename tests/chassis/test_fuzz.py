@@ -3,12 +3,14 @@ server error, and every answer must match the documented status codes, media typ
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Ok
+from schemathesis.python.asgi import shutdown_lifespans
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -17,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from services.chassis.db import Database
-from tests.conftest import ServiceDatabase
+from tests.conftest import ServiceDatabase, migrated_databases
 from tests.support import LazyLifespanTransport, Tokens, available_services, service_module, settings_for
 
 EXAMPLES = 40
@@ -31,15 +33,22 @@ CHECKS = [
 ]
 
 
+@pytest.fixture(scope="module")
+async def fuzz_databases(var_dir: Path) -> AsyncIterator[dict[str, ServiceDatabase]]:
+    """Databases of their own: what the fuzzer creates is committed and would surprise other tests."""
+    async with migrated_databases(var_dir, "fuzz") as made:
+        yield made
+
+
 @pytest.mark.parametrize("service", available_services())
 def test_api_conforms_to_its_schema(
-    service: str, var_dir: Path, databases: dict[str, ServiceDatabase], tokens: Tokens
+    service: str, var_dir: Path, fuzz_databases: dict[str, ServiceDatabase], tokens: Tokens
 ) -> None:
     # Driven without schemathesis' pytest plugin: schemathesis runs the apps in an event loop of
     # its own, so every app here gets its own engines, and the apps it calls start lazily there.
     transport = LazyLifespanTransport()
     apps = {}
-    for name, sdb in databases.items():
+    for name, sdb in fuzz_databases.items():
         apps[name] = service_module(name).create_app(
             settings_for(var_dir, name, sdb.url), transport=transport, database=Database(sdb.url, pool_size=2)
         )
@@ -64,5 +73,8 @@ def test_api_conforms_to_its_schema(
             exercise()
         except Exception as exc:  # noqa: BLE001 - collect every operation's failure, then report all
             failures.append(f"{operation.label}: {exc}")
+    # Ends the app's lifespan in schemathesis' loop; its client closes the transport, which stops
+    # the apps started on demand.
+    shutdown_lifespans()
     assert operations > 0
     assert not failures, "\n\n".join(failures)
