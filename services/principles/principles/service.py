@@ -1,12 +1,120 @@
-"""The rules of principles: only architects change them; codes are unique."""
+"""The rules of principles: only architects change them, codes are unique, every normative change
+makes a new revision, a rule must compile and judge a representative subject of each kind."""
 
-from services.chassis.resources import Collection
-from services.principles.principles.models import Principle
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from services.chassis.concurrency import etag, required_version
+from services.chassis.db import utcnow
+from services.chassis.errors import Conflict, NotFound, PreconditionFailed
+from services.chassis.resources import ARCHIVED, Collection
+from services.chassis.uow import RequestContext
+from services.principles.common import read_session
+from services.principles.principles.models import Principle, PrincipleVersion
 from services.principles.principles.schemas import PrincipleCreate, PrincipleQuery, PrincipleRead, PrincipleUpdate
+from services.principles.rules.engine import check_against, check_syntax
+from services.principles.settings import settings_of
+from services.principles.subjects import representative
+
+NORMATIVE = ("statement", "rationale", "implications", "rule", "applies_to")
+MOVES: dict[str, set[str]] = {"draft": {"active", "retired"}, "active": {"retired"}, "retired": {"active"}}
+
+
+async def check_rule(ctx: RequestContext, rule: str, kinds: Sequence[str]) -> None:
+    """Compile the rule, then run it on a representative subject of every kind (before any transaction)."""
+    check_syntax(rule)
+    representatives = {kind: await representative(ctx.upstreams, kind, ctx.principal) for kind in dict.fromkeys(kinds)}
+    await check_against(rule, representatives, settings_of(ctx.settings))
+
+
+def version_row(obj: Principle, actor: str) -> PrincipleVersion:
+    return PrincipleVersion(
+        principle_id=obj.id,
+        revision=obj.revision,
+        code=obj.code,
+        category=obj.category,
+        title=obj.title,
+        statement=obj.statement,
+        rationale=obj.rationale,
+        implications=obj.implications,
+        applies_to=list(obj.applies_to),
+        rule=obj.rule,
+        recorded_at=utcnow(),
+        recorded_by=actor,
+    )
 
 
 class Principles(Collection[Principle]):
     write_roles = ("architect",)
+
+    async def extra_fields(self, ctx: RequestContext, objs: Sequence[Principle]) -> dict[str, dict[str, Any]]:
+        return {o.id: {"versions": f"{self.href(o.id)}/versions"} for o in objs}
+
+    async def validate(self, ctx: RequestContext, obj: Principle | None, values: dict[str, Any]) -> None:
+        if obj is not None:
+            if obj.status == ARCHIVED:
+                raise Conflict(f"principle {obj.code} is archived; it can no longer change")
+            new = values.get("status")
+            if new is not None and new != obj.status and new not in MOVES.get(obj.status, set()):
+                raise Conflict(f"a principle cannot move from {obj.status} to {new}")
+        if values.get("rule") is not None:
+            check_syntax(values["rule"])
+
+    async def insert(self, ctx: RequestContext, values: dict[str, Any]) -> Principle:
+        obj = await super().insert(ctx, {**values, "revision": 1})
+        ctx.session.add(version_row(obj, ctx.principal.sub))
+        await ctx.session.flush()
+        return obj
+
+    async def change(
+        self, ctx: RequestContext, obj: Principle, values: dict[str, Any], *, action: str = "updated"
+    ) -> Principle:
+        normative = any(field in values and values[field] != getattr(obj, field) for field in NORMATIVE)
+        if normative:
+            values = {**values, "revision": obj.revision + 1}
+        obj = await super().change(ctx, obj, values, action=action)
+        if normative:
+            ctx.session.add(version_row(obj, ctx.principal.sub))
+            await ctx.session.flush()
+        return obj
+
+    async def create(self, ctx: RequestContext, body: BaseModel) -> Principle:
+        assert isinstance(body, PrincipleCreate)
+        self.authorize(ctx, "create", None, {})
+        if body.rule is not None:
+            await check_rule(ctx, body.rule, body.applies_to)
+        return await super().create(ctx, body)
+
+    async def update(self, ctx: RequestContext, id_: str, body: BaseModel, if_match: str | None) -> Principle:
+        data = body.model_dump(exclude_unset=True)
+        if "rule" in data or "applies_to" in data:
+            expected = required_version(if_match)
+            async with read_session(ctx) as session:
+                current = await session.get(Principle, id_)
+            if current is None:
+                raise NotFound(f"no principle {id_}")
+            self.authorize(ctx, "update", current, {})
+            if current.version != expected:
+                # The rule is checked against what is there now; the update below then only
+                # succeeds if nothing changed in between.
+                raise PreconditionFailed(
+                    f"the principle is at version {current.version}, not {expected}; read it again",
+                    headers={"ETag": etag(current.version)},
+                )
+            rule = data.get("rule", current.rule)
+            kinds = data.get("applies_to") or current.applies_to
+            if rule is not None and (rule != current.rule or list(kinds) != list(current.applies_to)):
+                await check_rule(ctx, rule, kinds)
+        return await super().update(ctx, id_, body, if_match)
+
+    async def versions(self, ctx: RequestContext, id_: str) -> tuple[Principle, Any]:
+        principle = await self.get(ctx, id_)
+        return principle, select(PrincipleVersion).where(PrincipleVersion.principle_id == principle.id)
 
 
 principles = Principles(
@@ -21,6 +129,8 @@ principles = Principles(
     query=PrincipleQuery,
     description=(
         'The rules of the game ("spelregels"): follow them, or explain in advance why not '
-        '("pas toe of leg uit"). Five categories, each principle optionally with a rule in CEL.'
+        '("pas toe of leg uit"). Five categories; a principle may carry a rule in CEL that evaluations '
+        "run against live subjects. Only architects change principles; every normative change makes a "
+        "new `revision` (old ones stay readable under `versions`); retiring is a status, never a delete."
     ),
 )

@@ -1,0 +1,1 @@
+"""Assessments: the outcome of judging one subject against one principle ("pas toe of leg uit")."""

@@ -1,0 +1,1 @@
+"""Explanations ("leg uit"): deviations explained in advance and approved by a second architect."""

@@ -1,0 +1,179 @@
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.chassis.references import Ref
+from services.chassis.resources import Input, ListQuery, ResourceRead
+from services.principles.kinds import SUBJECT_KINDS_DESCRIPTION, SubjectKind
+from services.principles.refs import PrincipleRef
+
+ExplanationStatus = Literal["requested", "approved", "rejected", "archived"]
+Reason = Annotated[str, Field(min_length=1, max_length=8000)]
+Note = Annotated[str, Field(min_length=1, max_length=4000)]
+
+SUBJECT_EXAMPLE = "/portfolio/v1/initiatives/019a0001-0001-7000-8000-000000000007"
+PRINCIPLE_EXAMPLE = "/principles/v1/principles/019a0002-0000-7000-8000-000000000004"
+VALID_DESCRIPTION = "True while it counts: approved, and `review_by` has not passed (today in UTC counts)."
+
+
+class ExplanationCreate(Input):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "principle": {"href": PRINCIPLE_EXAMPLE},
+                    "subject": {"href": SUBJECT_EXAMPLE},
+                    "reason": "The pilot needs a GPU cluster we do not have on our own platform; pseudonymised "
+                    "data only, moved back when the own platform offers it.",
+                    "review_by": "2027-12-31",
+                }
+            ]
+        }
+    )
+
+    principle: PrincipleRef = Field(description="The principle deviated from (draft or active).")
+    subject: Ref = Field(description="The resource that deviates, by href. " + SUBJECT_KINDS_DESCRIPTION)
+    reason: Reason = Field(description="Why the deviation is needed, said in advance ('leg uit').")
+    review_by: dt.date = Field(description="A future date; after it the explanation no longer counts.")
+
+
+class ApprovalBody(Input):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"note": "Approved until the end of next year.", "review_by": "2027-12-31"}]}
+    )
+
+    note: Note | None = Field(default=None, description="Why it is approved, or under what conditions.")
+    review_by: dt.date | None = Field(
+        default=None, description="Shorten or extend the period it counts (a date not in the past)."
+    )
+
+
+class RejectionBody(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"note": "Use the generic document store instead."}]})
+
+    note: Note = Field(description="Why it is rejected.")
+
+
+class ExplanationRead(ResourceRead):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "019a0002-0001-7000-8000-000000000001",
+                    "href": "/principles/v1/explanations/019a0002-0001-7000-8000-000000000001",
+                    "version": 2,
+                    "status": "approved",
+                    "created_at": "2026-10-01T09:00:00Z",
+                    "updated_at": "2026-10-03T14:00:00Z",
+                    "principle": {"href": PRINCIPLE_EXAMPLE},
+                    "principle_revision": 1,
+                    "subject": {"href": SUBJECT_EXAMPLE},
+                    "subject_kind": "initiative",
+                    "reason": "Pseudonymised data only; moved back when the own platform offers GPUs.",
+                    "review_by": "2027-12-31",
+                    "requested_by": "u300112",
+                    "approved_by": "u300245",
+                    "approved_at": "2026-10-03T14:00:00Z",
+                    "rejected_by": None,
+                    "rejected_at": None,
+                    "decision_note": "Approved until the end of next year.",
+                    "valid": True,
+                    "data_classification": "confidential",
+                }
+            ]
+        }
+    )
+
+    principle: PrincipleRef
+    principle_revision: int = Field(description="The principle's revision when the explanation was requested.")
+    subject: Ref
+    subject_kind: SubjectKind
+    reason: str
+    review_by: dt.date
+    requested_by: str = Field(description="Who asked (token `sub`).")
+    approved_by: str | None = Field(description="The architect who approved: never the requester (four eyes).")
+    approved_at: dt.datetime | None
+    rejected_by: str | None
+    rejected_at: dt.datetime | None
+    decision_note: str | None
+    valid: bool = Field(description=VALID_DESCRIPTION)
+    data_classification: str | None = Field(description="The subject's classification; need to know applies.")
+    status: ExplanationStatus = Field(
+        description="`requested` → `approved` | `rejected`; `archived` when withdrawn (DELETE)."
+    )
+
+
+class ExplanationQuery(ListQuery):
+    principle: str | None = Field(default=None, max_length=200, description="href (or id) of a principle.")
+    subject: str | None = Field(default=None, max_length=300, description="href of a subject.")
+    status: ExplanationStatus | None = None
+    requested_by: str | None = Field(default=None, max_length=200)
+    review_by_before: dt.date | None = Field(
+        default=None,
+        description="Only approved explanations whose review_by is on or before this date "
+        "(which expire this quarter?).",
+    )
+
+
+class RegisterRow(BaseModel):
+    href: str
+    principle: str = Field(description="href of the principle.")
+    principle_code: str
+    principle_title: str
+    principle_revision: int
+    subject: str = Field(description="href of the subject.")
+    subject_kind: str
+    reason: str
+    status: str
+    valid: bool = Field(description=VALID_DESCRIPTION)
+    requested_by: str
+    requested_at: dt.datetime
+    approved_by: str | None
+    approved_at: dt.datetime | None
+    rejected_by: str | None
+    rejected_at: dt.datetime | None
+    review_by: dt.date
+    decision_note: str | None
+
+
+class Register(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "generated_at": "2026-11-28T10:00:00Z",
+                    "count": 1,
+                    "items": [
+                        {
+                            "href": "/principles/v1/explanations/019a0002-0001-7000-8000-000000000001",
+                            "principle": PRINCIPLE_EXAMPLE,
+                            "principle_code": "RI-02",
+                            "principle_title": "Cloud first, maar gevoelige politiedata blijft op eigen platforms",
+                            "principle_revision": 1,
+                            "subject": SUBJECT_EXAMPLE,
+                            "subject_kind": "initiative",
+                            "reason": "Pseudonymised data only; moved back when the own platform offers GPUs.",
+                            "status": "approved",
+                            "valid": True,
+                            "requested_by": "demo-architect-1",
+                            "requested_at": "2026-01-02T09:00:00Z",
+                            "approved_by": "demo-architect-2",
+                            "approved_at": "2026-01-05T09:30:00Z",
+                            "rejected_by": None,
+                            "rejected_at": None,
+                            "review_by": "2027-12-31",
+                            "decision_note": "Approved until the end of next year.",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    generated_at: dt.datetime
+    count: int
+    items: list[RegisterRow]
+
+
+REGISTER_COLUMNS = list(RegisterRow.model_fields)

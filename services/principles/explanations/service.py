@@ -1,0 +1,256 @@
+"""The rules of explanations ("leg uit"): who may ask, four eyes on approval, and when one counts.
+
+- Asking: a portfolio manager, an architect, or the subject's owner: the ``owner.subject`` of the
+  subject itself (chains, programmes), or else of the chain its ``value_chain``/``chain`` reference
+  points at (initiatives, EBOs, teams, allocations), read by reference with the caller's token.
+- Approving or rejecting: an architect (or admin) who is not the requester; only once.
+- Counting: approved, and ``review_by`` not passed. Approving re-evaluates that subject for that
+  principle, so a ``deviates`` becomes ``explained`` at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, select
+
+from services.chassis.auth import Principal
+from services.chassis.concurrency import check_version, optional_version
+from services.chassis.db import utcnow
+from services.chassis.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationProblem
+from services.chassis.resources import ARCHIVED, Collection, ListQuery, RefField
+from services.chassis.routing import parse_href
+from services.chassis.uow import RequestContext
+from services.principles.common import read_session, today
+from services.principles.evaluations.service import judge, record_evaluation
+from services.principles.explanations.models import Explanation
+from services.principles.explanations.schemas import (
+    ApprovalBody,
+    ExplanationCreate,
+    ExplanationQuery,
+    ExplanationRead,
+    RejectionBody,
+)
+from services.principles.kinds import classification_of, need_to_know, parse_target, unit_of
+from services.principles.principles.models import Principle
+from services.principles.refs import PRINCIPLES_PATH
+from services.principles.settings import settings_of
+from services.principles.subjects import fetch
+
+REQUESTER_ROLES = ("portfolio_manager", "architect")
+OWNER_REFERENCES = ("value_chain", "chain")
+
+
+def is_valid(obj: Explanation, on: dt.date | None = None) -> bool:
+    return obj.status == "approved" and obj.review_by >= (on or today())
+
+
+class Explanations(Collection[Explanation]):
+    write_roles = ("architect",)
+
+    def visibility(self, principal: Principal) -> ColumnElement[bool] | None:
+        return need_to_know(principal, Explanation.data_classification, Explanation.visible_to_unit)
+
+    def event_visibility(self, obj: Explanation) -> tuple[str | None, str | None]:
+        return obj.data_classification, obj.visible_to_unit
+
+    def authorize(self, ctx: RequestContext, action: str, obj: Explanation | None, values: Mapping[str, Any]) -> None:
+        principal = ctx.principal
+        if action == "create":
+            return  # checked by ``request`` with the subject in hand
+        if action == "archive" and obj is not None and obj.status == "requested" and obj.requested_by == principal.sub:
+            return  # a requester may withdraw their own request
+        super().authorize(ctx, action, obj, values)
+
+    async def check_local_references(self, ctx: RequestContext, values: Mapping[str, Any]) -> None:
+        return None  # the principle was read just before, and the foreign key holds
+
+    async def extra_fields(self, ctx: RequestContext, objs: Sequence[Explanation]) -> dict[str, dict[str, Any]]:
+        on = today()
+        return {o.id: {"valid": is_valid(o, on)} for o in objs}
+
+    def filter_clauses(self, query: ListQuery) -> list[ColumnElement[bool]]:
+        assert isinstance(query, ExplanationQuery)
+        clauses = super().filter_clauses(query.model_copy(update={"review_by_before": None}))
+        if query.review_by_before is not None:
+            clauses += [Explanation.status == "approved", Explanation.review_by <= query.review_by_before]
+        return clauses
+
+
+explanations = Explanations(
+    service="principles",
+    name="explanations",
+    kind="explanation",
+    model=Explanation,
+    read=ExplanationRead,
+    query=ExplanationQuery,
+    references={
+        "principle": RefField(PRINCIPLES_PATH, column="principle_id", local=True),
+        "subject": RefField("*"),
+    },
+    description=(
+        '"Leg uit": a deviation from a principle, explained in advance and recorded so that agreements are '
+        "clear and transparent. Asked by a portfolio manager, the subject's owner or an architect; approved "
+        "or rejected by an architect who is not the requester (four eyes). Only approved explanations whose "
+        "`review_by` has not passed count. Explanations of subjects above your clearance do not exist for you."
+    ),
+)
+
+
+async def owner_of(ctx: RequestContext, subject: Mapping[str, Any], *, depth: int = 0) -> str | None:
+    """The accountable person for a subject: its own owner, or its chain's (read by reference)."""
+    owner = subject.get("owner")
+    if isinstance(owner, Mapping) and isinstance(owner.get("subject"), str):
+        return str(owner["subject"])
+    for field in OWNER_REFERENCES:
+        ref = subject.get(field)
+        href = ref.get("href") if isinstance(ref, Mapping) else None
+        if isinstance(href, str) and depth == 0:
+            chain = (await fetch(ctx.upstreams, [href], ctx.principal)).get(href)
+            return await owner_of(ctx, chain, depth=1) if chain is not None else None
+    return None
+
+
+async def _principle(ctx: RequestContext, href: str, loc: Sequence[str | int]) -> Principle:
+    parsed = parse_href(href)
+    async with read_session(ctx) as session:
+        principle = await session.get(Principle, parsed.id) if parsed and parsed.id else None
+    if principle is None or principle.status == ARCHIVED:
+        raise ValidationProblem.field(loc, f"no such principle: {href}", "reference_not_found")
+    return principle
+
+
+async def request(ctx: RequestContext, body: ExplanationCreate) -> Explanation:
+    """Record a request for an explanation (everything outside this service is read first)."""
+    principal = ctx.principal
+    if body.review_by <= today():
+        raise ValidationProblem.field(["body", "review_by"], "review_by must be a date in the future")
+    principle = await _principle(ctx, body.principle.href, ["body", "principle"])
+    if principle.status == "retired":
+        raise Conflict(f"principle {principle.code} is retired; there is nothing to deviate from")
+    target = parse_target(body.subject.href, ["body", "subject", "href"], allow_collection=False)
+    if target.kind not in principle.applies_to:
+        raise ValidationProblem.field(
+            ["body", "subject"], f"principle {principle.code} does not apply to a {target.kind}"
+        )
+    subject = (await fetch(ctx.upstreams, [target.href], principal)).get(target.href)
+    if subject is None:
+        raise ValidationProblem.field(["body", "subject"], f"no such resource: {target.href}", "reference_not_found")
+    if not principal.has_role(*REQUESTER_ROLES) and await owner_of(ctx, subject) != principal.sub:
+        raise Forbidden("an explanation is asked by a portfolio manager, an architect, or the subject's owner")
+    return await explanations.insert(
+        ctx,
+        {
+            "principle_id": principle.id,
+            "principle_revision": principle.revision,
+            "subject": target.href,
+            "subject_kind": target.kind,
+            "reason": body.reason,
+            "review_by": body.review_by,
+            "requested_by": principal.sub,
+            "data_classification": classification_of(subject),
+            "visible_to_unit": unit_of(target.kind, subject),
+            "status": "requested",
+        },
+    )
+
+
+async def decide(
+    ctx: RequestContext, id_: str, body: ApprovalBody | RejectionBody, if_match: str | None
+) -> Explanation:
+    """Approve or reject, four eyes; an approval re-evaluates the subject for the principle."""
+    principal = ctx.principal
+    approve = isinstance(body, ApprovalBody)
+    expected = optional_version(if_match)
+    if not principal.has_role("architect"):
+        raise Forbidden("only an architect approves or rejects explanations")
+    async with read_session(ctx) as session:
+        stmt = select(Explanation).where(Explanation.id == id_)
+        visible = explanations.visibility(principal)
+        current = (await session.scalars(stmt.where(visible) if visible is not None else stmt)).first()
+        principle = await session.get(Principle, current.principle_id) if current is not None else None
+    if current is None or principle is None:
+        raise NotFound(f"no explanation {id_}")
+    if current.requested_by == principal.sub:
+        raise Forbidden("four eyes: the requester cannot approve or reject their own explanation")
+    if expected is not None:
+        check_version(current.version, expected)
+    if current.status != "requested":
+        raise Conflict(f"this explanation was already {current.status}")
+    review_by = (body.review_by if isinstance(body, ApprovalBody) else None) or current.review_by
+    if approve and review_by < today():
+        raise ValidationProblem.field(["body", "review_by"], "review_by has passed; give a new one")
+
+    # Read the subject now (with the approver's token), before this request's transaction.
+    subject = None
+    rerun = (
+        approve
+        and principle.status == "active"
+        and principle.rule is not None
+        and current.subject_kind in principle.applies_to
+    )
+    if rerun:
+        subject = (await fetch(ctx.upstreams, [current.subject], principal)).get(current.subject)
+    settings = settings_of(ctx.settings)
+    judgements = (
+        await judge(ctx.upstreams, principal, settings, current.subject_kind, [subject], [principle]) if subject else []
+    )
+
+    obj = await explanations.get(ctx, id_)
+    if obj.version != current.version:
+        raise PreconditionFailed("the explanation changed meanwhile; read it again")
+    now = utcnow()
+    values: dict[str, Any] = (
+        {"status": "approved", "approved_by": principal.sub, "approved_at": now, "review_by": review_by}
+        if approve
+        else {"status": "rejected", "rejected_by": principal.sub, "rejected_at": now}
+    )
+    values["decision_note"] = body.note
+    obj = await explanations.change(ctx, obj, values)
+    if subject is not None:
+        await record_evaluation(
+            ctx,
+            target=current.subject,
+            scope="resource",
+            kind=current.subject_kind,
+            trigger="explanation",
+            subjects=[subject],
+            judgements=judgements,
+            manual=[],
+        )
+    return obj
+
+
+def register_query(principal: Principal) -> Select[Explanation, str, str]:
+    stmt = (
+        select(Explanation, Principle.code, Principle.title)
+        .join(Principle, Principle.id == Explanation.principle_id)
+        .order_by(Explanation.created_at, Explanation.id)
+    )
+    visible = explanations.visibility(principal)
+    return stmt.where(visible) if visible is not None else stmt
+
+
+def register_row(obj: Explanation, code: str, title: str, on: dt.date) -> dict[str, Any]:
+    return {
+        "href": explanations.href(obj.id),
+        "principle": f"{PRINCIPLES_PATH}/{obj.principle_id}",
+        "principle_code": code,
+        "principle_title": title,
+        "principle_revision": obj.principle_revision,
+        "subject": obj.subject,
+        "subject_kind": obj.subject_kind,
+        "reason": obj.reason,
+        "status": obj.status,
+        "valid": is_valid(obj, on),
+        "requested_by": obj.requested_by,
+        "requested_at": obj.created_at,
+        "approved_by": obj.approved_by,
+        "approved_at": obj.approved_at,
+        "rejected_by": obj.rejected_by,
+        "rejected_at": obj.rejected_at,
+        "review_by": obj.review_by,
+        "decision_note": obj.decision_note,
+    }

@@ -1,0 +1,1 @@
+"""Keeping assessments current by following the other services' change feeds."""

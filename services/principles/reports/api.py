@@ -1,0 +1,42 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.chassis.errors import problem_responses
+from services.chassis.uow import Ctx
+from services.principles.reports.schemas import ComplianceReport, GroupBy
+from services.principles.reports.service import compliance
+
+router = APIRouter(tags=["reports"])
+
+DESCRIPTION = """How well do we play by the rules ("pas toe of leg uit")? Computed in the database over the
+**latest** assessment per principle and subject, for active principles, of subjects you may see:
+
+- `totals` and `groups` (by `category`, `principle` or `subject`): counts per outcome. Outcomes are as they
+  stand today: a deviation counts as `explained` only while an approved explanation's `review_by` has not
+  passed, so an expired explanation turns it back into an open deviation without re-evaluating.
+- `open_deviations`: deviations without a valid explanation.
+- `expired_explanations` (approved, `review_by` passed) and `expiring_explanations` (within 90 days).
+- `late_explanations`: approved only after the subject's `start` (the strategy asks to explain in advance).
+  Each subject's `start` is read by reference from its owner with your token when the report is made
+  (one batch per collection), never stored here.
+- `missing_reviews`: active initiatives (read from the portfolio with your token) without a simplicity review
+  at `start`, or without one during `execution` in the last 6 months ("beoordelen op eenvoud").
+
+When another service does not answer, the parts that need it are empty and `incomplete` says why."""
+
+
+@router.get(
+    "/v1/reports/compliance",
+    response_model=ComplianceReport,
+    summary="Compliance report: comply or explain, open deviations, late and expired explanations",
+    description=DESCRIPTION,
+    responses=problem_responses(401, 403, 422),
+)
+async def compliance_report(
+    ctx: Ctx,
+    group_by: Annotated[GroupBy, Query(description="Group the counts by `category`, `principle` or `subject`.")] = (
+        "category"
+    ),
+) -> ComplianceReport:
+    return await compliance(ctx, group_by)

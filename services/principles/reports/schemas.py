@@ -1,0 +1,141 @@
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.chassis.references import Ref
+from services.principles.refs import AssessmentRef, ExplanationRef, PrincipleRef
+
+GroupBy = Literal["category", "principle", "subject"]
+
+
+class OutcomeCounts(BaseModel):
+    complies: int = 0
+    deviates: int = Field(default=0, description="Deviations without a valid explanation (open).")
+    explained: int = Field(default=0, description="Deviations covered by a valid explanation today.")
+    not_applicable: int = 0
+    error: int = 0
+    total: int = 0
+
+
+class Group(OutcomeCounts):
+    key: str = Field(description="The category, the principle's href, or the subject's href.")
+    label: str = Field(description="The category, the principle's code and title, or the subject's href.")
+
+
+class OpenDeviation(BaseModel):
+    assessment: AssessmentRef
+    principle: PrincipleRef
+    principle_code: str
+    subject: Ref
+    since: dt.datetime = Field(description="When the latest assessment found the deviation.")
+
+
+class ExplanationItem(BaseModel):
+    explanation: ExplanationRef
+    principle: PrincipleRef
+    principle_code: str
+    subject: Ref
+    approved_by: str | None
+    approved_at: dt.datetime | None
+    review_by: dt.date
+
+
+class LateExplanation(ExplanationItem):
+    subject_start: dt.date = Field(description="The subject's `start`, read from its owner (not stored).")
+
+
+class MissingReview(BaseModel):
+    initiative: Ref
+    name: str | None
+    missing: list[Literal["start", "execution"]] = Field(
+        description="`start`: never had a start review; `execution`: no execution review in the last 6 months."
+    )
+    last_execution_review: dt.date | None
+
+
+PRINCIPLE = "/principles/v1/principles/019a0002-0000-7000-8000-0000000000"
+INITIATIVE = "/portfolio/v1/initiatives/019a0001-0001-7000-8000-0000000000"
+EXPLANATION = "/principles/v1/explanations/019a0002-0001-7000-8000-0000000000"
+EXAMPLE: dict[str, Any] = {
+    "generated_at": "2026-11-28T10:00:00Z",
+    "as_of": "2026-11-28",
+    "group_by": "category",
+    "totals": {"complies": 130, "deviates": 9, "explained": 3, "not_applicable": 0, "error": 0, "total": 142},
+    "groups": [
+        {
+            "key": "renewal_innovation",
+            "label": "renewal_innovation",
+            "complies": 88,
+            "deviates": 5,
+            "explained": 1,
+            "not_applicable": 0,
+            "error": 0,
+            "total": 94,
+        }
+    ],
+    "open_deviations": [
+        {
+            "assessment": {"href": "/principles/v1/assessments/019a0f00-0000-7000-8000-000000000002"},
+            "principle": {"href": f"{PRINCIPLE}04"},
+            "principle_code": "RI-02",
+            "subject": {"href": f"{INITIATIVE}08"},
+            "since": "2026-11-28T09:59:00Z",
+        }
+    ],
+    "expired_explanations": [
+        {
+            "explanation": {"href": f"{EXPLANATION}04"},
+            "principle": {"href": f"{PRINCIPLE}03"},
+            "principle_code": "RI-01",
+            "subject": {"href": f"{INITIATIVE}14"},
+            "approved_by": "demo-architect-1",
+            "approved_at": "2025-08-20T10:00:00Z",
+            "review_by": "2026-11-08",
+        }
+    ],
+    "expiring_explanations": [],
+    "late_explanations": [
+        {
+            "explanation": {"href": f"{EXPLANATION}02"},
+            "principle": {"href": f"{PRINCIPLE}09"},
+            "principle_code": "FC-01",
+            "subject": {"href": f"{INITIATIVE}07"},
+            "approved_by": "demo-architect-2",
+            "approved_at": "2026-03-02T14:00:00Z",
+            "review_by": "2027-01-27",
+            "subject_start": "2026-01-15",
+        }
+    ],
+    "missing_reviews": [
+        {
+            "initiative": {"href": f"{INITIATIVE}01"},
+            "name": "Digitaal opsporingsdossier",
+            "missing": ["execution"],
+            "last_execution_review": "2026-03-23",
+        }
+    ],
+    "incomplete": [],
+}
+
+
+class ComplianceReport(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+
+    generated_at: dt.datetime
+    as_of: dt.date = Field(description="The day (UTC) against which review_by dates are judged.")
+    group_by: GroupBy
+    totals: OutcomeCounts
+    groups: list[Group]
+    open_deviations: list[OpenDeviation]
+    expired_explanations: list[ExplanationItem] = Field(description="Approved, but review_by has passed.")
+    expiring_explanations: list[ExplanationItem] = Field(description="Approved, review_by within the next 90 days.")
+    late_explanations: list[LateExplanation] = Field(
+        description="Approved only after the subject's start: the strategy asks to explain in advance."
+    )
+    missing_reviews: list[MissingReview] = Field(
+        description="Active initiatives without a start review, or without an execution review in the last 6 months."
+    )
+    incomplete: list[str] = Field(
+        description="Parts that could not be computed because another service did not answer (empty when complete)."
+    )

@@ -1,0 +1,258 @@
+"""The compliance report: counts and lists computed in the database, over the latest assessment per
+principle and subject, with outcomes as they stand today (an explanation whose review_by has passed
+no longer explains anything)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.chassis.db import utcnow
+from services.chassis.errors import Problem
+from services.chassis.resources import ARCHIVED
+from services.chassis.uow import RequestContext
+from services.principles.assessments.models import Assessment
+from services.principles.assessments.service import assessments, latest_ids
+from services.principles.common import read_session, today
+from services.principles.explanations.models import Explanation
+from services.principles.explanations.service import explanations
+from services.principles.kinds import COLLECTION_OF_KIND, Target
+from services.principles.principles.models import Principle
+from services.principles.refs import ASSESSMENTS_PATH, EXPLANATIONS_PATH, PRINCIPLES_PATH
+from services.principles.reports.schemas import ComplianceReport, GroupBy
+from services.principles.reviews.models import SimplicityReview
+from services.principles.reviews.service import reviews
+from services.principles.subjects import fetch, fetch_collection
+
+OUTCOMES = ("complies", "deviates", "explained", "not_applicable", "error")
+EXPIRING_DAYS = 90
+REVIEW_MONTHS = 6
+MAX_INITIATIVES = 10_000
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    for candidate in range(day.day, 0, -1):
+        try:
+            return dt.date(year, month + 1, candidate)
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def effective_outcome(on: dt.date) -> ColumnElement[str]:
+    """A recorded deviation is `explained` exactly while a valid explanation covers it."""
+    covered = exists().where(
+        Explanation.principle_id == Assessment.principle_id,
+        Explanation.subject == Assessment.subject,
+        Explanation.status == "approved",
+        Explanation.review_by >= on,
+    )
+    return case(
+        (Assessment.outcome.in_(("deviates", "explained")), case((covered, "explained"), else_="deviates")),
+        else_=Assessment.outcome,
+    )
+
+
+def _where(ctx: RequestContext) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = [Assessment.id.in_(latest_ids()), Principle.status == "active"]
+    visible = assessments.visibility(ctx.principal)
+    if visible is not None:
+        clauses.append(visible)
+    return clauses
+
+
+async def _groups(ctx: RequestContext, group_by: GroupBy, on: dt.date) -> list[dict[str, Any]]:
+    key: Any = {"category": Principle.category, "principle": Principle.id, "subject": Assessment.subject}[group_by]
+    inner = (
+        select(
+            key.label("key"),
+            Principle.code.label("code"),
+            Principle.title.label("title"),
+            effective_outcome(on).label("outcome"),
+        )
+        .select_from(Assessment)
+        .join(Principle, Principle.id == Assessment.principle_id)
+        .where(*_where(ctx))
+        .subquery()
+    )
+    stmt = (
+        select(inner.c.key, func.min(inner.c.code), func.min(inner.c.title), inner.c.outcome, func.count())
+        .group_by(inner.c.key, inner.c.outcome)
+        .order_by(inner.c.key)
+    )
+    groups: dict[str, dict[str, Any]] = {}
+    for group_key, code, title, outcome, count in (await ctx.session.execute(stmt)).all():
+        if group_by == "principle":
+            label, group_key = f"{code} {title}", f"{PRINCIPLES_PATH}/{group_key}"
+        else:
+            label = group_key
+        group = groups.setdefault(group_key, {"key": group_key, "label": label, "total": 0})
+        group[outcome] = group.get(outcome, 0) + count
+        group["total"] += count
+    return list(groups.values())
+
+
+async def _open_deviations(ctx: RequestContext, on: dt.date) -> list[dict[str, Any]]:
+    outcome = effective_outcome(on)
+    stmt = (
+        select(Assessment.id, Assessment.principle_id, Principle.code, Assessment.subject, Assessment.created_at)
+        .join(Principle, Principle.id == Assessment.principle_id)
+        .where(*_where(ctx), outcome == "deviates")
+        .order_by(Principle.code, Assessment.subject)
+    )
+    return [
+        {
+            "assessment": {"href": f"{ASSESSMENTS_PATH}/{id_}"},
+            "principle": {"href": f"{PRINCIPLES_PATH}/{pid}"},
+            "principle_code": code,
+            "subject": {"href": subject},
+            "since": at,
+        }
+        for id_, pid, code, subject, at in (await ctx.session.execute(stmt)).all()
+    ]
+
+
+async def _approved(
+    ctx: RequestContext, session: AsyncSession, *clauses: ColumnElement[bool]
+) -> list[tuple[Explanation, str]]:
+    stmt = (
+        select(Explanation, Principle.code)
+        .join(Principle, Principle.id == Explanation.principle_id)
+        .where(Explanation.status == "approved", *clauses)
+        .order_by(Explanation.review_by, Explanation.id)
+    )
+    visible = explanations.visibility(ctx.principal)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    return [(e, code) for e, code in (await session.execute(stmt)).all()]
+
+
+def _explanation_item(obj: Explanation, code: str) -> dict[str, Any]:
+    return {
+        "explanation": {"href": f"{EXPLANATIONS_PATH}/{obj.id}"},
+        "principle": {"href": f"{PRINCIPLES_PATH}/{obj.principle_id}"},
+        "principle_code": code,
+        "subject": {"href": obj.subject},
+        "approved_by": obj.approved_by,
+        "approved_at": obj.approved_at,
+        "review_by": obj.review_by,
+    }
+
+
+def _date(value: Any) -> dt.date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+async def _late(ctx: RequestContext, approved: Sequence[tuple[Explanation, str]]) -> list[dict[str, Any]]:
+    """Approved after the subject's start: each subject's start read from its owner (one batch per collection)."""
+    subjects = await fetch(ctx.upstreams, {e.subject for e, _ in approved}, ctx.principal)
+    late = []
+    for obj, code in approved:
+        start = _date((subjects.get(obj.subject) or {}).get("start"))
+        if start is not None and obj.approved_at is not None and obj.approved_at.date() > start:
+            late.append({**_explanation_item(obj, code), "subject_start": start})
+    return late
+
+
+async def _active_initiatives(ctx: RequestContext) -> list[dict[str, Any]]:
+    """The active initiatives, from the portfolio with the caller's token."""
+    path = COLLECTION_OF_KIND["initiative"]
+    target = Target(
+        href=f"{path}?status=active", collection_path=path, kind="initiative", id=None, query=(("status", "active"),)
+    )
+    found = await fetch_collection(ctx.upstreams, target, ctx.principal, cap=MAX_INITIATIVES, loc=["query"])
+    return [i for i in found if i.get("status") == "active" and isinstance(i.get("href"), str)]
+
+
+async def _missing_reviews(
+    ctx: RequestContext, initiatives: Sequence[dict[str, Any]], on: dt.date
+) -> list[dict[str, Any]]:
+    """Active initiatives lacking a start review, or an execution review in the last 6 months."""
+    hrefs = [i["href"] for i in initiatives]
+    latest: dict[tuple[str, str], dt.date] = {}
+    visible = reviews.visibility(ctx.principal)
+    for start in range(0, len(hrefs), 500):
+        stmt = (
+            select(SimplicityReview.subject, SimplicityReview.phase, func.max(SimplicityReview.reviewed_on))
+            .where(SimplicityReview.subject.in_(hrefs[start : start + 500]), SimplicityReview.status != ARCHIVED)
+            .group_by(SimplicityReview.subject, SimplicityReview.phase)
+        )
+        if visible is not None:
+            stmt = stmt.where(visible)
+        for subject, phase, last in (await ctx.session.execute(stmt)).all():
+            latest[(subject, phase)] = last
+    since = months_before(on, REVIEW_MONTHS)
+    missing = []
+    for initiative in initiatives:
+        href = initiative["href"]
+        gaps = []
+        if (href, "start") not in latest:
+            gaps.append("start")
+        last_execution = latest.get((href, "execution"))
+        if last_execution is None or last_execution < since:
+            gaps.append("execution")
+        if gaps:
+            missing.append(
+                {
+                    "initiative": {"href": href},
+                    "name": initiative.get("name") if isinstance(initiative.get("name"), str) else None,
+                    "missing": gaps,
+                    "last_execution_review": last_execution,
+                }
+            )
+    return missing
+
+
+async def compliance(ctx: RequestContext, group_by: GroupBy) -> ComplianceReport:
+    on = today()
+    incomplete: list[str] = []
+    # What other services hold is read first, outside this request's transaction.
+    async with read_session(ctx) as session:
+        approved_any = await _approved(ctx, session)
+    try:
+        late = await _late(ctx, approved_any)
+    except Problem as exc:
+        late = []
+        incomplete.append(f"late_explanations: {exc.detail}")
+    initiatives: list[dict[str, Any]] | None
+    try:
+        initiatives = await _active_initiatives(ctx)
+    except Problem as exc:
+        initiatives = None
+        incomplete.append(f"missing_reviews: {exc.detail}")
+    missing = await _missing_reviews(ctx, initiatives, on) if initiatives is not None else []
+
+    groups = await _groups(ctx, group_by, on)
+    totals: dict[str, int] = dict.fromkeys((*OUTCOMES, "total"), 0)
+    for group in groups:
+        for outcome in totals:
+            totals[outcome] += group.get(outcome, 0)
+    soon = on + dt.timedelta(days=EXPIRING_DAYS)
+    expired = await _approved(ctx, ctx.session, Explanation.review_by < on)
+    expiring = await _approved(ctx, ctx.session, and_(Explanation.review_by >= on, Explanation.review_by <= soon))
+    return ComplianceReport.model_validate(
+        {
+            "generated_at": utcnow(),
+            "as_of": on,
+            "group_by": group_by,
+            "totals": totals,
+            "groups": groups,
+            "open_deviations": await _open_deviations(ctx, on),
+            "expired_explanations": [_explanation_item(e, c) for e, c in expired],
+            "expiring_explanations": [_explanation_item(e, c) for e, c in expiring],
+            "late_explanations": late,
+            "missing_reviews": missing,
+            "incomplete": incomplete,
+        }
+    )

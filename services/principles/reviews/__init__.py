@@ -1,0 +1,1 @@
+"""Simplicity reviews ("alle ontwerpen en projecten beoordelen we op eenvoud")."""

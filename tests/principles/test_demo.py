@@ -1,0 +1,126 @@
+"""The demo data of the whole suite, loaded into empty databases: evaluating all initiatives gives a
+compliance report with real deviations and explanations, and every demo rule really judges."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.chassis.cli import seed_if_empty
+from services.chassis.db import Database
+from services.chassis.migrations import upgrade
+from services.principles.seed import DEMO_PRINCIPLES, explanation_id, initiative
+from tests.conftest import Suite
+from tests.principles.helpers import all_pages, architect, evaluate, local
+from tests.support import (
+    RoutingTransport,
+    Tokens,
+    available_services,
+    create_postgres_database,
+    database_base_url,
+    drop_postgres_database,
+    running,
+    service_module,
+    settings_for,
+    unique_name,
+)
+
+RULED = {p["code"]: p for p in DEMO_PRINCIPLES if p.get("rule")}
+
+
+@pytest.fixture
+async def demo(tmp_path: Path, var_dir: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Suite]:
+    """Every service on a fresh database holding only its demo data, wired in-process."""
+    monkeypatch.setenv("IV_PRINCIPLES_FOLLOW_ENABLED", "false")
+    base = database_base_url()
+    made: list[str] = []
+    transport = RoutingTransport()
+    suite = Suite(transport=transport, var_dir=var_dir)
+    async with contextlib.AsyncExitStack() as stack:
+        for service in available_services():
+            if base:
+                name = unique_name(f"iv_demo_{service}")
+                made.append(name)
+                url = await create_postgres_database(base, name)
+            else:
+                url = f"sqlite+aiosqlite:///{tmp_path / (service + '-demo.db')}"
+            module = service_module(service)
+            await upgrade(module.MIGRATIONS, url)
+            settings = settings_for(var_dir, service, url)
+            metadata = importlib.import_module(f"services.{service}.models").Base.metadata
+            loader = importlib.import_module(f"services.{service}.seed").load
+            assert await seed_if_empty(settings, metadata, loader)
+            database = Database(url, pool_size=2)
+            stack.push_async_callback(database.dispose)
+            app = module.create_app(settings, transport=transport, database=database)
+            await stack.enter_async_context(running(app))
+            transport.add(f"{service}.test", app)
+            suite.apps[service] = app
+        yield suite
+    for name in made:
+        await drop_postgres_database(base or "", name)
+
+
+def outcomes(assessments: list[dict[str, Any]], code: str) -> dict[str, str]:
+    href = f"/principles/v1/principles/{RULED[code]['id']}"
+    return {a["subject"]["href"]: a["outcome"] for a in assessments if a["principle"]["href"] == href}
+
+
+async def test_evaluating_the_demo_gives_real_deviations_and_explanations(demo: Suite, tokens: Tokens) -> None:
+    async with demo.client("principles", architect(tokens, sub="demo-architect-3")) as client:
+        evaluation = await evaluate(client, "/portfolio/v1/initiatives")
+        assert evaluation["subjects"] >= 9
+        assessments = await all_pages(client, local(evaluation["all_assessments"]))
+        cloud = outcomes(assessments, "RI-02")
+        assert cloud[initiative(7)] == "explained"  # approved in advance by a second architect
+        assert cloud[initiative(8)] == "deviates"  # asked, not yet approved
+        assert cloud[initiative(9)] == "deviates"  # hybrid, secret
+        assert cloud[initiative(1)] == "complies"
+        [explained] = [
+            a
+            for a in assessments
+            if a["subject"]["href"] == initiative(7) and a["principle"]["href"].endswith(RULED["RI-02"]["id"])
+        ]
+        assert explained["explanation"]["href"].endswith(explanation_id(1))
+
+        for href in ("/valuechains/v1/teams", "/valuechains/v1/allocations"):
+            judged = await evaluate(client, href)
+            assessments += await all_pages(client, local(judged["all_assessments"]))
+
+        # Every demo rule judges real subjects, and none of them fails to judge.
+        for code, principle in RULED.items():
+            mine = [a for a in assessments if a["principle"]["href"].endswith(principle["id"])]
+            assert mine, f"{code} judged nothing"
+            assert {a["outcome"] for a in mine} <= {"complies", "deviates", "explained"}, code
+        assert {a["outcome"] for a in assessments} >= {"complies", "deviates", "explained"}
+
+        report = (await client.get("/v1/reports/compliance", params={"group_by": "principle"})).json()
+        assert report["totals"]["deviates"] > 0 and report["totals"]["explained"] > 0
+        open_cloud = {d["subject"]["href"] for d in report["open_deviations"] if d["principle_code"] == "RI-02"}
+        assert initiative(8) in open_cloud and initiative(7) not in open_cloud
+        late = {i["explanation"]["href"].rsplit("/", 1)[1] for i in report["late_explanations"]}
+        assert explanation_id(2) in late and explanation_id(1) not in late
+        assert {i["explanation"]["href"].rsplit("/", 1)[1] for i in report["expired_explanations"]} == {
+            explanation_id(4)
+        }
+        assert explanation_id(2) in {
+            i["explanation"]["href"].rsplit("/", 1)[1] for i in report["expiring_explanations"]
+        }
+        missing = {m["initiative"]["href"]: m["missing"] for m in report["missing_reviews"]}
+        assert initiative(7) not in missing
+        assert missing[initiative(1)] == ["execution"]
+        assert report["incomplete"] == []
+
+    # The register is there for anyone cleared to read it.
+    async with demo.client("principles", tokens("reader", clearance="confidential")) as client:
+        register = (await client.get("/v1/explanations/register")).json()
+        assert register["count"] == 4
+        for row in register["items"]:  # the demo's history: asked before decided
+            assert row["approved_at"] is None or row["requested_at"] < row["approved_at"]
+    async with demo.client("principles", tokens("reader", clearance="internal")) as client:
+        assert (await client.get("/v1/explanations/register")).json()["count"] == 0  # all about confidential work

@@ -1,0 +1,261 @@
+"""Explanations ("leg uit"): who may ask, four eyes on approval, when they count, and the register."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+from sqlalchemy import update
+
+from services.principles.explanations.models import Explanation
+from tests.conftest import Suite
+from tests.principles.helpers import (
+    CLOUD_RULE,
+    architect,
+    evaluate,
+    local,
+    make_chain,
+    make_initiative,
+    make_principle,
+    make_programme,
+    of_principle,
+)
+from tests.support import Tokens
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+NEXT_YEAR = (utc_today() + dt.timedelta(days=365)).isoformat()
+
+
+def explanation_body(principle: dict[str, Any], subject: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    return {
+        "principle": {"href": principle["href"]},
+        "subject": {"href": subject["href"]},
+        "reason": "The pilot needs GPUs our own platform does not have yet; pseudonymised data only.",
+        "review_by": NEXT_YEAR,
+        **overrides,
+    }
+
+
+async def latest(client: Any, principle: dict[str, Any], subject: dict[str, Any]) -> dict[str, Any]:
+    params = {"principle": principle["href"], "subject": subject["href"], "latest": "true"}
+    [item] = (await client.get("/v1/assessments", params=params)).json()["items"]
+    return dict(item)
+
+
+async def test_confidential_data_in_public_cloud_is_explained_only_after_a_second_architect_approves(
+    suite: Suite, tokens: Tokens
+) -> None:
+    chain = await make_chain(suite, tokens)
+    initiative = await make_initiative(
+        suite, tokens, chain, hosting="public_cloud", data_classification="confidential", status="active"
+    )
+    first = architect(tokens, sub="arch-requester", clearance="confidential")
+    second = architect(tokens, sub="arch-approver", clearance="confidential")
+    async with suite.client("principles", first) as requester:
+        cloud = await make_principle(requester, rule=CLOUD_RULE)
+        judged = await evaluate(requester, initiative["href"])
+        assert of_principle(judged["assessments"], cloud)[0]["outcome"] == "deviates"
+
+        asked = await requester.post("/v1/explanations", json=explanation_body(cloud, initiative))
+        assert asked.status_code == 201, asked.text
+        explanation = asked.json()
+        assert asked.headers["location"] == explanation["href"]
+        assert explanation["status"] == "requested" and explanation["valid"] is False
+        assert explanation["requested_by"] == "arch-requester" and explanation["principle_revision"] == 1
+        assert explanation["data_classification"] == "confidential"
+        # Asked is not approved: the initiative still deviates.
+        judged = await evaluate(requester, initiative["href"])
+        assert of_principle(judged["assessments"], cloud)[0]["outcome"] == "deviates"
+
+        own = await requester.post(f"{local(explanation['href'])}/approve", json={})
+        assert own.status_code == 403
+        assert "four eyes" in own.json()["detail"]
+        assert (await latest(requester, cloud, initiative))["outcome"] == "deviates"
+
+    async with suite.client("principles", second) as approver:
+        approved = await approver.post(
+            f"{local(explanation['href'])}/approve", json={"note": "Until the end of next year."}
+        )
+        assert approved.status_code == 200, approved.text
+        body = approved.json()
+        assert body["status"] == "approved" and body["valid"] is True
+        assert body["approved_by"] == "arch-approver" and body["approved_at"] is not None
+        assert body["decision_note"] == "Until the end of next year."
+        assert approved.headers["etag"] == f'"{body["version"]}"'
+
+        # Approving re-evaluated the subject for this principle at once.
+        now = await latest(approver, cloud, initiative)
+        assert now["outcome"] == "explained" and now["explanation"] == {"href": explanation["href"]}
+        assert now["assessed_by"] == "arch-approver"
+        trigger = (await approver.get(local(now["evaluation"]["href"]))).json()["trigger"]
+        assert trigger == "explanation"
+
+        again = await approver.post(f"{local(explanation['href'])}/approve", json={})
+        assert again.status_code == 409
+
+        # And stays explained when evaluated again, while it is valid.
+        judged = await evaluate(approver, initiative["href"])
+        assert of_principle(judged["assessments"], cloud)[0]["outcome"] == "explained"
+
+
+async def test_who_may_ask(suite: Suite, tokens: Tokens) -> None:
+    owner = {"subject": "u-chain-owner-1", "name": "Owner (test)", "unit": "Eenheid Rotterdam"}
+    chain = await make_chain(suite, tokens, owner=owner)
+    initiative = await make_initiative(suite, tokens, chain, hosting="public_cloud")
+    programme = await make_programme(suite, tokens, owner={**owner, "subject": "u-programme-owner"})
+    async with suite.client("principles", architect(tokens)) as client:
+        cloud = await make_principle(client, rule=CLOUD_RULE)
+        rolling = await make_principle(client, applies_to=["programme"], category="finance_control")
+    allowed = [
+        tokens("portfolio_manager", clearance="secret"),
+        tokens("chain_owner", sub="u-chain-owner-1"),  # owns the initiative's value chain
+        architect(tokens),
+    ]
+    for headers in allowed:
+        async with suite.client("principles", headers) as client:
+            response = await client.post("/v1/explanations", json=explanation_body(cloud, initiative))
+            assert response.status_code == 201, response.text
+    async with suite.client("principles", tokens("reader", sub="u-programme-owner")) as client:
+        own_programme = await client.post("/v1/explanations", json=explanation_body(rolling, programme))
+        assert own_programme.status_code == 201, own_programme.text  # owner.subject of the subject itself
+    for headers in (tokens("chain_owner", sub="u-someone-else"), tokens("reader"), tokens("contributor")):
+        async with suite.client("principles", headers) as client:
+            response = await client.post("/v1/explanations", json=explanation_body(cloud, initiative))
+            assert response.status_code == 403, response.text
+
+
+async def test_requests_are_checked(suite: Suite, tokens: Tokens) -> None:
+    chain = await make_chain(suite, tokens)
+    initiative = await make_initiative(suite, tokens, chain)
+    async with suite.client("principles", architect(tokens)) as client:
+        cloud = await make_principle(client, rule=CLOUD_RULE)
+        cases: list[tuple[dict[str, Any], list[str] | None]] = [
+            ({"review_by": utc_today().isoformat()}, ["body", "review_by"]),
+            ({"subject": {"href": chain["href"]}}, ["body", "subject"]),  # the principle is not for chains
+            ({"subject": {"href": "/portfolio/v1/initiatives/019a9999-0000-7000-8000-000000000001"}}, None),
+            ({"principle": {"href": "/principles/v1/principles/019a9999-0000-7000-8000-000000000001"}}, None),
+            ({"subject": {"href": "/portfolio/v1/initiatives"}}, ["body", "subject", "href"]),
+        ]
+        for overrides, where in cases:
+            response = await client.post("/v1/explanations", json={**explanation_body(cloud, initiative), **overrides})
+            assert response.status_code == 422, (overrides, response.text)
+            if where:
+                assert response.json()["errors"][0]["loc"] == where
+        retired = await make_principle(client, rule=CLOUD_RULE, status="retired")
+        gone = await client.post("/v1/explanations", json=explanation_body(retired, initiative))
+        assert gone.status_code == 409
+
+
+async def test_rejecting_needs_four_eyes_and_a_note(suite: Suite, tokens: Tokens) -> None:
+    chain = await make_chain(suite, tokens)
+    initiative = await make_initiative(suite, tokens, chain, hosting="public_cloud", data_classification="secret")
+    async with suite.client("principles", architect(tokens, sub="arch-1")) as client:
+        cloud = await make_principle(client, rule=CLOUD_RULE)
+        explanation = (await client.post("/v1/explanations", json=explanation_body(cloud, initiative))).json()
+        path = local(explanation["href"])
+    async with suite.client("principles", tokens("portfolio_manager", clearance="secret")) as client:
+        assert (await client.post(f"{path}/reject", json={"note": "No."})).status_code == 403
+    async with suite.client("principles", architect(tokens, sub="arch-low", clearance="internal")) as client:
+        assert (await client.post(f"{path}/reject", json={"note": "No."})).status_code == 404  # need to know
+    async with suite.client("principles", architect(tokens, sub="arch-2")) as client:
+        assert (await client.post(f"{path}/reject", json={})).status_code == 422
+        stale = await client.post(f"{path}/reject", json={"note": "No."}, headers={"If-Match": '"9"'})
+        assert stale.status_code == 412
+        rejected = await client.post(f"{path}/reject", json={"note": "Use the generic document store."})
+        assert rejected.status_code == 200
+        assert rejected.json()["status"] == "rejected" and rejected.json()["rejected_by"] == "arch-2"
+        assert (await client.post(f"{path}/approve", json={})).status_code == 409
+        judged = await evaluate(client, initiative["href"])
+        assert of_principle(judged["assessments"], cloud)[0]["outcome"] == "deviates"
+
+
+async def test_an_explanation_past_review_by_no_longer_counts(suite: Suite, tokens: Tokens) -> None:
+    chain = await make_chain(suite, tokens)
+    initiative = await make_initiative(suite, tokens, chain, hosting="public_cloud", data_classification="secret")
+    async with suite.client("principles", architect(tokens, sub="arch-1")) as client:
+        cloud = await make_principle(client, rule=CLOUD_RULE)
+        explanation = (await client.post("/v1/explanations", json=explanation_body(cloud, initiative))).json()
+    async with suite.client("principles", architect(tokens, sub="arch-2")) as client:
+        await client.post(f"{local(explanation['href'])}/approve", json={})
+        assert (await latest(client, cloud, initiative))["outcome"] == "explained"
+
+        # Time passes: review_by was yesterday.
+        async with suite.apps["principles"].state.db.session(write=True) as session:
+            await session.execute(
+                update(Explanation)
+                .where(Explanation.id == explanation["id"])
+                .values(review_by=utc_today() - dt.timedelta(days=1))
+            )
+        shown = (await client.get(local(explanation["href"]))).json()
+        assert shown["status"] == "approved" and shown["valid"] is False
+        judged = await evaluate(client, initiative["href"])
+        assert of_principle(judged["assessments"], cloud)[0]["outcome"] == "deviates"
+        expiring = await client.get("/v1/explanations", params={"review_by_before": utc_today().isoformat()})
+        assert explanation["id"] in {e["id"] for e in expiring.json()["items"]}
+
+
+async def test_the_register_exports_as_csv_and_json(suite: Suite, tokens: Tokens) -> None:
+    chain = await make_chain(suite, tokens)
+    public = await make_initiative(suite, tokens, chain, hosting="public_cloud", data_classification="confidential")
+    hidden = await make_initiative(suite, tokens, chain, hosting="public_cloud", data_classification="secret")
+    async with suite.client("principles", architect(tokens, sub="arch-1")) as client:
+        cloud = await make_principle(client, rule=CLOUD_RULE)
+        shown = (await client.post("/v1/explanations", json=explanation_body(cloud, public))).json()
+        secret = (await client.post("/v1/explanations", json=explanation_body(cloud, hidden))).json()
+    async with suite.client("principles", architect(tokens, sub="arch-2")) as client:
+        await client.post(f"{local(shown['href'])}/approve", json={"note": "Fine, with conditions."})
+
+    async with suite.client("principles", tokens("reader", clearance="confidential")) as client:
+        as_json = await client.get("/v1/explanations/register", headers={"Accept": "application/json"})
+        assert as_json.status_code == 200 and as_json.headers["content-type"] == "application/json"
+        register = as_json.json()
+        rows = {row["href"]: row for row in register["items"]}
+        assert register["count"] == len(register["items"])
+        assert shown["href"] in rows and secret["href"] not in rows  # need to know
+        row = rows[shown["href"]]
+        assert row["principle_code"] == cloud["code"] and row["principle_title"] == cloud["title"]
+        assert row["subject"] == public["href"] and row["status"] == "approved" and row["valid"] is True
+        assert row["requested_by"] == "arch-1" and row["approved_by"] == "arch-2"
+        assert row["decision_note"] == "Fine, with conditions." and row["review_by"] == NEXT_YEAR
+
+        default = await client.get("/v1/explanations/register")
+        assert default.headers["content-type"] == "application/json"
+
+        as_csv = await client.get("/v1/explanations/register", headers={"Accept": "text/csv"})
+        assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
+        assert "attachment" in as_csv.headers["content-disposition"]
+        parsed = list(csv.DictReader(io.StringIO(as_csv.text)))
+        assert [r["href"] for r in parsed] == [r["href"] for r in register["items"]]
+        csv_row = next(r for r in parsed if r["href"] == shown["href"])
+        assert csv_row["valid"] == "True" and csv_row["approved_by"] == "arch-2" and csv_row["review_by"] == NEXT_YEAR
+        assert csv_row["rejected_by"] == ""
+
+        preferred = await client.get(
+            "/v1/explanations/register", headers={"Accept": "application/json;q=0.5, text/csv;q=0.9"}
+        )
+        assert preferred.headers["content-type"].startswith("text/csv")
+        for accept in ("application/xml", "text/html", "application/json;q=0"):
+            refused = await client.get("/v1/explanations/register", headers={"Accept": accept})
+            assert refused.status_code == 406, accept
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["type"] == "/problems/not-acceptable"
+
+
+async def test_a_requester_may_withdraw_their_request(suite: Suite, tokens: Tokens) -> None:
+    chain = await make_chain(suite, tokens)
+    initiative = await make_initiative(suite, tokens, chain)
+    async with suite.client("principles", architect(tokens)) as client:
+        cloud = await make_principle(client, rule=CLOUD_RULE)
+    manager = tokens("portfolio_manager", sub="pm-1", clearance="secret")
+    async with suite.client("principles", manager) as client:
+        explanation = (await client.post("/v1/explanations", json=explanation_body(cloud, initiative))).json()
+        withdrawn = await client.delete(local(explanation["href"]))
+        assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "archived"
+    async with suite.client("principles", architect(tokens, sub="arch-2")) as client:
+        assert (await client.post(f"{local(explanation['href'])}/approve", json={})).status_code == 409

@@ -1,0 +1,214 @@
+"""Keeping current: the change-feed follower re-evaluates what changed, as service:principles, once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from services.chassis.db import utcnow
+from services.principles.assessments.models import Assessment
+from services.principles.follower.models import FeedCursor
+from services.principles.follower.service import Follower
+from tests.conftest import Suite
+from tests.principles.helpers import (
+    architect,
+    local,
+    make_chain,
+    make_initiative,
+    make_principle,
+    make_programme,
+    patch,
+)
+from tests.support import Tokens
+
+RULE = "subject.status != 'completed'"
+
+
+async def assessments_of(client: Any, principle: dict[str, Any], subject: dict[str, Any]) -> list[dict[str, Any]]:
+    params = {"principle": principle["href"], "subject": subject["href"], "limit": 100}
+    items: list[dict[str, Any]] = (await client.get("/v1/assessments", params=params)).json()["items"]
+    return items
+
+
+async def test_the_follower_re_evaluates_a_changed_subject_without_anyone_asking(suite: Suite, tokens: Tokens) -> None:
+    follower = Follower(suite.apps["principles"], owner="follower-a")
+    async with suite.client("principles", architect(tokens)) as client:
+        principle = await make_principle(client, applies_to=["programme"], rule=RULE)
+        await follower.run_once()  # catch up with what happened before this test
+
+        programme = await make_programme(suite, tokens, status="active")
+        processed = await follower.run_once()
+        assert processed["portfolio"] >= 1
+        [first] = await assessments_of(client, principle, programme)
+        assert first["outcome"] == "complies" and first["assessed_by"] == "service:principles"
+        evaluation = (await client.get(local(first["evaluation"]["href"]))).json()
+        assert evaluation["trigger"] == "change" and evaluation["requested_by"] == "service:principles"
+
+        async with suite.client("portfolio", tokens("admin")) as portfolio:
+            await patch(portfolio, f"/v1/programmes/{programme['id']}", {"status": "completed"})
+            await follower.run_once()
+            second = await assessments_of(client, principle, programme)
+            assert [a["outcome"] for a in second] == ["complies", "deviates"]
+            assert second[1]["facts_sha256"] != second[0]["facts_sha256"]
+
+            # Archiving is not a change to judge; and nothing is processed twice.
+            await portfolio.delete(f"/v1/programmes/{programme['id']}")
+            await follower.run_once()
+            await follower.run_once()
+            assert len(await assessments_of(client, principle, programme)) == 2
+
+
+async def test_a_second_follower_does_not_process_what_the_first_holds(suite: Suite, tokens: Tokens) -> None:
+    app = suite.apps["principles"]
+    first, second = Follower(app, owner="instance-1"), Follower(app, owner="instance-2")
+    async with suite.client("principles", architect(tokens)) as client:
+        principle = await make_principle(client, applies_to=["programme"], rule=RULE)
+        await first.run_once()
+
+        programme = await make_programme(suite, tokens)
+        assert await second.run_once() == {"portfolio": 0, "valuechains": 0}  # the lease is the first's
+        assert await assessments_of(client, principle, programme) == []
+        assert (await first.run_once())["portfolio"] >= 1
+        assert len(await assessments_of(client, principle, programme)) == 1
+
+        await first.release()  # e.g. on shutdown: the other takes over at once, from the same cursor
+        later = await make_programme(suite, tokens)
+        assert (await second.run_once())["portfolio"] >= 1
+        assert len(await assessments_of(client, principle, later)) == 1
+        assert len(await assessments_of(client, principle, programme)) == 1
+
+
+async def test_an_upstream_that_is_down_keeps_the_cursor_and_backs_off(suite: Suite, tokens: Tokens) -> None:
+    app = suite.apps["principles"]
+    follower = Follower(app, owner="follower-down")
+    async with suite.client("principles", architect(tokens)) as client:
+        principle = await make_principle(client, applies_to=["programme"], rule=RULE)
+        await follower.run_once()
+        async with app.state.db.session(write=False) as session:
+            cursor = (await session.get(FeedCursor, "portfolio")).after_seq
+
+        programme = await make_programme(suite, tokens)
+        suite.transport.down.add("portfolio.test")
+        try:
+            assert "portfolio" not in await follower.run_once()
+            assert follower.state["portfolio"].failures == 1
+            assert "portfolio" not in await follower.run_once()  # backing off: not even tried
+        finally:
+            suite.transport.down.discard("portfolio.test")
+        async with app.state.db.session(write=False) as session:
+            assert (await session.get(FeedCursor, "portfolio")).after_seq == cursor
+        assert await assessments_of(client, principle, programme) == []
+
+        assert (await follower.run_once(respect_backoff=False))["portfolio"] >= 1
+        assert follower.state["portfolio"].failures == 0
+        assert len(await assessments_of(client, principle, programme)) == 1
+
+
+async def test_a_change_to_what_a_rule_reads_through_a_reference_re_evaluates_the_referrers(
+    suite: Suite, tokens: Tokens
+) -> None:
+    chain = await make_chain(suite, tokens, name="Testketen")
+    initiative = await make_initiative(suite, tokens, chain)
+    follower = Follower(suite.apps["principles"], owner="follower-refs")
+    async with suite.client("principles", architect(tokens)) as client:
+        principle = await make_principle(client, rule="subject.value_chain.name != 'Verboden keten'")
+        await follower.run_once()  # catches up (the creation of the chain and of the initiative)
+        before = await assessments_of(client, principle, initiative)
+        assert before and {a["outcome"] for a in before} == {"complies"}
+        async with suite.client("valuechains", tokens("admin")) as valuechains:
+            await patch(valuechains, f"/v1/chains/{chain['id']}", {"name": "Verboden keten"})
+        await follower.run_once()  # only the chain changed; the initiative reads it through value_chain
+        judged = await assessments_of(client, principle, initiative)
+        assert judged[: len(before)] == before
+        [new] = judged[len(before) :]
+        assert new["outcome"] == "deviates" and new["assessed_by"] == "service:principles"
+
+
+async def test_the_service_token_is_renewed_before_it_expires(suite: Suite) -> None:
+    follower = Follower(suite.apps["principles"])
+    principal = follower.principal()
+    assert principal.sub == "service:principles" and principal.token
+    assert follower.principal() is principal
+    follower._expires = utcnow() + dt.timedelta(minutes=1)
+    renewed = follower.principal()
+    assert renewed is not principal and renewed.sub == "service:principles"
+
+
+# --- with real, separate transactions -----------------------------------------------------------
+
+
+@pytest.fixture
+def follower_settings(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Environment for the apps of a committed suite (read when they are built)."""
+    values: dict[str, str] = getattr(request, "param", {})
+    with pytest.MonkeyPatch.context() as patcher:
+        for name, value in values.items():
+            patcher.setenv(name, value)
+        yield
+
+
+@contextlib.asynccontextmanager
+async def principle_for_programmes(suite: Suite, tokens: Tokens) -> AsyncIterator[dict[str, Any]]:
+    """An active principle on programmes, retired afterwards (its rows stay: these tests commit)."""
+    async with suite.client("principles", architect(tokens)) as client:
+        principle = await make_principle(client, applies_to=["programme"], rule=RULE)
+        try:
+            yield principle
+        finally:
+            await patch(client, local(principle["href"]), {"status": "retired"})
+
+
+async def count(suite: Suite, principle: dict[str, Any], subject: dict[str, Any]) -> int:
+    async with suite.apps["principles"].state.db.session(write=False) as session:
+        found = await session.scalar(
+            select(func.count())
+            .select_from(Assessment)
+            .where(Assessment.principle_id == principle["id"], Assessment.subject == subject["href"])
+        )
+    return int(found or 0)
+
+
+@pytest.mark.parametrize("follower_settings", [{"IV_PRINCIPLES_FOLLOW_ENABLED": "false"}], indirect=True)
+async def test_two_followers_at_once_process_each_event_once(
+    follower_settings: None, committed_suite: Suite, tokens: Tokens
+) -> None:
+    app = committed_suite.apps["principles"]
+    followers = [Follower(app, owner=f"racer-{i}") for i in range(2)]
+    async with principle_for_programmes(committed_suite, tokens) as principle:
+        try:
+            made = []
+            for _ in range(3):
+                made.append(await make_programme(committed_suite, tokens))
+                await asyncio.gather(*(f.run_once() for f in followers))
+            await asyncio.gather(*(f.run_once() for f in followers))
+            for programme in made:
+                assert await count(committed_suite, principle, programme) == 1
+        finally:
+            for follower in followers:
+                await follower.release()
+
+
+@pytest.mark.parametrize(
+    "follower_settings",
+    [{"IV_PRINCIPLES_FOLLOW_INTERVAL_SECONDS": "0.2", "IV_PRINCIPLES_FOLLOW_ENABLED": "true"}],
+    indirect=True,
+)
+async def test_the_background_task_keeps_assessments_current(
+    follower_settings: None, committed_suite: Suite, tokens: Tokens
+) -> None:
+    async with principle_for_programmes(committed_suite, tokens) as principle:
+        programme = await make_programme(committed_suite, tokens)
+        deadline = time.monotonic() + 60  # waits for the outcome; the speed is not what is tested
+        while await count(committed_suite, principle, programme) == 0:
+            assert time.monotonic() < deadline, "the follower did not re-evaluate the new programme"
+            await asyncio.sleep(0.1)
+        async with committed_suite.client("principles", tokens("reader")) as client:
+            [judged] = await assessments_of(client, principle, programme)
+        assert judged["assessed_by"] == "service:principles" and judged["outcome"] == "complies"
