@@ -52,6 +52,12 @@ SMALL_STEPS_RULE = (
     "subject.budget_eur <= 2000000 ||\n"
     "  timestamp(subject.end + 'T00:00:00Z') - timestamp(subject.start + 'T00:00:00Z') <= duration('8784h')"
 )
+# Reads the value chain through the initiative's reference (fetched from valuechains, never stored):
+# open renewal on a chain with open critical findings deviates.
+FOUNDATION_FIRST_RULE = (
+    "subject.kind != 'renewal' || subject.status in ['delivered', 'stopped'] ||\n"
+    "  subject.value_chain.open_critical_findings == 0"
+)
 EXTERNALS_RULE = "double(subject.fte_external) <= 0.4 * (double(subject.fte_internal) + double(subject.fte_external))"
 
 DEMO_PRINCIPLES: list[dict[str, Any]] = [
@@ -62,9 +68,10 @@ DEMO_PRINCIPLES: list[dict[str, Any]] = [
         "title": "Continuïteit en security vóór doorontwikkeling en innovatie",
         "statement": "Keeping IT available, current and secure comes before further development and innovation.",
         "rationale": "The police cannot accept vulnerable data or systems; technical debt made maintenance lag.",
-        "implications": "Each chain owner funds the foundation first: maintenance and security take at least half.",
-        "applies_to": ["allocation"],
-        "rule": "subject.maintenance + subject.security >= 50",
+        "implications": "No renewal goes ahead on a value chain whose applications carry open critical "
+        "security findings, unless explained in advance: fix the foundation first.",
+        "applies_to": ["initiative"],
+        "rule": FOUNDATION_FIRST_RULE,
         "status": "active",
     },
     {
@@ -183,6 +190,19 @@ DEMO_PRINCIPLES: list[dict[str, Any]] = [
         "rule": "subject.kind == 'renewal' || subject.funding == 'structural'",
         "status": "active",
     },
+    {
+        "id": principle_id(12),
+        "code": "CS-03",
+        "category": "continuity_security",
+        "title": "Eerst het fundament: beheer en beveiliging krijgen minstens de helft",
+        "statement": "Each chain owner funds the foundation first: maintenance and security together take at "
+        "least half of a period's budget.",
+        "rationale": "Technical debt made maintenance lag and had to be caught up from 2021.",
+        "implications": "An allocation below 50 % for beheer and beveiliging is explained in advance.",
+        "applies_to": ["allocation"],
+        "rule": "subject.maintenance + subject.security >= 50",
+        "status": "active",
+    },
 ]
 
 
@@ -235,6 +255,23 @@ def demo_explanations(today: dt.date) -> list[dict[str, Any]]:
             "requested_at": dt.datetime.combine(today - dt.timedelta(days=10), dt.time(11), dt.UTC),
             "data_classification": "confidential",
             "status": "requested",
+        },
+        {  # the foundation comes first, but this renewal is what closes two of the chain's findings
+            "id": explanation_id(5),
+            "principle_id": principle_id(1),
+            "principle_revision": 1,
+            "subject": initiative(3),
+            "subject_kind": "initiative",
+            "reason": "This renewal replaces the evidence module that carries two of the chain's critical "
+            "findings; stopping it would keep them open longer.",
+            "review_by": today + dt.timedelta(days=120),
+            "requested_by": ARCHITECT_1,
+            "requested_at": dt.datetime(2026, 1, 8, 9, 0, tzinfo=dt.UTC),
+            "approved_by": ARCHITECT_2,
+            "approved_at": dt.datetime(2026, 1, 9, 15, 0, tzinfo=dt.UTC),
+            "decision_note": "Approved while the module is being replaced; review in four months.",
+            "data_classification": "confidential",
+            "status": "approved",
         },
         {  # approved long ago, review_by passed: no longer counts
             "id": explanation_id(4),

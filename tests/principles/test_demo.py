@@ -14,6 +14,7 @@ import pytest
 from services.chassis.cli import seed_if_empty
 from services.chassis.db import Database
 from services.chassis.migrations import upgrade
+from services.principles.follower.service import Follower
 from services.principles.seed import DEMO_PRINCIPLES, explanation_id, initiative
 from tests.conftest import Suite
 from tests.principles.helpers import all_pages, architect, evaluate, local
@@ -88,6 +89,15 @@ async def test_evaluating_the_demo_gives_real_deviations_and_explanations(demo: 
         ]
         assert explained["explanation"]["href"].endswith(explanation_id(1))
 
+        # Across services: renewal on a chain with open critical findings (OPS and NHM in the demo)
+        # deviates, read through the initiative's value_chain reference; one is explained in advance.
+        foundation = outcomes(assessments, "CS-01")
+        assert foundation[initiative(1)] == "deviates"  # OPS
+        assert foundation[initiative(4)] == "deviates"  # NHM
+        assert foundation[initiative(3)] == "explained"  # OPS, explanation 5
+        assert foundation[initiative(8)] == "complies"  # INT has no critical findings
+        assert foundation[initiative(10)] == "complies"  # maintenance, not renewal
+
         for href in ("/valuechains/v1/teams", "/valuechains/v1/allocations"):
             judged = await evaluate(client, href)
             assessments += await all_pages(client, local(judged["all_assessments"]))
@@ -103,6 +113,9 @@ async def test_evaluating_the_demo_gives_real_deviations_and_explanations(demo: 
         assert report["totals"]["deviates"] > 0 and report["totals"]["explained"] > 0
         open_cloud = {d["subject"]["href"] for d in report["open_deviations"] if d["principle_code"] == "RI-02"}
         assert initiative(8) in open_cloud and initiative(7) not in open_cloud
+        open_foundation = {d["subject"]["href"] for d in report["open_deviations"] if d["principle_code"] == "CS-01"}
+        assert {initiative(1), initiative(4)} <= open_foundation
+        assert initiative(3) not in open_foundation
         late = {i["explanation"]["href"].rsplit("/", 1)[1] for i in report["late_explanations"]}
         assert explanation_id(2) in late and explanation_id(1) not in late
         assert {i["explanation"]["href"].rsplit("/", 1)[1] for i in report["expired_explanations"]} == {
@@ -119,8 +132,45 @@ async def test_evaluating_the_demo_gives_real_deviations_and_explanations(demo: 
     # The register is there for anyone cleared to read it.
     async with demo.client("principles", tokens("reader", clearance="confidential")) as client:
         register = (await client.get("/v1/explanations/register")).json()
-        assert register["count"] == 4
+        assert register["count"] == 5
         for row in register["items"]:  # the demo's history: asked before decided
             assert row["approved_at"] is None or row["requested_at"] < row["approved_at"]
     async with demo.client("principles", tokens("reader", clearance="internal")) as client:
         assert (await client.get("/v1/explanations/register")).json()["count"] == 0  # all about confidential work
+
+
+OPS_CRITICAL_APPLICATION = "/v1/applications/019a0000-0003-7000-8000-000000000002"
+
+
+async def test_closing_the_last_critical_finding_makes_the_chains_renewal_comply(demo: Suite, tokens: Tokens) -> None:
+    follower = Follower(demo.apps["principles"], owner="demo-follower")
+    await follower.run_once()  # catch up with the demo data being loaded
+    async with demo.client("principles", architect(tokens, sub="demo-architect-3")) as client:
+        await evaluate(client, initiative(1))
+        before = await latest_outcome(client, "CS-01", initiative(1))
+        assert before == "deviates"
+
+        # The OPS chain's owner closes the findings of the one application that carries them all.
+        async with demo.client("valuechains", tokens("chain_owner", sub="demo-owner-ops")) as valuechains:
+            current = await valuechains.get(OPS_CRITICAL_APPLICATION)
+            patched = await valuechains.patch(
+                OPS_CRITICAL_APPLICATION,
+                json={"findings": {"critical": 0}},
+                headers={"If-Match": current.headers["etag"]},
+            )
+            assert patched.status_code == 200, patched.text
+            chain = (await valuechains.get(patched.json()["chain"]["href"].removeprefix("/valuechains"))).json()
+            assert chain["open_critical_findings"] == 0
+
+        # Nobody evaluates by hand: the follower sees the application change in the feed, knows the
+        # chain's figures derive from it, and re-evaluates the initiatives that read that chain.
+        await follower.run_once()
+        assert await latest_outcome(client, "CS-01", initiative(1)) == "complies"
+        assert await latest_outcome(client, "CS-01", initiative(4)) == "deviates"  # NHM still has findings
+
+
+async def latest_outcome(client: Any, code: str, subject: str) -> str:
+    principle = f"/principles/v1/principles/{RULED[code]['id']}"
+    page = (await client.get("/v1/assessments", params={"principle": principle, "subject": subject})).json()
+    assert page["items"], f"no assessment of {subject} on {code}"
+    return str(max(page["items"], key=lambda a: a["id"])["outcome"])  # ids are time-ordered

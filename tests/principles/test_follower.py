@@ -131,6 +131,46 @@ async def test_a_change_to_what_a_rule_reads_through_a_reference_re_evaluates_th
         assert new["outcome"] == "deviates" and new["assessed_by"] == "service:principles"
 
 
+FOUNDATION_FIRST = "subject.kind != 'renewal' || subject.value_chain.open_critical_findings == 0"
+
+
+async def test_archiving_an_application_re_evaluates_the_renewal_on_its_chain(suite: Suite, tokens: Tokens) -> None:
+    """An application is no subject, but its chain's open findings derive from it: its events count
+    as changes of the chain, so the initiatives whose rules read that chain are judged again."""
+    chain = await make_chain(suite, tokens, name="Fundamentketen")
+    async with suite.client("valuechains", tokens("admin", clearance="secret")) as valuechains:
+        created = await valuechains.post(
+            f"/v1/chains/{chain['id']}/applications",
+            json={
+                "name": "Kwetsbaar register",
+                "category": "registration",
+                "disposition": "migrate",
+                "supported_until": "2030-12-31",
+                "last_release": "2026-01-10",
+                "findings": {"critical": 2, "high": 0, "medium": 0, "low": 0},
+                "hosting": "own_platform",
+                "data_classification": "internal",
+            },
+        )
+        assert created.status_code == 201, created.text
+    renewal = await make_initiative(suite, tokens, chain, kind="renewal")
+    follower = Follower(suite.apps["principles"], owner="follower-derived")
+    async with suite.client("principles", architect(tokens)) as client:
+        principle = await make_principle(client, rule=FOUNDATION_FIRST)
+        await follower.run_once()  # catches up: the initiative is judged (its creation, the application's)
+        before = await assessments_of(client, principle, renewal)
+        assert before
+        assert {a["outcome"] for a in before} == {"deviates"}
+
+        async with suite.client("valuechains", tokens("admin")) as valuechains:
+            archived = await valuechains.delete(f"/v1/applications/{created.json()['id']}")
+            assert archived.status_code == 200
+        await follower.run_once()  # only the application's archive event is new
+        judged = await assessments_of(client, principle, renewal)
+        assert judged[: len(before)] == before
+        assert [a["outcome"] for a in judged[len(before) :]] == ["complies"]
+
+
 async def test_the_service_token_is_renewed_before_it_expires(suite: Suite) -> None:
     follower = Follower(suite.apps["principles"])
     principal = follower.principal()

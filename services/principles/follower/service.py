@@ -12,6 +12,10 @@ every subject that changed, within seconds, without anyone asking.
 - An upstream that is down is retried with exponential backoff; the cursor stays where it was.
 - A subject is also re-evaluated when something it points at changes, if an active rule reads that
   reference beyond its href (``subject.value_chain.name``): the owner's ``/v1/references`` says who points.
+- A resource that is no subject itself (an application) can still change what its owner derives for
+  the resources it points at (a chain's open critical findings). So its events, archives included,
+  count as changes of those resources: the ones it points at now, and the ones it pointed at before
+  (a move changes both).
 """
 
 from __future__ import annotations
@@ -214,10 +218,27 @@ class Follower:
                     response = await self.upstreams.get_json(str(page["next"]), principal)
         return found
 
+    async def _derived_changes(self, events: Sequence[dict[str, Any]], principal: Principal) -> list[str]:
+        """What the events about non-subjects point at: their owners derive figures from them."""
+        others = [e for e in events if _is_other_resource(e)]
+        if not others:
+            return []
+        targets: list[str] = []
+        for event in others:
+            for old_new in (event.get("changes") or {}).values():
+                if isinstance(old_new, list):
+                    targets += [v["href"] for v in old_new if _is_reference(v)]
+        current = await fetch(self.upstreams, [str(e["subject"]) for e in others], principal)
+        for representation in current.values():
+            if representation is not None:
+                targets += [v["href"] for v in representation.values() if _is_reference(v)]
+        return list(dict.fromkeys(t for t in targets if parse_href(t) is not None))
+
     async def process(self, feed: str, cursor: int, events: Sequence[dict[str, Any]]) -> None:
         """Re-evaluate what these events changed, and move the cursor past them, in one transaction."""
         principal = self.principal()
         changed = list(dict.fromkeys(h for e in events if (h := _changed_subject(e)) is not None))
+        changed += [h for h in await self._derived_changes(events, principal) if h not in changed]
         by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
         plan = await self._plan() if changed else Plan({}, {})
         hrefs = [h for h in changed if plan.rules.get(subject_kind(h) or "")]
@@ -258,6 +279,19 @@ class Follower:
                         judgements=[j for j in judged[kind] if j.subject == href],
                         manual=plan.manual.get(kind, []),
                     )
+
+
+def _is_reference(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("href"), str)
+
+
+def _is_other_resource(event: dict[str, Any]) -> bool:
+    """An event about a resource of the platform that principles do not judge (an application)."""
+    subject = event.get("subject")
+    if not isinstance(subject, str):
+        return False
+    parsed = parse_href(subject)
+    return parsed is not None and parsed.id is not None and subject_kind(subject) is None
 
 
 def _changed_subject(event: dict[str, Any]) -> str | None:
