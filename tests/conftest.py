@@ -88,6 +88,13 @@ async def databases(var_dir: Path) -> AsyncIterator[dict[str, ServiceDatabase]]:
         yield made
 
 
+@pytest.fixture
+async def fresh_databases(tmp_path: Path) -> AsyncIterator[dict[str, ServiceDatabase]]:
+    """Empty, migrated databases of this test's own (for demo data, which loads only into empty ones)."""
+    async with migrated_databases(tmp_path, "fresh") as made:
+        yield made
+
+
 @dataclass
 class Suite:
     """The services (and the gateway, when built) in-process, wired to each other."""

@@ -165,3 +165,21 @@ class LazyLifespanTransport(RoutingTransport):
         """Stop the apps it started (every app's client closes the shared transport: once is enough)."""
         stack, self._stack = self._stack, contextlib.AsyncExitStack()
         await stack.aclose()
+
+
+async def openapi_of(suite_client: httpx2.AsyncClient) -> dict[str, Any]:
+    """A service's OpenAPI document, as the explorer reads it."""
+    response = await suite_client.get("/openapi.json")
+    assert response.status_code == 200
+    schema: dict[str, Any] = response.json()
+    return schema
+
+
+def own_operations(schema: Mapping[str, Any], prefixes: tuple[str, ...]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(METHOD, path, operation) of every operation under ``prefixes``."""
+    return [
+        (method.upper(), path, op)
+        for path, item in schema["paths"].items()
+        if path.startswith(prefixes)
+        for method, op in item.items()
+    ]

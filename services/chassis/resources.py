@@ -404,11 +404,28 @@ class Collection(Generic[M]):
         return obj
 
     async def create(self, ctx: RequestContext, body: BaseModel) -> M:
+        """Create from a request body."""
+        return await self._create(ctx, body, None)
+
+    async def create_under(
+        self, ctx: RequestContext, body: BaseModel, parent: "Collection[Any]", parent_id: str, column: str
+    ) -> M:
+        """Create from a request body as a child of ``parent`` (404 when it does not exist for the caller)."""
+        return await self._create(ctx, body, (parent, parent_id, column))
+
+    async def _create(
+        self, ctx: RequestContext, body: BaseModel, under: "tuple[Collection[Any], str, str] | None"
+    ) -> M:
         data = body.model_dump(exclude_unset=False)
-        # Who may create is known without the database: answer 403 before asking other services.
-        self.authorize(ctx, "create", None, self.to_columns(data))
+        values = self.to_columns(data)
+        # Who may create is known without the database: answer 403 before asking other services,
+        # and ask them before the transaction starts.
+        self.authorize(ctx, "create", None, values)
         await self.check_references(ctx, data)
-        return await self.insert(ctx, self.to_columns(data))
+        if under is not None:
+            parent, parent_id, column = under
+            values[column] = (await parent.get(ctx, parent_id)).id
+        return await self.insert(ctx, values)
 
     async def change(self, ctx: RequestContext, obj: M, values: dict[str, Any], *, action: str = "updated") -> M:
         """Apply column values to a loaded row as one audited compare-and-swap."""
@@ -666,6 +683,65 @@ def crud_router(
         async def archive_item(ctx: Ctx, id: ResourceId, if_match: IfMatchOptional = None) -> Response:
             obj = await c.archive(ctx, id, if_match)
             return await ctx.respond(await c.render(ctx, obj), headers=single_headers(obj, c))
+
+    return router
+
+
+def nested_router(
+    parent: Collection[Any],
+    child: Collection[Any],
+    *,
+    column: str,
+    query: type[ListQuery],
+    create: type[BaseModel] | None = None,
+    list_description: str = "",
+    create_summary: str = "",
+    create_description: str = "",
+) -> APIRouter:
+    """``/v1/<parent>/{id}/<child>``: list a parent's children and create one under it.
+
+    The child's own collection stays the place to read and change it (``/v1/<child>/{id}``). Who may
+    create under this parent is the child collection's rule (its ``authorize`` and ``validate`` see
+    the parent's id in ``column``); the parent must exist for the caller (404 otherwise).
+    """
+    router = APIRouter(tags=[child.name])
+    path = f"/v1/{parent.name}/{{id}}/{child.name}"
+
+    @router.get(
+        path,
+        response_model=Page[child.read],  # type: ignore[name-defined]
+        summary=f"List a {parent.kind}'s {child.name}",
+        description=list_description
+        or f"The {child.name} of this {parent.kind}, with the filters and paging of `GET /v1/{child.name}`.",
+        responses=problem_responses(401, 404, 422),
+    )
+    async def list_children(ctx: Ctx, id: ResourceId, params: Annotated[query, Query()]) -> Any:  # type: ignore[valid-type]
+        owner = await parent.get(ctx, id)
+        return await child.list_page(ctx, params, where=[getattr(child.model, column) == owner.id])
+
+    if create is not None:
+        create_schema = create
+
+        @router.post(
+            path,
+            response_model=child.read,
+            status_code=201,
+            summary=create_summary or f"Add a {child.kind} to a {parent.kind}",
+            description="\n\n".join(
+                part for part in (create_description, "Send `Idempotency-Key` to make a retry safe.") if part
+            ),
+            responses={
+                201: {"headers": {**ETAG_HEADER, **LOCATION_HEADER}},
+                **problem_responses(400, 401, 403, 404, 409, 413, 422),
+            },
+        )
+        async def create_child(ctx: Ctx, id: ResourceId, body: create_schema) -> Response:  # type: ignore[valid-type]
+            obj = await child.create_under(ctx, body, parent, id, column)
+            return await ctx.respond(
+                await child.render(ctx, obj),
+                status=201,
+                headers={**single_headers(obj, child), "Location": child.href(obj.id)},
+            )
 
     return router
 

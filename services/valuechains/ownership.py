@@ -54,10 +54,10 @@ class ChainScoped(Collection[CO]):
         chain = await ctx.session.get(Chain, chain_id)
         if chain is None:  # check_local_references has already answered 422
             return
-        if chain.status == ARCHIVED:
-            raise Conflict(f"chain {chain.code} is archived: it takes no new {self.name}")
         ensure_manages(
             ctx.principal,
             chain,
             f"add {self.name} to" if obj is None else f"move {self.name} into",
         )
+        if chain.status == ARCHIVED:
+            raise Conflict(f"chain {chain.code} is archived: it takes no new {self.name}")

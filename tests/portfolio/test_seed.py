@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from services.chassis.cli import seed_if_empty
 from services.chassis.db import Database
-from services.chassis.migrations import upgrade
-from services.portfolio.app import MIGRATIONS, create_app
+from services.portfolio.app import create_app
 from services.portfolio.models import Base
 from services.portfolio.seed import load
+from tests.conftest import ServiceDatabase
 from tests.support import (
     RoutingTransport,
     Tokens,
     client_for,
-    create_postgres_database,
-    database_base_url,
-    drop_postgres_database,
     running,
     settings_for,
-    unique_name,
 )
 
 CHAIN = "/valuechains/v1/chains/019a0000-0000-7000-8000-0000000000{:02d}"
@@ -32,17 +26,8 @@ INITIATIVE = "019a0001-0001-7000-8000-0000000000{:02d}"
 
 
 @pytest.fixture
-async def empty_database(var_dir: Path) -> AsyncIterator[str]:
-    base = database_base_url()
-    if base:
-        name = unique_name("iv_test_portfolio_seed")
-        url = await create_postgres_database(base, name)
-    else:
-        url = f"sqlite+aiosqlite:///{var_dir / f'portfolio-seed-{uuid.uuid4().hex[:8]}.db'}"
-    await upgrade(MIGRATIONS, url)
-    yield url
-    if base:
-        await drop_postgres_database(base, name)
+def empty_database(fresh_databases: dict[str, ServiceDatabase]) -> str:
+    return fresh_databases["portfolio"].url
 
 
 async def test_demo_seed(empty_database: str, var_dir: Path, tokens: Tokens) -> None:

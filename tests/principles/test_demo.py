@@ -13,58 +13,42 @@ import pytest
 
 from services.chassis.cli import seed_if_empty
 from services.chassis.db import Database
-from services.chassis.migrations import upgrade
 from services.principles.follower.service import Follower
 from services.principles.seed import DEMO_PRINCIPLES, explanation_id, initiative
-from tests.conftest import Suite
+from tests.conftest import ServiceDatabase, Suite
 from tests.principles.helpers import all_pages, architect, evaluate, local
 from tests.support import (
     RoutingTransport,
     Tokens,
-    available_services,
-    create_postgres_database,
-    database_base_url,
-    drop_postgres_database,
     running,
     service_module,
     settings_for,
-    unique_name,
 )
 
 RULED = {p["code"]: p for p in DEMO_PRINCIPLES if p.get("rule")}
 
 
 @pytest.fixture
-async def demo(tmp_path: Path, var_dir: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Suite]:
+async def demo(
+    fresh_databases: dict[str, ServiceDatabase], var_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Suite]:
     """Every service on a fresh database holding only its demo data, wired in-process."""
     monkeypatch.setenv("IV_PRINCIPLES_FOLLOW_ENABLED", "false")
-    base = database_base_url()
-    made: list[str] = []
     transport = RoutingTransport()
     suite = Suite(transport=transport, var_dir=var_dir)
     async with contextlib.AsyncExitStack() as stack:
-        for service in available_services():
-            if base:
-                name = unique_name(f"iv_demo_{service}")
-                made.append(name)
-                url = await create_postgres_database(base, name)
-            else:
-                url = f"sqlite+aiosqlite:///{tmp_path / (service + '-demo.db')}"
-            module = service_module(service)
-            await upgrade(module.MIGRATIONS, url)
-            settings = settings_for(var_dir, service, url)
+        for service, sdb in fresh_databases.items():
+            settings = settings_for(var_dir, service, sdb.url)
             metadata = importlib.import_module(f"services.{service}.models").Base.metadata
             loader = importlib.import_module(f"services.{service}.seed").load
             assert await seed_if_empty(settings, metadata, loader)
-            database = Database(url, pool_size=2)
+            database = Database(sdb.url, pool_size=2)
             stack.push_async_callback(database.dispose)
-            app = module.create_app(settings, transport=transport, database=database)
+            app = service_module(service).create_app(settings, transport=transport, database=database)
             await stack.enter_async_context(running(app))
             transport.add(f"{service}.test", app)
             suite.apps[service] = app
         yield suite
-    for name in made:
-        await drop_postgres_database(base or "", name)
 
 
 def outcomes(assessments: list[dict[str, Any]], code: str) -> dict[str, str]:

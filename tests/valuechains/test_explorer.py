@@ -5,25 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Suite
+from tests.support import openapi_of, own_operations
 
 OWN_PREFIXES = ("/v1/chains", "/v1/teams", "/v1/allocations", "/v1/applications", "/v1/reports")
 
 
 async def openapi(suite: Suite) -> dict[str, Any]:
     async with suite.client("valuechains") as client:
-        response = await client.get("/openapi.json")
-        assert response.status_code == 200
-        schema: dict[str, Any] = response.json()
-        return schema
+        return await openapi_of(client)
 
 
 def operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [
-        (method.upper(), path, op)
-        for path, item in schema["paths"].items()
-        if path.startswith(OWN_PREFIXES)
-        for method, op in item.items()
-    ]
+    return own_operations(schema, OWN_PREFIXES)
 
 
 def resolve(schema: dict[str, Any], ref_or_schema: dict[str, Any]) -> dict[str, Any]:

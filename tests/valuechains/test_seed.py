@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -10,35 +9,21 @@ import pytest
 
 from services.chassis.cli import seed_if_empty
 from services.chassis.db import Database
-from services.chassis.migrations import upgrade
-from services.valuechains.app import MIGRATIONS, create_app
+from services.valuechains.app import create_app
 from services.valuechains.models import Base
 from services.valuechains.seed import DEMO_CHAINS, OPS_CRITICAL_APPLICATION, load
+from tests.conftest import ServiceDatabase
 from tests.support import (
     Tokens,
     client_for,
-    create_postgres_database,
-    database_base_url,
-    drop_postgres_database,
     running,
     settings_for,
-    unique_name,
 )
 
 
 @pytest.fixture
-async def empty_database(tmp_path: Path) -> AsyncIterator[str]:
-    """A freshly migrated, empty valuechains database of the kind the suite runs on."""
-    base = database_base_url()
-    if base:
-        name = unique_name("iv_test_valuechains_seed")
-        url = await create_postgres_database(base, name)
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'valuechains-seed.db'}"
-    await upgrade(MIGRATIONS, url)
-    yield url
-    if base:
-        await drop_postgres_database(base, name)
+def empty_database(fresh_databases: dict[str, ServiceDatabase]) -> str:
+    return fresh_databases["valuechains"].url
 
 
 async def all_items(client: Any, path: str, **params: Any) -> list[dict[str, Any]]:
