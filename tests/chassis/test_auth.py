@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import http.server
+import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from services.chassis.auth import ensure_dev_key
+from services.chassis.auth import TokenVerifier, ensure_dev_key
+from services.chassis.errors import Unauthenticated
+from services.chassis.settings import CommonSettings
 from tests.chassis.cases import CASES, Case, case_ids
 from tests.conftest import Suite
 from tests.support import Tokens
@@ -104,3 +110,59 @@ async def test_token_without_platform_roles_is_403(
     token = jwt.encode(_claims(roles=["something-else"]), dev_key, "ES256")
     async with suite.client(case.service, _bearer(token)) as client:
         assert (await client.get(case.path)).status_code == 403
+
+
+@pytest.fixture
+def jwks_server() -> Iterator[tuple[str, rsa.RSAPrivateKey]]:
+    """The organisation's identity provider, as far as a service sees it: a JWKS document."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    document = json.dumps({"keys": [{**jwk, "kid": "idp-1", "use": "sig", "alg": "RS256"}]}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json", key
+    finally:
+        server.shutdown()
+
+
+async def test_production_verifies_tokens_with_the_identity_providers_keys(
+    jwks_server: tuple[str, rsa.RSAPrivateKey], tmp_path: Path
+) -> None:
+    url, key = jwks_server
+    settings = CommonSettings(
+        environment="production", jwks_url=url, jwt_issuer="https://idp.politie.example", var_dir=tmp_path
+    )
+    verifier = TokenVerifier(settings)
+    claims = _claims(iss="https://idp.politie.example", roles=["architect"], clearance="secret", unit="Eenheid Utrecht")
+
+    principal = await verifier.verify(jwt.encode(claims, key, "RS256", headers={"kid": "idp-1"}))
+    assert (principal.sub, principal.roles, principal.clearance, principal.unit) == (
+        "u-tester",
+        frozenset({"architect"}),
+        "secret",
+        "Eenheid Utrecht",
+    )
+
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    for bad in (
+        jwt.encode(claims, other, "RS256", headers={"kid": "idp-1"}),  # not the provider's key
+        jwt.encode({**claims, "iss": "iv-platform-dev"}, key, "RS256", headers={"kid": "idp-1"}),
+        jwt.encode(claims, key, "RS256", headers={"kid": "unknown-key"}),
+    ):
+        with pytest.raises(Unauthenticated):
+            await verifier.verify(bad)
+    # The development key is not accepted in production.
+    assert not (tmp_path / "dev-signing-key.pem").exists()

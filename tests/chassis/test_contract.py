@@ -4,6 +4,7 @@ the list envelope, and the change feed with its hash chain."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 from typing import Any
 
@@ -12,7 +13,8 @@ import pytest
 from sqlalchemy import text, update
 
 from services.chassis.changes import ChangeEvent
-from services.chassis.db import Database
+from services.chassis.db import Database, utcnow
+from services.chassis.idempotency import IdempotencyRecord
 from tests.chassis.cases import CASES, Case, case_ids
 from tests.conftest import Suite
 from tests.support import Tokens
@@ -148,6 +150,38 @@ async def test_expired_key_can_be_used_again(suite: Suite, tokens: Tokens, case:
         second = await client.post(case.path, json=case.body(), headers={"Idempotency-Key": "old-key"})
         assert second.status_code == 201
         assert second.json()["id"] != first.json()["id"]
+
+
+async def test_a_key_left_in_flight_by_a_dead_request_is_taken_over(suite: Suite, tokens: Tokens, case: Case) -> None:
+    db: Database = suite.apps[case.service].state.db
+    now = utcnow()
+    async with db.session(write=True) as session:
+        session.add(  # the process died after reserving the key: nothing was done, nothing stored
+            IdempotencyRecord(
+                actor="crash-tester",
+                key="dead-key",
+                fingerprint="0" * 64,
+                state="in_flight",
+                created_at=now - dt.timedelta(minutes=5),
+                locked_until=now - dt.timedelta(seconds=1),
+                expires_at=now + dt.timedelta(hours=1),
+            )
+        )
+    async with suite.client(case.service, tokens("admin", sub="crash-tester")) as client:
+        taken = await client.post(case.path, json=case.body(), headers={"Idempotency-Key": "dead-key"})
+        assert taken.status_code == 201, taken.text
+
+        body = case.body()
+        assert (await client.post(case.path, json=body, headers={"Idempotency-Key": "busy-key"})).status_code == 201
+        async with db.session(write=True) as session:  # as if that request were still running
+            await session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.key == "busy-key")
+                .values(state="in_flight", locked_until=now + dt.timedelta(minutes=1))
+            )
+        busy = await client.post(case.path, json=body, headers={"Idempotency-Key": "busy-key"})
+        assert busy.status_code == 409
+        assert busy.headers["retry-after"] == "1"
 
 
 async def test_archive_hides_from_lists_but_not_from_reads(suite: Suite, tokens: Tokens, case: Case) -> None:
