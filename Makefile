@@ -79,7 +79,7 @@ token: install
 		$(if $(CLEARANCE),--clearance "$(CLEARANCE)") $(if $(NAME),--name "$(NAME)")
 
 bench: install
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
