@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -81,6 +82,14 @@ class RequestContext:
         if self.request is None:
             raise RuntimeError("this operation needs an HTTP request")
         return self.request
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A short read-only transaction beside the request's own, for reads that must happen before
+        calling another service: the request's write transaction must not be open during such calls."""
+        db: Database = self.require_request().app.state.db
+        async with db.session(write=False) as session:
+            yield session
 
     async def respond(
         self,

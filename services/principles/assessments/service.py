@@ -17,7 +17,7 @@ from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
 from services.principles.assessments.models import Assessment
 from services.principles.assessments.schemas import AssessmentQuery, AssessmentRead, ManualAssessmentCreate
-from services.principles.common import read_session, today
+from services.principles.common import today
 from services.principles.explanations.models import Explanation
 from services.principles.kinds import classification_of, facts_digest, need_to_know, parse_target, unit_of
 from services.principles.principles.models import Principle
@@ -174,7 +174,7 @@ async def record_manual(ctx: RequestContext, body: ManualAssessmentCreate) -> As
     if not ctx.principal.has_role("architect"):
         raise Forbidden("manual assessments are recorded by architects")
     parsed = parse_href(body.principle.href)
-    async with read_session(ctx) as session:
+    async with ctx.read_session() as session:
         principle = await session.get(Principle, parsed.id) if parsed and parsed.id else None
     if principle is None or principle.status == ARCHIVED:
         raise ValidationProblem.field(["body", "principle"], f"no such principle: {body.principle.href}")

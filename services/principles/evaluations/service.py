@@ -20,7 +20,6 @@ from services.chassis.resources import Collection, RefField
 from services.chassis.uow import RequestContext
 from services.principles.assessments.models import Assessment
 from services.principles.assessments.service import Judgement, assessments, record
-from services.principles.common import read_session
 from services.principles.evaluations.models import Evaluation
 from services.principles.evaluations.schemas import EvaluationQuery, EvaluationRead
 from services.principles.kinds import (
@@ -208,7 +207,7 @@ async def run(ctx: RequestContext, href: str) -> tuple[Evaluation, list[Assessme
     if not ctx.principal.has_role(*EVALUATOR_ROLES):
         raise Forbidden(f"evaluations need one of the roles: {', '.join(EVALUATOR_ROLES)}")
     target = parse_target(href, SUBJECT_LOC, allow_collection=True)
-    async with read_session(ctx) as session:
+    async with ctx.read_session() as session:
         rules, manual = await applicable(session, target.kind)
     subjects = await read_subjects(ctx, target, SUBJECT_LOC)
     judgements = await judge(ctx.upstreams, ctx.principal, settings_of(ctx.settings), target.kind, subjects, rules)

@@ -23,7 +23,7 @@ from services.chassis.errors import Conflict, Forbidden, NotFound, PreconditionF
 from services.chassis.resources import ARCHIVED, Collection, ListQuery, RefField
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
-from services.principles.common import read_session, today
+from services.principles.common import today
 from services.principles.evaluations.service import judge, record_evaluation
 from services.principles.explanations.models import Explanation
 from services.principles.explanations.schemas import (
@@ -115,7 +115,7 @@ async def owner_of(ctx: RequestContext, subject: Mapping[str, Any], *, depth: in
 
 async def _principle(ctx: RequestContext, href: str, loc: Sequence[str | int]) -> Principle:
     parsed = parse_href(href)
-    async with read_session(ctx) as session:
+    async with ctx.read_session() as session:
         principle = await session.get(Principle, parsed.id) if parsed and parsed.id else None
     if principle is None or principle.status == ARCHIVED:
         raise ValidationProblem.field(loc, f"no such principle: {href}", "reference_not_found")
@@ -166,7 +166,7 @@ async def decide(
     expected = optional_version(if_match)
     if not principal.has_role("architect"):
         raise Forbidden("only an architect approves or rejects explanations")
-    async with read_session(ctx) as session:
+    async with ctx.read_session() as session:
         stmt = select(Explanation).where(Explanation.id == id_)
         visible = explanations.visibility(principal)
         current = (await session.scalars(stmt.where(visible) if visible is not None else stmt)).first()

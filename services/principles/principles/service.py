@@ -14,7 +14,6 @@ from services.chassis.db import utcnow
 from services.chassis.errors import Conflict, NotFound, PreconditionFailed
 from services.chassis.resources import ARCHIVED, Collection
 from services.chassis.uow import RequestContext
-from services.principles.common import read_session
 from services.principles.principles.models import Principle, PrincipleVersion
 from services.principles.principles.schemas import PrincipleCreate, PrincipleQuery, PrincipleRead, PrincipleUpdate
 from services.principles.rules.engine import check_against, check_syntax
@@ -94,7 +93,7 @@ class Principles(Collection[Principle]):
         data = body.model_dump(exclude_unset=True)
         if "rule" in data or "applies_to" in data:
             expected = required_version(if_match)
-            async with read_session(ctx) as session:
+            async with ctx.read_session() as session:
                 current = await session.get(Principle, id_)
             if current is None:
                 raise NotFound(f"no principle {id_}")

@@ -17,7 +17,7 @@ from services.chassis.resources import ARCHIVED
 from services.chassis.uow import RequestContext
 from services.principles.assessments.models import Assessment
 from services.principles.assessments.service import assessments, latest_ids
-from services.principles.common import read_session, today
+from services.principles.common import today
 from services.principles.explanations.models import Explanation
 from services.principles.explanations.service import explanations
 from services.principles.kinds import COLLECTION_OF_KIND, Target
@@ -218,7 +218,7 @@ async def compliance(ctx: RequestContext, group_by: GroupBy) -> ComplianceReport
     on = today()
     incomplete: list[str] = []
     # What other services hold is read first, outside this request's transaction.
-    async with read_session(ctx) as session:
+    async with ctx.read_session() as session:
         approved_any = await _approved(ctx, session)
     try:
         late = await _late(ctx, approved_any)
