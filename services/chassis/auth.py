@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import os
 import tempfile
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +192,12 @@ class TokenVerifier:
             raise Unauthenticated("the token is from another issuer") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"invalid token: {exc}") from exc
+        exp = claims.get("exp")
+        horizon = time.time() + self.settings.jwt_max_lifetime_seconds + self.settings.jwt_leeway_seconds
+        if not isinstance(exp, int | float) or exp > horizon:
+            raise Unauthenticated(
+                f"the token lives longer than the {self.settings.jwt_max_lifetime_seconds} seconds accepted"
+            )
         return principal_from_claims(claims, token)
 
 

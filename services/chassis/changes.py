@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import BigInteger, ColumnElement, Integer, String, Text, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, Integer, String, Text, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,6 +46,18 @@ class ChangeEvent(ChassisBase):
     visible_to_unit: Mapped[str | None] = mapped_column(String(120))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class ChangeSubject(ChassisBase):
+    """Who may see each subject *now*. An event keeps the classification its resource had when it
+    was written (it is part of the hash); a resource classified higher later must take its history
+    along, so the feed also checks this row, kept current in every write's transaction."""
+
+    __tablename__ = "change_subjects"
+
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    classification: Mapped[str | None] = mapped_column(String(20))
+    visible_to_unit: Mapped[str | None] = mapped_column(String(120))
 
 
 class ChangeHead(ChassisBase):
@@ -125,21 +137,38 @@ async def append_event(
         .values(hash=event.hash)
         .execution_options(synchronize_session=False)
     )
+    # Appends are serialised by the head row above, so update-then-insert cannot race.
+    current = await session.execute(
+        update(ChangeSubject)
+        .where(ChangeSubject.subject == subject)
+        .values(classification=classification, visible_to_unit=visible_to_unit)
+        .execution_options(synchronize_session=False)
+    )
+    if not current.rowcount:  # type: ignore[attr-defined]
+        session.add(ChangeSubject(subject=subject, classification=classification, visible_to_unit=visible_to_unit))
     return event
 
 
-def visible_events(principal: Principal) -> ColumnElement[bool] | None:
-    """Need to know applies to the feed too: events of classified resources need clearance."""
+def _cleared(principal: Principal, classification: Any, unit: Any) -> ColumnElement[bool]:
     allowed = [c for c in CLEARANCES if clearance_rank(c) <= clearance_rank(principal.clearance)]
-    clauses: list[ColumnElement[bool]] = [
-        ChangeEvent.classification.is_(None),
-        ChangeEvent.classification.in_(allowed),
-    ]
+    clauses: list[ColumnElement[bool]] = [classification.is_(None), classification.in_(allowed)]
     if principal.unit:
-        clauses.append(ChangeEvent.visible_to_unit == principal.unit)
+        clauses.append(unit == principal.unit)
+    return or_(*clauses)
+
+
+def visible_events(principal: Principal) -> ColumnElement[bool] | None:
+    """Need to know applies to the feed too: an event shows only if its resource was visible to the
+    caller when it was written *and* is visible now (see ChangeSubject). Used with an outer join on
+    ``change_subjects``."""
     if principal.is_admin:
         return None
-    return or_(*clauses)
+    then = _cleared(principal, ChangeEvent.classification, ChangeEvent.visible_to_unit)
+    now = or_(
+        ChangeSubject.subject.is_(None),
+        _cleared(principal, ChangeSubject.classification, ChangeSubject.visible_to_unit),
+    )
+    return and_(then, now)
 
 
 class ChangeRead(BaseModel):
@@ -244,7 +273,7 @@ def changes_router(public_prefix: str) -> APIRouter:
         stmt = select(ChangeEvent).where(ChangeEvent.seq > after)
         visibility = visible_events(principal)
         if visibility is not None:
-            stmt = stmt.where(visibility)
+            stmt = stmt.outerjoin(ChangeSubject, ChangeSubject.subject == ChangeEvent.subject).where(visibility)
         if subject:
             stmt = stmt.where(ChangeEvent.subject == subject)
         if type:

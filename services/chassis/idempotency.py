@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Integer, LargeBinary, String, Text, delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -77,14 +78,25 @@ class Reservation:
     db: Database
     actor: str
     key: str
+    taken_at: dt.datetime
+    """When this request took the key: a fence, so that a request whose key was taken over by a
+    retry (it ran past the in-flight lock) neither completes nor releases the retry's key."""
     completed: bool = field(default=False)
+
+    def _mine(self) -> list[Any]:
+        return [
+            IdempotencyRecord.actor == self.actor,
+            IdempotencyRecord.key == self.key,
+            IdempotencyRecord.state == "in_flight",
+            IdempotencyRecord.created_at == self.taken_at,
+        ]
 
     async def complete(self, session: AsyncSession, response: Response) -> None:
         """Store the response in the work's transaction (called just before it commits)."""
         headers = {k: v for k, v in response.headers.items() if k.lower() in REPLAYED_HEADERS}
-        await session.execute(
+        stored = await session.execute(
             update(IdempotencyRecord)
-            .where(IdempotencyRecord.actor == self.actor, IdempotencyRecord.key == self.key)
+            .where(*self._mine())
             .values(
                 state="completed",
                 status_code=response.status_code,
@@ -93,18 +105,17 @@ class Reservation:
             )
             .execution_options(synchronize_session=False)
         )
+        if stored.rowcount != 1:  # type: ignore[attr-defined]
+            # Raising rolls this request's work back: the retry that took the key does it once.
+            raise Conflict(
+                "this request ran so long that a retry with its Idempotency-Key took over; its work was undone"
+            )
         self.completed = True
 
     async def release(self) -> None:
         """Forget an in-flight key whose request failed, so that a retry can do the work."""
         async with self.db.session(write=True) as session:
-            await session.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.actor == self.actor,
-                    IdempotencyRecord.key == self.key,
-                    IdempotencyRecord.state == "in_flight",
-                )
-            )
+            await session.execute(delete(IdempotencyRecord).where(*self._mine()))
 
 
 async def reserve(
@@ -133,7 +144,7 @@ async def reserve(
     try:
         async with db.session(write=True) as session:
             session.add(record)
-        return Reservation(db, actor, key)
+        return Reservation(db, actor, key, now)
     except IntegrityError:
         pass
 
@@ -166,7 +177,7 @@ async def reserve(
                 .execution_options(synchronize_session=False)
             )
             if taken.rowcount == 1:  # type: ignore[attr-defined]
-                return Reservation(db, actor, key)
+                return Reservation(db, actor, key, now)
             raise Conflict("another request with this Idempotency-Key is in flight")
         if existing.fingerprint != print_:
             raise ValidationProblem(

@@ -175,3 +175,23 @@ def drop_chassis_tables() -> None:
     op.drop_table("idempotency_keys")
     op.drop_table("change_head")
     op.drop_table("change_events")
+
+
+def create_change_subjects() -> None:
+    """Each subject's current visibility, filled from the last event about it."""
+    op.create_table(
+        "change_subjects",
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("classification", sa.String(length=20), nullable=True),
+        sa.Column("visible_to_unit", sa.String(length=120), nullable=True),
+        sa.PrimaryKeyConstraint("subject", name=op.f("pk_change_subjects")),
+    )
+    op.execute(
+        "INSERT INTO change_subjects (subject, classification, visible_to_unit) "
+        "SELECT e.subject, e.classification, e.visible_to_unit FROM change_events e "
+        "WHERE e.seq = (SELECT max(l.seq) FROM change_events l WHERE l.subject = e.subject)"
+    )
+
+
+def drop_change_subjects() -> None:
+    op.drop_table("change_subjects")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
@@ -15,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from starlette.requests import Request
 
 from services.chassis.errors import ValidationProblem
+from services.chassis.text import text_problem
 
 T = TypeVar("T")
 
@@ -75,8 +77,34 @@ def apply_keyset(
     query: PageQuery,
 ) -> Select[Any]:
     if query.after is not None:
-        stmt = stmt.where(keyset_after(columns, decode_cursor(query.after, len(columns))))
+        raw = decode_cursor(query.after, len(columns))
+        values = [_cursor_value(value, column) for value, column in zip(raw, columns, strict=True)]
+        stmt = stmt.where(keyset_after(columns, values))
     return stmt.order_by(*columns).limit(query.limit + 1)
+
+
+def _cursor_value(value: Any, column: InstrumentedAttribute[Any] | ColumnElement[Any]) -> Any:
+    """A cursor's value as its column's type, or 422: a cursor is opaque, but it comes from outside."""
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        kind = object
+    ok = False
+    if kind is str:
+        ok = isinstance(value, str) and text_problem(value) is None
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+    elif kind is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif kind in (dt.date, dt.datetime) and isinstance(value, str):
+        try:
+            value = kind.fromisoformat(value)
+            ok = True
+        except ValueError:
+            ok = False
+    if not ok:
+        raise ValidationProblem.field(["query", "after"], "not a cursor this service issued")
+    return value
 
 
 def next_link(request: Request, public_prefix: str, last_values: Sequence[Any]) -> str:

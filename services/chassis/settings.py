@@ -35,6 +35,8 @@ class CommonSettings(BaseSettings):
     jwt_issuer: str = "iv-platform-dev"
     jwt_audience: str = "iv-platform"
     jwt_leeway_seconds: int = 30
+    # Tokens that live longer than this are refused: a stolen token must not work for ever.
+    jwt_max_lifetime_seconds: int = Field(default=24 * 3600, ge=60)
 
     # Where each service lives, keyed by its public prefix; the gateway and the services'
     # own reference checks read the same table (services.chassis.routing).
@@ -81,7 +83,9 @@ class ServiceSettings(CommonSettings):
     service: str = "service"
     database_url: str = ""
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
-    idempotency_in_flight_seconds: int = Field(default=60, ge=1)
+    # How long a key stays "in flight" before a retry may take it over (a request that died). A
+    # request that is merely slow and loses its key this way is undone, not done twice.
+    idempotency_in_flight_seconds: int = Field(default=120, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
     # Work the service does on its own (sweeping expired idempotency keys, following feeds). Off
     # where something else drives it, e.g. tests that run every request in one rolled-back
