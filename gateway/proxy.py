@@ -41,6 +41,12 @@ def _upstream_target(request: Request, prefix: str) -> str:
     return rest + (f"?{query}" if query else "")
 
 
+def _with_expand(link: str, values: list[str]) -> str:
+    """``link`` with the caller's ``expand`` parameters put back."""
+    separator = "&" if "?" in link else "?"
+    return link + separator + urlencode([(EXPAND, value) for value in values])
+
+
 def _is_json(response: httpx2.Response) -> bool:
     media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     return media == "application/json"
@@ -111,6 +117,9 @@ def proxy_endpoint(prefix: str) -> Callable[..., Awaitable[Response]]:
         except ValueError as exc:
             raise BadGateway(f"the {upstream.name} service answered with invalid JSON") from exc
         await Expander(client, request.headers.get("authorization")).expand(data, tree, is_list=is_list)
+        if is_list and isinstance(data, dict) and isinstance(data.get("next"), str):
+            # The service never saw expand: the next page is asked for the same way as this one.
+            data["next"] = _with_expand(data["next"], expand_values)
         return _answer(upstream, response, pydantic_core.to_json(data))
 
     proxy.__name__ = f"proxy_{prefix.strip('/')}"

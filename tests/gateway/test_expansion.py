@@ -47,6 +47,16 @@ async def test_list_expands_each_item_with_one_batch(widget_rig: Rig, world: Wor
     assert dict(parse_qsl(page_request.url.query.decode())) == {"limit": "10"}  # expand stripped
 
 
+async def test_the_next_page_is_expanded_too(widget_rig: Rig, world: World, tokens: Tokens) -> None:
+    async with widget_rig.client(tokens("reader")) as client:
+        first = (await client.get("/portfolio/v1/widgets", params={"expand": "chain", "limit": 1})).json()
+        assert first["next"] is not None
+        assert dict(parse_qsl(first["next"].split("?", 1)[1]))["expand"] == "chain"
+        second = (await client.get(first["next"])).json()
+    assert second["items"][0]["chain"]["href"].startswith("/valuechains/v1/chains/")
+    assert "code" in second["items"][0]["chain"]  # expanded, not just the reference
+
+
 async def test_one_batch_per_collection_per_level(widget_rig: Rig, world: World, tokens: Tokens) -> None:
     async with widget_rig.client(tokens("reader", clearance="secret")) as client:
         mark = widget_rig.mark()

@@ -127,8 +127,8 @@ async def test_foundation_report_matches_hand_computed_numbers(suite: Suite, tok
         "applications_past_support": 1,
         "applications_support_ending": 0,
         "applications_without_recent_release": 1,
-        "oldest_release": "2023-02-28",
-        "max_release_age_days": 1203,
+        "oldest_release": None,  # its one application is confidential: a date would describe it
+        "max_release_age_days": None,
         "open_critical_findings": 0,
         "open_high_findings": 2,
         "eliminate_with_critical_findings": 0,
@@ -157,8 +157,8 @@ async def test_foundation_report_matches_hand_computed_numbers(suite: Suite, tok
         "applications_past_support": 2,
         "applications_support_ending": 2,
         "applications_without_recent_release": 2,
-        "oldest_release": "2023-02-28",
-        "max_release_age_days": 1203,
+        "oldest_release": "2025-06-14",  # of those this reader may see
+        "max_release_age_days": 366,
         "open_critical_findings": 3,
         "open_high_findings": 7,
         "eliminate_with_critical_findings": 2,
@@ -247,3 +247,18 @@ async def test_as_of_moves_the_measuring_day(suite: Suite, tokens: Tokens) -> No
 )
 def test_months_are_calendar_months(day: dt.date, months: int, expected: dt.date) -> None:
     assert add_months(day, months) == expected
+
+
+async def test_the_oldest_release_describes_only_applications_the_reader_may_see(suite: Suite, tokens: Tokens) -> None:
+    async with suite.client("valuechains", tokens("admin", clearance="secret")) as admin:
+        chain = await make_chain(admin)
+        await make_application(admin, chain, last_release="2019-03-07", data_classification="secret")
+        await make_application(admin, chain, last_release="2024-01-10", data_classification="internal")
+    params = {"chain": chain["id"], "as_of": "2026-06-15"}
+    async with suite.client("valuechains", tokens("reader")) as reader:
+        [row] = (await reader.get("/v1/reports/foundation", params=params)).json()["chains"]
+    assert row["applications"] == 2  # counts include what the reader may not see
+    assert row["oldest_release"] == "2024-01-10"  # a date would describe the hidden one
+    async with suite.client("valuechains", tokens("reader", clearance="secret")) as cleared:
+        [row] = (await cleared.get("/v1/reports/foundation", params=params)).json()["chains"]
+    assert row["oldest_release"] == "2019-03-07"

@@ -77,8 +77,12 @@ def eliminate_with_critical() -> ColumnElement[bool]:
     return and_(Application.disposition == "eliminate", Application.findings_critical > 0)
 
 
-def foundation_columns(as_of: dt.date) -> list[Any]:
-    """Aggregates over the applications joined to each group (the chain, or everything)."""
+def foundation_columns(as_of: dt.date, visible: ColumnElement[bool] | None = None) -> list[Any]:
+    """Aggregates over the applications joined to each group (the chain, or everything).
+
+    Counts include every application; the oldest release date describes one application, so it is
+    taken only over those ``visible`` to the caller (a date could profile a hidden system)."""
+    last_release = Application.last_release if visible is None else case((visible, Application.last_release))
     critical = total(Application.findings_critical)
     high = total(Application.findings_high)
     past = counted(past_support(as_of))
@@ -97,7 +101,7 @@ def foundation_columns(as_of: dt.date) -> list[Any]:
         past.label("past_support"),
         ending.label("support_ending"),
         stale.label("without_recent_release"),
-        func.min(Application.last_release).label("oldest_release"),
+        func.min(last_release).label("oldest_release"),
         critical.label("critical"),
         high.label("high"),
         counted(eliminate_with_critical()).label("eliminate_with_critical"),

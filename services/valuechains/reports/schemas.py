@@ -197,7 +197,12 @@ class Foundation(BaseModel):
     applications_without_recent_release: int = Field(
         description="`last_release` more than 12 calendar months before `as_of`: maintenance lags behind."
     )
-    oldest_release: dt.date | None = Field(description="The earliest `last_release`; null without applications.")
+    oldest_release: dt.date | None = Field(
+        description=(
+            "The earliest `last_release` among the applications you may see (a date describes one "
+            "application, so need to know applies; the counts include every application); null without any."
+        )
+    )
     max_release_age_days: int | None = Field(
         description=(
             "Days from `oldest_release` to `as_of` (0 when that release is after `as_of`); null without applications."

@@ -226,7 +226,7 @@ async def foundation_report(ctx: RequestContext, as_of: dt.date | None, chains: 
     # Every active application counts, whatever its classification (see the endpoint's description);
     # only the list of flagged applications, which names them, honours need to know.
     joined = and_(Application.chain_id == Chain.id, figures.active())
-    columns = figures.foundation_columns(day)
+    columns = figures.foundation_columns(day, applications.visibility(ctx.principal))
     per_chain = (
         select(Chain.id, Chain.code, Chain.name, *columns)
         .select_from(Chain)
