@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from services.chassis.errors import Conflict, Forbidden
@@ -51,7 +51,9 @@ class ChainScoped(Collection[CO]):
         chain_id = values.get("chain_id")
         if chain_id is None or (obj is not None and chain_id == obj.chain_id):
             return
-        chain = await ctx.session.get(Chain, chain_id)
+        # Locked (on PostgreSQL) so that the chain cannot be archived between this check and the
+        # commit: archiving it updates the same row and waits.
+        chain = (await ctx.session.scalars(select(Chain).where(Chain.id == chain_id).with_for_update())).first()
         if chain is None:  # check_local_references has already answered 422
             return
         ensure_manages(
