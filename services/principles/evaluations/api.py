@@ -17,7 +17,9 @@ EVALUATE_DESCRIPTION = f"""Judge live subjects against the principles ("pas toe 
 `subject.href` is one resource (`/portfolio/v1/initiatives/<id>`) or a collection
 (`/portfolio/v1/initiatives`, optionally with the owner's filters: `?status=active`). The subjects are read
 **by reference** from their owner with your token (a collection page by page, 100 at a time), so you judge
-exactly what you may see; their facts are not stored, only a SHA-256 of what each rule saw.
+exactly what you may see; their facts are not stored, only a SHA-256 of what each rule saw. What this
+service recorded about them before (assessments, evaluations of one subject, explanations, reviews) is brought
+to their classification as read now, so need to know follows a subject that was classified higher.
 
 For every subject and every **active** principle whose `applies_to` includes its kind and that has a rule,
 one assessment is recorded, pinned to the principle's `revision`, on your behalf:

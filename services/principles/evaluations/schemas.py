@@ -71,6 +71,7 @@ class EvaluationRead(ResourceRead):
                     "manual_principles": [{"href": "/principles/v1/principles/019a0002-0000-7000-8000-000000000005"}],
                     "assessments": [ASSESSMENT_EXAMPLE],
                     "all_assessments": f"/principles/v1/assessments?evaluation={EVALUATION_ID}",
+                    "data_classification": "confidential",
                 }
             ]
         }
@@ -96,6 +97,10 @@ class EvaluationRead(ResourceRead):
         "that did not comply (deviates, explained, error). Null in lists. All of them: `all_assessments`.",
     )
     all_assessments: str = Field(description="href listing every assessment this evaluation recorded.")
+    data_classification: str | None = Field(
+        description="The highest classification among what was read; need to know applies. For one subject it "
+        "follows the subject's classification whenever this service reads the subject again."
+    )
     status: Literal["completed", "archived"]
 
 

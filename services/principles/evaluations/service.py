@@ -32,6 +32,7 @@ from services.principles.kinds import (
     unit_of,
 )
 from services.principles.principles.models import Principle
+from services.principles.reclassification import follow_subjects
 from services.principles.refs import ASSESSMENTS_PATH, PRINCIPLES_PATH
 from services.principles.rules.engine import evaluate
 from services.principles.settings import PrinciplesSettings, settings_of
@@ -211,6 +212,11 @@ async def run(ctx: RequestContext, href: str) -> tuple[Evaluation, list[Assessme
         rules, manual = await applicable(session, target.kind)
     subjects = await read_subjects(ctx, target, SUBJECT_LOC)
     judgements = await judge(ctx.upstreams, ctx.principal, settings_of(ctx.settings), target.kind, subjects, rules)
+    # What was recorded about these subjects before follows their classification as read now.
+    seen = {str(s.get("href")): s for s in subjects}
+    if not target.is_collection:
+        seen[target.href] = subjects[0]
+    await follow_subjects(ctx, seen)
     return await record_evaluation(
         ctx,
         target=href,

@@ -76,7 +76,10 @@ def negotiate(accept: str | None, offered: tuple[str, ...] = (JSON, CSV)) -> str
         'The whole register of explanations ("leg uit"), for transparency and the annual report: every '
         "explanation you may see, oldest first, with its principle, subject, reason, who asked, who "
         "approved or rejected and when, `review_by` and whether it still counts (`valid`). "
-        "Choose the format with `Accept`: `application/json` (default) or `text/csv`; anything else is 406."
+        "Choose the format with `Accept`: `application/json` (default) or `text/csv`; anything else is 406. "
+        "In CSV, a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading single "
+        "quote (`'`), so that a spreadsheet shows it as text instead of running it as a formula; JSON gives "
+        "every value as stored."
     ),
     responses={
         200: {
@@ -109,11 +112,17 @@ async def export_register(
     return Response(body.model_dump_json(), media_type=JSON, headers={"Vary": "Accept"})
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(value: Any) -> Any:
+    """A cell as text; one that a spreadsheet would take for a formula gets a leading single quote."""
     if value is None:
         return ""
     if hasattr(value, "isoformat"):
         return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value
 
 
@@ -126,9 +135,13 @@ def _csv_value(value: Any) -> Any:
     description=(
         "Records why a subject deviates from a principle, before it does: `principle`, `subject` (href), "
         "`reason` and `review_by` (a future date after which it no longer counts). Asked by a "
-        "portfolio_manager, an architect, or the subject's owner: the `owner.subject` of the subject itself, "
-        "or of the chain its `value_chain`/`chain` reference points at (read by reference with your token). "
-        "It counts only once another architect approves it (`POST /v1/explanations/{id}/approve`)."
+        "portfolio_manager, an architect, or the subject's owner: a token with the `chain_owner` role whose "
+        "`sub` is the `owner.subject` of the subject itself, or of the chain its `value_chain`/`chain` "
+        "reference points at (read by reference with your token). A matching `sub` without that role is "
+        "403: readers only read. "
+        "It counts only once another architect approves it (`POST /v1/explanations/{id}/approve`). "
+        "Reading the subject also brings the records about it (assessments, evaluations, explanations, "
+        "reviews) to its current classification."
     ),
     responses={
         201: {"headers": {**ETAG_HEADER, **LOCATION_HEADER}},

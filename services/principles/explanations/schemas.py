@@ -98,7 +98,10 @@ class ExplanationRead(ResourceRead):
     rejected_at: dt.datetime | None
     decision_note: str | None
     valid: bool = Field(description=VALID_DESCRIPTION)
-    data_classification: str | None = Field(description="The subject's classification; need to know applies.")
+    data_classification: str | None = Field(
+        description="The subject's classification, kept current whenever this service reads the subject; "
+        "need to know applies."
+    )
     status: ExplanationStatus = Field(
         description="`requested` → `approved` | `rejected`; `archived` when withdrawn (DELETE)."
     )

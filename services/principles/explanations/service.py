@@ -1,8 +1,10 @@
 """The rules of explanations ("leg uit"): who may ask, four eyes on approval, and when one counts.
 
-- Asking: a portfolio manager, an architect, or the subject's owner: the ``owner.subject`` of the
-  subject itself (chains, programmes), or else of the chain its ``value_chain``/``chain`` reference
-  points at (initiatives, EBOs, teams, allocations), read by reference with the caller's token.
+- Asking: a portfolio manager, an architect, or the subject's owner: a token with the ``chain_owner``
+  role whose ``sub`` is the ``owner.subject`` of the subject itself (chains, programmes), or else of
+  the chain its ``value_chain``/``chain`` reference points at (initiatives, EBOs, teams, allocations),
+  read by reference with the caller's token. A matching ``sub`` without that role is not enough:
+  readers only read.
 - Approving or rejecting: an architect (or admin) who is not the requester; only once.
 - Counting: approved, and ``review_by`` not passed. Approving re-evaluates that subject for that
   principle, so a ``deviates`` becomes ``explained`` at once.
@@ -35,11 +37,13 @@ from services.principles.explanations.schemas import (
 )
 from services.principles.kinds import classification_of, need_to_know, parse_target, unit_of
 from services.principles.principles.models import Principle
+from services.principles.reclassification import follow_subjects
 from services.principles.refs import PRINCIPLES_PATH
 from services.principles.settings import settings_of
 from services.principles.subjects import fetch
 
 REQUESTER_ROLES = ("portfolio_manager", "architect")
+OWNER_ROLE = "chain_owner"
 OWNER_REFERENCES = ("value_chain", "chain")
 
 
@@ -92,9 +96,10 @@ explanations = Explanations(
     },
     description=(
         '"Leg uit": a deviation from a principle, explained in advance and recorded so that agreements are '
-        "clear and transparent. Asked by a portfolio manager, the subject's owner or an architect; approved "
-        "or rejected by an architect who is not the requester (four eyes). Only approved explanations whose "
-        "`review_by` has not passed count. Explanations of subjects above your clearance do not exist for you."
+        "clear and transparent. Asked by a portfolio manager, the subject's owner (role `chain_owner`) or an "
+        "architect; approved or rejected by an architect who is not the requester (four eyes). Only approved "
+        "explanations whose `review_by` has not passed count. Explanations of subjects above your clearance do "
+        "not exist for you; their classification follows the subject's current one (as this service last read it)."
     ),
 )
 
@@ -111,6 +116,12 @@ async def owner_of(ctx: RequestContext, subject: Mapping[str, Any], *, depth: in
             chain = (await fetch(ctx.upstreams, [href], ctx.principal)).get(href)
             return await owner_of(ctx, chain, depth=1) if chain is not None else None
     return None
+
+
+async def is_owner(ctx: RequestContext, subject: Mapping[str, Any]) -> bool:
+    """Ownership acts through the chain_owner role: a matching ``sub`` alone is not enough (a reader only reads)."""
+    principal = ctx.principal
+    return principal.has_role(OWNER_ROLE) and await owner_of(ctx, subject) == principal.sub
 
 
 async def _principle(ctx: RequestContext, href: str, loc: Sequence[str | int]) -> Principle:
@@ -138,8 +149,12 @@ async def request(ctx: RequestContext, body: ExplanationCreate) -> Explanation:
     subject = (await fetch(ctx.upstreams, [target.href], principal)).get(target.href)
     if subject is None:
         raise ValidationProblem.field(["body", "subject"], f"no such resource: {target.href}", "reference_not_found")
-    if not principal.has_role(*REQUESTER_ROLES) and await owner_of(ctx, subject) != principal.sub:
-        raise Forbidden("an explanation is asked by a portfolio manager, an architect, or the subject's owner")
+    if not principal.has_role(*REQUESTER_ROLES) and not await is_owner(ctx, subject):
+        raise Forbidden(
+            "an explanation is asked by a portfolio manager, an architect, or the subject's owner "
+            f"(role {OWNER_ROLE}, whose sub is the owner.subject of the subject or of its chain)"
+        )
+    await follow_subjects(ctx, {target.href: subject})
     return await explanations.insert(
         ctx,
         {
@@ -210,6 +225,7 @@ async def decide(
     values["decision_note"] = body.note
     obj = await explanations.change(ctx, obj, values)
     if subject is not None:
+        await follow_subjects(ctx, {current.subject: subject})
         await record_evaluation(
             ctx,
             target=current.subject,

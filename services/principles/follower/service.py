@@ -12,6 +12,10 @@ every subject that changed, within seconds, without anyone asking.
 - An upstream that is down is retried with exponential backoff; the cursor stays where it was.
 - A subject is also re-evaluated when something it points at changes, if an active rule reads that
   reference beyond its href (``subject.value_chain.name``): the owner's ``/v1/references`` says who points.
+- Every changed subject is read, whether a rule applies to its kind or not, and what this service
+  holds about it (assessments, evaluations, explanations, reviews) is brought to its current
+  classification and unit in the same transaction (see ``reclassification``): a subject classified
+  higher takes its records along. One the service's own identity cannot read keeps its records.
 - A resource that is no subject itself (an application) can still change what its owner derives for
   the resources it points at (a chain's open critical findings). So its events, archives included,
   count as changes of those resources: the ones it points at now, and the ones it pointed at before
@@ -48,6 +52,7 @@ from services.principles.evaluations.service import active_principles, judge, re
 from services.principles.follower.models import FeedCursor
 from services.principles.kinds import COLLECTION_OF_KIND, subject_kind
 from services.principles.principles.models import Principle
+from services.principles.reclassification import follow_subjects
 from services.principles.settings import PrinciplesSettings, settings_of
 from services.principles.subjects import fetch, fields_to_expand
 
@@ -241,14 +246,20 @@ class Follower:
         changed += [h for h in await self._derived_changes(events, principal) if h not in changed]
         by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
         plan = await self._plan() if changed else Plan({}, {})
-        hrefs = [h for h in changed if plan.rules.get(subject_kind(h) or "")]
+        # Every changed subject is read, judged or not: what is recorded about it follows its classification.
+        hrefs = [h for h in changed if subject_kind(h) is not None]
         if changed:
             hrefs += [h for h in await self._referrers(changed, plan, principal) if h not in hrefs]
         subjects = await fetch(self.upstreams, hrefs, principal) if hrefs else {}
         for href in hrefs:
             subject = subjects.get(href)
             kind = subject_kind(href)
-            if subject is not None and kind is not None and subject.get("status") != "archived":
+            if (
+                subject is not None
+                and kind is not None
+                and plan.rules.get(kind)
+                and subject.get("status") != "archived"
+            ):
                 by_kind[kind].append(subject)
         judged = {
             kind: await judge(self.upstreams, principal, self.settings, kind, items, plan.rules[kind])
@@ -266,6 +277,7 @@ class Follower:
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 raise LeaseLost(f"the {feed} feed was taken over by another instance")
             ctx = RequestContext(principal=principal, session=session, settings=self.settings, upstreams=self.upstreams)
+            await follow_subjects(ctx, subjects)  # a subject the service cannot read (None) keeps its records
             for kind, items in by_kind.items():
                 for subject in items:
                     href = str(subject["href"])

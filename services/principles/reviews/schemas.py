@@ -112,7 +112,10 @@ class ReviewRead(ResourceRead):
     reviewer: str = Field(description="The architect who reviewed (token `sub`).")
     reviewed_on: dt.date
     notes: str | None
-    data_classification: str | None = Field(description="The subject's classification; need to know applies.")
+    data_classification: str | None = Field(
+        description="The subject's classification, kept current whenever this service reads the subject; "
+        "need to know applies."
+    )
     status: Literal["recorded", "archived"]
 
 

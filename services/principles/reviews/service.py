@@ -14,6 +14,7 @@ from services.chassis.resources import Collection, RefField
 from services.chassis.uow import RequestContext
 from services.principles.common import today
 from services.principles.kinds import classification_of, need_to_know, parse_target, unit_of
+from services.principles.reclassification import follow_subjects
 from services.principles.reviews.models import SimplicityReview
 from services.principles.reviews.schemas import (
     CONCERNS_BELOW,
@@ -75,6 +76,7 @@ class Reviews(Collection[SimplicityReview]):
                 ["body", "subject"], f"no such resource: {target.href}", "reference_not_found"
             )
         values = self.to_columns(body.model_dump(exclude={"subject", "reviewed_on"}))
+        await follow_subjects(ctx, {target.href: subject})
         return await self.insert(
             ctx,
             {
