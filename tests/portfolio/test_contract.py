@@ -124,3 +124,32 @@ async def test_concurrent_item_changes_lose_nothing(committed_suite: Suite, toke
         added = await asyncio.gather(*(add(n) for n in range(20)))
         assert sorted(added) == [201] + [409] * 19
         assert [i["rank"] for i in (await client.get(f"/v1/rounds/{round_['id']}")).json()["items"]] == [1, 2]
+
+
+async def test_two_rounds_opened_at_once_leave_one_open(committed_suite: Suite, tokens: Tokens) -> None:
+    suite = committed_suite
+    async with suite.client("portfolio", pm(tokens)) as client:
+
+        async def open_(round_: dict[str, Any]) -> Any:
+            async with suite.client("portfolio", pm(tokens)) as own:
+                return await own.post(f"/v1/rounds/{round_['id']}/open")
+
+        made: list[dict[str, Any]] = []
+        try:
+            for attempt in range(10):
+                pair = [await created(client, "/v1/rounds", round_body(name=f"Race {attempt} {n}")) for n in (1, 2)]
+                made += pair
+                responses = await asyncio.gather(*(open_(r) for r in pair))
+                assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
+                winner = next(r.json() for r in responses if r.status_code == 200)
+                lost = next(r for r in responses if r.status_code == 409)
+                assert lost.headers["content-type"] == "application/problem+json"
+                assert lost.json()["open_round"] == winner["href"] and winner["href"] in lost.json()["detail"]
+                statuses = [(await client.get(f"/v1/rounds/{r['id']}")).json()["status"] for r in pair]
+                assert sorted(statuses) == ["draft", "open"]
+                assert (await client.delete(f"/v1/rounds/{winner['id']}")).status_code == 200
+        finally:
+            # Committed rows stay for the session: leave no round of this test open.
+            for round_ in made:
+                await client.delete(f"/v1/rounds/{round_['id']}")
+        assert (await client.get("/v1/changes/verify")).json()["ok"] is True

@@ -125,3 +125,22 @@ async def test_need_to_know_includes_the_unit(suite: Suite, tokens: Tokens) -> N
         assert (await cleared.get(f"/v1/ebos/{secret['id']}")).status_code == 200
         pairs = (await cleared.get("/v1/duplicates", params={"kind": "ebo"})).json()["items"]
         assert {(p["a"]["href"], p["b"]["href"]) for p in pairs} >= {(secret["href"], twin["href"])}
+
+
+async def test_only_a_portfolio_manager_archives_an_ebo(suite: Suite, tokens: Tokens) -> None:
+    async with suite.client("portfolio", tokens("contributor", sub="u-dev-rdm", unit=RDM)) as dev:
+        ebo = await created(dev, "/v1/ebos", ebo_body(RDM))
+        path = f"/v1/ebos/{ebo['id']}"
+        # Their own unit's EBO: they register and update it, but taking it out of the register is not theirs.
+        own = await dev.delete(path)
+        assert own.status_code == 403 and "portfolio_manager" in own.json()["detail"]
+        assert (await dev.delete(path, headers={"If-Match": '"1"'})).status_code == 403
+        unchanged = await dev.get(path)
+        assert unchanged.json()["status"] == "registered" and unchanged.json()["version"] == 1
+        assert [e["type"] for e in await events(dev, ebo["href"])] == ["ebos.created"]
+    async with suite.client("portfolio", pm(tokens)) as manager:
+        archived = await manager.delete(path)
+        assert archived.status_code == 200 and archived.json()["status"] == "archived"
+    async with suite.client("portfolio", tokens("admin")) as admin:
+        other = await created(admin, "/v1/ebos", ebo_body(RDM, name="Kentekenscanner"))
+        assert (await admin.delete(f"/v1/ebos/{other['id']}")).json()["status"] == "archived"

@@ -8,7 +8,7 @@ import httpx2
 
 from services.portfolio.reports.service import tenths
 from tests.conftest import Suite
-from tests.portfolio.helpers import created, initiative_body, make_chain, pm, round_body
+from tests.portfolio.helpers import created, initiative_body, make_chain, patched, pm, round_body
 from tests.support import Tokens
 
 
@@ -150,3 +150,76 @@ async def test_ratio_of_an_empty_round_and_bad_input(suite: Suite, tokens: Token
         assert (await client.get("/v1/reports/ratio")).status_code == 422
         missing = await client.get("/v1/reports/ratio", params={"round": "019a0001-0003-7000-8000-00000000ffff"})
         assert missing.status_code == 422 and missing.json()["errors"][0]["loc"] == ["query", "round"]
+
+
+async def test_a_closed_round_keeps_its_figures_when_initiatives_change(suite: Suite, tokens: Tokens) -> None:
+    x = await make_chain(suite, tokens, "X")
+    y = await make_chain(suite, tokens, "Y")
+    async with suite.client("portfolio", pm(tokens)) as client:
+        renewal = await created(
+            client,
+            "/v1/initiatives",
+            initiative_body(x, name="Vernieuwing", kind="renewal", funding="incidental", budget_eur=600_000),
+        )
+        upkeep = await created(
+            client, "/v1/initiatives", initiative_body(x, name="Onderhoud", kind="maintenance", budget_eur=400_000)
+        )
+        closed = await created(client, "/v1/rounds", round_body(name="Gesloten"))
+        draft = await created(client, "/v1/rounds", round_body(name="Concept"))
+        for round_ in (closed, draft):
+            await item(client, round_, renewal, 1, "start")
+            await item(client, round_, upkeep, 2, "continue")
+        assert (await client.post(f"/v1/rounds/{closed['id']}/open")).status_code == 200
+        assert (await client.post(f"/v1/rounds/{closed['id']}/close")).status_code == 200
+
+        async def report(round_: dict[str, Any], who: httpx2.AsyncClient = client) -> dict[str, Any]:
+            response = await who.get("/v1/reports/ratio", params={"round": round_["id"]})
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            return body
+
+        def point(body: dict[str, Any]) -> dict[str, Any]:
+            return next(p for p in body["trend"] if p["round"]["href"] == closed["href"])
+
+        before = await report(closed)
+        assert before["overall"]["ratio"] == {"run": 40.0, "renewal": 60.0}
+        assert [c["value_chain"]["href"] for c in before["per_value_chain"]] == [x]
+        assert [f["initiative"]["href"] for f in before["renewal_funded_only_incidentally"]] == [renewal["href"]]
+        assert point(before)["ratio"] == {"run": 40.0, "renewal": 60.0}
+
+        # The initiative becomes security, structurally funded, in another chain.
+        await patched(
+            client,
+            f"/v1/initiatives/{renewal['id']}",
+            {"kind": "security", "funding": "structural", "value_chain": {"href": y}},
+            1,
+        )
+        after = await report(closed)
+        assert {k: after[k] for k in ("overall", "per_value_chain", "funding", "renewal_funded_only_incidentally")} == {
+            k: before[k] for k in ("overall", "per_value_chain", "funding", "renewal_funded_only_incidentally")
+        }
+        assert point(after) == point(before)
+        in_x = await client.get(f"/v1/rounds/{closed['id']}/items", params={"value_chain": x})
+        assert [i["rank"] for i in in_x.json()["items"]] == [1, 2]
+        in_y = await client.get(f"/v1/rounds/{closed['id']}/items", params={"value_chain": y})
+        assert in_y.json()["items"] == []
+
+        # A round that is not closed follows its initiatives.
+        live = await report(draft)
+        assert live["overall"]["budget_eur"] == {"maintenance": 400_000, "security": 600_000, "renewal": 0}
+        assert live["overall"]["ratio"] == {"run": 100.0, "renewal": 0.0}
+        assert sorted(c["value_chain"]["href"] for c in live["per_value_chain"]) == sorted([x, y])
+        assert live["renewal_funded_only_incidentally"] == []
+        draft_in_y = await client.get(f"/v1/rounds/{draft['id']}/items", params={"value_chain": y})
+        assert [i["rank"] for i in draft_in_y.json()["items"]] == [1]
+
+        # Need to know still holds in a closed round: reclassified above a caller's clearance, the item
+        # is left out of their figures (the trend too), though its kind was recorded when the round closed.
+        await patched(client, f"/v1/initiatives/{upkeep['id']}", {"data_classification": "secret"}, 1)
+        assert (await report(closed))["overall"] == before["overall"]
+    async with suite.client("portfolio", tokens("reader", clearance="internal")) as reader:
+        limited = await report(closed, reader)
+        assert limited["overall"]["budget_eur"] == {"maintenance": 0, "security": 0, "renewal": 600_000}
+        assert point(limited)["total_budget_eur"] == 600_000
+        assert point(limited)["ratio"] == {"run": 0.0, "renewal": 100.0}
+        assert limited["funding"]["maintenance"]["structural_eur"] == 0

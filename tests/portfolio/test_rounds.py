@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx2
+import pytest
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
+from services.chassis.db import Database
+from services.portfolio.rounds.models import Round
 from tests.conftest import Suite
 from tests.portfolio.helpers import created, events, initiative_body, local, make_chain, patched, pm, round_body
 from tests.support import Tokens
@@ -39,12 +44,22 @@ async def test_target_must_add_up_to_100(suite: Suite, tokens: Tokens) -> None:
         assert response.status_code == 422
         assert response.json()["errors"][0]["loc"][:2] == ["body", "target"]
         assert (await client.post("/v1/rounds", json=round_body(period="2026-X1"))).status_code == 422
+        # ASCII digits only: full-width (U+FF10..) or Arabic-Indic (U+0660..) digits are no period.
+        wide, arabic = "\uff12\uff10\uff12\uff16", "\u0662\u0660\u0662\u0666"
+        for period in (wide, f"{wide}-T1", f"{arabic}-Q1", "2026-Q\uff11"):
+            response = await client.post("/v1/rounds", json=round_body(period=period))
+            assert response.status_code == 422, period
+            assert response.json()["errors"][0]["loc"] == ["body", "period"]
         round_ = await created(client, "/v1/rounds", round_body())
         assert round_["status"] == "draft" and round_["items"] == [] and round_["target"] == {"run": 60, "renewal": 40}
         bad = await client.patch(
             f"/v1/rounds/{round_['id']}", json={"target": {"run": 70, "renewal": 20}}, headers={"If-Match": '"1"'}
         )
         assert bad.status_code == 422
+        widened = await client.patch(
+            f"/v1/rounds/{round_['id']}", json={"period": f"{wide}-H1"}, headers={"If-Match": '"1"'}
+        )
+        assert widened.status_code == 422 and widened.json()["errors"][0]["loc"] == ["body", "period"]
     async with suite.client("portfolio", tokens("reader")) as reader:
         assert (await reader.post("/v1/rounds", json=round_body())).status_code == 403
 
@@ -332,3 +347,58 @@ async def test_items_follow_need_to_know(suite: Suite, tokens: Tokens) -> None:
         assert len(q2["items"]) == 1
     async with suite.client("portfolio", pm(tokens)) as client:
         assert len((await client.get(f"/v1/rounds/{q2['id']}")).json()["items"]) == 2
+
+
+async def test_the_database_keeps_one_round_open(suite: Suite, tokens: Tokens) -> None:
+    async with suite.client("portfolio", pm(tokens)) as client:
+        a = await created(client, "/v1/rounds", round_body(name="A"))
+        b = await created(client, "/v1/rounds", round_body(name="B"))
+        assert (await client.post(f"/v1/rounds/{a['id']}/open")).status_code == 200
+    # Whatever the code checks, the database itself refuses a second open round.
+    database: Database = suite.apps["portfolio"].state.db
+    with pytest.raises(IntegrityError):
+        async with database.session(write=True) as session:
+            await session.execute(update(Round).where(Round.id == b["id"]).values(status="open"))
+    async with suite.client("portfolio", pm(tokens)) as client:
+        assert (await client.get(f"/v1/rounds/{b['id']}")).json()["status"] == "draft"
+        # Archived and closed rounds do not count: only one *open* round is unique.
+        assert (await client.delete(f"/v1/rounds/{a['id']}")).json()["status"] == "archived"
+        assert (await client.post(f"/v1/rounds/{b['id']}/open")).status_code == 200
+
+
+async def test_conflicts_name_only_items_the_caller_may_see(suite: Suite, tokens: Tokens) -> None:
+    chain = await make_chain(suite, tokens)
+    async with suite.client("portfolio", pm(tokens)) as cleared:
+        (secret,) = await initiatives(cleared, chain, 200_000, data_classification="secret")
+        (plain, other) = await initiatives(cleared, chain, 100_000, 50_000)
+        round_ = await created(cleared, "/v1/rounds", round_body())
+        hidden = await add(cleared, round_, secret, 7, note="Sensitive.")
+    items = f"/v1/rounds/{round_['id']}/items"
+    async with suite.client("portfolio", tokens("portfolio_manager", sub="u-pm-2", clearance="internal")) as manager:
+        assert (await manager.get(f"/v1/rounds/{round_['id']}")).json()["items"] == []
+        taken = await manager.post(items, json={"initiative": {"href": plain["href"]}, "rank": 7, "decision": "start"})
+        assert taken.status_code == 409
+        problem = taken.json()
+        assert problem["detail"].startswith("rank 7 is not free in this round")
+        assert "taken_by" not in problem and hidden["id"] not in taken.text
+
+        mine = await add(manager, round_, plain, 8)
+        moved = await manager.patch(local(mine["href"]), json={"rank": 7}, headers={"If-Match": '"1"'})
+        assert moved.status_code == 409
+        assert moved.json()["detail"].startswith("rank 7 is not free in this round")
+        assert "taken_by" not in moved.json() and hidden["id"] not in moved.text
+        assert (await manager.get(local(mine["href"]))).json()["rank"] == 8
+
+        # A holder the caller may see is named, as before.
+        twice = await manager.post(items, json={"initiative": {"href": other["href"]}, "rank": 8, "decision": "start"})
+        assert twice.status_code == 409 and twice.json()["taken_by"] == mine["href"]
+        again = await manager.post(items, json={"initiative": {"href": plain["href"]}, "rank": 9, "decision": "start"})
+        assert again.status_code == 409 and again.json()["existing"] == mine["href"]
+        # The hidden item does not exist for them, nor does a diff or a copy show it.
+        copy = await created(manager, "/v1/rounds", round_body(from_round={"href": round_["href"]}))
+        diff = await manager.get(f"/v1/rounds/{copy['id']}/diff", params={"against": round_["id"]})
+        assert diff.status_code == 200 and secret["href"] not in diff.text and hidden["id"] not in diff.text
+        assert secret["href"] not in (await manager.get(f"/v1/rounds/{copy['id']}")).text
+    async with suite.client("portfolio", pm(tokens)) as cleared:
+        named = await cleared.post(items, json={"initiative": {"href": other["href"]}, "rank": 7, "decision": "start"})
+        assert named.status_code == 409 and named.json()["taken_by"] == hidden["href"]

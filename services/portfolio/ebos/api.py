@@ -20,7 +20,11 @@ router = crud_router(
             "Keep the record current: the unit's contributors, or a portfolio manager. A contributor cannot "
             "move an EBO to another unit. The status changes only by a decision (`POST .../decision`)."
         ),
-        "archive": "Takes a record out of the register (a mistake, a double entry); retiring a system is a decision.",
+        "archive": (
+            "Takes a record out of the register (a mistake, a double entry): portfolio managers (and admins) "
+            "only, a contributor gets 403 also for their own unit's EBOs. Retiring a system is a decision "
+            "(`POST .../decision` with `phased_out`)."
+        ),
     },
 )
 

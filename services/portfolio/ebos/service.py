@@ -1,4 +1,5 @@
-"""The rules of EBOs: units register their own, portfolio managers decide, need to know includes the unit."""
+"""The rules of EBOs: units register and update their own, portfolio managers decide and archive,
+need to know includes the unit."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -47,6 +48,11 @@ class Ebos(PortfolioCollection[Ebo]):
         if action == "decide":
             if not principal.has_role("portfolio_manager"):
                 raise Forbidden("decisions on EBOs need the portfolio_manager role")
+            return
+        if action == "archive":
+            # Taking a record out of the register is not the unit's to decide, like phasing it out.
+            if not principal.has_role("portfolio_manager"):
+                raise Forbidden("archiving an EBO needs the portfolio_manager role; a unit registers and updates")
             return
         if principal.has_role("portfolio_manager"):
             return
@@ -99,7 +105,8 @@ ebos = Ebos(
         'EBOs ("Eigen Beheerde Omgevingen"): systems a unit built and runs itself. They do not always fit '
         "the IV infrastructure and are sometimes built in several places at once; the register is where "
         "they are found, reviewed and merged (ontdubbelen, see `/v1/duplicates`). A contributor registers "
-        "and updates the EBOs of their own unit (the token's `unit` claim); a portfolio manager any. "
+        "and updates the EBOs of their own unit (the token's `unit` claim); a portfolio manager any, and "
+        "only a portfolio manager archives one. "
         "Lifecycle: registered → under_review → adopted | tolerated | phased_out, each move a decision "
         "with its reason (`POST /v1/ebos/{id}/decision`). Confidential and secret EBOs exist only for "
         "tokens cleared for them and for their own unit."

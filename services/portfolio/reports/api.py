@@ -34,9 +34,12 @@ class RatioQuery(BaseModel):
         "must shift toward renewal. Also per value chain (by href; expand through the gateway with "
         "`?expand=per_value_chain.value_chain`), the trend over all closed rounds in order, and "
         "structural vs incidental money per kind, flagging renewal funded only incidentally (its later "
-        "maintenance has no structural money). Budgets are those recorded on the round's items. "
-        "Computed in the database over the initiatives you are cleared to see. " + "Rounding: percentages "
-        "have one decimal, largest remainder, parts add up to 100."
+        "maintenance has no structural money). Budgets are those recorded on the round's items; kind, "
+        "funding and value chain are the initiative's now for a draft or open round, and as they were when "
+        "it closed for a closed round, so a closed round's figures never move. Computed in the database "
+        "over the initiatives you are cleared to see now: an item whose initiative was reclassified above "
+        "your clearance is left out, in closed rounds too. Rounding: percentages have one decimal, largest "
+        "remainder, parts add up to 100."
     ),
     responses=problem_responses(401, 403, 422),
 )

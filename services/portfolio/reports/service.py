@@ -1,4 +1,10 @@
-"""The ratio report: sums and groups in SQL; Python only arranges the few aggregated rows and rounds."""
+"""The ratio report: sums and groups in SQL; Python only arranges the few aggregated rows and rounds.
+
+An item's kind, funding and value chain are those recorded with it when its round closed, or, while
+the round is draft or open, its initiative's now (``COALESCE``): a closed round never moves. Need to
+know follows the initiative as classified now, in closed rounds too: an item whose initiative the
+caller may no longer see is left out of every figure.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,11 @@ from services.portfolio.reports.schemas import ROUNDING, RatioReport
 from services.portfolio.rounds.models import Round, RoundItem
 from services.portfolio.rounds.schemas import LIVE_DECISIONS
 from services.portfolio.rounds.service import rounds, visible_initiatives
+
+# What an item counts as: frozen when its round closed, else its initiative's current facts.
+item_kind = func.coalesce(RoundItem.kind, Initiative.kind)
+item_funding = func.coalesce(RoundItem.funding, Initiative.funding)
+item_chain = func.coalesce(RoundItem.value_chain, Initiative.value_chain)
 
 
 def tenths(parts: Sequence[int]) -> list[int]:
@@ -57,10 +68,10 @@ async def ratio_report(ctx: RequestContext, round_ref: str) -> RatioReport:
     total = func.sum(RoundItem.budget_eur)
 
     grouped = (
-        select(Initiative.value_chain, Initiative.kind, Initiative.funding, total)
+        select(item_chain, item_kind, item_funding, total)
         .join(Initiative, Initiative.id == RoundItem.initiative_id)
         .where(RoundItem.round_id == target_round.id, live, *visible)
-        .group_by(Initiative.value_chain, Initiative.kind, Initiative.funding)
+        .group_by(item_chain, item_kind, item_funding)
     )
     overall: dict[str, int] = defaultdict(int)
     per_chain: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -71,8 +82,10 @@ async def ratio_report(ctx: RequestContext, round_ref: str) -> RatioReport:
         funding[kind][source] += int(amount or 0)
 
     def kind_sum(kind: str) -> Any:
-        # Outer joins: a round without (visible, live) items sums to 0.
-        return func.coalesce(func.sum(case((Initiative.kind == kind, RoundItem.budget_eur), else_=0)), 0)
+        # Outer joins: a round without (visible, live) items sums to 0. An item whose initiative the
+        # caller may not see has no joined initiative, and counts nowhere, though its kind is frozen.
+        counts = and_(Initiative.id.is_not(None), item_kind == kind)
+        return func.coalesce(func.sum(case((counts, RoundItem.budget_eur), else_=0)), 0)
 
     item_on = and_(RoundItem.round_id == Round.id, live)
     initiative_on = and_(Initiative.id == RoundItem.initiative_id, *visible)
@@ -109,13 +122,13 @@ async def ratio_report(ctx: RequestContext, round_ref: str) -> RatioReport:
         )
 
     flagged = (
-        select(RoundItem.initiative_id, Initiative.name, Initiative.value_chain, RoundItem.budget_eur)
+        select(RoundItem.initiative_id, Initiative.name, item_chain, RoundItem.budget_eur)
         .join(Initiative, Initiative.id == RoundItem.initiative_id)
         .where(
             RoundItem.round_id == target_round.id,
             live,
-            Initiative.kind == "renewal",
-            Initiative.funding == "incidental",
+            item_kind == "renewal",
+            item_funding == "incidental",
             *visible,
         )
         .order_by(RoundItem.budget_eur.desc(), RoundItem.initiative_id)

@@ -52,8 +52,10 @@ extra = APIRouter()  # tagged "rounds" by the router it joins
     summary="Open a round",
     description=(
         "draft → open: the round is now the current rolling-portfolio round. Only one round is open at a "
-        "time (409 naming the open one). Any other move is 409 naming the allowed ones. Items can still "
-        "change while it is open. Send `If-Match` to be sure you open the version you read."
+        "time, kept by the database: while another is open this is 409 naming it (`open_round`), also when "
+        "two rounds are opened at the same moment (one of them wins). Any other move is 409 naming the "
+        "allowed ones. Items can still change while it is open. Send `If-Match` to be sure you open the "
+        "version you read."
     ),
     responses={200: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 404, 409, 412, 422)},
 )
@@ -68,8 +70,10 @@ async def open_round(ctx: Ctx, id: ResourceId, if_match: IfMatchOptional = None)
     summary="Close a round",
     description=(
         "open → closed. From then on the round is frozen: changing it, its items, or archiving it is 409, "
-        "and its figures join the ratio report's trend. Start the next round from it with "
-        "`POST /v1/rounds` and `from_round`."
+        "and its figures join the ratio report's trend. Closing records with each item its initiative's "
+        "kind, funding and value chain as they are now (beside the budget recorded when it was added), so "
+        "the round's ratio report never moves when an initiative changes later. Start the next round from "
+        "it with `POST /v1/rounds` and `from_round`."
     ),
     responses={200: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 404, 409, 412, 422)},
 )
@@ -83,9 +87,10 @@ async def close_round(ctx: Ctx, id: ResourceId, if_match: IfMatchOptional = None
     response_model=Page[RoundItemRead],
     summary="List a round's items",
     description=(
-        "The items by rank, paged. Filter by `decision` or by the `value_chain` (href) of the initiative, "
-        'e.g. a chain owner\'s "which initiatives in this round touch my chain?". Items whose initiative '
-        "you are not cleared to see are left out."
+        "The items by rank, paged. Filter by `decision` or by the `value_chain` (href) of the initiative "
+        "(in a closed round: the chain it served when the round closed), e.g. a chain owner's \"which "
+        'initiatives in this round touch my chain?". Items whose initiative you are not cleared to see are '
+        "left out."
     ),
     responses=problem_responses(401, 403, 404, 422),
 )
@@ -99,10 +104,10 @@ async def list_items(ctx: Ctx, id: ResourceId, query: Annotated[RoundItemQuery, 
     status_code=201,
     summary="Add an initiative to a round",
     description=(
-        "Places an initiative in the round with a rank (unique within the round: 409 when taken), a "
-        "decision and a note. `budget_eur` defaults to the initiative's budget now and is kept with the "
-        "item, so the round's figures do not move when the initiative's budget changes later. An "
-        "initiative appears once per round (409). " + FROZEN_NOTE
+        "Places an initiative in the round with a rank (unique within the round: 409 when taken, naming "
+        "the item that holds it only when you may see that item), a decision and a note. `budget_eur` "
+        "defaults to the initiative's budget now and is kept with the item, so the round's figures do not "
+        "move when the initiative's budget changes later. An initiative appears once per round (409). " + FROZEN_NOTE
     ),
     responses={
         201: {"headers": {**ETAG_HEADER, **LOCATION_HEADER}},
@@ -134,9 +139,10 @@ async def get_item(ctx: Ctx, id: ResourceId, item_id: ItemId) -> Response:
     response_model=RoundItemRead,
     summary="Change an item of a round",
     description=(
-        "Move it (rank), change the decision, the note or the budget decided on. Send only what changes, "
-        "with `If-Match` set to the item's ETag (428 without, 412 when stale). Write down why in `note`: "
-        "the diff between rounds shows it with every change. " + FROZEN_NOTE
+        "Move it (rank: 409 when taken, naming the item that holds it only when you may see that item), "
+        "change the decision, the note or the budget decided on. Send only what changes, with `If-Match` "
+        "set to the item's ETag (428 without, 412 when stale). Write down why in `note`: the diff between "
+        "rounds shows it with every change. " + FROZEN_NOTE
     ),
     responses={200: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)},
 )

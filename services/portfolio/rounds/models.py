@@ -1,16 +1,22 @@
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.chassis.db import UTCDateTime
 from services.chassis.resources import ResourceMixin
 from services.portfolio.base import Base
 
+ONE_OPEN = text("status = 'open'")
+
 
 class Round(ResourceMixin, Base):
     __tablename__ = "rounds"
-    __table_args__ = (CheckConstraint("target_run + target_renewal = 100", name="target_sums_to_100"),)
+    __table_args__ = (
+        CheckConstraint("target_run + target_renewal = 100", name="target_sums_to_100"),
+        # One open round at a time, kept by the database: two concurrent opens cannot both commit.
+        Index("uq_rounds_one_open", "status", unique=True, sqlite_where=ONE_OPEN, postgresql_where=ONE_OPEN),
+    )
 
     name: Mapped[str] = mapped_column(String(200))
     period: Mapped[str] = mapped_column(String(20), index=True)
@@ -41,4 +47,9 @@ class RoundItem(ResourceMixin, Base):
     note: Mapped[str] = mapped_column(Text, default="")
     # The budget as decided in this round (a snapshot, so closed rounds never move).
     budget_eur: Mapped[int] = mapped_column(BigInteger)
+    # The initiative's kind, funding and value chain as they were when the round closed (null while
+    # the round is draft or open, which follow their initiatives): a closed round's figures never move.
+    kind: Mapped[str | None] = mapped_column(String(20))
+    funding: Mapped[str | None] = mapped_column(String(20))
+    value_chain: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="active")

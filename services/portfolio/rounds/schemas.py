@@ -13,7 +13,7 @@ RoundStatus = Literal["draft", "open", "closed", "archived"]
 Period = Annotated[
     str,
     Field(
-        pattern=r"^\d{4}(-(H[12]|Q[1-4]|T[1-3]))?$",
+        pattern=r"^[0-9]{4}(-(H[12]|Q[1-4]|T[1-3]))?$",
         description=(
             "The period it plans: a year, half year, quarter or tertiary (four months, tertiaal): "
             "`2027`, `2027-H1`, `2027-Q3`, `2027-T2`."

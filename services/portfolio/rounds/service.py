@@ -1,8 +1,12 @@
-"""The rules of rounds: a target that adds up, unique ranks, and a closed round never changes.
+"""The rules of rounds: a target that adds up, unique ranks, one open round, and a closed round never changes.
 
 Items are resources of their own (version, ETag, change-feed events) with hrefs under their round,
-``/portfolio/v1/rounds/<round>/items/<item>``. An item records the budget the round decided on, so
-that a closed round's figures stay as they were when the initiative's budget later changes.
+``/portfolio/v1/rounds/<round>/items/<item>``. An item records the budget the round decided on, and
+when the round closes also its initiative's kind, funding and value chain, so that a closed round's
+figures stay as they were when the initiative later changes.
+
+Need to know: an item exists for a caller only when they may see its initiative (as it is classified
+now), also in closed rounds, and problems never name an item the caller may not see.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from services.chassis.auth import Principal
@@ -112,31 +117,54 @@ class RoundItems(PortfolioCollection[RoundItem]):
             .where(column == parsed.id)
         ]
 
+    async def holder(self, ctx: RequestContext, round_id: str, match: ColumnElement[bool]) -> tuple[bool, str | None]:
+        """Whether an item of the round matches (whoever may see it: the constraint holds for all
+        items), and its href only when the caller may see that item."""
+        found = await ctx.session.scalar(select(RoundItem.id).where(RoundItem.round_id == round_id, match))
+        if found is None:
+            return False, None
+        seen = await ctx.session.scalar(
+            self.base_select(ctx.principal).with_only_columns(RoundItem.id).where(RoundItem.id == found)
+        )
+        return True, self.item_href(round_id, found) if seen is not None else None
+
     async def validate(self, ctx: RequestContext, obj: RoundItem | None, values: dict[str, Any]) -> None:
-        round_id = values.get("round_id") or (obj.round_id if obj is not None else None)
+        round_id = str(values.get("round_id") or (obj.round_id if obj is not None else ""))
         rank = values.get("rank")
         if rank is not None and (obj is None or rank != obj.rank):
-            holder = await ctx.session.scalar(
-                select(RoundItem.id).where(RoundItem.round_id == round_id, RoundItem.rank == rank)
-            )
-            if holder is not None:
+            taken, href = await self.holder(ctx, round_id, RoundItem.rank == rank)
+            if taken and href is not None:
                 raise Conflict(
-                    f"rank {rank} is already taken in this round (by {self.item_href(str(round_id), holder)}); "
-                    "ranks are unique within a round: give this item a free rank, or move the other first",
-                    extra={"taken_by": self.item_href(str(round_id), holder)},
+                    f"rank {rank} is already taken in this round (by {href}); ranks are unique within a round: "
+                    "give this item a free rank, or move the other first",
+                    extra={"taken_by": href},
+                )
+            if taken:
+                raise Conflict(
+                    f"rank {rank} is not free in this round; ranks are unique within a round: give this item "
+                    "another rank"
                 )
         if obj is None and values.get("initiative_id") is not None:
-            existing = await ctx.session.scalar(
-                select(RoundItem.id).where(
-                    RoundItem.round_id == round_id, RoundItem.initiative_id == values["initiative_id"]
-                )
-            )
-            if existing is not None:
-                href = self.item_href(str(round_id), existing)
+            # The caller sees the initiative (its reference was checked), so normally also its item.
+            taken, href = await self.holder(ctx, round_id, RoundItem.initiative_id == values["initiative_id"])
+            if taken and href is not None:
                 raise Conflict(
                     f"this initiative is already in the round as {href}; change that item instead",
                     extra={"existing": href},
                 )
+            if taken:
+                raise Conflict("this initiative is already in the round; an initiative appears once per round")
+
+    async def freeze(self, ctx: RequestContext, round_id: str) -> None:
+        """Record with each item of a closing round its initiative's kind, funding and value chain
+        (one UPDATE from the initiatives, in the closing transaction): from now on the round's
+        figures no longer follow its initiatives. Nothing the API shows changes, so no item event."""
+        await ctx.session.execute(
+            update(RoundItem)
+            .where(RoundItem.round_id == round_id, RoundItem.initiative_id == Initiative.id)
+            .values(kind=Initiative.kind, funding=Initiative.funding, value_chain=Initiative.value_chain)
+            .execution_options(synchronize_session="fetch")
+        )
 
     async def find_in_round(self, ctx: RequestContext, round_id: str, item_id: str) -> RoundItem:
         stmt = self.base_select(ctx.principal).where(RoundItem.id == item_id, RoundItem.round_id == round_id)
@@ -164,6 +192,7 @@ class RoundItems(PortfolioCollection[RoundItem]):
                 decision=s.decision,
                 note=s.note,
                 budget_eur=s.budget_eur,
+                # kind, funding and value chain: the copy is not closed, it follows its initiatives.
                 status="active",
                 created_at=now,
                 updated_at=now,
@@ -240,23 +269,57 @@ class Rounds(PortfolioCollection[Round]):
             raise NotFound(f"no round {id_}")
         return obj
 
+    async def change(
+        self, ctx: RequestContext, obj: Round, values: dict[str, Any], *, action: str = "updated"
+    ) -> Round:
+        closing = values.get("status") == "closed" and obj.status != "closed"
+        obj = await super().change(ctx, obj, values, action=action)
+        if closing:
+            await round_items.freeze(ctx, obj.id)
+        return obj
+
+    async def other_open(self, ctx: RequestContext, id_: str) -> str | None:
+        """The id of the open round other than ``id_``, whoever may see it."""
+        return await ctx.session.scalar(select(Round.id).where(Round.status == "open", Round.id != id_))
+
+    async def already_open(self, ctx: RequestContext, other: str | None, *, meanwhile: bool = False) -> Conflict:
+        """409 for opening a round while ``other`` is open, naming it only when the caller may see it."""
+        when = " meanwhile" if meanwhile else ""
+        if other is not None and await self.find(ctx, other) is not None:
+            return Conflict(
+                f"round {self.href(other)} is open{when}; only one round is open at a time: close it before "
+                "opening another",
+                extra={"open_round": self.href(other)},
+            )
+        return Conflict(
+            f"another round is open{when}; only one round is open at a time: close it before opening another"
+        )
+
     async def move(self, ctx: RequestContext, id_: str, new: str, if_match: str | None) -> Round:
-        """Open or close a round."""
+        """Open or close a round. One open round at a time: checked here for a clear answer, and kept
+        by a partial unique index, so that of two concurrent opens only one can commit."""
         expected = optional_version(if_match)
         obj = await self.lock(ctx, id_)
         self.authorize(ctx, "update", obj, {"status": new})
         if expected is not None:
             check_version(obj.version, expected)
         check_move("round", obj.status, new, ROUND_MOVES, allow_same=False)
-        if new == "open":
-            other = await ctx.session.scalar(select(Round.id).where(Round.status == "open", Round.id != obj.id))
-            if other is not None:
-                raise Conflict(
-                    f"round {self.href(other)} is open; close it before opening another",
-                    extra={"open_round": self.href(other)},
-                )
-        stamp = "opened_at" if new == "open" else "closed_at"
-        return await self.change(ctx, obj, {"status": new, stamp: utcnow()})
+        if new == "closed":
+            return await self.change(ctx, obj, {"status": new, "closed_at": utcnow()})
+        round_id = obj.id
+        other = await self.other_open(ctx, round_id)
+        if other is not None:
+            raise await self.already_open(ctx, other)
+        try:
+            # A savepoint, so that a lost race leaves the transaction usable to name the winner.
+            async with ctx.session.begin_nested():
+                return await self.change(ctx, obj, {"status": new, "opened_at": utcnow()})
+        except Conflict as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+            # Another round was opened and committed after the check above (PostgreSQL: the index
+            # made this flush wait for it); the new statement sees it.
+            raise await self.already_open(ctx, await self.other_open(ctx, round_id), meanwhile=True) from exc
 
     # --- items ------------------------------------------------------------------------------
 
@@ -295,8 +358,10 @@ class Rounds(PortfolioCollection[Round]):
         if query.decision is not None:
             stmt = stmt.where(RoundItem.decision == query.decision)
         if query.value_chain is not None:
+            # A closed round's items serve the chain they served when it closed.
+            live = RoundItem.initiative_id.in_(select(Initiative.id).where(Initiative.value_chain == query.value_chain))
             stmt = stmt.where(
-                RoundItem.initiative_id.in_(select(Initiative.id).where(Initiative.value_chain == query.value_chain))
+                or_(RoundItem.value_chain == query.value_chain, and_(RoundItem.value_chain.is_(None), live))
             )
         rows = list((await ctx.session.scalars(apply_keyset(stmt, [RoundItem.rank], query))).all())
         next_href = None
@@ -450,7 +515,8 @@ rounds = Rounds(
         "round a ranked list of initiatives with a decision per item (start, continue, adjust, stop, "
         "defer) and a note saying why, against a target split run (beheer) : renewal (vernieuwing). "
         "A round is created as draft (optionally from the previous round, whose items become its "
-        "starting point), opened, and closed; a closed round is frozen: any change is 409. "
+        "starting point), opened (one round at a time), and closed; a closed round is frozen: any change is "
+        "409, and its figures keep the kind, funding and value chain its initiatives had when it closed. "
         "Rounds and their items are written by portfolio managers."
     ),
 )
