@@ -8,6 +8,7 @@ On PostgreSQL both factories share one engine.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -129,7 +130,11 @@ class Database:
 
 
 class BoundDatabase(Database):
-    """A Database whose sessions all join one outer connection: tests roll it back at the end."""
+    """A Database whose sessions all join one outer connection: tests roll it back at the end.
+
+    Each session is a savepoint on that one connection, so sessions must nest: one task may open a
+    session inside its own, but concurrent tasks (requests gathered at once) take turns, or their
+    savepoints would interleave and release each other's."""
 
     def __init__(self, url: str, connection: AsyncConnection) -> None:
         self.url = url
@@ -142,6 +147,25 @@ class BoundDatabase(Database):
             autoflush=False,
             join_transaction_mode="create_savepoint",
         )
+        self._turn = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None
+        self._depth = 0
+
+    @asynccontextmanager
+    async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        task = asyncio.current_task()
+        if self._holder is not task:
+            await self._turn.acquire()
+            self._holder = task
+        self._depth += 1
+        try:
+            async with super().session(write=write) as session:
+                yield session
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self._holder = None
+                self._turn.release()
 
     async def dispose(self) -> None:
         return None
