@@ -19,6 +19,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.app import create_app as create_gateway
 from services.chassis.auth import ensure_dev_key
 from services.chassis.db import BoundDatabase, Database, single_use_engine
 from services.chassis.migrations import upgrade
@@ -30,6 +31,7 @@ from tests.support import (
     create_postgres_database,
     database_base_url,
     drop_postgres_database,
+    gateway_settings,
     running,
     service_module,
     settings_for,
@@ -146,3 +148,11 @@ async def committed_suite(var_dir: Path, databases: dict[str, ServiceDatabase]) 
     """All services in-process on real, separate transactions (for concurrency tests)."""
     async with build_suite(var_dir, databases, rollback=False) as built:
         yield built
+
+
+@pytest.fixture
+async def suite_gateway(suite: Suite, var_dir: Path) -> AsyncIterator[FastAPI]:
+    """The gateway in front of the ``suite``, through the same in-process transport."""
+    app = create_gateway(gateway_settings(var_dir), transport=suite.transport)
+    async with running(app):
+        yield app

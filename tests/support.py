@@ -16,6 +16,7 @@ import httpx2
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from gateway.settings import GatewaySettings
 from services.chassis.auth import issue_dev_token
 from services.chassis.routing import SERVICES
 from services.chassis.settings import CommonSettings, ServiceSettings
@@ -46,6 +47,18 @@ def settings_for(var_dir: Path, service: str | None = None, database_url: str = 
     if service is None:
         return CommonSettings(**values)
     return ServiceSettings(service=service, database_url=database_url, **values)
+
+
+def gateway_settings(var_dir: Path, **overrides: Any) -> GatewaySettings:
+    values: dict[str, Any] = {
+        "environment": "development",
+        "var_dir": var_dir,
+        "log_json": False,
+        "log_level": "WARNING",
+        **TEST_UPSTREAMS,
+        **overrides,
+    }
+    return GatewaySettings(**values)
 
 
 class RoutingTransport(httpx2.AsyncBaseTransport):

@@ -17,22 +17,9 @@ from starlette.responses import JSONResponse
 
 from gateway.app import create_app
 from gateway.resilience import Upstream, UpstreamClient
-from gateway.settings import GatewaySettings
 from tests.conftest import ServiceDatabase, Suite, build_suite
 from tests.gateway.widgets import widgets_app, widgets_database
-from tests.support import TEST_UPSTREAMS, RoutingTransport, Tokens, client_for, running
-
-
-def gateway_settings(var_dir: Path, **overrides: Any) -> GatewaySettings:
-    values: dict[str, Any] = {
-        "environment": "development",
-        "var_dir": var_dir,
-        "log_json": False,
-        "log_level": "WARNING",
-        **TEST_UPSTREAMS,
-        **overrides,
-    }
-    return GatewaySettings(**values)
+from tests.support import RoutingTransport, Tokens, client_for, gateway_settings, running
 
 
 @dataclass

@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
-
-import pytest
 from fastapi import FastAPI
 
-from gateway.app import create_app
-from gateway.settings import GatewaySettings
 from tests.conftest import Suite
 from tests.portfolio.helpers import initiative_body, make_chain, round_body
-from tests.support import TEST_UPSTREAMS, Tokens, client_for, running
+from tests.support import Tokens, client_for
 
 PREFIX = "/portfolio/v1"
 
 
-@pytest.fixture
-async def gateway(suite: Suite, var_dir: Path) -> AsyncIterator[FastAPI]:
-    values: dict[str, Any] = {
-        "environment": "development",
-        "var_dir": var_dir,
-        "log_json": False,
-        "log_level": "WARNING",
-        **TEST_UPSTREAMS,
-    }
-    app = create_app(GatewaySettings(**values), transport=suite.transport)
-    async with running(app):
-        yield app
-
-
-async def test_round_through_the_gateway(gateway: FastAPI, suite: Suite, tokens: Tokens) -> None:
+async def test_round_through_the_gateway(suite_gateway: FastAPI, suite: Suite, tokens: Tokens) -> None:
     chain = await make_chain(suite, tokens, "Opsporing")
-    async with client_for(gateway, tokens("portfolio_manager", sub="u-pm-1", clearance="secret")) as client:
+    async with client_for(suite_gateway, tokens("portfolio_manager", sub="u-pm-1", clearance="secret")) as client:
         made = []
         for name, kind, budget in [("Dossier", "renewal", 600_000), ("Beheer", "maintenance", 400_000)]:
             response = await client.post(

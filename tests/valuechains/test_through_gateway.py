@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
-
-import pytest
 from fastapi import FastAPI
 
-from gateway.app import create_app
-from gateway.settings import GatewaySettings
-from tests.conftest import Suite
-from tests.support import TEST_UPSTREAMS, Tokens, client_for, running
+from tests.support import Tokens, client_for
 from tests.valuechains.helpers import application_body, chain_body, findings, split, team_body
 
 PREFIX = "/valuechains/v1"
 
 
-@pytest.fixture
-async def gateway(suite: Suite, var_dir: Path) -> AsyncIterator[FastAPI]:
-    values: dict[str, Any] = {
-        "environment": "development",
-        "var_dir": var_dir,
-        "log_json": False,
-        "log_level": "WARNING",
-        **TEST_UPSTREAMS,
-    }
-    settings = GatewaySettings(**values)
-    app = create_app(settings, transport=suite.transport)
-    async with running(app):
-        yield app
-
-
-async def test_owner_workflow_through_the_gateway(gateway: FastAPI, tokens: Tokens) -> None:
-    async with client_for(gateway, tokens("admin")) as admin:
+async def test_owner_workflow_through_the_gateway(suite_gateway: FastAPI, tokens: Tokens) -> None:
+    async with client_for(suite_gateway, tokens("admin")) as admin:
         created = await admin.post(f"{PREFIX}/chains", json=chain_body())
         assert created.status_code == 201, created.text
         chain = created.json()
         other = (await admin.post(f"{PREFIX}/chains", json=chain_body())).json()
     owner = tokens("chain_owner", sub=chain["owner"]["subject"])
-    async with client_for(gateway, owner) as client:
+    async with client_for(suite_gateway, owner) as client:
         team = await client.post(f"{PREFIX}/chains/{chain['id']}/teams", json=team_body(fte_external=3.5))
         assert team.status_code == 201, team.text
         assert team.headers["location"] == team.json()["href"]
@@ -77,12 +54,12 @@ async def test_owner_workflow_through_the_gateway(gateway: FastAPI, tokens: Toke
         staffing = await client.get(f"{PREFIX}/reports/staffing", params={"chain": chain["href"]})
         assert staffing.json()["chains"][0]["fte_external"] == 3.5
 
-    async with client_for(gateway) as anonymous:
+    async with client_for(suite_gateway) as anonymous:
         assert (await anonymous.get(f"{PREFIX}/teams")).status_code == 401
 
 
-async def test_merged_openapi_has_the_valuechains_endpoints(gateway: FastAPI) -> None:
-    async with client_for(gateway) as client:
+async def test_merged_openapi_has_the_valuechains_endpoints(suite_gateway: FastAPI) -> None:
+    async with client_for(suite_gateway) as client:
         document = (await client.get("/openapi.json")).json()
     for path in (
         f"{PREFIX}/chains/{{id}}/owner",
@@ -98,8 +75,8 @@ async def test_merged_openapi_has_the_valuechains_endpoints(gateway: FastAPI) ->
         assert path in document["paths"], path
 
 
-async def test_applications_and_foundation_figures_through_the_gateway(gateway: FastAPI, tokens: Tokens) -> None:
-    async with client_for(gateway, tokens("admin")) as admin:
+async def test_applications_and_foundation_figures_through_the_gateway(suite_gateway: FastAPI, tokens: Tokens) -> None:
+    async with client_for(suite_gateway, tokens("admin")) as admin:
         chain = (await admin.post(f"{PREFIX}/chains", json=chain_body())).json()
         hidden = await admin.post(
             f"{PREFIX}/chains/{chain['id']}/applications",
@@ -107,7 +84,7 @@ async def test_applications_and_foundation_figures_through_the_gateway(gateway: 
         )
         assert hidden.status_code == 201, hidden.text
     owner = tokens("chain_owner", sub=chain["owner"]["subject"])
-    async with client_for(gateway, owner) as client:
+    async with client_for(suite_gateway, owner) as client:
         created = await client.post(
             f"{PREFIX}/chains/{chain['id']}/applications",
             json=application_body(findings=findings(critical=1, high=2), supported_until="2021-03-31"),
