@@ -23,6 +23,7 @@ from services.chassis.middleware import BodyLimitMiddleware, SecurityHeadersMidd
 from services.chassis.openapi import install_openapi
 from services.chassis.references import Upstreams, build_http_client
 from services.chassis.resources import Collection, references_router
+from services.chassis.resources.routers import unguarded_writes
 from services.chassis.settings import ServiceSettings
 from services.chassis.telemetry import (
     Metrics,
@@ -126,6 +127,9 @@ def create_service_app(
     app.include_router(changes_router(f"/{settings.service}"))
     mount_explorer(app, title=title)
     install_openapi(app, tags=tags)
+    unguarded = unguarded_writes(app.routes)
+    if unguarded:
+        raise RuntimeError(f"write routes must be declared with resources.write (the write pipeline): {unguarded}")
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from services.chassis.errors import Forbidden, Unauthenticated
 from services.chassis.settings import CommonSettings
@@ -58,9 +59,6 @@ class Principal:
     def has_role(self, *roles: str) -> bool:
         """True when the caller holds one of ``roles``; admin may do everything."""
         return self.is_admin or any(role in self.roles for role in roles)
-
-    def cleared_for(self, classification: str | None) -> bool:
-        return clearance_rank(self.clearance) >= clearance_rank(classification)
 
     @property
     def authorization(self) -> dict[str, str]:
@@ -229,22 +227,29 @@ bearer_scheme = HTTPBearer(
 )
 
 
-async def authenticate(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Principal:
-    """The verified caller; 401 problem when there is no valid token."""
+async def principal_of(request: Request) -> Principal:
+    """The verified caller of a request (cached on it); 401 problem without a valid token, 403 when
+    the token carries none of the platform's roles."""
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         return cached
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("a bearer token is required")
     verifier: TokenVerifier = request.app.state.verifier
-    principal = await verifier.verify(credentials.credentials)
+    principal = await verifier.verify(token)
     if not principal.roles:
         raise Forbidden("the token carries none of the platform's roles")
     request.state.principal = principal
     return principal
+
+
+async def authenticate(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The dependency form of ``principal_of``; the bearer scheme documents the token in OpenAPI."""
+    return await principal_of(request)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

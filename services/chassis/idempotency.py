@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from starlette.requests import Request
 from starlette.responses import Response
 
+from services.chassis.auth import Principal
 from services.chassis.db import ChassisBase, Database, UTCDateTime, utcnow
 from services.chassis.errors import BadRequest, Conflict, ValidationProblem
 
@@ -202,3 +203,20 @@ async def purge_expired(db: Database) -> int:
     async with db.session(write=True) as session:
         result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < utcnow()))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def reserve_for(request: Request, principal: Principal) -> Reservation | None:
+    """The key a POST carries, taken for its caller (None without one, and for other methods).
+    Raises like ``reserve``: replay, 409 in flight, 422 reused with another body."""
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or key is None:
+        return None
+    settings = request.app.state.settings
+    return await reserve(
+        request.app.state.db,
+        request,
+        actor=principal.sub,
+        key=key,
+        ttl=dt.timedelta(seconds=settings.idempotency_ttl_seconds),
+        in_flight=dt.timedelta(seconds=settings.idempotency_in_flight_seconds),
+    )

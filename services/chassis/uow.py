@@ -2,15 +2,15 @@
 
 Only this boundary commits: the session dependency commits after the handler returns and before
 the response is sent (``scope="function"``), and rolls back on any error. Domain code only flushes.
+Write routes are admitted before the body is read (``services.chassis.resources.pipeline``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
@@ -20,9 +20,12 @@ from starlette.responses import Response
 
 from services.chassis.auth import CurrentPrincipal, Principal
 from services.chassis.db import Database
-from services.chassis.idempotency import Reservation, reserve
+from services.chassis.idempotency import Reservation
 from services.chassis.references import Upstreams
 from services.chassis.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from services.chassis.resources.pipeline import Admission
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -39,30 +42,6 @@ DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadSession = DbSession
 
 
-async def get_reservation(request: Request, principal: CurrentPrincipal) -> AsyncIterator[Reservation | None]:
-    # Documented on every POST operation by services.chassis.openapi.
-    idempotency_key = request.headers.get("Idempotency-Key")
-    if request.method != "POST" or idempotency_key is None:
-        yield None
-        return
-    settings: ServiceSettings = request.app.state.settings
-    reservation = await reserve(
-        request.app.state.db,
-        request,
-        actor=principal.sub,
-        key=idempotency_key,
-        ttl=dt.timedelta(seconds=settings.idempotency_ttl_seconds),
-        in_flight=dt.timedelta(seconds=settings.idempotency_in_flight_seconds),
-    )
-    try:
-        yield reservation
-    except BaseException:
-        await reservation.release()
-        raise
-    if not reservation.completed:
-        await reservation.release()
-
-
 @dataclass
 class RequestContext:
     """Everything a handler (or a seed or background job) needs to do its work and answer."""
@@ -73,6 +52,8 @@ class RequestContext:
     upstreams: Upstreams
     request: Request | None = None
     reservation: Reservation | None = None
+    admission: Admission | None = None
+    """What the write guard established before the body was read (``resources.pipeline``)."""
 
     @property
     def public_prefix(self) -> str:
@@ -116,21 +97,18 @@ class RequestContext:
         return response
 
 
-async def get_context(
-    request: Request,
-    principal: CurrentPrincipal,
-    reservation: Annotated[Reservation | None, Depends(get_reservation, scope="function")],
-    session: DbSession,
-) -> RequestContext:
-    # Declared after the reservation so it exits (commits) first: a failed commit then reaches
-    # the reservation's cleanup, which releases the key.
+async def get_context(request: Request, principal: CurrentPrincipal, session: DbSession) -> RequestContext:
+    # The write guard (services.chassis.resources.routers) took the Idempotency-Key and admitted the
+    # operation before the body was read; the session commits when the handler returns, and the
+    # guard then releases a key that was not completed.
     return RequestContext(
         principal=principal,
         session=session,
         settings=request.app.state.settings,
         upstreams=request.app.state.upstreams,
         request=request,
-        reservation=reservation,
+        reservation=getattr(request.state, "reservation", None),
+        admission=getattr(request.state, "admission", None),
     )
 
 

@@ -12,7 +12,8 @@ from services.portfolio.programmes.api import router as programmes_router
 from services.portfolio.programmes.service import programmes
 from services.portfolio.reports.api import router as reports_router
 from services.portfolio.rounds.api import router as rounds_router
-from services.portfolio.rounds.service import round_items, rounds
+from services.portfolio.rounds.items import round_items
+from services.portfolio.rounds.service import rounds
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -22,8 +22,9 @@ from services.chassis.uow import RequestContext
 from services.portfolio.ebos.service import ebos
 from services.portfolio.initiatives.service import initiatives
 from services.portfolio.programmes.service import programmes
+from services.portfolio.rounds.items import round_items
 from services.portfolio.rounds.models import Round, RoundItem
-from services.portfolio.rounds.service import round_items, rounds
+from services.portfolio.rounds.service import rounds
 
 
 def chain(n: int) -> str:
@@ -720,7 +721,7 @@ async def _load_rounds(ctx: RequestContext) -> None:
                     },
                 )
         else:
-            await round_items.copy(ctx, previous.id, obj.id)
+            # Created from the previous round, it starts with that round's items (Rounds.after_insert).
             changes, additions = ROUND_CHANGES[n]
             for initiative, values in changes:
                 item = await _item(ctx, obj.id, initiative)

@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-from sqlalchemy import ColumnElement, or_
-from sqlalchemy.orm import InstrumentedAttribute
-
-from services.chassis.auth import CLEARANCES, Principal, clearance_rank
+from services.chassis.auth import CLEARANCES, clearance_rank
 from services.chassis.errors import ValidationProblem
 from services.chassis.routing import parse_href
+from services.chassis.visibility import NeedToKnow
 
 SubjectKind = Literal["chain", "team", "allocation", "programme", "initiative", "ebo"]
 
@@ -99,19 +97,9 @@ def highest(*levels: str | None) -> str | None:
     return max(present, key=clearance_rank) if present else None
 
 
-def need_to_know(
-    principal: Principal,
-    classification: InstrumentedAttribute[str | None],
-    unit: InstrumentedAttribute[str | None],
-) -> ColumnElement[bool] | None:
-    """Records about a classified subject exist only for callers cleared for it (or of the EBO's unit)."""
-    if principal.is_admin:
-        return None
-    allowed = [c for c in CLEARANCES if clearance_rank(c) <= clearance_rank(principal.clearance)]
-    clauses: list[ColumnElement[bool]] = [classification.is_(None), classification.in_(allowed)]
-    if principal.unit:
-        clauses.append(unit == principal.unit)
-    return or_(*clauses)
+RECORD_NEED_TO_KNOW = NeedToKnow(classification="data_classification", unit="visible_to_unit")
+"""What this service records about a subject carries the subject's classification (and an EBO's unit),
+as last read: the records are visible to whoever may see the subject."""
 
 
 # --- facts ---------------------------------------------------------------------------------------

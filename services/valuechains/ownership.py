@@ -1,12 +1,12 @@
 """Rows that belong to a chain (teams, allocations): the chain's owner, or an admin, manages them."""
 
-from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from services.chassis.errors import Conflict, Forbidden
+from services.chassis.auth import Principal
+from services.chassis.errors import Conflict
 from services.chassis.resources import ARCHIVED, Collection, ResourceMixin
 from services.chassis.uow import RequestContext
 from services.valuechains.chains.models import Chain
@@ -29,37 +29,31 @@ VERBS = {"create": "add to", "update": "change", "archive": "archive"}
 
 
 class ChainScoped(Collection[CO]):
-    """Writes need the admin role, or the chain_owner role as the owner of the row's chain. Moving a
-    row to another chain (a new ``chain_id``) needs ownership of both chains, and the target chain
-    must not be archived."""
+    """Writes need the admin role, or the chain_owner role as the owner of the row's chain (for a
+    new row: of the chain it is created under). Moving a row to another chain (a new ``chain_id``)
+    needs ownership of both chains, and the target chain must not be archived."""
 
     write_roles = ("chain_owner",)
 
-    def authorize(self, ctx: RequestContext, action: str, obj: CO | None, values: Mapping[str, Any]) -> None:
-        principal = ctx.principal
-        if principal.is_admin:
-            return
-        verb = VERBS.get(action, action)
-        if obj is None:
-            # Creating: the target chain is checked in ``validate`` once it is known to exist.
-            if not principal.has_role(*self.write_roles):
-                raise Forbidden(f"{action} on {self.name} needs the chain_owner role (as the chain's owner) or admin")
-            return
-        ensure_manages(principal, obj.chain, f"{verb} the {self.name} of")
+    def authorize(self, principal: Principal, action: str, *, record: CO | None, parent: Any | None) -> None:
+        chain = parent if isinstance(parent, Chain) else record.chain if record is not None else None
+        if chain is not None:
+            ensure_manages(principal, chain, f"{VERBS.get(action, action)} the {self.name} of")
 
     async def validate(self, ctx: RequestContext, obj: CO | None, values: dict[str, Any]) -> None:
         chain_id = values.get("chain_id")
-        if chain_id is None or (obj is not None and chain_id == obj.chain_id):
+        if obj is None or chain_id is None or chain_id == obj.chain_id:
             return
         # Locked (on PostgreSQL) so that the chain cannot be archived between this check and the
         # commit: archiving it updates the same row and waits.
         chain = (await ctx.session.scalars(select(Chain).where(Chain.id == chain_id).with_for_update())).first()
         if chain is None:  # check_local_references has already answered 422
             return
-        ensure_manages(
-            ctx.principal,
-            chain,
-            f"add {self.name} to" if obj is None else f"move {self.name} into",
-        )
-        if chain.status == ARCHIVED:
-            raise Conflict(f"chain {chain.code} is archived: it takes no new {self.name}")
+        ensure_manages(ctx.principal, chain, f"move {self.name} into")
+        chains_in_use(chain, self.name)
+
+
+def chains_in_use(chain: Chain, what: str) -> None:
+    """An archived chain takes no new teams, applications or allocations (409)."""
+    if chain.status == ARCHIVED:
+        raise Conflict(f"chain {chain.code} is archived: it takes no new {what}")

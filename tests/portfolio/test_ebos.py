@@ -117,9 +117,17 @@ async def test_need_to_know_includes_the_unit(suite: Suite, tokens: Tokens) -> N
         assert await events(other, secret["href"]) == []
         pairs = (await other.get("/v1/duplicates", params={"kind": "ebo", "min_score": 50})).json()["items"]
         assert all(secret["href"] not in (p["a"]["href"], p["b"]["href"]) for p in pairs)
-        assert (
-            await other.post(f"/v1/ebos/{secret['id']}/decision", json={"status": "under_review", "reason": "Why?"})
-        ).status_code == 404
+        # A reader may decide on nothing: the same 403 for a hidden EBO as for one that does not exist.
+        decision = {"status": "under_review", "reason": "Why?"}
+        hidden = await other.post(f"/v1/ebos/{secret['id']}/decision", json=decision)
+        nowhere = await other.post("/v1/ebos/019a0000-dead-7000-8000-000000000000/decision", json=decision)
+        assert hidden.status_code == nowhere.status_code == 403
+        assert hidden.json()["detail"] == nowhere.json()["detail"]
+
+    async with suite.client("portfolio", tokens("portfolio_manager", unit=AMS, clearance="confidential")) as manager:
+        # One who may decide, but is not cleared for it: to them it does not exist.
+        decided = await manager.post(f"/v1/ebos/{secret['id']}/decision", json=decision)
+        assert decided.status_code == 404
 
     async with suite.client("portfolio", tokens("reader", unit=AMS, clearance="secret")) as cleared:
         assert (await cleared.get(f"/v1/ebos/{secret['id']}")).status_code == 200

@@ -2,10 +2,10 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from services.chassis.errors import problem_responses
-from services.chassis.resources import ETAG_HEADER, IfMatchOptional, ResourceId, crud_router, single_headers
+from services.chassis.resources import ETAG_HEADER, IfMatchOptional, ResourceId, crud_router, single_headers, write
 from services.chassis.uow import Ctx
 from services.portfolio.ebos.schemas import EboDecisionCreate, EboRead
-from services.portfolio.ebos.service import ebos
+from services.portfolio.ebos.service import DECIDE, ebos
 
 router = crud_router(
     ebos,
@@ -31,8 +31,11 @@ router = crud_router(
 decisions = APIRouter()  # tagged "ebos" by the router it joins
 
 
-@decisions.post(
+@write(
+    decisions,
+    "POST",
     "/v1/ebos/{id}/decision",
+    operation=DECIDE,
     response_model=EboRead,
     summary="Decide on an EBO",
     description=(
@@ -47,8 +50,8 @@ decisions = APIRouter()  # tagged "ebos" by the router it joins
     responses={200: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 404, 409, 412, 413, 422)},
 )
 async def decide(ctx: Ctx, id: ResourceId, body: EboDecisionCreate, if_match: IfMatchOptional = None) -> Response:
-    obj = await ebos.decide(ctx, id, body, if_match)
-    return await ctx.respond(await ebos.render(ctx, obj), headers=single_headers(obj, ebos))
+    obj = await ebos.decide(ctx, body)
+    return await ctx.respond(await ebos.render(ctx, obj), headers=single_headers(obj))
 
 
 router.include_router(decisions)

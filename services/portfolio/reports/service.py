@@ -18,9 +18,11 @@ from services.chassis.uow import RequestContext
 from services.portfolio.common import INITIATIVES, KINDS, RUN_KINDS
 from services.portfolio.initiatives.models import Initiative
 from services.portfolio.reports.schemas import ROUNDING, RatioReport
+from services.portfolio.rounds.diff import resolve as resolve_round
+from services.portfolio.rounds.items import visible_initiatives
 from services.portfolio.rounds.models import Round, RoundItem
 from services.portfolio.rounds.schemas import LIVE_DECISIONS
-from services.portfolio.rounds.service import rounds, visible_initiatives
+from services.portfolio.rounds.service import rounds
 
 # What an item counts as: frozen when its round closed, else its initiative's current facts.
 item_kind = func.coalesce(RoundItem.kind, Initiative.kind)
@@ -61,7 +63,7 @@ def funding_split(structural: int, incidental: int) -> dict[str, Any]:
 
 
 async def ratio_report(ctx: RequestContext, round_ref: str) -> RatioReport:
-    target_round = await rounds.resolve(ctx, round_ref, "round")
+    target_round = await resolve_round(ctx, round_ref, "round")
     cleared = visible_initiatives(ctx.principal)
     visible = [cleared] if cleared is not None else []
     live = RoundItem.decision.in_(LIVE_DECISIONS)

@@ -3,7 +3,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from services.chassis.errors import problem_responses
+from services.chassis.errors import NotFound, problem_responses
 from services.chassis.pagination import Page
 from services.chassis.resources import (
     ETAG_HEADER,
@@ -11,10 +11,15 @@ from services.chassis.resources import (
     IfMatch,
     IfMatchOptional,
     ResourceId,
+    created_headers,
     crud_router,
     single_headers,
+    write,
 )
+from services.chassis.resources.pipeline import create, update
 from services.chassis.uow import Ctx
+from services.portfolio.rounds.diff import diff as round_diff
+from services.portfolio.rounds.items import round_items
 from services.portfolio.rounds.schemas import (
     DiffQuery,
     RoundDiff,
@@ -24,7 +29,7 @@ from services.portfolio.rounds.schemas import (
     RoundItemUpdate,
     RoundRead,
 )
-from services.portfolio.rounds.service import round_items, rounds
+from services.portfolio.rounds.service import ADD_ITEM, CLOSE, OPEN, UPDATE_ITEM, rounds
 
 router = crud_router(
     rounds,
@@ -46,8 +51,11 @@ FROZEN_NOTE = "A closed round is frozen: this is then 409."
 extra = APIRouter()  # tagged "rounds" by the router it joins
 
 
-@extra.post(
+@write(
+    extra,
+    "POST",
     "/v1/rounds/{id}/open",
+    operation=OPEN,
     response_model=RoundRead,
     summary="Open a round",
     description=(
@@ -60,12 +68,15 @@ extra = APIRouter()  # tagged "rounds" by the router it joins
     responses={200: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 404, 409, 412, 422)},
 )
 async def open_round(ctx: Ctx, id: ResourceId, if_match: IfMatchOptional = None) -> Response:
-    obj = await rounds.move(ctx, id, "open", if_match)
-    return await ctx.respond(await rounds.render(ctx, obj), headers=single_headers(obj, rounds))
+    obj = await rounds.open(ctx)
+    return await ctx.respond(await rounds.render(ctx, obj), headers=single_headers(obj))
 
 
-@extra.post(
+@write(
+    extra,
+    "POST",
     "/v1/rounds/{id}/close",
+    operation=CLOSE,
     response_model=RoundRead,
     summary="Close a round",
     description=(
@@ -78,8 +89,8 @@ async def open_round(ctx: Ctx, id: ResourceId, if_match: IfMatchOptional = None)
     responses={200: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 404, 409, 412, 422)},
 )
 async def close_round(ctx: Ctx, id: ResourceId, if_match: IfMatchOptional = None) -> Response:
-    obj = await rounds.move(ctx, id, "closed", if_match)
-    return await ctx.respond(await rounds.render(ctx, obj), headers=single_headers(obj, rounds))
+    obj = await rounds.close(ctx)
+    return await ctx.respond(await rounds.render(ctx, obj), headers=single_headers(obj))
 
 
 @extra.get(
@@ -98,8 +109,11 @@ async def list_items(ctx: Ctx, id: ResourceId, query: Annotated[RoundItemQuery, 
     return await rounds.list_items(ctx, id, query)
 
 
-@extra.post(
+@write(
+    extra,
+    "POST",
     "/v1/rounds/{id}/items",
+    operation=ADD_ITEM,
     response_model=RoundItemRead,
     status_code=201,
     summary="Add an initiative to a round",
@@ -115,10 +129,9 @@ async def list_items(ctx: Ctx, id: ResourceId, query: Annotated[RoundItemQuery, 
     },
 )
 async def add_item(ctx: Ctx, id: ResourceId, body: RoundItemCreate) -> Response:
-    item = await rounds.add_item(ctx, id, body)
-    href = round_items.item_href(item.round_id, item.id)
+    item = await create(ctx, ADD_ITEM, body)
     return await ctx.respond(
-        await round_items.render(ctx, item), status=201, headers={**single_headers(item, round_items), "Location": href}
+        await round_items.render(ctx, item), status=201, headers=created_headers(item, round_items.href_of(item))
     )
 
 
@@ -130,12 +143,18 @@ async def add_item(ctx: Ctx, id: ResourceId, body: RoundItemCreate) -> Response:
     responses={200: {"headers": ETAG_HEADER}, **problem_responses(401, 403, 404, 422)},
 )
 async def get_item(ctx: Ctx, id: ResourceId, item_id: ItemId) -> Response:
-    item = await round_items.find_in_round(ctx, id, item_id)
-    return await ctx.respond(await round_items.render(ctx, item), headers=single_headers(item, round_items))
+    round_ = await rounds.get(ctx, id)
+    item = await round_items.locate(ctx, round_, {"item_id": item_id}, "item_id")
+    if item is None:
+        raise NotFound(f"no item {item_id} in round {id}")
+    return await ctx.respond(await round_items.render(ctx, item), headers=single_headers(item))
 
 
-@extra.patch(
+@write(
+    extra,
+    "PATCH",
     "/v1/rounds/{id}/items/{item_id}",
+    operation=UPDATE_ITEM,
     response_model=RoundItemRead,
     summary="Change an item of a round",
     description=(
@@ -149,8 +168,8 @@ async def get_item(ctx: Ctx, id: ResourceId, item_id: ItemId) -> Response:
 async def update_item(
     ctx: Ctx, id: ResourceId, item_id: ItemId, body: RoundItemUpdate, if_match: IfMatch = None
 ) -> Response:
-    item = await rounds.update_item(ctx, id, item_id, body, if_match)
-    return await ctx.respond(await round_items.render(ctx, item), headers=single_headers(item, round_items))
+    item = await update(ctx, UPDATE_ITEM, body)
+    return await ctx.respond(await round_items.render(ctx, item), headers=single_headers(item))
 
 
 @extra.get(
@@ -166,7 +185,7 @@ async def update_item(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def diff(ctx: Ctx, id: ResourceId, query: Annotated[DiffQuery, Query()]) -> RoundDiff:
-    return await rounds.diff(ctx, id, query.against)
+    return await round_diff(ctx, id, query.against)
 
 
 router.include_router(extra)

@@ -5,17 +5,20 @@ from starlette.responses import Response
 
 from services.chassis.concurrency import etag
 from services.chassis.errors import problem_responses
-from services.chassis.resources import ETAG_HEADER, LOCATION_HEADER, crud_router
+from services.chassis.resources import ETAG_HEADER, LOCATION_HEADER, crud_router, write
 from services.chassis.uow import Ctx
 from services.principles.assessments.schemas import AssessmentRead, ManualAssessmentCreate
-from services.principles.assessments.service import assessments, record_manual
+from services.principles.assessments.service import RECORD_MANUAL, assessments, record_manual
 
 router = APIRouter()
 TAGS: list[str | Enum] = ["assessments"]  # on each route: the included standard routes carry their own
 
 
-@router.post(
+@write(
+    router,
+    "POST",
     "/v1/assessments",
+    operation=RECORD_MANUAL,
     tags=TAGS,
     response_model=AssessmentRead,
     status_code=201,

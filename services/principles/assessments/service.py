@@ -10,16 +10,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.chassis.auth import Principal
-from services.chassis.errors import Conflict, Forbidden, ValidationProblem
-from services.chassis.resources import ARCHIVED, Collection, ListQuery, RefField
+from services.chassis.errors import Conflict, ValidationProblem
+from services.chassis.resources import ARCHIVED, Collection, ListQuery, Operation, RefField
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
 from services.principles.assessments.models import Assessment
 from services.principles.assessments.schemas import AssessmentQuery, AssessmentRead, ManualAssessmentCreate
 from services.principles.common import today
 from services.principles.explanations.models import Explanation
-from services.principles.kinds import classification_of, facts_digest, need_to_know, parse_target, unit_of
+from services.principles.kinds import RECORD_NEED_TO_KNOW, classification_of, facts_digest, parse_target, unit_of
 from services.principles.principles.models import Principle
 from services.principles.reclassification import follow_subjects
 from services.principles.refs import EVALUATIONS_PATH, EXPLANATIONS_PATH, PRINCIPLES_PATH
@@ -47,17 +46,6 @@ def latest_ids() -> Select[tuple[str]]:
 class Assessments(Collection[Assessment]):
     write_roles = ("architect",)
 
-    def visibility(self, principal: Principal) -> ColumnElement[bool] | None:
-        return need_to_know(principal, Assessment.data_classification, Assessment.visible_to_unit)
-
-    def event_visibility(self, obj: Assessment) -> tuple[str | None, str | None]:
-        return obj.data_classification, obj.visible_to_unit
-
-    def authorize(self, ctx: RequestContext, action: str, obj: Assessment | None, values: Mapping[str, Any]) -> None:
-        # Evaluations record assessments on behalf of whoever asked; the endpoints check who may ask.
-        if action != "create":
-            super().authorize(ctx, action, obj, values)
-
     async def check_local_references(self, ctx: RequestContext, values: Mapping[str, Any]) -> None:
         # Written only by this service's own code, from rows it has just read; the foreign keys hold.
         return None
@@ -77,6 +65,7 @@ assessments = Assessments(
     model=Assessment,
     read=AssessmentRead,
     query=AssessmentQuery,
+    need_to_know=RECORD_NEED_TO_KNOW,
     references={
         "principle": RefField(PRINCIPLES_PATH, column="principle_id", local=True),
         "subject": RefField("*"),
@@ -173,8 +162,6 @@ async def record(
 
 async def record_manual(ctx: RequestContext, body: ManualAssessmentCreate) -> Assessment:
     """An architect's judgement on a principle without a rule (the subject read by reference first)."""
-    if not ctx.principal.has_role("architect"):
-        raise Forbidden("manual assessments are recorded by architects")
     parsed = parse_href(body.principle.href)
     async with ctx.read_session() as session:
         principle = await session.get(Principle, parsed.id) if parsed and parsed.id else None
@@ -206,3 +193,7 @@ async def record_manual(ctx: RequestContext, body: ManualAssessmentCreate) -> As
     )
     await follow_subjects(ctx, {target.href: subject})
     return (await record(ctx, [judgement]))[0]
+
+
+RECORD_MANUAL = Operation(assessments, "create", id_param=None)
+"""``POST /v1/assessments``: architects (the collection's write role) record manual judgements."""

@@ -5,10 +5,10 @@ from starlette.responses import Response
 
 from services.chassis.concurrency import etag
 from services.chassis.errors import problem_responses
-from services.chassis.resources import ETAG_HEADER, LOCATION_HEADER, ResourceId, crud_router
+from services.chassis.resources import ETAG_HEADER, LOCATION_HEADER, ResourceId, crud_router, write
 from services.chassis.uow import Ctx
 from services.principles.evaluations.schemas import EvaluationCreate, EvaluationRead
-from services.principles.evaluations.service import EVALUATOR_ROLES, evaluations, run, shown_assessments
+from services.principles.evaluations.service import EVALUATE, EVALUATOR_ROLES, evaluations, run, shown_assessments
 
 router = APIRouter(tags=["evaluations"])
 
@@ -36,8 +36,11 @@ def _headers(evaluation_id: str, version: int) -> dict[str, str]:
     return {"ETag": etag(version), "Location": f"/principles/v1/evaluations/{evaluation_id}"}
 
 
-@router.post(
+@write(
+    router,
+    "POST",
     "/v1/evaluations",
+    operation=EVALUATE,
     response_model=EvaluationRead,
     status_code=201,
     summary="Evaluate a subject or a collection against the principles",

@@ -10,24 +10,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.chassis.auth import Principal
-from services.chassis.errors import Forbidden, ValidationProblem
+from services.chassis.errors import ValidationProblem
 from services.chassis.references import Upstreams
-from services.chassis.resources import Collection, RefField
+from services.chassis.resources import Collection, Operation, RefField
 from services.chassis.uow import RequestContext
 from services.principles.assessments.models import Assessment
 from services.principles.assessments.service import Judgement, assessments, record
 from services.principles.evaluations.models import Evaluation
 from services.principles.evaluations.schemas import EvaluationQuery, EvaluationRead
 from services.principles.kinds import (
+    RECORD_NEED_TO_KNOW,
     Target,
     classification_of,
     facts_digest,
     highest,
-    need_to_know,
     parse_target,
     unit_of,
 )
@@ -44,16 +44,7 @@ SUBJECT_LOC: list[str | int] = ["body", "subject", "href"]
 
 class Evaluations(Collection[Evaluation]):
     write_roles = ("admin",)
-
-    def visibility(self, principal: Principal) -> ColumnElement[bool] | None:
-        return need_to_know(principal, Evaluation.data_classification, Evaluation.visible_to_unit)
-
-    def event_visibility(self, obj: Evaluation) -> tuple[str | None, str | None]:
-        return obj.data_classification, obj.visible_to_unit
-
-    def authorize(self, ctx: RequestContext, action: str, obj: Evaluation | None, values: Mapping[str, Any]) -> None:
-        if action != "create":  # who may evaluate is checked by ``run`` (the follower runs as the service)
-            super().authorize(ctx, action, obj, values)
+    action_roles = {"create": EVALUATOR_ROLES}
 
     async def check_local_references(self, ctx: RequestContext, values: Mapping[str, Any]) -> None:
         return None
@@ -89,12 +80,15 @@ evaluations = Evaluations(
     model=Evaluation,
     read=EvaluationRead,
     query=EvaluationQuery,
+    need_to_know=RECORD_NEED_TO_KNOW,
     references={"target": RefField("*")},
     description=(
         "Runs of the rules over live subjects: who asked, what was read, and a summary of the assessments "
         "recorded. Create one with `POST /v1/evaluations`; the change-feed follower creates them too."
     ),
 )
+
+EVALUATE = Operation(evaluations, "create", id_param=None)
 
 
 # --- running -------------------------------------------------------------------------------------
@@ -205,8 +199,6 @@ async def read_subjects(ctx: RequestContext, target: Target, loc: Sequence[str |
 
 async def run(ctx: RequestContext, href: str) -> tuple[Evaluation, list[Assessment]]:
     """``POST /v1/evaluations``: one subject or a whole collection, on behalf of the caller."""
-    if not ctx.principal.has_role(*EVALUATOR_ROLES):
-        raise Forbidden(f"evaluations need one of the roles: {', '.join(EVALUATOR_ROLES)}")
     target = parse_target(href, SUBJECT_LOC, allow_collection=True)
     async with ctx.read_session() as session:
         rules, manual = await applicable(session, target.kind)

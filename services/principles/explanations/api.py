@@ -15,6 +15,7 @@ from services.chassis.resources import (
     IfMatchOptional,
     ResourceId,
     crud_router,
+    write,
 )
 from services.chassis.uow import Ctx
 from services.principles.common import today
@@ -27,6 +28,9 @@ from services.principles.explanations.schemas import (
     RejectionBody,
 )
 from services.principles.explanations.service import (
+    APPROVE,
+    REJECT,
+    REQUEST,
     decide,
     explanations,
     register_query,
@@ -126,8 +130,11 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-@router.post(
+@write(
+    router,
+    "POST",
     "/v1/explanations",
+    operation=REQUEST,
     tags=TAGS,
     response_model=ExplanationRead,
     status_code=201,
@@ -163,8 +170,11 @@ FOUR_EYES = (
 )
 
 
-@router.post(
+@write(
+    router,
+    "POST",
     "/v1/explanations/{id}/approve",
+    operation=APPROVE,
     tags=TAGS,
     response_model=ExplanationRead,
     summary="Approve an explanation (four eyes)",
@@ -178,12 +188,15 @@ FOUR_EYES = (
 async def approve_explanation(
     ctx: Ctx, id: ResourceId, body: ApprovalBody | None = None, if_match: IfMatchOptional = None
 ) -> Response:
-    obj = await decide(ctx, id, body or ApprovalBody(), if_match)
+    obj = await decide(ctx, body or ApprovalBody())
     return await ctx.respond(await explanations.render(ctx, obj), headers={"ETag": etag(obj.version)})
 
 
-@router.post(
+@write(
+    router,
+    "POST",
     "/v1/explanations/{id}/reject",
+    operation=REJECT,
     tags=TAGS,
     response_model=ExplanationRead,
     summary="Reject an explanation (four eyes)",
@@ -193,7 +206,7 @@ async def approve_explanation(
 async def reject_explanation(
     ctx: Ctx, id: ResourceId, body: RejectionBody, if_match: IfMatchOptional = None
 ) -> Response:
-    obj = await decide(ctx, id, body, if_match)
+    obj = await decide(ctx, body)
     return await ctx.respond(await explanations.render(ctx, obj), headers={"ETag": etag(obj.version)})
 
 

@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select
 
 from services.chassis.auth import Principal
-from services.chassis.concurrency import check_version, optional_version
 from services.chassis.db import utcnow
-from services.chassis.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationProblem
-from services.chassis.resources import ARCHIVED, Collection, ListQuery, RefField
+from services.chassis.errors import Conflict, Forbidden, NotFound, ValidationProblem
+from services.chassis.resources import ARCHIVED, Collection, ListQuery, Operation, Precondition, RefField
+from services.chassis.resources.pipeline import act, admit
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
 from services.principles.common import today
@@ -35,7 +35,7 @@ from services.principles.explanations.schemas import (
     ExplanationRead,
     RejectionBody,
 )
-from services.principles.kinds import classification_of, need_to_know, parse_target, unit_of
+from services.principles.kinds import RECORD_NEED_TO_KNOW, classification_of, parse_target, unit_of
 from services.principles.principles.models import Principle
 from services.principles.reclassification import follow_subjects
 from services.principles.refs import PRINCIPLES_PATH
@@ -53,20 +53,25 @@ def is_valid(obj: Explanation, on: dt.date | None = None) -> bool:
 
 class Explanations(Collection[Explanation]):
     write_roles = ("architect",)
+    action_roles = {
+        "create": (*REQUESTER_ROLES, OWNER_ROLE),
+        "archive": (*REQUESTER_ROLES, OWNER_ROLE),
+        "approve": ("architect",),
+        "reject": ("architect",),
+    }
 
-    def visibility(self, principal: Principal) -> ColumnElement[bool] | None:
-        return need_to_know(principal, Explanation.data_classification, Explanation.visible_to_unit)
+    def authorize(self, principal: Principal, action: str, *, record: Explanation | None, parent: Any | None) -> None:
+        if record is None:
+            return  # asking: who may ask is checked by ``request`` with the subject in hand
+        if action in ("approve", "reject") and record.requested_by == principal.sub:
+            raise Forbidden("four eyes: the requester cannot approve or reject their own explanation")
+        withdrawing = record.requested_by == principal.sub and record.status == "requested"
+        if action == "archive" and not principal.has_role("architect") and not withdrawing:
+            raise Forbidden("an explanation is withdrawn by its requester while it is requested, or by an architect")
 
-    def event_visibility(self, obj: Explanation) -> tuple[str | None, str | None]:
-        return obj.data_classification, obj.visible_to_unit
-
-    def authorize(self, ctx: RequestContext, action: str, obj: Explanation | None, values: Mapping[str, Any]) -> None:
-        principal = ctx.principal
-        if action == "create":
-            return  # checked by ``request`` with the subject in hand
-        if action == "archive" and obj is not None and obj.status == "requested" and obj.requested_by == principal.sub:
-            return  # a requester may withdraw their own request
-        super().authorize(ctx, action, obj, values)
+    def check_state(self, obj: Explanation, action: str) -> None:
+        if action in ("approve", "reject") and obj.status != "requested":
+            raise Conflict(f"this explanation was already {obj.status}")
 
     async def check_local_references(self, ctx: RequestContext, values: Mapping[str, Any]) -> None:
         return None  # the principle was read just before, and the foreign key holds
@@ -90,6 +95,7 @@ explanations = Explanations(
     model=Explanation,
     read=ExplanationRead,
     query=ExplanationQuery,
+    need_to_know=RECORD_NEED_TO_KNOW,
     references={
         "principle": RefField(PRINCIPLES_PATH, column="principle_id", local=True),
         "subject": RefField("*"),
@@ -172,31 +178,19 @@ async def request(ctx: RequestContext, body: ExplanationCreate) -> Explanation:
     )
 
 
-async def decide(
-    ctx: RequestContext, id_: str, body: ApprovalBody | RejectionBody, if_match: str | None
-) -> Explanation:
+async def decide(ctx: RequestContext, body: ApprovalBody | RejectionBody) -> Explanation:
     """Approve or reject, four eyes; an approval re-evaluates the subject for the principle."""
     principal = ctx.principal
     approve = isinstance(body, ApprovalBody)
-    expected = optional_version(if_match)
-    if not principal.has_role("architect"):
-        raise Forbidden("only an architect approves or rejects explanations")
-    async with ctx.read_session() as session:
-        stmt = select(Explanation).where(Explanation.id == id_)
-        visible = explanations.visibility(principal)
-        current = (await session.scalars(stmt.where(visible) if visible is not None else stmt)).first()
-        principle = await session.get(Principle, current.principle_id) if current is not None else None
-    if current is None or principle is None:
-        raise NotFound(f"no explanation {id_}")
-    if current.requested_by == principal.sub:
-        raise Forbidden("four eyes: the requester cannot approve or reject their own explanation")
-    if expected is not None:
-        check_version(current.version, expected)
-    if current.status != "requested":
-        raise Conflict(f"this explanation was already {current.status}")
+    current = (await admit(ctx, APPROVE if approve else REJECT)).record
+    assert isinstance(current, Explanation)
     review_by = (body.review_by if isinstance(body, ApprovalBody) else None) or current.review_by
     if approve and review_by < today():
         raise ValidationProblem.field(["body", "review_by"], "review_by has passed; give a new one")
+    async with ctx.read_session() as session:
+        principle = await session.get(Principle, current.principle_id)
+    if principle is None:
+        raise NotFound(f"no explanation {current.id}")
 
     # Read the subject now (with the approver's token), before this request's transaction.
     subject = None
@@ -213,17 +207,17 @@ async def decide(
         await judge(ctx.upstreams, principal, settings, current.subject_kind, [subject], [principle]) if subject else []
     )
 
-    obj = await explanations.get(ctx, id_)
-    if obj.version != current.version:
-        raise PreconditionFailed("the explanation changed meanwhile; read it again")
-    now = utcnow()
-    values: dict[str, Any] = (
-        {"status": "approved", "approved_by": principal.sub, "approved_at": now, "review_by": review_by}
-        if approve
-        else {"status": "rejected", "rejected_by": principal.sub, "rejected_at": now}
-    )
-    values["decision_note"] = body.note
-    obj = await explanations.change(ctx, obj, values)
+    async def decision(_obj: Explanation) -> dict[str, Any]:
+        now = utcnow()
+        values: dict[str, Any] = (
+            {"status": "approved", "approved_by": principal.sub, "approved_at": now, "review_by": review_by}
+            if approve
+            else {"status": "rejected", "rejected_by": principal.sub, "rejected_at": now}
+        )
+        values["decision_note"] = body.note
+        return values
+
+    obj: Explanation = await act(ctx, APPROVE if approve else REJECT, decision)
     if subject is not None:
         await follow_subjects(ctx, {current.subject: subject})
         await record_evaluation(
@@ -270,3 +264,8 @@ def register_row(obj: Explanation, code: str, title: str, on: dt.date) -> dict[s
         "review_by": obj.review_by,
         "decision_note": obj.decision_note,
     }
+
+
+REQUEST = Operation(explanations, "create", id_param=None)
+APPROVE = Operation(explanations, "approve", Precondition.OPTIONAL)
+REJECT = Operation(explanations, "reject", Precondition.OPTIONAL)

@@ -3,15 +3,13 @@ makes a new revision, a rule must compile and judge a representative subject of 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import select
 
-from services.chassis.concurrency import etag, required_version
 from services.chassis.db import utcnow
-from services.chassis.errors import Conflict, NotFound, PreconditionFailed
+from services.chassis.errors import Conflict
 from services.chassis.resources import ARCHIVED, Collection
 from services.chassis.uow import RequestContext
 from services.principles.principles.models import Principle, PrincipleVersion
@@ -54,15 +52,34 @@ class Principles(Collection[Principle]):
     async def extra_fields(self, ctx: RequestContext, objs: Sequence[Principle]) -> dict[str, dict[str, Any]]:
         return {o.id: {"versions": f"{self.href(o.id)}/versions"} for o in objs}
 
+    def check_state(self, obj: Principle, action: str) -> None:
+        if obj.status == ARCHIVED:
+            raise Conflict(f"principle {obj.code} is archived; it can no longer change")
+
     async def validate(self, ctx: RequestContext, obj: Principle | None, values: dict[str, Any]) -> None:
         if obj is not None:
-            if obj.status == ARCHIVED:
-                raise Conflict(f"principle {obj.code} is archived; it can no longer change")
             new = values.get("status")
             if new is not None and new != obj.status and new not in MOVES.get(obj.status, set()):
                 raise Conflict(f"a principle cannot move from {obj.status} to {new}")
         if values.get("rule") is not None:
             check_syntax(values["rule"])
+
+    async def prepare(
+        self, ctx: RequestContext, action: str, record: Principle | None, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A new or changed rule is compiled and run on a representative subject of every kind it
+        applies to, read from the owners' OpenAPI documents (before any transaction). An update checks
+        it against what was authorized; the write then only succeeds if nothing changed in between."""
+        if record is None:
+            rule, kinds = data.get("rule"), data.get("applies_to") or []
+            changed = rule is not None
+        else:
+            rule = data.get("rule", record.rule)
+            kinds = data.get("applies_to") or record.applies_to
+            changed = rule != record.rule or list(kinds) != list(record.applies_to)
+        if rule is not None and changed:
+            await check_rule(ctx, rule, kinds)
+        return await super().prepare(ctx, action, record, data)
 
     async def insert(self, ctx: RequestContext, values: dict[str, Any]) -> Principle:
         obj = await super().insert(ctx, {**values, "revision": 1})
@@ -81,35 +98,6 @@ class Principles(Collection[Principle]):
             ctx.session.add(version_row(obj, ctx.principal.sub))
             await ctx.session.flush()
         return obj
-
-    async def create(self, ctx: RequestContext, body: BaseModel) -> Principle:
-        assert isinstance(body, PrincipleCreate)
-        self.authorize(ctx, "create", None, {})
-        if body.rule is not None:
-            await check_rule(ctx, body.rule, body.applies_to)
-        return await super().create(ctx, body)
-
-    async def update(self, ctx: RequestContext, id_: str, body: BaseModel, if_match: str | None) -> Principle:
-        data = body.model_dump(exclude_unset=True)
-        if "rule" in data or "applies_to" in data:
-            expected = required_version(if_match)
-            async with ctx.read_session() as session:
-                current = await session.get(Principle, id_)
-            if current is None:
-                raise NotFound(f"no principle {id_}")
-            self.authorize(ctx, "update", current, {})
-            if current.version != expected:
-                # The rule is checked against what is there now; the update below then only
-                # succeeds if nothing changed in between.
-                raise PreconditionFailed(
-                    f"the principle is at version {current.version}, not {expected}; read it again",
-                    headers={"ETag": etag(current.version)},
-                )
-            rule = data.get("rule", current.rule)
-            kinds = data.get("applies_to") or current.applies_to
-            if rule is not None and (rule != current.rule or list(kinds) != list(current.applies_to)):
-                await check_rule(ctx, rule, kinds)
-        return await super().update(ctx, id_, body, if_match)
 
     async def versions(self, ctx: RequestContext, id_: str) -> tuple[Principle, Any]:
         principle = await self.get(ctx, id_)

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel
-from sqlalchemy import ColumnElement
-
 from services.chassis.auth import Principal
 from services.chassis.errors import Forbidden, ValidationProblem
 from services.chassis.resources import Collection, RefField
 from services.chassis.uow import RequestContext
 from services.principles.common import today
-from services.principles.kinds import classification_of, need_to_know, parse_target, unit_of
+from services.principles.kinds import RECORD_NEED_TO_KNOW, classification_of, parse_target, unit_of
 from services.principles.reclassification import follow_subjects
 from services.principles.reviews.models import SimplicityReview
 from services.principles.reviews.schemas import (
@@ -41,18 +38,10 @@ def derive_outcome(scores: Mapping[str, int]) -> str:
 class Reviews(Collection[SimplicityReview]):
     write_roles = ("architect",)
 
-    def visibility(self, principal: Principal) -> ColumnElement[bool] | None:
-        return need_to_know(principal, SimplicityReview.data_classification, SimplicityReview.visible_to_unit)
-
-    def event_visibility(self, obj: SimplicityReview) -> tuple[str | None, str | None]:
-        return obj.data_classification, obj.visible_to_unit
-
     def authorize(
-        self, ctx: RequestContext, action: str, obj: SimplicityReview | None, values: Mapping[str, Any]
+        self, principal: Principal, action: str, *, record: SimplicityReview | None, parent: Any | None
     ) -> None:
-        super().authorize(ctx, action, obj, values)
-        principal = ctx.principal
-        if action == "update" and obj is not None and obj.reviewer != principal.sub and not principal.is_admin:
+        if action == "update" and record is not None and record.reviewer != principal.sub and not principal.is_admin:
             raise Forbidden("only the reviewer (or an admin) changes a review")
 
     async def validate(self, ctx: RequestContext, obj: SimplicityReview | None, values: dict[str, Any]) -> None:
@@ -65,31 +54,29 @@ class Reviews(Collection[SimplicityReview]):
         }
         values["outcome"] = derive_outcome({k: int(v) for k, v in scores.items() if v is not None})
 
-    async def create(self, ctx: RequestContext, body: BaseModel) -> SimplicityReview:
-        """Read the subject by reference (before any transaction), then record the review."""
-        assert isinstance(body, ReviewCreate)
-        self.authorize(ctx, "create", None, {})
-        target = parse_target(body.subject.href, ["body", "subject", "href"], allow_collection=False)
+    async def prepare(
+        self, ctx: RequestContext, action: str, record: SimplicityReview | None, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A new review reads its subject by reference (its classification becomes the review's)."""
+        if action != "create":
+            return await super().prepare(ctx, action, record, data)
+        target = parse_target(data["subject"]["href"], ["body", "subject", "href"], allow_collection=False)
         subject = (await fetch(ctx.upstreams, [target.href], ctx.principal)).get(target.href)
         if subject is None:
             raise ValidationProblem.field(
                 ["body", "subject"], f"no such resource: {target.href}", "reference_not_found"
             )
-        values = self.to_columns(body.model_dump(exclude={"subject", "reviewed_on"}))
+        # Every call to another service is done: what is recorded about the subject follows it now.
         await follow_subjects(ctx, {target.href: subject})
-        return await self.insert(
-            ctx,
-            {
-                **values,
-                "subject": target.href,
-                "subject_kind": target.kind,
-                "reviewer": ctx.principal.sub,
-                "reviewed_on": body.reviewed_on or today(),
-                "data_classification": classification_of(subject),
-                "visible_to_unit": unit_of(target.kind, subject),
-                "status": "recorded",
-            },
-        )
+        return {
+            "subject": target.href,
+            "subject_kind": target.kind,
+            "reviewer": ctx.principal.sub,
+            "reviewed_on": data.get("reviewed_on") or today(),
+            "data_classification": classification_of(subject),
+            "visible_to_unit": unit_of(target.kind, subject),
+            "status": "recorded",
+        }
 
 
 reviews = Reviews(
@@ -101,6 +88,7 @@ reviews = Reviews(
     create=ReviewCreate,
     update=ReviewUpdate,
     query=ReviewQuery,
+    need_to_know=RECORD_NEED_TO_KNOW,
     references={"subject": RefField("*")},
     description=(
         '"Alle ontwerpen en projecten beoordelen we op eenvoud": reviews on simplicity (eenvoud) at the start '

@@ -15,6 +15,7 @@ from services.chassis.resources import (
     ResourceId,
     crud_router,
     single_headers,
+    write,
 )
 from services.chassis.uow import Ctx
 from services.valuechains.allocations.models import Allocation
@@ -25,7 +26,7 @@ from services.valuechains.allocations.schemas import (
     AllocationRevisionRead,
     ChainAllocationQuery,
 )
-from services.valuechains.allocations.service import allocations
+from services.valuechains.allocations.service import SET_FOR_PERIOD, allocations
 from services.valuechains.chains.service import chains
 
 PeriodParam = Annotated[
@@ -88,11 +89,14 @@ async def get_chain_allocation(ctx: Ctx, id: ResourceId, period: PeriodParam) ->
     period = parse_period(period, ["path", "period"])
     chain = await chains.get(ctx, id)
     allocation = await allocations.get_for_period(ctx, chain, period)
-    return await ctx.respond(await allocations.render(ctx, allocation), headers=single_headers(allocation, allocations))
+    return await ctx.respond(await allocations.render(ctx, allocation), headers=single_headers(allocation))
 
 
-@router.put(
+@write(
+    router,
+    "PUT",
     "/v1/chains/{id}/allocations/{period}",
+    operation=SET_FOR_PERIOD,
     response_model=AllocationRead,
     summary="Set a chain's allocation for a period",
     description=(
@@ -122,7 +126,7 @@ async def put_chain_allocation(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     allocation, created = await allocations.set(ctx, id, period, body, if_match=if_match, if_none_match=if_none_match)
-    headers = single_headers(allocation, allocations)
+    headers = single_headers(allocation)
     if created:
         headers["Location"] = allocations.href(allocation.id)
     return await ctx.respond(await allocations.render(ctx, allocation), status=201 if created else 200, headers=headers)

@@ -5,10 +5,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select
 
-from services.chassis.concurrency import wants_create_only
-from services.chassis.errors import Conflict, NotFound, ValidationProblem
+from services.chassis.errors import NotFound, ValidationProblem
 from services.chassis.pagination import Page, PageQuery, apply_keyset, next_link
-from services.chassis.resources import ARCHIVED, ListQuery, RefField
+from services.chassis.resources import ARCHIVED, ListQuery, Operation, Precondition, RefField
+from services.chassis.resources.pipeline import put
 from services.chassis.uow import RequestContext
 from services.valuechains.allocations.models import Allocation, AllocationRevision
 from services.valuechains.allocations.periods import parse_period
@@ -20,7 +20,6 @@ from services.valuechains.allocations.schemas import (
     AllocationRevisionRead,
 )
 from services.valuechains.chains.models import Chain
-from services.valuechains.chains.rules import ensure_manages
 from services.valuechains.chains.schemas import CHAINS_PATH
 from services.valuechains.chains.service import chains
 from services.valuechains.ownership import ChainScoped
@@ -85,6 +84,14 @@ class Allocations(ChainScoped[Allocation]):
             raise NotFound(f"chain {chain.code} has no allocation for {period}")
         return allocation
 
+    async def locate(
+        self, ctx: RequestContext, parent: Any | None, params: Mapping[str, str], id_param: str
+    ) -> Allocation | None:
+        if id_param != "period" or parent is None:
+            return await super().locate(ctx, parent, params, id_param)
+        # Under a chain an allocation is named by its period (PUT /v1/chains/{id}/allocations/{period}).
+        return await self.for_period(ctx, parent.id, parse_period(params[id_param], ["path", "period"]))
+
     async def set(
         self,
         ctx: RequestContext,
@@ -99,26 +106,32 @@ class Allocations(ChainScoped[Allocation]):
         """Create or replace the chain's split for ``period``; a real change is a new revision.
         ``id_`` fixes the id of a new allocation (demo data)."""
         period = parse_period(period, ["path", "period"])
-        wants_create_only(if_none_match)
         decision = body.model_dump()
         check_split(decision)
-        chain = await chains.get(ctx, chain_id)
-        ensure_manages(ctx.principal, chain, "set the allocations of")
-        if chain.status == ARCHIVED:
-            raise Conflict(f"chain {chain.code} is archived: its allocations are frozen")
-        existing = await self.for_period(ctx, chain.id, period)
-        values: dict[str, Any] = {"chain_id": chain.id, "period": period, **decision}
-        before = None
-        if existing is None:
-            values["revision"] = 1
-            if id_ is not None:
-                values["id"] = id_
-        else:
+        before: int | None = None
+
+        async def decide(existing: Allocation | None) -> dict[str, Any]:
+            nonlocal before
+            values: dict[str, Any] = {"chain_id": chain_id, "period": period, **decision}
+            if existing is None:
+                values["revision"] = 1
+                if id_ is not None:
+                    values["id"] = id_
+                return values
             before = existing.version
             changed = existing.status == ARCHIVED or any(getattr(existing, k) != v for k, v in decision.items())
             values["revision"] = existing.revision + 1 if changed else existing.revision
             values["status"] = "active"  # setting a split again revives an archived allocation
-        allocation, created = await self.put(ctx, existing, values, if_match=if_match, if_none_match=if_none_match)
+            return values
+
+        allocation, created = await put(
+            ctx,
+            SET_FOR_PERIOD,
+            decide,
+            {"id": chain_id, "period": period},
+            if_match=if_match,
+            if_none_match=if_none_match,
+        )
         if created or allocation.version != before:
             ctx.session.add(
                 AllocationRevision(
@@ -167,4 +180,14 @@ allocations = Allocations(
         "(beheer), security (beveiliging) and renewal (vernieuwing), with the budget and the rationale. "
         "Set with `PUT /v1/chains/{id}/allocations/{period}`; every earlier revision stays readable."
     ),
+)
+
+SET_FOR_PERIOD = Operation(
+    allocations,
+    "set",
+    Precondition.PUT,
+    parent=chains,
+    parent_column="chain_id",
+    id_param="period",
+    lock_parent=True,
 )

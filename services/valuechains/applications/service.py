@@ -3,9 +3,10 @@
 from collections.abc import Mapping
 from typing import Any
 
+from services.chassis.auth import Principal
 from services.chassis.errors import Forbidden
 from services.chassis.resources import RefField
-from services.chassis.uow import RequestContext
+from services.chassis.visibility import may_see
 from services.valuechains.applications.models import Application
 from services.valuechains.applications.schemas import (
     ApplicationCreate,
@@ -18,11 +19,11 @@ from services.valuechains.ownership import ChainScoped
 
 
 class Applications(ChainScoped[Application]):
-    def authorize(self, ctx: RequestContext, action: str, obj: Application | None, values: Mapping[str, Any]) -> None:
-        super().authorize(ctx, action, obj, values)
+    def authorize_values(
+        self, principal: Principal, action: str, record: Application | None, values: Mapping[str, Any]
+    ) -> None:
         classification = values.get("data_classification")
-        principal = ctx.principal
-        if classification is not None and not principal.is_admin and not principal.cleared_for(classification):
+        if classification is not None and not may_see(principal, classification):
             # The application would vanish for its own author: need to know hides it from them.
             raise Forbidden(
                 f"you may not classify an application {classification}: your clearance is "

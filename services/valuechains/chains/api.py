@@ -6,10 +6,10 @@ from fastapi import Body
 from starlette.responses import Response
 
 from services.chassis.errors import problem_responses
-from services.chassis.resources import ETAG_HEADER, IfMatch, ResourceId, crud_router, single_headers
+from services.chassis.resources import ETAG_HEADER, IfMatch, ResourceId, crud_router, single_headers, write
 from services.chassis.uow import Ctx
 from services.valuechains.chains.schemas import ChainRead, OwnerChange
-from services.valuechains.chains.service import chains
+from services.valuechains.chains.service import REASSIGN_OWNER, chains
 
 FIGURES = (
     "`active_applications`, `open_critical_findings`, `open_high_findings` and `applications_past_support` "
@@ -47,8 +47,11 @@ router = crud_router(
 )
 
 
-@router.put(
+@write(
+    router,
+    "PUT",
     "/v1/chains/{id}/owner",
+    operation=REASSIGN_OWNER,
     response_model=ChainRead,
     summary="Reassign a chain's owner",
     description=(
@@ -66,5 +69,5 @@ async def reassign_owner(
     owner: Annotated[OwnerChange, Body()],
     if_match: IfMatch = None,
 ) -> Response:
-    chain = await chains.reassign_owner(ctx, id, owner, if_match)
-    return await ctx.respond(await chains.render(ctx, chain), headers=single_headers(chain, chains))
+    chain = await chains.reassign_owner(ctx, owner)
+    return await ctx.respond(await chains.render(ctx, chain), headers=single_headers(chain))

@@ -1,12 +1,14 @@
-"""The rules of chains: who may change them, that codes are unique, and owner reassignment."""
+"""The rules of chains: who may change them, that codes are unique, owner reassignment, and that an
+archived chain takes nothing new."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from services.chassis.concurrency import check_version, required_version
+from services.chassis.auth import Principal
 from services.chassis.db import utcnow
-from services.chassis.errors import Forbidden
-from services.chassis.resources import Collection
+from services.chassis.errors import Conflict, Forbidden
+from services.chassis.resources import ARCHIVED, Collection, Operation, Precondition
+from services.chassis.resources.pipeline import act
 from services.chassis.uow import RequestContext
 from services.valuechains.applications.figures import chain_figures
 from services.valuechains.chains.models import Chain
@@ -15,32 +17,36 @@ from services.valuechains.chains.schemas import ChainCreate, ChainQuery, ChainRe
 
 class Chains(Collection[Chain]):
     write_roles = ("admin",)
+    action_roles = {"update": ("chain_owner",), "reassign_owner": ("admin",)}
 
-    def authorize(self, ctx: RequestContext, action: str, obj: Chain | None, values: Mapping[str, Any]) -> None:
-        principal = ctx.principal
-        if principal.is_admin:
-            return
-        if action == "update" and obj is not None and principal.has_role("chain_owner"):
-            if obj.owner_subject == principal.sub:
-                return
-            raise Forbidden(f"only the chain's owner ({obj.owner_name}) or an admin may change chain {obj.code}")
-        raise Forbidden(
-            f"{action} on chains needs the admin role"
-            + ("" if action != "update" else ", or the chain_owner role as this chain's owner")
-        )
+    def authorize(self, principal: Principal, action: str, *, record: Chain | None, parent: Any | None) -> None:
+        if (
+            action == "update"
+            and record is not None
+            and not principal.is_admin
+            and record.owner_subject != principal.sub
+        ):
+            raise Forbidden(f"only the chain's owner ({record.owner_name}) or an admin may change chain {record.code}")
+
+    def check_children(self, obj: Chain, action: str, child: Collection[Any]) -> None:
+        if obj.status == ARCHIVED:
+            if child.name == "allocations":
+                raise Conflict(f"chain {obj.code} is archived: its allocations are frozen")
+            raise Conflict(f"chain {obj.code} is archived: it takes no new {child.name}")
 
     async def extra_fields(self, ctx: RequestContext, objs: Sequence[Chain]) -> dict[str, dict[str, Any]]:
         """The foundation figures of every chain on the page, in one query."""
         return await chain_figures(ctx.session, [o.id for o in objs], utcnow().date())
 
-    async def reassign_owner(self, ctx: RequestContext, id_: str, owner: Owner, if_match: str | None) -> Chain:
+    async def reassign_owner(self, ctx: RequestContext, owner: Owner) -> Chain:
         """Hand the chain to another accountable person: admin only, If-Match required, audited."""
-        expected = required_version(if_match)
-        chain = await self.get(ctx, id_)
-        if not ctx.principal.is_admin:
-            raise Forbidden(f"only an admin may reassign the owner of chain {chain.code}")
-        check_version(chain.version, expected)
-        return await self.change(ctx, chain, self.to_columns({"owner": owner.model_dump()}))
+        columns = self.to_columns({"owner": owner.model_dump()})
+
+        async def decide(_chain: Chain) -> dict[str, Any]:
+            return columns
+
+        chain: Chain = await act(ctx, REASSIGN_OWNER, decide)
+        return chain
 
 
 chains = Chains(
@@ -60,3 +66,5 @@ chains = Chains(
         "from its applications."
     ),
 )
+
+REASSIGN_OWNER = Operation(chains, "reassign_owner", Precondition.REQUIRED)

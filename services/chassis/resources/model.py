@@ -1,0 +1,87 @@
+"""What every resource is made of: the columns every row has, the base of every request body and
+of every representation, and how a field points at another resource."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from services.chassis.db import UTCDateTime, utcnow
+from services.chassis.ids import new_id
+from services.chassis.text import check_text_tree
+
+ARCHIVED = "archived"
+META_FIELDS = frozenset({"id", "href", "version", "created_at", "updated_at"})
+
+
+class ResourceMixin:
+    """Columns every resource has: opaque time-sortable id, version, status, timestamps."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
+        # The ORM turns every flush of a changed row into a compare-and-swap:
+        # UPDATE ... SET version = v + 1 WHERE id = :id AND version = v, and raises on 0 rows.
+        return {"version_id_col": cls.version}
+
+
+M = TypeVar("M", bound=ResourceMixin)
+
+
+class Input(BaseModel):
+    """Base of every request body: unknown fields are rejected, and text must be storable."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        return check_text_tree(value)
+
+
+class Person(Input):
+    """A person as the identity provider knows them; stored as ``<field>_subject`` etc. columns."""
+
+    subject: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="The person's identity: the `sub` of their token.", examples=["u100231"]
+    )
+    name: Annotated[str, Field(min_length=1, max_length=200)] = Field(examples=["J. de Vries"])
+    unit: Annotated[str, Field(min_length=1, max_length=120)] = Field(
+        description="Their unit (eenheid or dienst).", examples=["Eenheid Rotterdam"]
+    )
+
+
+class ResourceRead(BaseModel):
+    """Fields every representation carries."""
+
+    id: str = Field(description="Server-generated, opaque, time-sortable (UUIDv7).")
+    href: str = Field(description="This resource's path through the gateway.")
+    version: int = Field(description="Increases with every change; sent as the ETag.")
+    status: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class RefField:
+    """A field of a collection that points at another resource."""
+
+    target: str
+    """Collection path of what it points at, e.g. ``/valuechains/v1/chains``."""
+    column: str | None = None
+    """Model attribute holding it (default: the field's name)."""
+    local: bool = False
+    """Stored as the id of a row in this service (a foreign key) instead of a full href."""
+
+    def column_name(self, field: str) -> str:
+        return self.column or field

@@ -1,0 +1,47 @@
+"""The parameters and headers the standard endpoints take and give, declared once for OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Header, Path
+from pydantic import Field
+
+from services.chassis.pagination import MAX_BATCH, PageQuery
+
+
+class ListQuery(PageQuery):
+    """Paging, batch get and archive visibility; collections extend it with their filters."""
+
+    id: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=MAX_BATCH,
+        description="Batch get: up to 100 ids (`?id=a&id=b`); archived resources included, filters ignored.",
+    )
+    include_archived: bool = Field(default=False, description="Also list archived resources.")
+
+
+class ReferencesQuery(PageQuery):
+    target: str = Field(max_length=200, description="The href to look for, e.g. `/valuechains/v1/chains/<id>`.")
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description='The ETag you last read, e.g. `"3"`. Required; stale gives 412.'),
+]
+IfMatchOptional = Annotated[
+    str | None,
+    Header(alias="If-Match", description='Optional ETag, e.g. `"3"`; when given and stale, 412.'),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        description="`*` to create only: when the resource already exists the answer is 412 and nothing changes.",
+    ),
+]
+ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+ResourceId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN, description="The resource's id.")]
+
+ETAG_HEADER = {"ETag": {"description": 'The version, quoted: `"3"`.', "schema": {"type": "string"}}}
+LOCATION_HEADER = {"Location": {"description": "href of the new resource.", "schema": {"type": "string"}}}

@@ -1,0 +1,149 @@
+"""What changed between two rounds, for the board memo: computed by joining their items."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
+
+from services.chassis.errors import ValidationProblem
+from services.chassis.routing import parse_href
+from services.chassis.uow import RequestContext
+from services.portfolio.common import INITIATIVES, ROUNDS
+from services.portfolio.initiatives.models import Initiative
+from services.portfolio.rounds.items import visible_initiatives
+from services.portfolio.rounds.models import Round, RoundItem
+from services.portfolio.rounds.schemas import (
+    LIVE_DECISIONS,
+    BudgetMove,
+    DecisionChange,
+    DiffItem,
+    DiffSummary,
+    RankMove,
+    RoundDiff,
+)
+from services.portfolio.rounds.service import rounds
+
+
+async def resolve(ctx: RequestContext, id_or_href: str, field: str) -> Round:
+    parsed = parse_href(id_or_href)
+    if parsed is not None and (parsed.collection_path != ROUNDS or parsed.id is None):
+        raise ValidationProblem.field(["query", field], f"not a round: {id_or_href}")
+    id_ = parsed.id if parsed is not None and parsed.id is not None else id_or_href
+    obj = await rounds.find(ctx, id_)
+    if obj is None:
+        raise ValidationProblem.field(["query", field], f"no such round: {id_or_href}", "reference_not_found")
+    return obj
+
+
+async def diff(ctx: RequestContext, round_id: str, against: str) -> RoundDiff:
+    """What changed in this round compared with another: computed by joining their items."""
+    after_round = await rounds.get(ctx, round_id)
+    before_round = await resolve(ctx, against, "against")
+    after, before = aliased(RoundItem, name="after"), aliased(RoundItem, name="before")
+    cleared = visible_initiatives(ctx.principal)
+    visible = [cleared] if cleared is not None else []
+    same_initiative_before = and_(before.initiative_id == after.initiative_id, before.round_id == before_round.id)
+    same_initiative_after = and_(after.initiative_id == before.initiative_id, after.round_id == after_round.id)
+
+    changed = (
+        select(after, before, Initiative.name)
+        .join(before, same_initiative_before)
+        .join(Initiative, Initiative.id == after.initiative_id)
+        .where(
+            after.round_id == after_round.id,
+            or_(
+                after.decision != before.decision,
+                after.rank != before.rank,
+                after.budget_eur != before.budget_eur,
+            ),
+            *visible,
+        )
+        .order_by(after.rank)
+    )
+    added = (
+        select(after, Initiative.name)
+        .join(Initiative, Initiative.id == after.initiative_id)
+        .outerjoin(before, same_initiative_before)
+        .where(after.round_id == after_round.id, before.id.is_(None), *visible)
+        .order_by(after.rank)
+    )
+    removed = (
+        select(before, Initiative.name)
+        .join(Initiative, Initiative.id == before.initiative_id)
+        .outerjoin(after, same_initiative_after)
+        .where(before.round_id == before_round.id, after.id.is_(None), *visible)
+        .order_by(before.rank)
+    )
+    live = RoundItem.decision.in_(LIVE_DECISIONS)
+    totals = (
+        select(
+            func.coalesce(func.sum(case((RoundItem.round_id == before_round.id, RoundItem.budget_eur), else_=0)), 0),
+            func.coalesce(func.sum(case((RoundItem.round_id == after_round.id, RoundItem.budget_eur), else_=0)), 0),
+        )
+        .join(Initiative, Initiative.id == RoundItem.initiative_id)
+        .where(RoundItem.round_id.in_([before_round.id, after_round.id]), live, *visible)
+    )
+
+    def ref(item: RoundItem) -> dict[str, str]:
+        return {"href": f"{INITIATIVES}/{item.initiative_id}"}
+
+    def listed(item: RoundItem, name: str) -> DiffItem:
+        return DiffItem.model_validate(
+            {
+                "initiative": ref(item),
+                "name": name,
+                "rank": item.rank,
+                "decision": item.decision,
+                "budget_eur": item.budget_eur,
+                "note": item.note,
+            }
+        )
+
+    decisions: list[DecisionChange] = []
+    ranks: list[RankMove] = []
+    budgets: list[BudgetMove] = []
+    for now, then, name in (await ctx.session.execute(changed)).all():
+        common = {"initiative": ref(now), "name": name, "note": now.note, "previous_note": then.note}
+        if now.decision != then.decision:
+            decisions.append(DecisionChange.model_validate({**common, "before": then.decision, "after": now.decision}))
+        if now.rank != then.rank:
+            ranks.append(
+                RankMove.model_validate(
+                    {**common, "before": then.rank, "after": now.rank, "places_up": then.rank - now.rank}
+                )
+            )
+        if now.budget_eur != then.budget_eur:
+            budgets.append(
+                BudgetMove.model_validate(
+                    {
+                        **common,
+                        "before_eur": then.budget_eur,
+                        "after_eur": now.budget_eur,
+                        "delta_eur": now.budget_eur - then.budget_eur,
+                    }
+                )
+            )
+    added_items = [listed(item, name) for item, name in (await ctx.session.execute(added)).all()]
+    removed_items = [listed(item, name) for item, name in (await ctx.session.execute(removed)).all()]
+    before_total, after_total = (await ctx.session.execute(totals)).one()
+    return RoundDiff.model_validate(
+        {
+            "round": {"href": rounds.href(after_round.id)},
+            "against": {"href": rounds.href(before_round.id)},
+            "summary": DiffSummary(
+                added=len(added_items),
+                removed=len(removed_items),
+                decisions_changed=len(decisions),
+                rank_moves=len(ranks),
+                budget_moves=len(budgets),
+                live_budget_before_eur=int(before_total),
+                live_budget_after_eur=int(after_total),
+                live_budget_delta_eur=int(after_total) - int(before_total),
+            ),
+            "added": added_items,
+            "removed": removed_items,
+            "decisions_changed": decisions,
+            "rank_moves": ranks,
+            "budget_moves": budgets,
+        }
+    )
