@@ -166,3 +166,14 @@ async def test_production_verifies_tokens_with_the_identity_providers_keys(
             await verifier.verify(bad)
     # The development key is not accepted in production.
     assert not (tmp_path / "dev-signing-key.pem").exists()
+
+
+async def test_a_token_that_lives_for_ever_is_refused(suite: Suite, var_dir: Path) -> None:
+    now = dt.datetime.now(dt.UTC)
+    claims = {"iss": "iv-platform-dev", "aud": "iv-platform", "sub": "u", "roles": ["reader"], "iat": now}
+    key = ensure_dev_key(var_dir / "dev-signing-key.pem")
+    forever = jwt.encode({**claims, "exp": now + dt.timedelta(days=3650)}, key, "ES256")
+    day = jwt.encode({**claims, "exp": now + dt.timedelta(hours=23)}, key, "ES256")
+    async with suite.client("valuechains") as client:
+        assert (await client.get("/v1/chains", headers={"Authorization": f"Bearer {forever}"})).status_code == 401
+        assert (await client.get("/v1/chains", headers={"Authorization": f"Bearer {day}"})).status_code == 200
