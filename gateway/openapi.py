@@ -20,6 +20,7 @@ from typing import Any
 
 from gateway.resilience import UpstreamClient
 from gateway.schema_index import SchemaIndex, expandable_paths
+from services.chassis.canonical import canonical_json
 from services.chassis.errors import Problem
 from services.chassis.routing import SERVICES
 
@@ -77,7 +78,7 @@ def _rename_plan(docs: Mapping[str, dict[str, Any]]) -> dict[tuple[str, str, str
             for name, value in doc.get("components", {}).get(section, {}).items():
                 owners.setdefault(name, {})[source] = value
         conflicting = {
-            name for name, by_source in owners.items() if len({_canonical(v) for v in by_source.values()}) > 1
+            name for name, by_source in owners.items() if len({canonical_json(v) for v in by_source.values()}) > 1
         }
         # A component identical everywhere still differs when it points at one that differs.
         changed = True
@@ -110,12 +111,6 @@ def _references_any(value: Any, section: str, names: set[str]) -> bool:
         if split is not None and split[0] == section and split[1] in names:
             return True
     return False
-
-
-def _canonical(value: Any) -> str:
-    import json
-
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _rewrite_refs(node: Any, source: str, plan: Mapping[tuple[str, str, str], str]) -> None:
