@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any
 
+from gateway.expand_paths import expandable_paths
 from gateway.resilience import UpstreamClient
-from gateway.schema_index import SchemaIndex, expandable_paths
 from services.chassis.canonical import canonical_json
 from services.chassis.errors import Problem
 from services.chassis.routing import SERVICES
+from services.chassis.schema_index import SchemaIndex
 
 logger = logging.getLogger("iv.gateway.openapi")
 
