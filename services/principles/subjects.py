@@ -19,7 +19,7 @@ from typing import Any
 
 from services.chassis.auth import Principal
 from services.chassis.errors import ServiceUnavailable, ValidationProblem
-from services.chassis.references import Upstreams
+from services.chassis.references import Upstreams, not_found
 from services.chassis.routing import parse_href
 from services.chassis.schema_index import ANY_COLLECTION, SchemaIndex
 from services.principles.kinds import COLLECTION_OF_KIND, KINDS, Target
@@ -89,7 +89,8 @@ async def expand(
 ) -> list[dict[str, Any]]:
     """Copies of ``subjects`` with the references at ``fields`` replaced by what they point at.
 
-    A reference that does not resolve for this caller stays ``{"href": X, "error": {"status": 404}}``.
+    A reference that does not resolve for this caller stays a reference with an error, in the shape the
+    gateway's ``expand`` leaves it: ``{"href": X, "error": {"type", "title", "status": 404, "detail"}}``.
     """
     if not fields:
         return list(subjects)
@@ -103,9 +104,7 @@ async def expand(
             if href is None:
                 continue
             target = resolved.get(href)
-            copy[field] = (
-                target if target is not None else {"href": href, "error": {"status": 404, "title": "Not found"}}
-            )
+            copy[field] = target if target is not None else not_found(href)
         out.append(copy)
     return out
 
