@@ -22,7 +22,7 @@ from services.chassis.auth import CurrentPrincipal, Principal
 from services.chassis.db import Database
 from services.chassis.idempotency import Reservation, reserve
 from services.chassis.references import Upstreams
-from services.chassis.settings import ServiceSettings
+from services.chassis.settings import S, ServiceSettings, settings_as
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -73,6 +73,12 @@ class RequestContext:
     upstreams: Upstreams
     request: Request | None = None
     reservation: Reservation | None = None
+
+    def settings_as(self, cls: type[S]) -> S:
+        """The service's own settings, typed as its class: ``ctx.settings_as(PrinciplesSettings)``."""
+        settings = settings_as(self.settings, cls)
+        self.settings = settings  # completed once, not on every call
+        return settings
 
     @property
     def public_prefix(self) -> str:
