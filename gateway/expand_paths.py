@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.schema_index import ANY_COLLECTION, ResponseRoot, SchemaIndex
 from services.chassis.errors import BadRequest, ServiceUnavailable
 from services.chassis.routing import parse_href
+from services.chassis.schema_index import ANY_COLLECTION, ResponseRoot, SchemaIndex
 
 MAX_DEPTH = 3
 MAX_REFERENCES = 1000
@@ -107,3 +107,29 @@ def plan_expansion(
                 schema, where = read, f"the resource {name!r} points at"
             nodes = node.children
     return tree
+
+
+def expandable_paths(
+    index: SchemaIndex, root: ResponseRoot, *, max_depth: int = MAX_DEPTH, limit: int = 12
+) -> list[str]:
+    """Expand paths valid on ``root`` (shortest first), for the documentation."""
+    found: list[str] = []
+    frontier: list[tuple[list[str], dict[str, Any]]] = [([], root.schema)]
+    while frontier and len(found) < limit:
+        next_frontier: list[tuple[list[str], dict[str, Any]]] = []
+        for prefix, schema in frontier:
+            for name, prop in index.properties(schema).items():
+                path = [*prefix, name]
+                target = index.reference_target(prop)
+                if target is not None:
+                    found.append(".".join(path))
+                    if target != ANY_COLLECTION and len(path) < max_depth:
+                        read = index.read_schema(target)
+                        if read is not None:
+                            next_frontier.append((path, read))
+                elif len(path) < max_depth:
+                    inner = index.object_schema(prop)
+                    if inner is not None:
+                        next_frontier.append((path, inner))
+        frontier = next_frontier
+    return found[:limit]

@@ -19,8 +19,9 @@ import pydantic_core
 
 from gateway.expand_paths import MAX_REFERENCES, ExpandNode
 from gateway.resilience import UpstreamClient
-from services.chassis.errors import NOT_FOUND, BadRequest, Problem, ProblemType, type_for_status
+from services.chassis.errors import NOT_FOUND, BadRequest, Problem, type_for_status
 from services.chassis.pagination import MAX_BATCH
+from services.chassis.references import not_found, unresolved
 from services.chassis.routing import parse_href
 
 Slot = tuple[ExpandNode, Any, Any]
@@ -29,18 +30,6 @@ Slot = tuple[ExpandNode, Any, Any]
 
 def is_reference(value: Any) -> bool:
     return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("href"), str)
-
-
-def unresolved(href: str, problem_type: ProblemType, detail: str) -> dict[str, Any]:
-    return {
-        "href": href,
-        "error": {
-            "type": problem_type.uri,
-            "title": problem_type.title,
-            "status": problem_type.status,
-            "detail": detail,
-        },
-    }
 
 
 class Expander:
@@ -107,7 +96,7 @@ class Expander:
         for href in hrefs:
             parsed = parse_href(href)
             if parsed is None or parsed.id is None:
-                result[href] = unresolved(href, NOT_FOUND, "not the address of a resource of this platform")
+                result[href] = not_found(href)
                 continue
             by_collection[(parsed.service, parsed.collection)].append(parsed.id)
         batches = [
@@ -151,10 +140,7 @@ class Expander:
                 for h in hrefs.values()
             }
         found = {item["id"]: item for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)}
-        return {
-            href: found[id_] if id_ in found else unresolved(href, NOT_FOUND, f"no resource at {href}")
-            for id_, href in hrefs.items()
-        }
+        return {href: found[id_] if id_ in found else not_found(href) for id_, href in hrefs.items()}
 
 
 def _collect(nodes: Mapping[str, ExpandNode], objects: list[Any], slots: list[Slot]) -> None:

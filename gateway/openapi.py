@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any
 
+from gateway.expand_paths import expandable_paths
 from gateway.resilience import UpstreamClient
-from gateway.schema_index import SchemaIndex, expandable_paths
+from services.chassis.canonical import canonical_json
 from services.chassis.errors import Problem
 from services.chassis.routing import SERVICES
+from services.chassis.schema_index import SchemaIndex
 
 logger = logging.getLogger("iv.gateway.openapi")
 
@@ -45,7 +47,8 @@ EXPAND_DESCRIPTION = (
     "by the gateway with the caller's token: dotted for nested references (`a.b`), at most 3 "
     "segments and 1,000 references per request. On a list, paths apply to each item. A reference "
     "that cannot be resolved (missing, or not visible to you) stays "
-    '`{"href": ..., "error": {"status": 404, ...}}`; a path that names no reference is 400.'
+    '`{"href": ..., "error": {"type": "/problems/not-found", "title": "Not found", "status": 404, '
+    '"detail": ...}}` (503 when its owner is down); a path that names no reference is 400.'
 )
 
 
@@ -77,7 +80,7 @@ def _rename_plan(docs: Mapping[str, dict[str, Any]]) -> dict[tuple[str, str, str
             for name, value in doc.get("components", {}).get(section, {}).items():
                 owners.setdefault(name, {})[source] = value
         conflicting = {
-            name for name, by_source in owners.items() if len({_canonical(v) for v in by_source.values()}) > 1
+            name for name, by_source in owners.items() if len({canonical_json(v) for v in by_source.values()}) > 1
         }
         # A component identical everywhere still differs when it points at one that differs.
         changed = True
@@ -110,12 +113,6 @@ def _references_any(value: Any, section: str, names: set[str]) -> bool:
         if split is not None and split[0] == section and split[1] in names:
             return True
     return False
-
-
-def _canonical(value: Any) -> str:
-    import json
-
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _rewrite_refs(node: Any, source: str, plan: Mapping[tuple[str, str, str], str]) -> None:

@@ -9,7 +9,6 @@ same predecessor.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.chassis.auth import CLEARANCES, Principal, clearance_rank
+from services.chassis.canonical import canonical_digest, canonical_json
 from services.chassis.db import ChassisBase, UTCDateTime, utcnow
 from services.chassis.errors import problem_responses
 from services.chassis.pagination import MAX_LIMIT
@@ -70,10 +70,6 @@ class ChangeHead(ChassisBase):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
 def format_time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -91,7 +87,7 @@ def event_hash(event: ChangeEvent) -> str:
         "visible_to_unit": event.visible_to_unit,
         "prev_hash": event.prev_hash,
     }
-    return hashlib.sha256(canonical_json(material).encode()).hexdigest()
+    return canonical_digest(material)
 
 
 async def append_event(

@@ -17,7 +17,7 @@ import httpx2
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.chassis.auth import Principal
-from services.chassis.errors import ServiceUnavailable, ValidationProblem
+from services.chassis.errors import NOT_FOUND, ProblemType, ServiceUnavailable, ValidationProblem
 from services.chassis.pagination import MAX_BATCH
 from services.chassis.routing import parse_href
 from services.chassis.settings import CommonSettings
@@ -39,6 +39,28 @@ class Ref(BaseModel):
         description="The referenced resource's path through the gateway.",
         examples=["/valuechains/v1/chains/0192f1b2-7c3d-7abc-8def-0123456789ab"],
     )
+
+
+def unresolved(href: str, problem_type: ProblemType, detail: str) -> dict[str, Any]:
+    """A reference that could not be replaced by what it points at, as every expansion leaves it:
+    ``{"href": X, "error": {"type", "title", "status", "detail"}}``, the error as in a problem document."""
+    return {
+        "href": href,
+        "error": {
+            "type": problem_type.uri,
+            "title": problem_type.title,
+            "status": problem_type.status,
+            "detail": detail,
+        },
+    }
+
+
+def not_found(href: str) -> dict[str, Any]:
+    """``href`` as a reference to nothing this caller may see (404)."""
+    parsed = parse_href(href)
+    if parsed is None or parsed.id is None:
+        return unresolved(href, NOT_FOUND, "not the address of a resource of this platform")
+    return unresolved(href, NOT_FOUND, f"no resource at {href}")
 
 
 def ref_type(name: str, collection_path: str, description: str) -> type[Ref]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal, Self
+from typing import Literal, Self, TypeVar
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -113,6 +113,20 @@ class ServiceSettings(CommonSettings):
             if password is not None and password in DEFAULT_PASSWORDS:
                 raise ValueError("the database URL uses a default password; refusing to start")
         return self
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def settings_as(settings: ServiceSettings, cls: type[S]) -> S:
+    """``settings`` as the service's own settings class ``cls``, so its own fields are typed.
+
+    An app's settings already are (``service_factory`` makes them so); settings given as the chassis's
+    base class (the command line's seed, a test) are completed from the environment.
+    """
+    if isinstance(settings, cls):
+        return settings
+    return cls(**settings.model_dump())
 
 
 def _password_of(url: str) -> str | None:

@@ -22,7 +22,7 @@ from services.chassis.auth import CurrentPrincipal, Principal
 from services.chassis.db import Database
 from services.chassis.idempotency import Reservation
 from services.chassis.references import Upstreams
-from services.chassis.settings import ServiceSettings
+from services.chassis.settings import S, ServiceSettings, settings_as
 
 if TYPE_CHECKING:
     from services.chassis.resources.pipeline import Admission
@@ -54,6 +54,12 @@ class RequestContext:
     reservation: Reservation | None = None
     admission: Admission | None = None
     """What the write guard established before the body was read (``resources.pipeline``)."""
+
+    def settings_as(self, cls: type[S]) -> S:
+        """The service's own settings, typed as its class: ``ctx.settings_as(PrinciplesSettings)``."""
+        settings = settings_as(self.settings, cls)
+        self.settings = settings  # completed once, not on every call
+        return settings
 
     @property
     def public_prefix(self) -> str:

@@ -6,14 +6,13 @@ A subject is any resource of another service, by href. Its kind is the singular 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 from services.chassis.auth import CLEARANCES, clearance_rank
+from services.chassis.canonical import canonical_digest
 from services.chassis.errors import ValidationProblem
 from services.chassis.routing import parse_href
 from services.chassis.visibility import NeedToKnow
@@ -105,10 +104,6 @@ as last read: the records are visible to whoever may see the subject."""
 # --- facts ---------------------------------------------------------------------------------------
 
 
-def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
 def facts_digest(facts: Any) -> str:
     """SHA-256 of the facts a judgement saw: the facts themselves are never stored."""
-    return hashlib.sha256(canonical(facts).encode()).hexdigest()
+    return canonical_digest(facts)

@@ -32,10 +32,3 @@ class PrinciplesSettings(ServiceSettings):
     follow_max_backoff_seconds: float = _env("follow_max_backoff_seconds", default=60.0, gt=0)
     follow_page_size: int = _env("follow_page_size", default=100, ge=1, le=100)
     follow_feeds: tuple[str, ...] = _env("follow_feeds", default=("portfolio", "valuechains"))
-
-
-def settings_of(settings: ServiceSettings) -> PrinciplesSettings:
-    """This service's settings; chassis settings are completed from the environment."""
-    if isinstance(settings, PrinciplesSettings):
-        return settings
-    return PrinciplesSettings(**settings.model_dump())

@@ -19,8 +19,9 @@ from typing import Any
 
 from services.chassis.auth import Principal
 from services.chassis.errors import ServiceUnavailable, ValidationProblem
-from services.chassis.references import Upstreams
+from services.chassis.references import Upstreams, not_found
 from services.chassis.routing import parse_href
+from services.chassis.schema_index import ANY_COLLECTION, SchemaIndex
 from services.principles.kinds import COLLECTION_OF_KIND, KINDS, Target
 
 REFERENCE_READ = re.compile(r"\bsubject\.([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -88,7 +89,8 @@ async def expand(
 ) -> list[dict[str, Any]]:
     """Copies of ``subjects`` with the references at ``fields`` replaced by what they point at.
 
-    A reference that does not resolve for this caller stays ``{"href": X, "error": {"status": 404}}``.
+    A reference that does not resolve for this caller stays a reference with an error, in the shape the
+    gateway's ``expand`` leaves it: ``{"href": X, "error": {"type", "title", "status": 404, "detail"}}``.
     """
     if not fields:
         return list(subjects)
@@ -102,9 +104,7 @@ async def expand(
             if href is None:
                 continue
             target = resolved.get(href)
-            copy[field] = (
-                target if target is not None else {"href": href, "error": {"status": 404, "title": "Not found"}}
-            )
+            copy[field] = target if target is not None else not_found(href)
         out.append(copy)
     return out
 
@@ -115,116 +115,21 @@ def referenced_hrefs(subject: Mapping[str, Any], fields: set[str]) -> list[str]:
 
 # --- representative subjects, from the owner's OpenAPI document ---------------------------------
 
-_schemas: dict[str, tuple[float, dict[str, Any]]] = {}
+_indexes: dict[str, tuple[float, SchemaIndex]] = {}
 
 
-async def owner_schema(upstreams: Upstreams, service: str, principal: Principal) -> dict[str, Any]:
-    """The OpenAPI document of a service (cached for a minute)."""
+async def owner_index(upstreams: Upstreams, service: str, principal: Principal) -> SchemaIndex:
+    """The OpenAPI document of a service, indexed (cached for a minute)."""
     key = upstreams.url_for(f"/{service}/openapi.json")
-    cached = _schemas.get(key)
+    cached = _indexes.get(key)
     if cached is not None and time.monotonic() - cached[0] < SCHEMA_TTL_SECONDS:
         return cached[1]
     response = await upstreams.get_json(f"/{service}/openapi.json", principal)
     if response.status_code != 200:
         raise ServiceUnavailable(f"the {service} service did not serve its OpenAPI document ({response.status_code})")
-    document = response.json()
-    _schemas[key] = (time.monotonic(), document)
-    return document
-
-
-def _resolve(document: Mapping[str, Any], schema: Mapping[str, Any]) -> Mapping[str, Any]:
-    seen = 0
-    while "$ref" in schema and seen < 20:
-        name = str(schema["$ref"]).rsplit("/", 1)[-1]
-        schema = document.get("components", {}).get("schemas", {}).get(name, {})
-        seen += 1
-    return schema
-
-
-def _unwrap(document: Mapping[str, Any], schema: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The non-null alternative of an ``anyOf``/``oneOf``, resolved."""
-    schema = _resolve(document, schema)
-    for key in ("anyOf", "oneOf"):
-        if key in schema:
-            options = [o for o in schema[key] if _resolve(document, o).get("type") != "null"]
-            if options:
-                return _unwrap(document, options[0])
-    return schema
-
-
-def example(document: Mapping[str, Any], schema: Mapping[str, Any], depth: int = 0) -> Any:
-    """A plausible value of ``schema``: its example, first enum value, or a typed placeholder."""
-    schema = _unwrap(document, schema)
-    if depth > 8:
-        return None
-    if "allOf" in schema:
-        merged: dict[str, Any] = {}
-        for part in schema["allOf"]:
-            value = example(document, part, depth + 1)
-            if isinstance(value, dict):
-                merged.update(value)
-        return merged
-    if "const" in schema:
-        return schema["const"]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    kind = schema.get("type")
-    examples = schema.get("examples") or ([schema["example"]] if "example" in schema else [])
-    if kind == "object" or "properties" in schema:
-        return {name: example(document, sub, depth + 1) for name, sub in schema.get("properties", {}).items()}
-    if kind == "array":
-        return [example(document, schema["items"], depth + 1)] if "items" in schema else []
-    if kind == "boolean":
-        return bool(examples[0]) if examples and isinstance(examples[0], bool) else True
-    if kind == "integer":
-        if examples and isinstance(examples[0], int) and not isinstance(examples[0], bool):
-            return examples[0]
-        return max(1, int(schema.get("minimum", 1)))
-    if kind == "number":
-        if examples and isinstance(examples[0], int | float) and not isinstance(examples[0], bool):
-            return float(examples[0])
-        return max(1.5, float(schema.get("minimum", 1.5)))
-    if kind == "string":
-        fmt = schema.get("format")
-        if fmt == "date-time":
-            return "2026-01-01T00:00:00Z"
-        if fmt == "date":
-            return "2026-01-01"
-        if examples and isinstance(examples[0], str):
-            return examples[0]
-        return "example"
-    if kind == "null":
-        return None
-    return examples[0] if examples else None
-
-
-def _read_schema(document: Mapping[str, Any], collection: str) -> Mapping[str, Any] | None:
-    """The schema of one resource of ``collection`` in the owner's document."""
-    paths: Mapping[str, Any] = document.get("paths", {})
-    one = re.compile(rf"^/v1/{re.escape(collection)}/\{{[^/}}]+\}}$")
-    for path, item in paths.items():
-        if one.match(path) and "get" in item:
-            schema = _response_schema(item["get"])
-            if schema is not None:
-                return _resolve(document, schema)
-    listing = paths.get(f"/v1/{collection}", {}).get("get")
-    schema = _response_schema(listing) if listing else None
-    if schema is not None:
-        items = _resolve(document, schema).get("properties", {}).get("items", {})
-        if "items" in items:
-            return _resolve(document, items["items"])
-    return None
-
-
-def _response_schema(operation: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    content = operation.get("responses", {}).get("200", {}).get("content", {})
-    schema = content.get("application/json", {}).get("schema")
-    return schema if isinstance(schema, Mapping) else None
-
-
-def _reference_target(document: Mapping[str, Any], schema: Mapping[str, Any]) -> str | None:
-    target = _unwrap(document, schema).get("x-reference")
-    return target if isinstance(target, str) else None
+    index = SchemaIndex(response.json())
+    _indexes[key] = (time.monotonic(), index)
+    return index
 
 
 async def representative(
@@ -233,25 +138,28 @@ async def representative(
     """A made-up subject of ``kind`` with every field its owner serves; references expanded one level."""
     collection_path = COLLECTION_OF_KIND[kind]
     service, _, collection = collection_path.strip("/").partition("/v1/")
-    document = await owner_schema(upstreams, service, principal)
-    schema = _read_schema(document, collection)
+    index = await owner_index(upstreams, service, principal)
+    schema = index.read_schema(f"/v1/{collection}")
     if schema is None:
         raise ValidationProblem.field(
             ["body", "applies_to"],
             f"the {service} service does not serve {collection} (yet), so a rule for {kind} cannot be checked",
         )
-    subject = example(document, schema)
+    subject = index.example(schema)
     if not isinstance(subject, dict):
         subject = {}
     subject["href"] = f"{collection_path}/{EXAMPLE_ID}"
-    for name, sub in schema.get("properties", {}).items():
-        target = _reference_target(document, sub)
+    for name, sub in index.properties(schema).items():
+        target = index.reference_target(sub)
         if target is None:
             continue
         parsed = parse_href(target)
         target_kind = KINDS.get((parsed.service, parsed.collection)) if parsed else None
-        href = f"{target}/{EXAMPLE_ID}" if target != "*" else f"{collection_path}/{EXAMPLE_ID}"
-        if expand_references and target_kind is not None:
+        href = f"{target}/{EXAMPLE_ID}" if target != ANY_COLLECTION else f"{collection_path}/{EXAMPLE_ID}"
+        if isinstance(subject.get(name), list):
+            # A list of references stays references: evaluations expand single references only.
+            subject[name] = [{"href": href}]
+        elif expand_references and target_kind is not None:
             subject[name] = {**await representative(upstreams, target_kind, principal, expand_references=False)}
             subject[name]["href"] = href
         else:

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import update
 
+from services.chassis.dates import add_months
 from services.principles.explanations.models import Explanation
-from services.principles.reports.service import months_before
 from tests.conftest import Suite
 from tests.principles.helpers import (
     CLOUD_RULE,
@@ -115,7 +115,7 @@ async def test_compliance_report_matches_hand_computed_figures(suite: Suite, tok
         for subject, phase, on in [
             (a, "start", today()),
             (a, "execution", today() - dt.timedelta(days=30)),
-            (b, "execution", months_before(today(), 7)),
+            (b, "execution", add_months(today(), -7)),
         ]:
             review = {
                 "subject": {"href": subject["href"]},
@@ -189,7 +189,7 @@ async def test_compliance_report_matches_hand_computed_figures(suite: Suite, tok
         assert a["href"] not in missing  # a start review, and an execution review 30 days ago
         assert e["href"] not in missing  # not active
         assert missing[b["href"]]["missing"] == ["start", "execution"]
-        assert missing[b["href"]]["last_execution_review"] == months_before(today(), 7).isoformat()
+        assert missing[b["href"]]["last_execution_review"] == add_months(today(), -7).isoformat()
         assert by_principle["incomplete"] == []
 
         by_subject = await report(one, "subject")
@@ -219,5 +219,5 @@ async def test_report_rejects_unknown_grouping(suite: Suite, tokens: Tokens) -> 
 
 
 def test_six_months_back_keeps_to_real_dates() -> None:
-    assert months_before(dt.date(2026, 8, 31), 6) == dt.date(2026, 2, 28)
-    assert months_before(dt.date(2026, 3, 15), 6) == dt.date(2025, 9, 15)
+    assert add_months(dt.date(2026, 8, 31), -6) == dt.date(2026, 2, 28)
+    assert add_months(dt.date(2026, 3, 15), -6) == dt.date(2025, 9, 15)

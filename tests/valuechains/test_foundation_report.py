@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.valuechains.applications.figures import add_months
+from services.chassis.dates import add_months
 from tests.conftest import Suite
 from tests.support import Tokens
 from tests.valuechains.helpers import findings, make_application, make_chain

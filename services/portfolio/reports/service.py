@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, select
 
+from services.chassis.rounding import largest_remainder
 from services.chassis.uow import RequestContext
 from services.portfolio.common import INITIATIVES, KINDS, RUN_KINDS
 from services.portfolio.initiatives.models import Initiative
@@ -32,16 +33,7 @@ item_chain = func.coalesce(RoundItem.value_chain, Initiative.value_chain)
 
 def tenths(parts: Sequence[int]) -> list[int]:
     """Shares of ``parts`` in tenths of a percent, adding up to exactly 1000 (largest remainder)."""
-    total = sum(parts)
-    if total <= 0:
-        return [0 for _ in parts]
-    scaled = [part * 1000 for part in parts]
-    floors = [s // total for s in scaled]
-    short = 1000 - sum(floors)
-    by_remainder = sorted(range(len(parts)), key=lambda i: (-(scaled[i] % total), i))
-    for i in by_remainder[:short]:
-        floors[i] += 1
-    return floors
+    return largest_remainder(parts, 1000)
 
 
 def split(budget: Mapping[str, int]) -> dict[str, Any]:

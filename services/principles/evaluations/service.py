@@ -35,7 +35,7 @@ from services.principles.principles.models import Principle
 from services.principles.reclassification import follow_subjects
 from services.principles.refs import ASSESSMENTS_PATH, PRINCIPLES_PATH
 from services.principles.rules.engine import evaluate
-from services.principles.settings import PrinciplesSettings, settings_of
+from services.principles.settings import PrinciplesSettings
 from services.principles.subjects import expand, fetch, fetch_collection, fields_to_expand
 
 EVALUATOR_ROLES = ("architect", "portfolio_manager", "chain_owner")
@@ -189,7 +189,11 @@ async def record_evaluation(
 async def read_subjects(ctx: RequestContext, target: Target, loc: Sequence[str | int]) -> list[dict[str, Any]]:
     if target.is_collection:
         return await fetch_collection(
-            ctx.upstreams, target, ctx.principal, cap=settings_of(ctx.settings).max_collection_subjects, loc=loc
+            ctx.upstreams,
+            target,
+            ctx.principal,
+            cap=ctx.settings_as(PrinciplesSettings).max_collection_subjects,
+            loc=loc,
         )
     found = (await fetch(ctx.upstreams, [target.href], ctx.principal)).get(target.href)
     if found is None:
@@ -203,7 +207,9 @@ async def run(ctx: RequestContext, href: str) -> tuple[Evaluation, list[Assessme
     async with ctx.read_session() as session:
         rules, manual = await applicable(session, target.kind)
     subjects = await read_subjects(ctx, target, SUBJECT_LOC)
-    judgements = await judge(ctx.upstreams, ctx.principal, settings_of(ctx.settings), target.kind, subjects, rules)
+    judgements = await judge(
+        ctx.upstreams, ctx.principal, ctx.settings_as(PrinciplesSettings), target.kind, subjects, rules
+    )
     # What was recorded about these subjects before follows their classification as read now.
     seen = {str(s.get("href")): s for s in subjects}
     if not target.is_collection:

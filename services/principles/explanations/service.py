@@ -39,7 +39,7 @@ from services.principles.kinds import RECORD_NEED_TO_KNOW, classification_of, pa
 from services.principles.principles.models import Principle
 from services.principles.reclassification import follow_subjects
 from services.principles.refs import PRINCIPLES_PATH
-from services.principles.settings import settings_of
+from services.principles.settings import PrinciplesSettings
 from services.principles.subjects import fetch
 
 REQUESTER_ROLES = ("portfolio_manager", "architect")
@@ -202,7 +202,7 @@ async def decide(ctx: RequestContext, body: ApprovalBody | RejectionBody) -> Exp
     )
     if rerun:
         subject = (await fetch(ctx.upstreams, [current.subject], principal)).get(current.subject)
-    settings = settings_of(ctx.settings)
+    settings = ctx.settings_as(PrinciplesSettings)
     judgements = (
         await judge(ctx.upstreams, principal, settings, current.subject_kind, [subject], [principle]) if subject else []
     )

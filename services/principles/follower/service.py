@@ -47,13 +47,14 @@ from services.chassis.db import Database, utcnow
 from services.chassis.errors import Problem, ServiceUnavailable
 from services.chassis.references import Upstreams
 from services.chassis.routing import parse_href
+from services.chassis.settings import settings_as
 from services.chassis.uow import RequestContext
 from services.principles.evaluations.service import active_principles, judge, record_evaluation, split
 from services.principles.follower.models import FeedCursor
 from services.principles.kinds import COLLECTION_OF_KIND, subject_kind
 from services.principles.principles.models import Principle
 from services.principles.reclassification import follow_subjects
-from services.principles.settings import PrinciplesSettings, settings_of
+from services.principles.settings import PrinciplesSettings
 from services.principles.subjects import fetch, fields_to_expand
 
 logger = logging.getLogger("iv.principles.follower")
@@ -85,7 +86,7 @@ class Plan:
 class Follower:
     def __init__(self, app: FastAPI, *, owner: str | None = None, settings: PrinciplesSettings | None = None) -> None:
         self.app = app
-        self.settings = settings or settings_of(app.state.settings)
+        self.settings = settings or settings_as(app.state.settings, PrinciplesSettings)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.state: dict[str, FeedState] = {feed: FeedState() for feed in self.settings.follow_feeds}
         self._principal: Principal | None = None
@@ -326,7 +327,7 @@ def _expiry(token: str) -> dt.datetime | None:
 
 async def follow_changes(app: FastAPI) -> None:
     """The background task: one pass every ``IV_PRINCIPLES_FOLLOW_INTERVAL_SECONDS`` (default 2 s)."""
-    settings = settings_of(app.state.settings)
+    settings = settings_as(app.state.settings, PrinciplesSettings)
     if not settings.follow_enabled:
         return
     follower = Follower(app, settings=settings)

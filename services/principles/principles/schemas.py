@@ -34,7 +34,9 @@ RULE_DESCRIPTION = (
     "serves it) that is true when the subject complies. Compiled when saved (a syntax error or unknown "
     "function is a 422 naming line:column) and run against a representative subject of every kind in "
     "`applies_to`. A reference the rule reads beyond its `href` (`subject.value_chain.name`) is expanded "
-    "one level. At most 4,000 characters; each evaluation has a time and size budget, and a rule that "
+    "one level; one that cannot be resolved for the caller stays a reference with an error, as the gateway's "
+    "`expand` leaves it (`subject.value_chain.error.status == 404`). At most 4,000 characters; each "
+    "evaluation has a time and size budget, and a rule that "
     "fails on a subject gives the outcome `error`. Principles without a rule are assessed by hand."
 )
 STATUS_DESCRIPTION = (

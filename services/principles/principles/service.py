@@ -15,7 +15,7 @@ from services.chassis.uow import RequestContext
 from services.principles.principles.models import Principle, PrincipleVersion
 from services.principles.principles.schemas import PrincipleCreate, PrincipleQuery, PrincipleRead, PrincipleUpdate
 from services.principles.rules.engine import check_against, check_syntax
-from services.principles.settings import settings_of
+from services.principles.settings import PrinciplesSettings
 from services.principles.subjects import representative
 
 NORMATIVE = ("statement", "rationale", "implications", "rule", "applies_to")
@@ -26,7 +26,7 @@ async def check_rule(ctx: RequestContext, rule: str, kinds: Sequence[str]) -> No
     """Compile the rule, then run it on a representative subject of every kind (before any transaction)."""
     check_syntax(rule)
     representatives = {kind: await representative(ctx.upstreams, kind, ctx.principal) for kind in dict.fromkeys(kinds)}
-    await check_against(rule, representatives, settings_of(ctx.settings))
+    await check_against(rule, representatives, ctx.settings_as(PrinciplesSettings))
 
 
 def version_row(obj: Principle, actor: str) -> PrincipleVersion:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.chassis.dates import add_months
 from services.chassis.db import utcnow
 from services.chassis.errors import Problem
 from services.chassis.resources import ARCHIVED
@@ -32,17 +33,6 @@ OUTCOMES = ("complies", "deviates", "explained", "not_applicable", "error")
 EXPIRING_DAYS = 90
 REVIEW_MONTHS = 6
 MAX_INITIATIVES = 10_000
-
-
-def months_before(day: dt.date, months: int) -> dt.date:
-    month_index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(month_index, 12)
-    for candidate in range(day.day, 0, -1):
-        try:
-            return dt.date(year, month + 1, candidate)
-        except ValueError:
-            continue
-    raise ValueError(day)
 
 
 def effective_outcome(on: dt.date) -> ColumnElement[str]:
@@ -192,7 +182,7 @@ async def _missing_reviews(
             stmt = stmt.where(visible)
         for subject, phase, last in (await ctx.session.execute(stmt)).all():
             latest[(subject, phase)] = last
-    since = months_before(on, REVIEW_MONTHS)
+    since = add_months(on, -REVIEW_MONTHS)
     missing = []
     for initiative in initiatives:
         href = initiative["href"]

@@ -6,7 +6,6 @@ works the same on SQLite and PostgreSQL. ``supported_until`` is the last support
 past end of support from the day after it.
 """
 
-import calendar
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.chassis.dates import add_months
 from services.chassis.resources import ARCHIVED
 from services.valuechains.applications.models import Application
 
@@ -30,13 +30,6 @@ DEBT_WEIGHTS: dict[str, int] = {
 """Points of technical debt (technische schuld) per item; the score is their sum, not normalised."""
 
 CHAIN_FIGURES = ("active_applications", "open_critical_findings", "open_high_findings", "applications_past_support")
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day ``months`` calendar months later (or earlier); the 31st becomes the month's last day."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def on(day: dt.date) -> ColumnElement[dt.date]:

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from services.chassis.errors import problem_responses
 from services.chassis.uow import Ctx
@@ -21,11 +21,6 @@ from services.valuechains.settings import ValuechainsSettings
 router = APIRouter(tags=["reports"])
 
 
-def service_settings(request: Request) -> ValuechainsSettings:
-    settings: ValuechainsSettings = request.app.state.settings
-    return settings
-
-
 @router.get(
     "/v1/reports/staffing",
     response_model=StaffingReport,
@@ -40,8 +35,8 @@ def service_settings(request: Request) -> ValuechainsSettings:
     ),
     responses=problem_responses(401, 422),
 )
-async def staffing(ctx: Ctx, request: Request, query: Annotated[StaffingQuery, Query()]) -> StaffingReport:
-    return await staffing_report(ctx, service_settings(request).external_share_threshold, query.chain)
+async def staffing(ctx: Ctx, query: Annotated[StaffingQuery, Query()]) -> StaffingReport:
+    return await staffing_report(ctx, ctx.settings_as(ValuechainsSettings).external_share_threshold, query.chain)
 
 
 @router.get(

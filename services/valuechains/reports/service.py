@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, select
 
 from services.chassis.db import utcnow
 from services.chassis.resources import ARCHIVED
+from services.chassis.rounding import largest_remainder
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
 from services.valuechains.allocations.models import Allocation
@@ -125,13 +126,9 @@ def shares_in_tenths(weighted: Sequence[int], budget: int) -> list[float] | None
     """Percentages with one decimal that add up to exactly 100.0 (largest remainder)."""
     if budget <= 0:
         return None
-    # weighted[i] = sum(budget * percent): the exact share in tenths is weighted[i] * 10 / budget.
-    exact = [(w * 10, budget) for w in weighted]
-    floors = [n // d for n, d in exact]
-    remainders = sorted(range(len(exact)), key=lambda i: (-(exact[i][0] % exact[i][1]), i))
-    for i in remainders[: 1000 - sum(floors)]:
-        floors[i] += 1
-    return [f / 10 for f in floors]
+    # weighted[i] = sum(budget * percent), and every split sums to 100 (a check constraint), so the
+    # weighted parts sum to 100 * budget: the exact share in tenths is weighted[i] * 10 / budget.
+    return [t / 10 for t in largest_remainder(weighted, 1000)]
 
 
 async def allocation_report(ctx: RequestContext, period: str, chains: Sequence[str]) -> AllocationReport:
