@@ -1,14 +1,21 @@
-"""Demo data is data: the chassis reads each service's ``demo/*.toml`` and refuses a file that does
-not fit, naming the file and the record."""
+"""Demo data is data: the chassis reads each service's ``demo/*.toml``, refuses a file that does not
+fit naming the file and the record, and what the seeds load is exactly what the files say."""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import Field
+from pydantic_core import to_jsonable_python
 
+from services.chassis import demo
+from services.chassis.cli import seed_if_empty
+from services.chassis.db import utcnow
 from services.chassis.demo import (
     Day,
     DemoData,
@@ -18,7 +25,10 @@ from services.chassis.demo import (
     Record,
     RelativeDate,
 )
+from services.valuechains import seed as valuechains_seed
 from services.valuechains.applications.figures import add_months
+from tests.conftest import ServiceDatabase, Suite, build_suite
+from tests.support import Tokens, settings_for
 
 # --- the loader -------------------------------------------------------------------------------
 
@@ -145,3 +155,99 @@ def test_relative_dates_count_months_as_the_foundation_report_does() -> None:
             assert RelativeDate(months=months).on(day) == add_months(day, months), (day, months)
         assert RelativeDate(years=1, month=12, day=31).on(day) == dt.date(day.year + 1, 12, 31)
         assert RelativeDate(days=-20).on(day) == day - dt.timedelta(days=20)
+
+
+# --- what the seeds load is what the files say ---------------------------------------------------
+
+
+@pytest.fixture
+async def demo_suite(
+    fresh_databases: dict[str, ServiceDatabase], var_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Suite]:
+    """Every service on a fresh database holding only its demo data, loaded on a fixed day."""
+    moment = utcnow()
+    monkeypatch.setattr(demo, "utcnow", lambda: moment)  # the load day, fixed for the comparisons
+    for service, sdb in fresh_databases.items():
+        metadata = importlib.import_module(f"services.{service}.models").Base.metadata
+        loader = importlib.import_module(f"services.{service}.seed").load
+        assert await seed_if_empty(settings_for(var_dir, service, sdb.url), metadata, loader)
+    async with build_suite(var_dir, fresh_databases, rollback=False, background_tasks=False) as suite:
+        yield suite
+
+
+async def batch(client: Any, path: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The resources at ``path`` by id, fetched with batch gets."""
+    wanted = list(ids)
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 100):
+        response = await client.get(path, params={"id": wanted[start : start + 100], "limit": 100})
+        assert response.status_code == 200, response.text
+        found |= {item["id"]: item for item in response.json()["items"]}
+    assert sorted(found) == sorted(wanted), path
+    return found
+
+
+def shown(body: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
+    """The fields of ``body`` that ``expected`` names, to compare with it (as JSON)."""
+    return {key: body.get(key) for key in expected}
+
+
+def expect(record: Record, today: dt.date, **refs: Any) -> dict[str, Any]:
+    """A record's fields as its resource shows them: JSON, references as ``{"href": ...}``."""
+    fields = {**record.fields(today), **{k: {"href": v} if v is not None else None for k, v in refs.items()}}
+    return dict(to_jsonable_python(fields))
+
+
+async def check_table(client: Any, path: str, records: Iterable[Numbered], today: dt.date, **refs: Any) -> None:
+    """Every record is a resource at ``path`` with the record's fields; ``refs`` gives, per reference
+    field, a function from the record to the href it points at."""
+    listed = list(records)
+    stored = await batch(client, path, [r.id for r in listed])
+    for record in listed:
+        expected = expect(record, today, **{field: href(record) for field, href in refs.items()})
+        assert shown(stored[record.id], expected) == expected, record.origin
+
+
+def load_day() -> dt.date:
+    return demo.utcnow().date()  # fixed by ``demo_suite``
+
+
+async def test_valuechains_loads_what_its_files_say(demo_suite: Suite, tokens: Tokens) -> None:
+    seed, today = valuechains_seed, load_day()
+    chains = {c.code: c for c in seed.CHAINS}
+    href = "/valuechains/v1/chains/{}".format
+    async with demo_suite.client("valuechains", tokens("admin")) as client:
+        await check_table(client, "/v1/chains", seed.CHAINS, today)
+        await check_table(
+            client,
+            "/v1/applications",
+            seed.DATA.table("applications", seed.Application),
+            today,
+            chain=lambda a: href(chains[a.chain].id),
+        )
+
+        allocations = seed.DATA.table("allocations", seed.Allocation)
+        stored = await batch(client, "/v1/allocations", [a.id for a in allocations])
+        for allocation in allocations:
+            body, last = stored[allocation.id], allocation.revisions[-1]
+            expected = expect(last, today, chain=href(chains[allocation.chain].id))
+            expected |= {"period": allocation.period, "revision": len(allocation.revisions)}
+            assert shown(body, expected) == expected, allocation.origin
+            revisions = (await client.get(body["revisions_href"].removeprefix("/valuechains"))).json()["items"]
+            wanted = [expect(v, today) for v in allocation.revisions]
+            assert [shown(r, w) for r, w in zip(revisions, wanted, strict=True)] == wanted, allocation.origin
+            assert {r["by"]["subject"] for r in revisions} == {chains[allocation.chain].owner.subject}
+
+        draw = seed.DATA.params("teams", seed.Draw, "draw")
+        mixes = seed.DATA.table("teams", seed.TeamMix, "chains")
+        count = sum(m.teams for m in mixes)
+        teams = await batch(client, "/v1/teams", [seed.DATA.id("teams", n) for n in range(1, count + 1)])
+        for mix in mixes:
+            mine = [t for t in teams.values() if t["chain"]["href"] == href(chains[mix.chain].id)]
+            assert len(mine) == mix.teams, mix.origin
+            for team in mine:
+                theme, call_sign = team["name"].rsplit(" ", 1)
+                assert theme in mix.themes and call_sign in draw.call_signs, team["name"]
+                assert draw.fte_min <= team["fte_internal"] + team["fte_external"] <= draw.fte_max
+                assert 1 <= team["maturity"] <= len(draw.maturity_weights)
+    assert seed.DATA.unread() == []
