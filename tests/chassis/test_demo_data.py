@@ -25,6 +25,7 @@ from services.chassis.demo import (
     Record,
     RelativeDate,
 )
+from services.portfolio import seed as portfolio_seed
 from services.valuechains import seed as valuechains_seed
 from services.valuechains.applications.figures import add_months
 from tests.conftest import ServiceDatabase, Suite, build_suite
@@ -250,4 +251,61 @@ async def test_valuechains_loads_what_its_files_say(demo_suite: Suite, tokens: T
                 assert theme in mix.themes and call_sign in draw.call_signs, team["name"]
                 assert draw.fte_min <= team["fte_internal"] + team["fte_external"] <= draw.fte_max
                 assert 1 <= team["maturity"] <= len(draw.maturity_weights)
+    assert seed.DATA.unread() == []
+
+
+async def test_portfolio_loads_what_its_files_say(demo_suite: Suite, tokens: Tokens) -> None:
+    seed, today = portfolio_seed, load_day()
+    programmes = {p.code: p for p in seed.DATA.table("programmes", seed.Programme)}
+    chains = {c.code: c.href for c in seed.DATA.table("value_chains", seed.ValueChain)}
+    initiatives = {i.number: i for i in seed.demo_initiatives()}
+    href = "/portfolio/v1/{}/{}".format
+    async with demo_suite.client("portfolio", tokens("admin")) as client:
+        await check_table(client, "/v1/programmes", programmes.values(), today)
+        await check_table(
+            client,
+            "/v1/initiatives",
+            seed.demo_initiatives(),
+            today,
+            programme=lambda i: href("programmes", programmes[i.programme].id) if i.programme else None,
+            value_chain=lambda i: chains[i.value_chain],
+        )
+
+        ebos = seed.DATA.table("ebos", seed.Ebo)
+        await check_table(
+            client, "/v1/ebos", ebos, today, value_chain=lambda e: chains[e.value_chain] if e.value_chain else None
+        )
+        stored = await batch(client, "/v1/ebos", [e.id for e in ebos])
+        for ebo in ebos:
+            body = stored[ebo.id]
+            assert body["status"] == ebo.status, ebo.origin
+            if ebo.status != "registered":
+                assert body["decision"]["reason"] == ebo.decision_reason, ebo.origin
+
+        # Each round: the items it started from (less those stopped), changed, plus its own.
+        rounds = seed.DATA.table("rounds", seed.Round)
+        number_of = {i.id: n for n, i in initiatives.items()}
+        items_of: dict[int, dict[int, dict[str, Any]]] = {}
+        for round_ in rounds:
+            start = items_of[round_.from_round] if round_.from_round else {}
+            items = {n: {**item} for n, item in start.items() if item["decision"] != "stop"}
+            for change in round_.changes:
+                items[change.initiative] |= expect(change, today)
+            for added in round_.items:
+                items[added.initiative] = expect(added, today) | {
+                    "budget_eur": initiatives[added.initiative].budget_eur
+                }
+            items_of[round_.number] = items
+
+            body = (await client.get(f"/v1/rounds/{round_.id}")).json()
+            start_href = href("rounds", seed.DATA.id("rounds", round_.from_round)) if round_.from_round else None
+            expected = expect(round_, today, from_round=start_href) | {
+                "status": "closed" if round_.closed_at else "open",
+                "opened_at": to_jsonable_python(round_.opened_at),
+                "closed_at": to_jsonable_python(round_.closed_at),
+            }
+            assert shown(body, expected) == expected, round_.origin
+            stored_items = {number_of[i["initiative"]["href"].rsplit("/", 1)[1]]: i for i in body["items"]}
+            assert {n: shown(stored_items[n], item) for n, item in items.items()} == items, round_.origin
+            assert len(stored_items) == len(items), round_.origin
     assert seed.DATA.unread() == []
