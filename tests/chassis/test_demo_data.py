@@ -24,12 +24,17 @@ from services.chassis.demo import (
     Numbered,
     Record,
     RelativeDate,
+    RelativeMoment,
 )
 from services.portfolio import seed as portfolio_seed
+from services.principles import seed as principles_seed
 from services.valuechains import seed as valuechains_seed
 from services.valuechains.applications.figures import add_months
 from tests.conftest import ServiceDatabase, Suite, build_suite
-from tests.support import Tokens, settings_for
+from tests.support import Tokens, available_services, settings_for
+
+SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
+
 
 # --- the loader -------------------------------------------------------------------------------
 
@@ -156,6 +161,14 @@ def test_relative_dates_count_months_as_the_foundation_report_does() -> None:
             assert RelativeDate(months=months).on(day) == add_months(day, months), (day, months)
         assert RelativeDate(years=1, month=12, day=31).on(day) == dt.date(day.year + 1, 12, 31)
         assert RelativeDate(days=-20).on(day) == day - dt.timedelta(days=20)
+
+
+def test_every_demo_data_file_says_it_is_illustrative() -> None:
+    files = sorted(SERVICES_DIR.glob(f"*/{demo.FOLDER}/*.toml"))
+    assert {f.parent.parent.name for f in files} == set(available_services())
+    for path in files:
+        assert path.read_text(encoding="utf-8").startswith("# ILLUSTRATIVE ONLY"), path
+        DemoData(path.parent).document(path.stem)  # valid TOML
 
 
 # --- what the seeds load is what the files say ---------------------------------------------------
@@ -308,4 +321,33 @@ async def test_portfolio_loads_what_its_files_say(demo_suite: Suite, tokens: Tok
             stored_items = {number_of[i["initiative"]["href"].rsplit("/", 1)[1]]: i for i in body["items"]}
             assert {n: shown(stored_items[n], item) for n, item in items.items()} == items, round_.origin
             assert len(stored_items) == len(items), round_.origin
+    assert seed.DATA.unread() == []
+
+
+async def test_principles_loads_what_its_files_say(demo_suite: Suite, tokens: Tokens) -> None:
+    seed, today = principles_seed, load_day()
+    principles = {p.code: p for p in seed.PRINCIPLES}
+    async with demo_suite.client("principles", tokens("admin")) as client:
+        await check_table(client, "/v1/principles", seed.PRINCIPLES, today)
+        assert [p["id"] for p in seed.DEMO_PRINCIPLES] == [p.id for p in seed.PRINCIPLES]
+
+        explanations = seed.DATA.table("explanations", seed.Explanation)
+        await check_table(
+            client,
+            "/v1/explanations",
+            explanations,
+            today,
+            principle=lambda e: f"/principles/v1/principles/{principles[e.principle].id}",
+            subject=lambda e: seed.initiative(e.initiative),
+        )
+        stored = await batch(client, "/v1/explanations", [e.id for e in explanations])
+        for explanation in explanations:  # asked when the file says, not when it was seeded
+            asked = explanation.requested_at
+            requested = asked.at(today) if isinstance(asked, RelativeMoment) else asked
+            assert stored[explanation.id]["created_at"] == to_jsonable_python(requested), explanation.origin
+
+        reviews = seed.DATA.table("reviews", seed.Review)
+        await check_table(
+            client, "/v1/simplicity-reviews", reviews, today, subject=lambda r: seed.initiative(r.initiative)
+        )
     assert seed.DATA.unread() == []
