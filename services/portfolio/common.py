@@ -8,13 +8,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import Field
 
 from services.chassis.errors import Conflict
-from services.chassis.references import ref_type
 from services.chassis.resources import Collection, ResourceMixin
-
-CHAINS = "/valuechains/v1/chains"
-PROGRAMMES = "/portfolio/v1/programmes"
-INITIATIVES = "/portfolio/v1/initiatives"
-ROUNDS = "/portfolio/v1/rounds"
 
 Kind = Literal["maintenance", "security", "renewal"]
 KINDS: tuple[Kind, ...] = ("maintenance", "security", "renewal")
@@ -26,22 +20,6 @@ Classification = Literal["public", "internal", "confidential", "secret"]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(max_length=4000)]
 BudgetEur = Annotated[int, Field(ge=0, le=10_000_000_000, description="Whole euros.", examples=[850000])]
-
-
-class ValueChainRef(ref_type("ValueChainRef", CHAINS, "A value chain (IV-waardeketen) of the valuechains service.")):  # type: ignore[misc]
-    """A value chain ("IV-waardeketen"), owned by the valuechains service."""
-
-
-class ProgrammeRef(ref_type("ProgrammeRef", PROGRAMMES, "A programme of this service.")):  # type: ignore[misc]
-    """A programme of this service."""
-
-
-class InitiativeRef(ref_type("InitiativeRef", INITIATIVES, "An initiative of this service.")):  # type: ignore[misc]
-    """An initiative of this service."""
-
-
-class RoundRef(ref_type("RoundRef", ROUNDS, "A rolling-portfolio round of this service.")):  # type: ignore[misc]
-    """A rolling-portfolio round of this service."""
 
 
 def check_move(

@@ -4,7 +4,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.chassis.resources import Input, ListQuery, ResourceRead
-from services.portfolio.common import Classification, Hosting, LongText, Text200, ValueChainRef
+from services.portfolio.common import Classification, Hosting, LongText, Text200
+from services.portfolio.refs import ValueChainRef
 
 EboStatus = Literal["registered", "under_review", "adopted", "tolerated", "phased_out"]
 Unit = Annotated[

@@ -11,9 +11,10 @@ from services.chassis.resources import Operation, Precondition, RefField
 from services.chassis.resources.pipeline import act
 from services.chassis.uow import RequestContext
 from services.chassis.visibility import NeedToKnow
-from services.portfolio.common import CHAINS, PortfolioCollection, check_move
+from services.portfolio.common import PortfolioCollection, check_move
 from services.portfolio.ebos.models import Ebo
 from services.portfolio.ebos.schemas import EboCreate, EboDecisionCreate, EboQuery, EboRead, EboUpdate
+from services.portfolio.refs import CHAINS_PATH
 
 EBO_MOVES: dict[str, tuple[str, ...]] = {
     "registered": ("under_review",),
@@ -28,7 +29,6 @@ class Ebos(PortfolioCollection[Ebo]):
     """A contributor registers and updates the EBOs of their own unit; a portfolio manager any, and
     only a portfolio manager decides on one or archives it."""
 
-    write_roles = ("portfolio_manager",)
     action_roles = {"create": ("contributor", "portfolio_manager"), "update": ("contributor", "portfolio_manager")}
 
     def representation(self, obj: Ebo) -> dict[str, Any]:
@@ -81,7 +81,7 @@ ebos = Ebos(
     create=EboCreate,
     update=EboUpdate,
     query=EboQuery,
-    references={"value_chain": RefField(CHAINS)},
+    references={"value_chain": RefField(CHAINS_PATH)},
     need_to_know=NeedToKnow(unit="unit"),
     description=(
         'EBOs ("Eigen Beheerde Omgevingen"): systems a unit built and runs itself. They do not always fit '

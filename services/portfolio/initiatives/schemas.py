@@ -4,17 +4,8 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from services.chassis.resources import Input, ListQuery, ResourceRead
-from services.portfolio.common import (
-    BudgetEur,
-    Classification,
-    Funding,
-    Hosting,
-    Kind,
-    LongText,
-    ProgrammeRef,
-    Text200,
-    ValueChainRef,
-)
+from services.portfolio.common import BudgetEur, Classification, Funding, Hosting, Kind, LongText, Text200
+from services.portfolio.refs import ProgrammeRef, ValueChainRef
 
 InitiativeStatus = Literal["proposed", "approved", "active", "delivered", "stopped"]
 OpenStatus = Literal["proposed", "approved", "active"]

@@ -5,7 +5,7 @@ from typing import Any
 from services.chassis.errors import ValidationProblem
 from services.chassis.resources import RefField
 from services.chassis.uow import RequestContext
-from services.portfolio.common import CHAINS, PROGRAMMES, PortfolioCollection, check_move
+from services.portfolio.common import PortfolioCollection, check_move
 from services.portfolio.initiatives.models import Initiative
 from services.portfolio.initiatives.schemas import (
     InitiativeCreate,
@@ -13,6 +13,7 @@ from services.portfolio.initiatives.schemas import (
     InitiativeRead,
     InitiativeUpdate,
 )
+from services.portfolio.refs import CHAINS_PATH, PROGRAMMES_PATH
 
 INITIATIVE_MOVES: dict[str, tuple[str, ...]] = {
     "proposed": ("approved", "stopped"),
@@ -24,8 +25,6 @@ INITIATIVE_MOVES: dict[str, tuple[str, ...]] = {
 
 
 class Initiatives(PortfolioCollection[Initiative]):
-    write_roles = ("portfolio_manager",)
-
     async def validate(self, ctx: RequestContext, obj: Initiative | None, values: dict[str, Any]) -> None:
         start = values.get("start", obj.start if obj is not None else None)
         end = values.get("end", obj.end if obj is not None else None)
@@ -46,8 +45,8 @@ initiatives = Initiatives(
     update=InitiativeUpdate,
     query=InitiativeQuery,
     references={
-        "programme": RefField(PROGRAMMES, column="programme_id", local=True),
-        "value_chain": RefField(CHAINS),
+        "programme": RefField(PROGRAMMES_PATH, column="programme_id", local=True),
+        "value_chain": RefField(CHAINS_PATH),
     },
     description=(
         "Small, manageable projects that deliver working functionality, inside the programmes' big "

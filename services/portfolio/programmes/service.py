@@ -15,8 +15,6 @@ PROGRAMME_MOVES: dict[str, tuple[str, ...]] = {
 
 
 class Programmes(PortfolioCollection[Programme]):
-    write_roles = ("portfolio_manager",)
-
     async def validate(self, ctx: RequestContext, obj: Programme | None, values: dict[str, Any]) -> None:
         if obj is not None and "status" in values:
             check_move("programme", obj.status, values["status"], PROGRAMME_MOVES)

@@ -2,7 +2,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.portfolio.common import InitiativeRef, RoundRef, ValueChainRef
+from services.portfolio.refs import InitiativeRef, RoundRef, ValueChainRef
 from services.portfolio.rounds.schemas import RoundStatus, Target
 
 ROUNDING = (

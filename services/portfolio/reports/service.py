@@ -16,8 +16,9 @@ from sqlalchemy import and_, case, func, select
 
 from services.chassis.rounding import largest_remainder
 from services.chassis.uow import RequestContext
-from services.portfolio.common import INITIATIVES, KINDS, RUN_KINDS
+from services.portfolio.common import KINDS, RUN_KINDS
 from services.portfolio.initiatives.models import Initiative
+from services.portfolio.refs import INITIATIVES_PATH
 from services.portfolio.reports.schemas import ROUNDING, RatioReport
 from services.portfolio.rounds.diff import resolve as resolve_round
 from services.portfolio.rounds.items import visible_initiatives
@@ -129,7 +130,7 @@ async def ratio_report(ctx: RequestContext, round_ref: str) -> RatioReport:
     )
     incidental = [
         {
-            "initiative": {"href": f"{INITIATIVES}/{initiative_id}"},
+            "initiative": {"href": f"{INITIATIVES_PATH}/{initiative_id}"},
             "name": name,
             "value_chain": {"href": chain},
             "budget_eur": budget,

@@ -8,8 +8,8 @@ from sqlalchemy.orm import aliased
 from services.chassis.errors import ValidationProblem
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
-from services.portfolio.common import INITIATIVES, ROUNDS
 from services.portfolio.initiatives.models import Initiative
+from services.portfolio.refs import INITIATIVES_PATH, ROUNDS_PATH
 from services.portfolio.rounds.items import visible_initiatives
 from services.portfolio.rounds.models import Round, RoundItem
 from services.portfolio.rounds.schemas import (
@@ -26,7 +26,7 @@ from services.portfolio.rounds.service import rounds
 
 async def resolve(ctx: RequestContext, id_or_href: str, field: str) -> Round:
     parsed = parse_href(id_or_href)
-    if parsed is not None and (parsed.collection_path != ROUNDS or parsed.id is None):
+    if parsed is not None and (parsed.collection_path != ROUNDS_PATH or parsed.id is None):
         raise ValidationProblem.field(["query", field], f"not a round: {id_or_href}")
     id_ = parsed.id if parsed is not None and parsed.id is not None else id_or_href
     obj = await rounds.find(ctx, id_)
@@ -85,7 +85,7 @@ async def diff(ctx: RequestContext, round_id: str, against: str) -> RoundDiff:
     )
 
     def ref(item: RoundItem) -> dict[str, str]:
-        return {"href": f"{INITIATIVES}/{item.initiative_id}"}
+        return {"href": f"{INITIATIVES_PATH}/{item.initiative_id}"}
 
     def listed(item: RoundItem, name: str) -> DiffItem:
         return DiffItem.model_validate(

@@ -24,9 +24,10 @@ from services.chassis.ids import new_id
 from services.chassis.resources import RefField
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
-from services.portfolio.common import INITIATIVES, ROUNDS, PortfolioCollection
+from services.portfolio.common import PortfolioCollection
 from services.portfolio.initiatives.models import Initiative
 from services.portfolio.initiatives.service import initiatives
+from services.portfolio.refs import INITIATIVES_PATH, ROUNDS_PATH
 from services.portfolio.rounds.models import RoundItem
 from services.portfolio.rounds.schemas import RoundItemCreate, RoundItemRead, RoundItemUpdate
 
@@ -38,7 +39,7 @@ def visible_initiatives(principal: Principal) -> ColumnElement[bool] | None:
 
 class RoundItems(PortfolioCollection[RoundItem]):
     def item_href(self, round_id: str, id_: str) -> str:
-        return f"{ROUNDS}/{round_id}/items/{id_}"
+        return f"{ROUNDS_PATH}/{round_id}/items/{id_}"
 
     def href_of(self, obj: RoundItem) -> str:
         return self.item_href(obj.round_id, obj.id)
@@ -76,11 +77,14 @@ class RoundItems(PortfolioCollection[RoundItem]):
         parsed = parse_href(target)
         if parsed is None or parsed.id is None:
             return []
-        columns = {INITIATIVES: ("initiative", RoundItem.initiative_id), ROUNDS: ("round", RoundItem.round_id)}
+        columns = {
+            INITIATIVES_PATH: ("initiative", RoundItem.initiative_id),
+            ROUNDS_PATH: ("round", RoundItem.round_id),
+        }
         if parsed.collection_path not in columns:
             return []
         field, column = columns[parsed.collection_path]
-        href = literal(ROUNDS + "/") + RoundItem.round_id + literal("/items/") + RoundItem.id
+        href = literal(ROUNDS_PATH + "/") + RoundItem.round_id + literal("/items/") + RoundItem.id
         return [
             self.base_select(ctx.principal)
             .with_only_columns(href.label("href"), literal(field).label("field"))
@@ -182,8 +186,8 @@ round_items = RoundItems(
     create=RoundItemCreate,
     update=RoundItemUpdate,
     references={
-        "round": RefField(ROUNDS, column="round_id", local=True),
-        "initiative": RefField(INITIATIVES, column="initiative_id", local=True),
+        "round": RefField(ROUNDS_PATH, column="round_id", local=True),
+        "initiative": RefField(INITIATIVES_PATH, column="initiative_id", local=True),
     },
     description="The items of a round: each an initiative with its rank, decision, note and budget.",
 )

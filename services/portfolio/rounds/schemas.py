@@ -5,7 +5,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.chassis.pagination import PageQuery
 from services.chassis.resources import Input, ListQuery, ResourceRead
-from services.portfolio.common import BudgetEur, InitiativeRef, RoundRef, Text200
+from services.portfolio.common import BudgetEur, Text200
+from services.portfolio.refs import InitiativeRef, RoundRef
 
 Decision = Literal["start", "continue", "adjust", "stop", "defer"]
 LIVE_DECISIONS: tuple[Decision, ...] = ("start", "continue", "adjust")

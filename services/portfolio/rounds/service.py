@@ -17,8 +17,9 @@ from services.chassis.pagination import Page, apply_keyset, next_link
 from services.chassis.resources import Collection, Operation, Precondition, RefField
 from services.chassis.resources.pipeline import act
 from services.chassis.uow import RequestContext
-from services.portfolio.common import ROUNDS, PortfolioCollection, check_move
+from services.portfolio.common import PortfolioCollection, check_move
 from services.portfolio.initiatives.models import Initiative
+from services.portfolio.refs import ROUNDS_PATH
 from services.portfolio.rounds.items import round_items
 from services.portfolio.rounds.models import Round, RoundItem
 from services.portfolio.rounds.schemas import RoundCreate, RoundItemQuery, RoundQuery, RoundRead, RoundUpdate
@@ -142,7 +143,7 @@ rounds = Rounds(
     create=RoundCreate,
     update=RoundUpdate,
     query=RoundQuery,
-    references={"from_round": RefField(ROUNDS, column="from_round_id", local=True)},
+    references={"from_round": RefField(ROUNDS_PATH, column="from_round_id", local=True)},
     description=(
         'The rolling portfolio: the whole portfolio is remade several times a year ("rolling"), each '
         "round a ranked list of initiatives with a decision per item (start, continue, adjust, stop, "

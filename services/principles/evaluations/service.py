@@ -43,7 +43,6 @@ SUBJECT_LOC: list[str | int] = ["body", "subject", "href"]
 
 
 class Evaluations(Collection[Evaluation]):
-    write_roles = ("admin",)
     action_roles = {"create": EVALUATOR_ROLES}
 
     async def check_local_references(self, ctx: RequestContext, values: Mapping[str, Any]) -> None:

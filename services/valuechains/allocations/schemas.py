@@ -3,17 +3,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from services.chassis.references import ref_type
 from services.chassis.resources import Input, ListQuery, ResourceRead
 from services.valuechains.allocations.periods import PERIOD_HELP, PERIOD_PATTERN
-from services.valuechains.chains.schemas import ChainRef
-
-ALLOCATIONS_PATH = "/valuechains/v1/allocations"
-
-
-class AllocationRef(ref_type("AllocationRef", ALLOCATIONS_PATH, "An allocation.")):  # type: ignore[misc]
-    """A chain owner's allocation for a period, by its href."""
-
+from services.valuechains.refs import ChainRef
 
 MAX_BUDGET_EUR = 10**12
 

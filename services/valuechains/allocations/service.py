@@ -20,9 +20,9 @@ from services.valuechains.allocations.schemas import (
     AllocationRevisionRead,
 )
 from services.valuechains.chains.models import Chain
-from services.valuechains.chains.schemas import CHAINS_PATH
 from services.valuechains.chains.service import chains
 from services.valuechains.ownership import ChainScoped
+from services.valuechains.refs import CHAINS_PATH
 
 SPLIT = ("maintenance", "security", "renewal")
 DECISION = (*SPLIT, "budget_eur", "rationale")

@@ -4,17 +4,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from services.chassis.references import ref_type
 from services.chassis.resources import Input, ListQuery, ResourceRead
 from services.valuechains.applications.models import MAX_FINDINGS
-from services.valuechains.chains.schemas import ChainRef
-
-APPLICATIONS_PATH = "/valuechains/v1/applications"
-
-
-class ApplicationRef(ref_type("ApplicationRef", APPLICATIONS_PATH, "An application.")):  # type: ignore[misc]
-    """An application of a value chain, by its href."""
-
+from services.valuechains.refs import ChainRef
 
 Category = Literal["registration", "intelligence", "business_operations", "infrastructure"]
 Disposition = Literal["tolerate", "invest", "migrate", "eliminate"]

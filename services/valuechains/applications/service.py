@@ -14,8 +14,8 @@ from services.valuechains.applications.schemas import (
     ApplicationRead,
     ApplicationUpdate,
 )
-from services.valuechains.chains.schemas import CHAINS_PATH
 from services.valuechains.ownership import ChainScoped
+from services.valuechains.refs import CHAINS_PATH
 
 
 class Applications(ChainScoped[Application]):

@@ -2,15 +2,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from services.chassis.references import ref_type
 from services.chassis.resources import Input, ListQuery, Person, ResourceRead
-
-CHAINS_PATH = "/valuechains/v1/chains"
-
-
-class ChainRef(ref_type("ChainRef", CHAINS_PATH, "A value chain.")):  # type: ignore[misc]
-    """A value chain (IV-waardeketen), by its href."""
-
 
 Code = Annotated[
     str,

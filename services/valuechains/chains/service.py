@@ -16,7 +16,6 @@ from services.valuechains.chains.schemas import ChainCreate, ChainQuery, ChainRe
 
 
 class Chains(Collection[Chain]):
-    write_roles = ("admin",)
     action_roles = {"update": ("chain_owner",), "reassign_owner": ("admin",)}
 
     def authorize(self, principal: Principal, action: str, *, record: Chain | None, parent: Any | None) -> None:

@@ -4,9 +4,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.chassis.pagination import MAX_BATCH
-from services.valuechains.allocations.schemas import AllocationRef, Period
-from services.valuechains.applications.schemas import ApplicationRef, Day
-from services.valuechains.chains.schemas import ChainRef
+from services.valuechains.allocations.schemas import Period
+from services.valuechains.applications.schemas import Day
+from services.valuechains.refs import AllocationRef, ApplicationRef, ChainRef
 
 ChainFilter = Annotated[
     list[Annotated[str, Field(max_length=200)]],

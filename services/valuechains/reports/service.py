@@ -17,12 +17,11 @@ from services.chassis.rounding import largest_remainder
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
 from services.valuechains.allocations.models import Allocation
-from services.valuechains.allocations.schemas import ALLOCATIONS_PATH
 from services.valuechains.applications import figures
 from services.valuechains.applications.models import Application
 from services.valuechains.applications.service import applications
 from services.valuechains.chains.models import Chain
-from services.valuechains.chains.schemas import CHAINS_PATH
+from services.valuechains.refs import ALLOCATIONS_PATH, CHAINS_PATH
 from services.valuechains.reports.schemas import (
     AllocationReport,
     ChainAllocation,

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, WithJsonSchema
 
 from services.chassis.resources import Input, ListQuery, ResourceRead
-from services.valuechains.chains.schemas import ChainRef
+from services.valuechains.refs import ChainRef
 
 MAX_FTE = 100
 

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import ColumnElement
 
 from services.chassis.resources import ListQuery, RefField
-from services.valuechains.chains.schemas import CHAINS_PATH
 from services.valuechains.ownership import ChainScoped
+from services.valuechains.refs import CHAINS_PATH
 from services.valuechains.teams.models import Team
 from services.valuechains.teams.schemas import TeamQuery, TeamRead, TeamUpdate
 

@@ -1,0 +1,28 @@
+"""The paths of the collections this service keeps or points at, and the typed references to them
+(``x-reference``)."""
+
+from services.chassis.references import ref_type
+
+CHAINS_PATH = "/valuechains/v1/chains"
+PROGRAMMES_PATH = "/portfolio/v1/programmes"
+INITIATIVES_PATH = "/portfolio/v1/initiatives"
+ROUNDS_PATH = "/portfolio/v1/rounds"
+
+
+VALUE_CHAIN = "A value chain (IV-waardeketen) of the valuechains service."
+
+
+class ValueChainRef(ref_type("ValueChainRef", CHAINS_PATH, VALUE_CHAIN)):  # type: ignore[misc]
+    """A value chain ("IV-waardeketen"), owned by the valuechains service."""
+
+
+class ProgrammeRef(ref_type("ProgrammeRef", PROGRAMMES_PATH, "A programme of this service.")):  # type: ignore[misc]
+    """A programme of this service."""
+
+
+class InitiativeRef(ref_type("InitiativeRef", INITIATIVES_PATH, "An initiative of this service.")):  # type: ignore[misc]
+    """An initiative of this service."""
+
+
+class RoundRef(ref_type("RoundRef", ROUNDS_PATH, "A rolling-portfolio round of this service.")):  # type: ignore[misc]
+    """A rolling-portfolio round of this service."""

@@ -1,0 +1,19 @@
+"""The paths of this service's collections, and the typed references to them (``x-reference``)."""
+
+from services.chassis.references import ref_type
+
+CHAINS_PATH = "/valuechains/v1/chains"
+ALLOCATIONS_PATH = "/valuechains/v1/allocations"
+APPLICATIONS_PATH = "/valuechains/v1/applications"
+
+
+class ChainRef(ref_type("ChainRef", CHAINS_PATH, "A value chain.")):  # type: ignore[misc]
+    """A value chain (IV-waardeketen), by its href."""
+
+
+class AllocationRef(ref_type("AllocationRef", ALLOCATIONS_PATH, "An allocation.")):  # type: ignore[misc]
+    """A chain owner's allocation for a period, by its href."""
+
+
+class ApplicationRef(ref_type("ApplicationRef", APPLICATIONS_PATH, "An application.")):  # type: ignore[misc]
+    """An application of a value chain, by its href."""
