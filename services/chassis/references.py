@@ -107,9 +107,21 @@ class Upstreams:
 
     async def get_json(self, path: str, principal: Principal, params: Any = None) -> httpx2.Response:
         """GET a path of another service with the caller's token; 503 problem when unreachable."""
+        return await self.send("GET", path, principal, params=params)
+
+    async def post_json(self, path: str, principal: Principal, body: Any) -> httpx2.Response:
+        """POST a JSON body to another service with the caller's token (for questions that need a
+        body, such as a compliance check); 503 problem when unreachable."""
+        return await self.send("POST", path, principal, json=body)
+
+    async def send(
+        self, method: str, path: str, principal: Principal, *, params: Any = None, json: Any = None
+    ) -> httpx2.Response:
         service = path.lstrip("/").split("/", 1)[0]
         try:
-            response = await self.client.get(self.url_for(path), params=params, headers=principal.authorization)
+            response = await self.client.request(
+                method, self.url_for(path), params=params, json=json, headers=principal.authorization
+            )
         except httpx2.TimeoutException as exc:
             raise ServiceUnavailable(f"the {service} service did not answer in time") from exc
         except httpx2.TransportError as exc:

@@ -5,6 +5,7 @@ from pathlib import Path
 from services.chassis.app import service_factory
 from services.principles.assessments.api import router as assessments_router
 from services.principles.assessments.service import assessments
+from services.principles.checks.api import router as checks_router
 from services.principles.evaluations.api import router as evaluations_router
 from services.principles.evaluations.service import evaluations
 from services.principles.explanations.api import router as explanations_router
@@ -38,6 +39,10 @@ TAGS = [
     {"name": "assessments", "description": "Outcomes per principle and subject: pas toe of leg uit."},
     {"name": "explanations", "description": '"Leg uit": deviations explained in advance, four eyes, and the register.'},
     {
+        "name": "compliance-checks",
+        "description": "Before a change that starts the work: does it comply, or is every deviation explained?",
+    },
+    {
         "name": "simplicity-reviews",
         "description": "Reviews on simplicity (eenvoud). Criteria, each 1..5 (5 = simplest):\n\n"
         + CRITERIA_TEXT
@@ -58,6 +63,7 @@ create_app = service_factory(
         evaluations_router,
         assessments_router,
         explanations_router,
+        checks_router,
         reviews_router,
         reports_router,
     ],

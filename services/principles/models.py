@@ -3,7 +3,7 @@
 from services.principles.assessments.models import Assessment
 from services.principles.base import Base
 from services.principles.evaluations.models import Evaluation
-from services.principles.explanations.models import Explanation
+from services.principles.explanations.models import Explanation, SubjectMilestone
 from services.principles.follower.models import FeedCursor
 from services.principles.principles.models import Principle, PrincipleVersion
 from services.principles.reviews.models import SimplicityReview
@@ -17,4 +17,5 @@ __all__ = [
     "Principle",
     "PrincipleVersion",
     "SimplicityReview",
+    "SubjectMilestone",
 ]

@@ -3,8 +3,10 @@ demo, plus a few more; invented people, explanations and reviews.
 
 The records are data, in ``demo/*.toml`` beside this module (what each file holds, and the story it
 tells, is written at its top); this module says only how they are loaded, in this order: the
-principles, the explanations (each asked at its ``requested_at``, which its history shows), the
-simplicity reviews, all through their collections' ``insert``. Their subjects are the portfolio's
+principles, the explanations (each asked at its ``requested_at``, which its history shows), when the
+initiatives became active (which decides which explanations came late), a principle's revision
+(whose explanations then need review), the simplicity reviews, all through the collections' own
+operations. Their subjects are the portfolio's
 demo initiatives, by href (``subjects.toml``), not checked while seeding: the other services may
 not run yet. No assessments are seeded: they appear when someone evaluates.
 """
@@ -19,7 +21,7 @@ from sqlalchemy import update
 from services.chassis.demo import Day, Demo, DemoData, Moment, Numbered, Record
 from services.chassis.uow import RequestContext
 from services.principles.explanations.models import Explanation as StoredExplanation
-from services.principles.explanations.service import explanations
+from services.principles.explanations.service import explanations, record_activation
 from services.principles.principles.service import principles
 from services.principles.reviews.service import reviews
 
@@ -51,6 +53,16 @@ class Explanation(Numbered):
     decision_note: str | None = None
     data_classification: str
     status: str
+
+
+class Milestone(Record):
+    initiative: int
+    active_since: AwareDatetime
+
+
+class Revision(Record):
+    principle: str
+    implications: str
 
 
 class Scores(Record):
@@ -104,6 +116,12 @@ async def load(ctx: RequestContext) -> None:
             .where(StoredExplanation.id == obj.id)
             .values(created_at=requested, updated_at=requested)
         )
+    for milestone in DATA.table("milestones", Milestone):
+        await record_activation(ctx, initiative(milestone.initiative), milestone.active_since)
+    for revision in DATA.table("revisions", Revision):
+        principle = PRINCIPLES.find("code", revision.principle, cited_by=revision)
+        stored = await principles.get(ctx, principle.id)
+        await principles.change(ctx, stored, {"implications": revision.implications})
     for review in DATA.table("reviews", Review):
         await demo.insert(
             reviews, review, subject=initiative(review.initiative), subject_kind="initiative", status="recorded"

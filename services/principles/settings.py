@@ -25,6 +25,12 @@ class PrinciplesSettings(ServiceSettings):
     # A collection evaluation reads at most this many subjects (narrow it with filters otherwise).
     max_collection_subjects: int = _env("max_collection_subjects", default=5000, ge=1)
 
+    # Comply or explain: an explanation counts at most this long after it is approved (its review_by
+    # must fall within it), and after a new revision of its principle it keeps counting for this many
+    # days, until an architect confirms it under the new revision.
+    explanation_max_validity_days: int = _env("explanation_max_validity_days", default=730, ge=1)
+    revision_review_days: int = _env("revision_review_days", default=90, ge=0)
+
     # Keeping assessments current by following the other services' change feeds.
     follow_enabled: bool = _env("follow_enabled", default=True)
     follow_interval_seconds: float = _env("follow_interval_seconds", default=2.0, gt=0)

@@ -329,9 +329,16 @@ async def test_portfolio_loads_what_its_files_say(demo_suite: Suite, tokens: Tok
 async def test_principles_loads_what_its_files_say(demo_suite: Suite, tokens: Tokens) -> None:
     seed, today = principles_seed, load_day()
     principles = {p.code: p for p in seed.PRINCIPLES}
+    revisions = {r.principle: r for r in seed.DATA.table("revisions", seed.Revision)}
     async with demo_suite.client("principles", tokens("admin")) as client:
-        await check_table(client, "/v1/principles", seed.PRINCIPLES, today)
+        await check_table(client, "/v1/principles", [p for p in seed.PRINCIPLES if p.code not in revisions], today)
         assert [p["id"] for p in seed.DEMO_PRINCIPLES] == [p.id for p in seed.PRINCIPLES]
+        for code, revision in revisions.items():  # the file's text is revision 1, the revision's is now
+            principle = principles[code]
+            now = (await client.get(f"/v1/principles/{principle.id}")).json()
+            first = (await client.get(f"/v1/principles/{principle.id}/versions/1")).json()
+            assert now["revision"] == 2 and now["implications"] == revision.implications, revision.origin
+            assert first["implications"] == principle.implications, principle.origin
 
         explanations = seed.DATA.table("explanations", seed.Explanation)
         await check_table(
@@ -343,10 +350,22 @@ async def test_principles_loads_what_its_files_say(demo_suite: Suite, tokens: To
             subject=lambda e: seed.initiative(e.initiative),
         )
         stored = await batch(client, "/v1/explanations", [e.id for e in explanations])
+        started = {seed.initiative(m.initiative): m.active_since for m in seed.DATA.table("milestones", seed.Milestone)}
         for explanation in explanations:  # asked when the file says, not when it was seeded
             asked = explanation.requested_at
             requested = asked.at(today) if isinstance(asked, RelativeMoment) else asked
-            assert stored[explanation.id]["created_at"] == to_jsonable_python(requested), explanation.origin
+            shown_now = stored[explanation.id]
+            assert shown_now["created_at"] == to_jsonable_python(requested), explanation.origin
+            # Late: approved after its initiative became active (milestones.toml); undecided without one.
+            since = started.get(seed.initiative(explanation.initiative))
+            if explanation.status != "approved" or since is None:
+                assert shown_now["late"] is None, explanation.origin
+            else:
+                assert explanation.approved_at is not None
+                assert shown_now["late"] is (explanation.approved_at > since), explanation.origin
+            # Approved under a revision that was since replaced: to be confirmed.
+            revised = explanation.principle in revisions and explanation.status == "approved"
+            assert shown_now["needs_review"] is revised, explanation.origin
 
         reviews = seed.DATA.table("reviews", seed.Review)
         await check_table(

@@ -11,6 +11,7 @@ given its parameters below, or this test fails)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from tests.principles.helpers import CLOUD_RULE, architect, make_principle
 from tests.support import Tokens
 
 MARK = f"GEHEIM{uuid.uuid4().hex[:8].upper()}"
-NEXT_YEAR = "2099-01-01"
+NEXT_YEAR = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=365)).isoformat()
 UNCLEARED_UNIT = "Eenheid Zeeland"
 SKIPPED = {"/healthz", "/readyz"}
 

@@ -109,19 +109,25 @@ async def test_confidential_data_in_public_cloud_is_explained_only_after_a_secon
 async def test_who_may_ask(suite: Suite, tokens: Tokens) -> None:
     owner = {"subject": "u-chain-owner-1", "name": "Owner (test)", "unit": "Eenheid Rotterdam"}
     chain = await make_chain(suite, tokens, owner=owner)
-    initiative = await make_initiative(suite, tokens, chain, hosting="public_cloud")
+    deviating = {"hosting": "public_cloud", "data_classification": "confidential"}
+    initiatives = [await make_initiative(suite, tokens, chain, **deviating) for _ in range(3)]
+    initiative = initiatives[0]
     programme = await make_programme(suite, tokens, owner={**owner, "subject": "u-programme-owner"})
     async with suite.client("principles", architect(tokens)) as client:
         cloud = await make_principle(client, rule=CLOUD_RULE)
         rolling = await make_principle(client, applies_to=["programme"], category="finance_control")
+        # A principle without a rule: an architect records the deviation before anyone explains it.
+        manual = {"principle": {"href": rolling["href"]}, "subject": {"href": programme["href"]}}
+        recorded = await client.post("/v1/assessments", json={**manual, "outcome": "deviates", "note": "No gates."})
+        assert recorded.status_code == 201, recorded.text
     allowed = [
         tokens("portfolio_manager", clearance="secret"),
-        tokens("chain_owner", sub="u-chain-owner-1"),  # owns the initiative's value chain
+        tokens("chain_owner", sub="u-chain-owner-1", clearance="confidential"),  # owns the initiative's chain
         architect(tokens),
     ]
-    for headers in allowed:
+    for headers, subject in zip(allowed, initiatives, strict=True):
         async with suite.client("principles", headers) as client:
-            response = await client.post("/v1/explanations", json=explanation_body(cloud, initiative))
+            response = await client.post("/v1/explanations", json=explanation_body(cloud, subject))
             assert response.status_code == 201, response.text
     # Ownership acts through the chain_owner role: the owner's sub with only the reader role is refused.
     async with suite.client("principles", tokens("reader", sub="u-programme-owner")) as client:
@@ -131,11 +137,11 @@ async def test_who_may_ask(suite: Suite, tokens: Tokens) -> None:
         own_programme = await client.post("/v1/explanations", json=explanation_body(rolling, programme))
         assert own_programme.status_code == 201, own_programme.text  # owner.subject of the subject itself
     refused = (
-        tokens("chain_owner", sub="u-someone-else"),
-        tokens("reader", sub="u-chain-owner-1"),  # the chain's owner, but acting as a reader
-        tokens("contributor", sub="u-chain-owner-1"),
-        tokens("reader"),
-        tokens("contributor"),
+        tokens("chain_owner", sub="u-someone-else", clearance="confidential"),
+        tokens("reader", sub="u-chain-owner-1", clearance="confidential"),  # the owner, acting as a reader
+        tokens("contributor", sub="u-chain-owner-1", clearance="confidential"),
+        tokens("reader", clearance="confidential"),
+        tokens("contributor", clearance="confidential"),
     )
     for headers in refused:
         async with suite.client("principles", headers) as client:
@@ -145,11 +151,15 @@ async def test_who_may_ask(suite: Suite, tokens: Tokens) -> None:
 
 async def test_requests_are_checked(suite: Suite, tokens: Tokens) -> None:
     chain = await make_chain(suite, tokens)
-    initiative = await make_initiative(suite, tokens, chain)
+    initiative = await make_initiative(suite, tokens, chain, hosting="public_cloud", data_classification="confidential")
+    complying = await make_initiative(suite, tokens, chain)
     async with suite.client("principles", architect(tokens)) as client:
         cloud = await make_principle(client, rule=CLOUD_RULE)
+        too_far = (utc_today() + dt.timedelta(days=731)).isoformat()
         cases: list[tuple[dict[str, Any], list[str] | None]] = [
             ({"review_by": utc_today().isoformat()}, ["body", "review_by"]),
+            # At most two years (the configured maximum validity) ahead.
+            ({"review_by": too_far}, ["body", "review_by"]),
             ({"subject": {"href": chain["href"]}}, ["body", "subject"]),  # the principle is not for chains
             ({"subject": {"href": "/portfolio/v1/initiatives/019a9999-0000-7000-8000-000000000001"}}, None),
             ({"principle": {"href": "/principles/v1/principles/019a9999-0000-7000-8000-000000000001"}}, None),
@@ -163,6 +173,18 @@ async def test_requests_are_checked(suite: Suite, tokens: Tokens) -> None:
         retired = await make_principle(client, rule=CLOUD_RULE, status="retired")
         gone = await client.post("/v1/explanations", json=explanation_body(retired, initiative))
         assert gone.status_code == 409
+        # Nothing to explain for a subject that complies.
+        nothing = await client.post("/v1/explanations", json=explanation_body(cloud, complying))
+        assert nothing.status_code == 409 and nothing.json()["outcome"] == "complies", nothing.text
+        # Exactly two years ahead is the furthest it may go.
+        last_day = (utc_today() + dt.timedelta(days=730)).isoformat()
+        first = await client.post("/v1/explanations", json=explanation_body(cloud, initiative, review_by=last_day))
+        assert first.status_code == 201, first.text
+        # One standing request (or valid explanation) per principle and subject: the second names the first.
+        twice = await client.post("/v1/explanations", json=explanation_body(cloud, initiative))
+        assert twice.status_code == 409 and twice.json()["existing"] == first.json()["href"]
+        listed = await client.get("/v1/explanations", params={"subject": initiative["href"]})
+        assert [e["href"] for e in listed.json()["items"]] == [first.json()["href"]]
 
 
 async def test_rejecting_needs_four_eyes_and_a_note(suite: Suite, tokens: Tokens) -> None:
@@ -298,7 +320,7 @@ def test_every_formula_start_is_quoted(start: str) -> None:
 
 async def test_a_requester_may_withdraw_their_request(suite: Suite, tokens: Tokens) -> None:
     chain = await make_chain(suite, tokens)
-    initiative = await make_initiative(suite, tokens, chain)
+    initiative = await make_initiative(suite, tokens, chain, hosting="public_cloud", data_classification="confidential")
     async with suite.client("principles", architect(tokens)) as client:
         cloud = await make_principle(client, rule=CLOUD_RULE)
     manager = tokens("portfolio_manager", sub="pm-1", clearance="secret")

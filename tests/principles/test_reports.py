@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from services.chassis.dates import add_months
 from services.principles.explanations.models import Explanation
+from services.principles.follower.service import Follower
 from tests.conftest import Suite
 from tests.principles.helpers import (
     CLOUD_RULE,
@@ -94,7 +95,7 @@ async def test_compliance_report_matches_hand_computed_figures(suite: Suite, tok
         for subject in (a, b, e, a):  # a twice: only the latest assessment per principle and subject counts
             await evaluate(one, subject["href"])
 
-        x1 = await explain(one, two, p1, a, today() + dt.timedelta(days=300))  # valid; approved after a's start
+        x1 = await explain(one, two, p1, a, today() + dt.timedelta(days=300))  # valid; a was active already
         x2 = await explain(one, two, p2, a, today() + dt.timedelta(days=300))  # about to expire below
         x3 = await explain(two, one, p1, e, today() + dt.timedelta(days=30))  # valid, expiring; e starts later
         async with suite.apps["principles"].state.db.session(write=True) as session:
@@ -130,6 +131,10 @@ async def test_compliance_report_matches_hand_computed_figures(suite: Suite, tok
                 "reviewed_on": on.isoformat(),
             }
             assert (await one.post("/v1/simplicity-reviews", json=review)).status_code == 201
+
+        # The follower learns from the portfolio's feed when each subject became active: a was created
+        # active before any explanation was approved (late), e is only proposed (undecided).
+        await Follower(suite.apps["principles"], owner="report-milestones").scan_milestones("portfolio")
 
         by_principle = await report(one, "principle")
         groups = {g["key"]: g for g in by_principle["groups"]}
@@ -183,7 +188,9 @@ async def test_compliance_report_matches_hand_computed_figures(suite: Suite, tok
         assert ids(by_principle["expiring_explanations"]) == {x3["href"]}
         assert ids(by_principle["late_explanations"]) == {x1["href"], x2["href"]}
         late = next(i for i in by_principle["late_explanations"] if i["explanation"]["href"] == x1["href"])
-        assert late["subject_start"] == "2026-01-01" and late["principle_code"] == p1["code"]
+        assert late["subject_active_since"] <= x1["approved_at"] and late["principle_code"] == p1["code"]
+        x3_now = (await one.get(local(x3["href"]))).json()
+        assert x3_now["late"] is None  # e never became active: not decided
 
         missing = {m["initiative"]["href"]: m for m in by_principle["missing_reviews"]}
         assert a["href"] not in missing  # a start review, and an execution review 30 days ago
@@ -209,8 +216,9 @@ async def test_compliance_report_matches_hand_computed_figures(suite: Suite, tok
         finally:
             suite.transport.down.discard("portfolio.test")
         assert partial["groups"] == by_principle["groups"]
-        assert partial["missing_reviews"] == [] and partial["late_explanations"] == []
-        assert len(partial["incomplete"]) == 2
+        # Lateness was decided and kept here: it needs nothing from the portfolio.
+        assert partial["missing_reviews"] == [] and partial["late_explanations"] == by_principle["late_explanations"]
+        assert len(partial["incomplete"]) == 1 and partial["incomplete"][0].startswith("missing_reviews")
 
 
 async def test_report_rejects_unknown_grouping(suite: Suite, tokens: Tokens) -> None:

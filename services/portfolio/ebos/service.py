@@ -8,10 +8,11 @@ from services.chassis.auth import Principal
 from services.chassis.db import utcnow
 from services.chassis.errors import Forbidden
 from services.chassis.resources import Operation, Precondition, RefField
-from services.chassis.resources.pipeline import act
+from services.chassis.resources.pipeline import act, admit
 from services.chassis.uow import RequestContext
 from services.chassis.visibility import NeedToKnow
 from services.portfolio.common import PortfolioCollection, check_move
+from services.portfolio.compliance import commits, ensure_complies_or_explained
 from services.portfolio.ebos.models import Ebo
 from services.portfolio.ebos.schemas import EboCreate, EboDecisionCreate, EboQuery, EboRead, EboUpdate
 from services.portfolio.refs import CHAINS_PATH
@@ -56,7 +57,13 @@ class Ebos(PortfolioCollection[Ebo]):
         raise Forbidden(f"a contributor may only {action} EBOs of their own unit ({principal.unit}), not of {unit}")
 
     async def decide(self, ctx: RequestContext, body: EboDecisionCreate) -> Ebo:
-        """Move the EBO along its lifecycle, recording the decision and its reason."""
+        """Move the EBO along its lifecycle, recording the decision and its reason. Adopting or
+        tolerating one needs it to comply, or its deviations explained, first."""
+        record = (await admit(ctx, DECIDE)).record
+        assert isinstance(record, Ebo)
+        check_move("EBO", record.status, body.status, EBO_MOVES, allow_same=False)
+        if commits(self, record, body.status):
+            await ensure_complies_or_explained(ctx, self, record, {"status": body.status})
 
         async def decision(obj: Ebo) -> dict[str, Any]:
             check_move("EBO", obj.status, body.status, EBO_MOVES, allow_same=False)

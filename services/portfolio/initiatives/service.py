@@ -1,11 +1,13 @@
 """The rules of initiatives: dates in order, status along its lifecycle, a real value chain."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from services.chassis.errors import ValidationProblem
 from services.chassis.resources import RefField
 from services.chassis.uow import RequestContext
 from services.portfolio.common import PortfolioCollection, check_move
+from services.portfolio.compliance import commits, ensure_complies_or_explained
 from services.portfolio.initiatives.models import Initiative
 from services.portfolio.initiatives.schemas import (
     InitiativeCreate,
@@ -33,6 +35,18 @@ class Initiatives(PortfolioCollection[Initiative]):
             raise ValidationProblem.field(["body", field], f"end ({end}) is before start ({start})", "date_order")
         if obj is not None and "status" in values:
             check_move("initiative", obj.status, values["status"], INITIATIVE_MOVES)
+
+    async def prepare(
+        self, ctx: RequestContext, action: str, record: Initiative | None, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The move is checked first, then references, then comply or explain with principles."""
+        status = data.get("status")
+        if record is not None and status is not None:
+            check_move("initiative", record.status, status, INITIATIVE_MOVES)
+        extra = await super().prepare(ctx, action, record, data)
+        if commits(self, record, status):
+            await ensure_complies_or_explained(ctx, self, record, data)
+        return extra
 
 
 initiatives = Initiatives(

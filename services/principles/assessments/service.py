@@ -18,6 +18,7 @@ from services.principles.assessments.models import Assessment
 from services.principles.assessments.schemas import AssessmentQuery, AssessmentRead, ManualAssessmentCreate
 from services.principles.common import today
 from services.principles.explanations.models import Explanation
+from services.principles.explanations.validity import counts_on
 from services.principles.kinds import RECORD_NEED_TO_KNOW, classification_of, facts_digest, parse_target, unit_of
 from services.principles.principles.models import Principle
 from services.principles.reclassification import follow_subjects
@@ -103,9 +104,10 @@ class Judgement:
 
 
 async def valid_explanations(
-    session: AsyncSession, pairs: Iterable[tuple[str, str]]
+    session: AsyncSession, pairs: Iterable[tuple[str, str]], visibility: ColumnElement[bool] | None = None
 ) -> dict[tuple[str, str], Explanation]:
-    """Approved explanations whose review_by has not passed, by (principle id, subject href)."""
+    """Explanations that count today (``explanations.validity``), by (principle id, subject href);
+    with ``visibility``, only those the caller may see."""
     wanted = set(pairs)
     if not wanted:
         return {}
@@ -116,10 +118,10 @@ async def valid_explanations(
         rows = await session.scalars(
             select(Explanation)
             .where(
-                Explanation.status == "approved",
-                Explanation.review_by >= today(),
+                counts_on(today()),
                 Explanation.principle_id.in_(principle_ids),
                 Explanation.subject.in_(subjects[start : start + 500]),
+                *([visibility] if visibility is not None else []),
             )
             .order_by(Explanation.review_by)
         )

@@ -43,7 +43,7 @@ SUBJECT_LOC: list[str | int] = ["body", "subject", "href"]
 
 
 class Evaluations(Collection[Evaluation]):
-    action_roles = {"create": EVALUATOR_ROLES}
+    action_roles = {"create": EVALUATOR_ROLES, "check": EVALUATOR_ROLES}
 
     async def check_local_references(self, ctx: RequestContext, values: Mapping[str, Any]) -> None:
         return None

@@ -22,6 +22,7 @@ from services.principles.common import today
 from services.principles.explanations.schemas import (
     REGISTER_COLUMNS,
     ApprovalBody,
+    ConfirmationBody,
     ExplanationCreate,
     ExplanationRead,
     Register,
@@ -29,8 +30,10 @@ from services.principles.explanations.schemas import (
 )
 from services.principles.explanations.service import (
     APPROVE,
+    CONFIRM,
     REJECT,
     REQUEST,
+    confirm,
     decide,
     explanations,
     register_query,
@@ -207,6 +210,31 @@ async def reject_explanation(
     ctx: Ctx, id: ResourceId, body: RejectionBody, if_match: IfMatchOptional = None
 ) -> Response:
     obj = await decide(ctx, body)
+    return await ctx.respond(await explanations.render(ctx, obj), headers={"ETag": etag(obj.version)})
+
+
+@write(
+    router,
+    "POST",
+    "/v1/explanations/{id}/confirm",
+    operation=CONFIRM,
+    tags=TAGS,
+    response_model=ExplanationRead,
+    summary="Confirm an explanation under its principle's new revision (four eyes)",
+    description=(
+        "When a principle gets a new revision (its statement, rationale, implications, rule or `applies_to` "
+        "change), every approved explanation asked under an older revision `needs_review`: it keeps counting "
+        "until its `review_deadline` (`IV_PRINCIPLES_REVISION_REVIEW_DAYS`, 90 days by default, never beyond "
+        "`review_by`). An architect who is not the requester confirms that it still holds under the new "
+        "revision, with a note (and optionally a new `review_by` within the maximum validity): it then counts "
+        "until `review_by` again. Anything but an approved explanation that needs review is 409."
+    ),
+    responses={200: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 404, 409, 412, 413, 422)},
+)
+async def confirm_explanation(
+    ctx: Ctx, id: ResourceId, body: ConfirmationBody, if_match: IfMatchOptional = None
+) -> Response:
+    obj = await confirm(ctx, body)
     return await ctx.respond(await explanations.render(ctx, obj), headers={"ETag": etag(obj.version)})
 
 

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.chassis.db import UTCDateTime
@@ -26,6 +26,24 @@ class Explanation(ResourceMixin, Base):
     rejected_by: Mapped[str | None] = mapped_column(String(200))
     rejected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str | None] = mapped_column(Text)
+    # Decided once, when the subject first becomes active (or at approval if it already was):
+    # approved after that moment, the explanation came late. Null while undecided.
+    late: Mapped[bool | None] = mapped_column(Boolean)
+    # A new revision of the principle asks for the explanation to be confirmed; until then it
+    # keeps counting up to review_deadline.
+    needs_review_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    review_deadline: Mapped[dt.date | None] = mapped_column(Date)
     data_classification: Mapped[str | None] = mapped_column(String(20))
     visible_to_unit: Mapped[str | None] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(20), index=True, default="requested")
+
+
+class SubjectMilestone(Base):
+    """When a subject first became active (its work started), as its owner's change feed said: the
+    moment that decides whether an explanation came in advance. Written once, never moved."""
+
+    __tablename__ = "subject_milestones"
+
+    subject: Mapped[str] = mapped_column(String(300), primary_key=True)
+    active_since: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

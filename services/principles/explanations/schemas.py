@@ -14,7 +14,14 @@ Note = Annotated[str, Field(min_length=1, max_length=4000)]
 
 SUBJECT_EXAMPLE = "/portfolio/v1/initiatives/019a0001-0001-7000-8000-000000000007"
 PRINCIPLE_EXAMPLE = "/principles/v1/principles/019a0002-0000-7000-8000-000000000004"
-VALID_DESCRIPTION = "True while it counts: approved, and `review_by` has not passed (today in UTC counts)."
+VALID_DESCRIPTION = (
+    "True while it counts: approved, `review_by` has not passed, and, when it needs review after a new "
+    "revision of its principle, `review_deadline` has not passed either (today in UTC counts)."
+)
+LATE_DESCRIPTION = (
+    "Whether it came late: approved only after its subject became active (the work started), or asked "
+    "when it already was. Decided once, when the subject first becomes active, and kept; null while undecided."
+)
 
 
 class ExplanationCreate(Input):
@@ -35,7 +42,12 @@ class ExplanationCreate(Input):
     principle: PrincipleRef = Field(description="The principle deviated from (draft or active).")
     subject: Ref = Field(description="The resource that deviates, by href. " + SUBJECT_KINDS_DESCRIPTION)
     reason: Reason = Field(description="Why the deviation is needed, said in advance ('leg uit').")
-    review_by: dt.date = Field(description="A future date; after it the explanation no longer counts.")
+    review_by: dt.date = Field(
+        description=(
+            "A future date; after it the explanation no longer counts. At most the configured maximum validity "
+            "(`IV_PRINCIPLES_EXPLANATION_MAX_VALIDITY_DAYS`, 730 days by default) from today."
+        )
+    )
 
 
 class ApprovalBody(Input):
@@ -46,6 +58,19 @@ class ApprovalBody(Input):
     note: Note | None = Field(default=None, description="Why it is approved, or under what conditions.")
     review_by: dt.date | None = Field(
         default=None, description="Shorten or extend the period it counts (a date not in the past)."
+    )
+
+
+class ConfirmationBody(Input):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"note": "Still needed under the revised principle.", "review_by": "2027-06-30"}]
+        }
+    )
+
+    note: Note = Field(description="Why it still holds under the principle's new revision.")
+    review_by: dt.date | None = Field(
+        default=None, description="A new review date (within the maximum validity from today); default: unchanged."
     )
 
 
@@ -79,6 +104,11 @@ class ExplanationRead(ResourceRead):
                     "rejected_at": None,
                     "decision_note": "Approved until the end of next year.",
                     "valid": True,
+                    "counts_until": "2027-12-31",
+                    "late": False,
+                    "needs_review": False,
+                    "needs_review_since": None,
+                    "review_deadline": None,
                     "data_classification": "confidential",
                 }
             ]
@@ -98,6 +128,14 @@ class ExplanationRead(ResourceRead):
     rejected_at: dt.datetime | None
     decision_note: str | None
     valid: bool = Field(description=VALID_DESCRIPTION)
+    counts_until: dt.date | None = Field(description="The last day it counts, when approved.")
+    late: bool | None = Field(description=LATE_DESCRIPTION)
+    needs_review: bool = Field(
+        description="Its principle has a newer revision than the one it was approved under: an architect confirms "
+        "it (`POST /v1/explanations/{id}/confirm`) before `review_deadline`, or it stops counting then."
+    )
+    needs_review_since: dt.datetime | None
+    review_deadline: dt.date | None
     data_classification: str | None = Field(
         description="The subject's classification, kept current whenever this service reads the subject; "
         "need to know applies."
@@ -130,6 +168,9 @@ class RegisterRow(BaseModel):
     reason: str
     status: str
     valid: bool = Field(description=VALID_DESCRIPTION)
+    late: bool | None = Field(description=LATE_DESCRIPTION)
+    needs_review: bool
+    counts_until: dt.date | None
     requested_by: str
     requested_at: dt.datetime
     approved_by: str | None
@@ -159,6 +200,9 @@ class Register(BaseModel):
                             "reason": "Pseudonymised data only; moved back when the own platform offers GPUs.",
                             "status": "approved",
                             "valid": True,
+                            "late": False,
+                            "needs_review": False,
+                            "counts_until": "2027-12-31",
                             "requested_by": "demo-architect-1",
                             "requested_at": "2026-01-02T09:00:00Z",
                             "approved_by": "demo-architect-2",

@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, or_, select
 
 from services.chassis.auth import Principal
 from services.chassis.db import utcnow
@@ -25,16 +25,19 @@ from services.chassis.resources import ARCHIVED, Collection, ListQuery, Operatio
 from services.chassis.resources.pipeline import act, admit
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
+from services.principles.assessments.models import Assessment
 from services.principles.common import today
 from services.principles.evaluations.service import judge, record_evaluation
-from services.principles.explanations.models import Explanation
+from services.principles.explanations.models import Explanation, SubjectMilestone
 from services.principles.explanations.schemas import (
     ApprovalBody,
+    ConfirmationBody,
     ExplanationCreate,
     ExplanationQuery,
     ExplanationRead,
     RejectionBody,
 )
+from services.principles.explanations.validity import counts, counts_on, counts_until
 from services.principles.kinds import RECORD_NEED_TO_KNOW, classification_of, parse_target, unit_of
 from services.principles.principles.models import Principle
 from services.principles.reclassification import follow_subjects
@@ -48,7 +51,27 @@ OWNER_REFERENCES = ("value_chain", "chain")
 
 
 def is_valid(obj: Explanation, on: dt.date | None = None) -> bool:
-    return obj.status == "approved" and obj.review_by >= (on or today())
+    return counts(obj, on or today())
+
+
+def latest_review_by(ctx: RequestContext, on: dt.date) -> dt.date:
+    """The furthest ``review_by`` an explanation approved on ``on`` may have."""
+    return on + dt.timedelta(days=ctx.settings_as(PrinciplesSettings).explanation_max_validity_days)
+
+
+def check_review_by(ctx: RequestContext, review_by: dt.date, loc: list[str | int]) -> None:
+    """422 unless ``review_by`` is in the future and within the maximum validity."""
+    on = today()
+    if review_by <= on:
+        raise ValidationProblem.field(loc, "review_by must be a date in the future")
+    furthest = latest_review_by(ctx, on)
+    if review_by > furthest:
+        raise ValidationProblem.field(
+            loc,
+            f"an explanation counts at most {(furthest - on).days} days: review_by must be on or before "
+            f"{furthest}; ask again (or confirm it) when it is due",
+            "review_by_too_far",
+        )
 
 
 class Explanations(Collection[Explanation]):
@@ -58,13 +81,14 @@ class Explanations(Collection[Explanation]):
         "archive": (*REQUESTER_ROLES, OWNER_ROLE),
         "approve": ("architect",),
         "reject": ("architect",),
+        "confirm": ("architect",),
     }
 
     def authorize(self, principal: Principal, action: str, *, record: Explanation | None, parent: Any | None) -> None:
         if record is None:
             return  # asking: who may ask is checked by ``request`` with the subject in hand
-        if action in ("approve", "reject") and record.requested_by == principal.sub:
-            raise Forbidden("four eyes: the requester cannot approve or reject their own explanation")
+        if action in ("approve", "reject", "confirm") and record.requested_by == principal.sub:
+            raise Forbidden(f"four eyes: the requester cannot {action} their own explanation")
         withdrawing = record.requested_by == principal.sub and record.status == "requested"
         if action == "archive" and not principal.has_role("architect") and not withdrawing:
             raise Forbidden("an explanation is withdrawn by its requester while it is requested, or by an architect")
@@ -72,13 +96,22 @@ class Explanations(Collection[Explanation]):
     def check_state(self, obj: Explanation, action: str) -> None:
         if action in ("approve", "reject") and obj.status != "requested":
             raise Conflict(f"this explanation was already {obj.status}")
+        if action == "confirm" and (obj.status != "approved" or obj.needs_review_since is None):
+            raise Conflict("only an approved explanation that needs review after a new revision is confirmed")
 
     async def check_local_references(self, ctx: RequestContext, values: Mapping[str, Any]) -> None:
         return None  # the principle was read just before, and the foreign key holds
 
     async def extra_fields(self, ctx: RequestContext, objs: Sequence[Explanation]) -> dict[str, dict[str, Any]]:
         on = today()
-        return {o.id: {"valid": is_valid(o, on)} for o in objs}
+        return {
+            o.id: {
+                "valid": is_valid(o, on),
+                "needs_review": o.needs_review_since is not None,
+                "counts_until": counts_until(o),
+            }
+            for o in objs
+        }
 
     def filter_clauses(self, query: ListQuery) -> list[ColumnElement[bool]]:
         assert isinstance(query, ExplanationQuery)
@@ -103,9 +136,12 @@ explanations = Explanations(
     description=(
         '"Leg uit": a deviation from a principle, explained in advance and recorded so that agreements are '
         "clear and transparent. Asked by a portfolio manager, the subject's owner (role `chain_owner`) or an "
-        "architect; approved or rejected by an architect who is not the requester (four eyes). Only approved "
-        "explanations whose `review_by` has not passed count. Explanations of subjects above your clearance do "
-        "not exist for you; their classification follows the subject's current one (as this service last read it)."
+        "architect, only for a subject that deviates; approved or rejected by an architect who is not the "
+        "requester (four eyes). Approved explanations count until `review_by` (at most the configured maximum "
+        "validity after approval); a new revision of the principle asks for them to be confirmed "
+        "(`needs_review`), and they keep counting until `review_deadline`. `late` says whether it was approved "
+        "only after its subject became active. Explanations of subjects above your clearance do not exist for "
+        "you; their classification follows the subject's current one (as this service last read it)."
     ),
 )
 
@@ -140,10 +176,11 @@ async def _principle(ctx: RequestContext, href: str, loc: Sequence[str | int]) -
 
 
 async def request(ctx: RequestContext, body: ExplanationCreate) -> Explanation:
-    """Record a request for an explanation (everything outside this service is read first)."""
+    """Record a request for an explanation (everything outside this service is read first): only for
+    a subject that deviates from the principle now, and not while another request or a valid
+    explanation for the same principle and subject stands."""
     principal = ctx.principal
-    if body.review_by <= today():
-        raise ValidationProblem.field(["body", "review_by"], "review_by must be a date in the future")
+    check_review_by(ctx, body.review_by, ["body", "review_by"])
     principle = await _principle(ctx, body.principle.href, ["body", "principle"])
     if principle.status == "retired":
         raise Conflict(f"principle {principle.code} is retired; there is nothing to deviate from")
@@ -160,7 +197,25 @@ async def request(ctx: RequestContext, body: ExplanationCreate) -> Explanation:
             "an explanation is asked by a portfolio manager, an architect, or the subject's owner "
             f"(role {OWNER_ROLE}, whose sub is the owner.subject of the subject or of its chain)"
         )
+    await ensure_deviates(ctx, principle, target.kind, subject)
     await follow_subjects(ctx, {target.href: subject})
+    standing = await ctx.session.scalar(
+        select(Explanation.id)
+        .where(
+            Explanation.principle_id == principle.id,
+            Explanation.subject == target.href,
+            or_(Explanation.status == "requested", counts_on(today())),
+        )
+        .order_by(Explanation.created_at)
+    )
+    if standing is not None:
+        href = explanations.href(standing)
+        raise Conflict(
+            f"{href} already explains (or asks to explain) why {target.href} deviates from {principle.code}; "
+            "change or withdraw that one instead",
+            extra={"existing": href},
+        )
+    milestone = await ctx.session.get(SubjectMilestone, target.href)
     return await explanations.insert(
         ctx,
         {
@@ -173,9 +228,44 @@ async def request(ctx: RequestContext, body: ExplanationCreate) -> Explanation:
             "requested_by": principal.sub,
             "data_classification": classification_of(subject),
             "visible_to_unit": unit_of(target.kind, subject),
+            # Asked when the work had started already: whatever happens, it did not come in advance.
+            "late": True if milestone is not None else None,
             "status": "requested",
         },
     )
+
+
+async def ensure_deviates(ctx: RequestContext, principle: Principle, kind: str, subject: dict[str, Any]) -> None:
+    """409 when there is nothing to explain: the principle's rule says the subject complies, or (for a
+    principle without a rule) no manual assessment says it deviates."""
+    href = str(subject.get("href"))
+    if principle.rule is not None:
+        judgements = await judge(
+            ctx.upstreams, ctx.principal, ctx.settings_as(PrinciplesSettings), kind, [subject], [principle]
+        )
+        outcome = judgements[0].outcome if judgements else "complies"
+        if outcome == "complies":
+            raise Conflict(
+                f"{href} complies with {principle.code} ({principle.title}): there is nothing to explain",
+                extra={"outcome": outcome},
+            )
+        return
+    async with ctx.read_session() as session:
+        latest = await session.scalar(
+            select(Assessment.outcome)
+            .where(
+                Assessment.principle_id == principle.id,
+                Assessment.subject == href,
+                Assessment.status != ARCHIVED,
+            )
+            .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+        )
+    if latest not in ("deviates", "explained"):
+        raise Conflict(
+            f"no assessment says {href} deviates from {principle.code} ({principle.title}): there is nothing to "
+            "explain yet (an architect records the deviation first: POST /v1/assessments)",
+            extra={"outcome": latest},
+        )
 
 
 async def decide(ctx: RequestContext, body: ApprovalBody | RejectionBody) -> Explanation:
@@ -185,41 +275,47 @@ async def decide(ctx: RequestContext, body: ApprovalBody | RejectionBody) -> Exp
     current = (await admit(ctx, APPROVE if approve else REJECT)).record
     assert isinstance(current, Explanation)
     review_by = (body.review_by if isinstance(body, ApprovalBody) else None) or current.review_by
-    if approve and review_by < today():
-        raise ValidationProblem.field(["body", "review_by"], "review_by has passed; give a new one")
+    if approve:
+        check_review_by(ctx, review_by, ["body", "review_by"])
     async with ctx.read_session() as session:
         principle = await session.get(Principle, current.principle_id)
     if principle is None:
         raise NotFound(f"no explanation {current.id}")
 
-    # Read the subject now (with the approver's token), before this request's transaction.
-    subject = None
+    # Read the subject now (with the approver's token), before this request's transaction: what is
+    # recorded about it follows its classification, and a rule judges it again.
+    subject = (await fetch(ctx.upstreams, [current.subject], principal)).get(current.subject) if approve else None
     rerun = (
-        approve
+        subject is not None
         and principle.status == "active"
         and principle.rule is not None
         and current.subject_kind in principle.applies_to
     )
-    if rerun:
-        subject = (await fetch(ctx.upstreams, [current.subject], principal)).get(current.subject)
     settings = ctx.settings_as(PrinciplesSettings)
     judgements = (
-        await judge(ctx.upstreams, principal, settings, current.subject_kind, [subject], [principle]) if subject else []
+        await judge(ctx.upstreams, principal, settings, current.subject_kind, [subject], [principle])
+        if rerun and subject is not None
+        else []
     )
 
-    async def decision(_obj: Explanation) -> dict[str, Any]:
+    async def decision(obj: Explanation) -> dict[str, Any]:
         now = utcnow()
         values: dict[str, Any] = (
             {"status": "approved", "approved_by": principal.sub, "approved_at": now, "review_by": review_by}
             if approve
             else {"status": "rejected", "rejected_by": principal.sub, "rejected_at": now}
         )
+        if approve:
+            milestone = await ctx.session.get(SubjectMilestone, obj.subject)
+            if milestone is not None:
+                values["late"] = now > milestone.active_since
         values["decision_note"] = body.note
         return values
 
     obj: Explanation = await act(ctx, APPROVE if approve else REJECT, decision)
     if subject is not None:
         await follow_subjects(ctx, {current.subject: subject})
+    if rerun and subject is not None:
         await record_evaluation(
             ctx,
             target=current.subject,
@@ -231,6 +327,78 @@ async def decide(ctx: RequestContext, body: ApprovalBody | RejectionBody) -> Exp
             manual=[],
         )
     return obj
+
+
+async def confirm(ctx: RequestContext, body: ConfirmationBody) -> Explanation:
+    """Confirm an explanation under its principle's current revision (four eyes): it counts again
+    until ``review_by`` without a deadline."""
+    principal = ctx.principal
+    current = (await admit(ctx, CONFIRM)).record
+    assert isinstance(current, Explanation)
+    if body.review_by is not None:
+        check_review_by(ctx, body.review_by, ["body", "review_by"])
+    elif current.review_by > latest_review_by(ctx, today()):
+        raise ValidationProblem.field(["body", "review_by"], "give a review_by within the maximum validity")
+
+    async def confirmation(obj: Explanation) -> dict[str, Any]:
+        revision = await ctx.session.scalar(select(Principle.revision).where(Principle.id == obj.principle_id))
+        values: dict[str, Any] = {
+            "principle_revision": revision,
+            "needs_review_since": None,
+            "review_deadline": None,
+            "approved_by": principal.sub,
+            "approved_at": utcnow(),
+            "decision_note": body.note,
+        }
+        if body.review_by is not None:
+            values["review_by"] = body.review_by
+        return values
+
+    obj: Explanation = await act(ctx, CONFIRM, confirmation)
+    return obj
+
+
+async def ask_for_review(ctx: RequestContext, principle: Principle) -> int:
+    """A new revision of ``principle``: every approved explanation asked under an older revision needs
+    review, and keeps counting for the configured number of days (in the revision's transaction)."""
+    deadline = today() + dt.timedelta(days=ctx.settings_as(PrinciplesSettings).revision_review_days)
+    rows = (
+        await ctx.session.scalars(
+            select(Explanation).where(
+                Explanation.principle_id == principle.id,
+                Explanation.status == "approved",
+                Explanation.principle_revision < principle.revision,
+                Explanation.needs_review_since.is_(None),
+            )
+        )
+    ).all()
+    now = utcnow()
+    for row in rows:
+        deadline_here = min(deadline, row.review_by)
+        await explanations.change(ctx, row, {"needs_review_since": now, "review_deadline": deadline_here})
+    return len(rows)
+
+
+async def record_activation(ctx: RequestContext, subject: str, at: dt.datetime) -> bool:
+    """The subject's work started at ``at`` (the first time only): decide, once, which of its
+    explanations came late (approved after that moment, or not yet approved)."""
+    if await ctx.session.get(SubjectMilestone, subject) is not None:
+        return False
+    ctx.session.add(SubjectMilestone(subject=subject, active_since=at, recorded_at=utcnow()))
+    rows = (
+        await ctx.session.scalars(
+            select(Explanation).where(
+                Explanation.subject == subject,
+                Explanation.late.is_(None),
+                Explanation.status.in_(("requested", "approved")),
+            )
+        )
+    ).all()
+    for row in rows:
+        late = row.status == "requested" or (row.approved_at is not None and row.approved_at > at)
+        await explanations.change(ctx, row, {"late": late})
+    await ctx.session.flush()
+    return True
 
 
 def register_query(principal: Principal) -> Select[Explanation, str, str]:
@@ -255,6 +423,9 @@ def register_row(obj: Explanation, code: str, title: str, on: dt.date) -> dict[s
         "reason": obj.reason,
         "status": obj.status,
         "valid": is_valid(obj, on),
+        "late": obj.late,
+        "needs_review": obj.needs_review_since is not None,
+        "counts_until": counts_until(obj),
         "requested_by": obj.requested_by,
         "requested_at": obj.created_at,
         "approved_by": obj.approved_by,
@@ -269,3 +440,4 @@ def register_row(obj: Explanation, code: str, title: str, on: dt.date) -> dict[s
 REQUEST = Operation(explanations, "create", id_param=None)
 APPROVE = Operation(explanations, "approve", Precondition.OPTIONAL)
 REJECT = Operation(explanations, "reject", Precondition.OPTIONAL)
+CONFIRM = Operation(explanations, "confirm", Precondition.OPTIONAL)

@@ -50,6 +50,7 @@ from services.chassis.routing import parse_href
 from services.chassis.settings import settings_as
 from services.chassis.uow import RequestContext
 from services.principles.evaluations.service import active_principles, judge, record_evaluation, split
+from services.principles.explanations.service import record_activation
 from services.principles.follower.models import FeedCursor
 from services.principles.kinds import COLLECTION_OF_KIND, subject_kind
 from services.principles.principles.models import Principle
@@ -62,6 +63,10 @@ logger = logging.getLogger("iv.principles.follower")
 ACTOR = "service:principles"
 TOKEN_MARGIN = dt.timedelta(minutes=5)
 RE_EVALUATED_ACTIONS = ("created", "updated")
+MILESTONES = ":milestones"
+"""Suffix of the cursor with which each feed is scanned for subjects whose work started."""
+WORK_STARTS = frozenset({"initiative", "programme"})
+"""Kinds whose work starts when their status becomes ``active``."""
 
 
 class LeaseLost(Exception):
@@ -119,6 +124,7 @@ class Follower:
                 continue
             try:
                 processed[feed] = await self.follow(feed)
+                await self.scan_milestones(feed)
                 state.failures, state.retry_at = 0, 0.0
             except (Problem, httpx2.HTTPError, LeaseLost) as exc:
                 state.failures += 1
@@ -151,6 +157,51 @@ class Follower:
             total += len(events)
             if len(events) < self.settings.follow_page_size:
                 return total
+
+    async def scan_milestones(self, feed: str) -> int:
+        """Record when subjects first became active, from the whole feed (a cursor of its own, so a
+        database that predates milestones catches up from the start). That moment decides once
+        which explanations came late."""
+        key = f"{feed}{MILESTONES}"
+        total = 0
+        while True:
+            cursor = await self.claim(key)
+            if cursor is None:
+                return total
+            response = await self.upstreams.get_json(
+                f"/{feed}/v1/changes",
+                self.principal(),
+                [("after", str(cursor)), ("limit", str(self.settings.follow_page_size))],
+            )
+            if response.status_code != 200:
+                raise ServiceUnavailable(f"the {feed} change feed answered {response.status_code}")
+            events = [e for e in response.json().get("items", []) if isinstance(e, dict)]
+            if not events:
+                return total
+            async with self.db.session(write=True) as session:
+                await self._advance(session, key, cursor, events)
+                ctx = RequestContext(
+                    principal=self.principal(), session=session, settings=self.settings, upstreams=self.upstreams
+                )
+                for event in events:
+                    started = _work_started(event)
+                    if started is not None:
+                        await record_activation(ctx, *started)
+            total += len(events)
+            if len(events) < self.settings.follow_page_size:
+                return total
+
+    async def _advance(self, session: Any, key: str, cursor: int, events: Sequence[dict[str, Any]]) -> None:
+        """Move a cursor past ``events`` in the caller's transaction, only while this instance holds it."""
+        now = utcnow()
+        moved = await session.execute(
+            update(FeedCursor)
+            .where(FeedCursor.feed == key, FeedCursor.lease_owner == self.owner, FeedCursor.after_seq == cursor)
+            .values(after_seq=int(events[-1]["seq"]), lease_until=now + self._lease(), updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:
+            raise LeaseLost(f"{key} was taken over by another instance")
 
     async def claim(self, feed: str) -> int | None:
         """Take (or keep) the feed's lease; its cursor, or None when another instance holds it."""
@@ -268,15 +319,7 @@ class Follower:
         }
 
         async with self.db.session(write=True) as session:
-            now = utcnow()
-            moved = await session.execute(
-                update(FeedCursor)
-                .where(FeedCursor.feed == feed, FeedCursor.lease_owner == self.owner, FeedCursor.after_seq == cursor)
-                .values(after_seq=int(events[-1]["seq"]), lease_until=now + self._lease(), updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
-                raise LeaseLost(f"the {feed} feed was taken over by another instance")
+            await self._advance(session, feed, cursor, events)
             ctx = RequestContext(principal=principal, session=session, settings=self.settings, upstreams=self.upstreams)
             await follow_subjects(ctx, subjects)  # a subject the service cannot read (None) keeps its records
             for kind, items in by_kind.items():
@@ -314,6 +357,20 @@ def _changed_subject(event: dict[str, Any]) -> str | None:
         return None
     parsed = parse_href(subject)
     return subject if parsed is not None and parsed.id is not None and subject_kind(subject) else None
+
+
+def _work_started(event: dict[str, Any]) -> tuple[str, dt.datetime] | None:
+    """(subject, when) for an event in which a subject's work started: its status became active."""
+    subject = event.get("subject")
+    if not isinstance(subject, str) or subject_kind(subject) not in WORK_STARTS:
+        return None
+    status = (event.get("changes") or {}).get("status")
+    if not isinstance(status, list) or len(status) != 2 or status[1] != "active" or status[0] == "active":
+        return None
+    try:
+        return subject, dt.datetime.fromisoformat(str(event.get("at")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _expiry(token: str) -> dt.datetime | None:

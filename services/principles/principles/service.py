@@ -12,6 +12,7 @@ from services.chassis.db import utcnow
 from services.chassis.errors import Conflict
 from services.chassis.resources import ARCHIVED, Collection
 from services.chassis.uow import RequestContext
+from services.principles.explanations.service import ask_for_review
 from services.principles.principles.models import Principle, PrincipleVersion
 from services.principles.principles.schemas import PrincipleCreate, PrincipleQuery, PrincipleRead, PrincipleUpdate
 from services.principles.rules.engine import check_against, check_syntax
@@ -97,6 +98,8 @@ class Principles(Collection[Principle]):
         if normative:
             ctx.session.add(version_row(obj, ctx.principal.sub))
             await ctx.session.flush()
+            # Explanations asked under the previous revision are to be confirmed under this one.
+            await ask_for_review(ctx, obj)
         return obj
 
     async def versions(self, ctx: RequestContext, id_: str) -> tuple[Principle, Any]:

@@ -17,7 +17,8 @@ DESCRIPTION = """How well do we play by the rules ("pas toe of leg uit")? Comput
   passed, so an expired explanation turns it back into an open deviation without re-evaluating.
 - `open_deviations`: deviations without a valid explanation.
 - `expired_explanations` (approved, `review_by` passed) and `expiring_explanations` (within 90 days).
-- `late_explanations`: approved only after the subject's `start` (the strategy asks to explain in advance).
+- `late_explanations`: approved only after the subject became active, the moment its work started (the
+  strategy asks to explain in advance). Decided once, when the subject first becomes active, and kept.
   Each subject's `start` is read by reference from its owner with your token when the report is made
   (one batch per collection), never stored here.
 - `missing_reviews`: active initiatives (read from the portfolio with your token) without a simplicity review

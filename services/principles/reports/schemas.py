@@ -42,7 +42,9 @@ class ExplanationItem(BaseModel):
 
 
 class LateExplanation(ExplanationItem):
-    subject_start: dt.date = Field(description="The subject's `start`, read from its owner (not stored).")
+    subject_active_since: dt.datetime | None = Field(
+        description="When the subject first became active (its work started), as its owner's change feed said."
+    )
 
 
 class MissingReview(BaseModel):
@@ -104,7 +106,7 @@ EXAMPLE: dict[str, Any] = {
             "approved_by": "demo-architect-2",
             "approved_at": "2026-03-02T14:00:00Z",
             "review_by": "2027-01-27",
-            "subject_start": "2026-01-15",
+            "subject_active_since": "2026-01-15T08:00:00Z",
         }
     ],
     "missing_reviews": [

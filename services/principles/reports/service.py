@@ -19,15 +19,16 @@ from services.chassis.uow import RequestContext
 from services.principles.assessments.models import Assessment
 from services.principles.assessments.service import assessments, latest_ids
 from services.principles.common import today
-from services.principles.explanations.models import Explanation
+from services.principles.explanations.models import Explanation, SubjectMilestone
 from services.principles.explanations.service import explanations
+from services.principles.explanations.validity import counts_on
 from services.principles.kinds import COLLECTION_OF_KIND, Target
 from services.principles.principles.models import Principle
 from services.principles.refs import ASSESSMENTS_PATH, EXPLANATIONS_PATH, PRINCIPLES_PATH
 from services.principles.reports.schemas import ComplianceReport, GroupBy
 from services.principles.reviews.models import SimplicityReview
 from services.principles.reviews.service import reviews
-from services.principles.subjects import fetch, fetch_collection
+from services.principles.subjects import fetch_collection
 
 OUTCOMES = ("complies", "deviates", "explained", "not_applicable", "error")
 EXPIRING_DAYS = 90
@@ -40,8 +41,7 @@ def effective_outcome(on: dt.date) -> ColumnElement[str]:
     covered = exists().where(
         Explanation.principle_id == Assessment.principle_id,
         Explanation.subject == Assessment.subject,
-        Explanation.status == "approved",
-        Explanation.review_by >= on,
+        counts_on(on),
     )
     return case(
         (Assessment.outcome.in_(("deviates", "explained")), case((covered, "explained"), else_="deviates")),
@@ -135,24 +135,22 @@ def _explanation_item(obj: Explanation, code: str) -> dict[str, Any]:
     }
 
 
-def _date(value: Any) -> dt.date | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-
-
-async def _late(ctx: RequestContext, approved: Sequence[tuple[Explanation, str]]) -> list[dict[str, Any]]:
-    """Approved after the subject's start: each subject's start read from its owner (one batch per collection)."""
-    subjects = await fetch(ctx.upstreams, {e.subject for e, _ in approved}, ctx.principal)
-    late = []
-    for obj, code in approved:
-        start = _date((subjects.get(obj.subject) or {}).get("start"))
-        if start is not None and obj.approved_at is not None and obj.approved_at.date() > start:
-            late.append({**_explanation_item(obj, code), "subject_start": start})
-    return late
+async def _late(ctx: RequestContext) -> list[dict[str, Any]]:
+    """Explanations that came late (decided once, when their subject first became active)."""
+    stmt = (
+        select(Explanation, Principle.code, SubjectMilestone.active_since)
+        .join(Principle, Principle.id == Explanation.principle_id)
+        .outerjoin(SubjectMilestone, SubjectMilestone.subject == Explanation.subject)
+        .where(Explanation.late.is_(True), Explanation.status == "approved")
+        .order_by(Explanation.approved_at, Explanation.id)
+    )
+    visible = explanations.visibility(ctx.principal)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    return [
+        {**_explanation_item(obj, code), "subject_active_since": since}
+        for obj, code, since in (await ctx.session.execute(stmt)).all()
+    ]
 
 
 async def _active_initiatives(ctx: RequestContext) -> list[dict[str, Any]]:
@@ -208,13 +206,6 @@ async def compliance(ctx: RequestContext, group_by: GroupBy) -> ComplianceReport
     on = today()
     incomplete: list[str] = []
     # What other services hold is read first, outside this request's transaction.
-    async with ctx.read_session() as session:
-        approved_any = await _approved(ctx, session)
-    try:
-        late = await _late(ctx, approved_any)
-    except Problem as exc:
-        late = []
-        incomplete.append(f"late_explanations: {exc.detail}")
     initiatives: list[dict[str, Any]] | None
     try:
         initiatives = await _active_initiatives(ctx)
@@ -222,6 +213,7 @@ async def compliance(ctx: RequestContext, group_by: GroupBy) -> ComplianceReport
         initiatives = None
         incomplete.append(f"missing_reviews: {exc.detail}")
     missing = await _missing_reviews(ctx, initiatives, on) if initiatives is not None else []
+    late = await _late(ctx)
 
     groups = await _groups(ctx, group_by, on)
     totals: dict[str, int] = dict.fromkeys((*OUTCOMES, "total"), 0)
