@@ -1,4 +1,5 @@
-"""The rules of initiatives: dates in order, status along its lifecycle, a real value chain."""
+"""The rules of initiatives: dates in order, status along its lifecycle, a real value chain, and money
+per year within the initiative's years (``budgets``)."""
 
 from typing import Any
 
@@ -6,6 +7,7 @@ from services.chassis.errors import ValidationProblem
 from services.chassis.resources import RefField
 from services.chassis.uow import RequestContext
 from services.portfolio.common import PortfolioCollection, check_move
+from services.portfolio.initiatives.budgets import PER_YEAR, TOTAL, settle
 from services.portfolio.initiatives.models import Initiative
 from services.portfolio.initiatives.schemas import (
     InitiativeCreate,
@@ -25,6 +27,13 @@ INITIATIVE_MOVES: dict[str, tuple[str, ...]] = {
 
 
 class Initiatives(PortfolioCollection[Initiative]):
+    def representation(self, obj: Initiative) -> dict[str, Any]:
+        # The money is the rows per year; the budget is their sum.
+        data = super().representation(obj)
+        data[PER_YEAR] = [{"year": b.year, "budget_eur": b.budget_eur} for b in obj.budgets]
+        data[TOTAL] = sum(b.budget_eur for b in obj.budgets)
+        return data
+
     async def validate(self, ctx: RequestContext, obj: Initiative | None, values: dict[str, Any]) -> None:
         start = values.get("start", obj.start if obj is not None else None)
         end = values.get("end", obj.end if obj is not None else None)
@@ -33,6 +42,8 @@ class Initiatives(PortfolioCollection[Initiative]):
             raise ValidationProblem.field(["body", field], f"end ({end}) is before start ({start})", "date_order")
         if obj is not None and "status" in values:
             check_move("initiative", obj.status, values["status"], INITIATIVE_MOVES)
+        if start is not None and end is not None:
+            settle(obj, values, start, end)
 
 
 initiatives = Initiatives(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, literal, select, update
+from sqlalchemy import ColumnElement, Select, func, literal, select, update
 
 from services.chassis.auth import Principal
 from services.chassis.changes import append_event
@@ -25,7 +25,7 @@ from services.chassis.resources import RefField
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
 from services.portfolio.common import PortfolioCollection
-from services.portfolio.initiatives.models import Initiative
+from services.portfolio.initiatives.models import Initiative, InitiativeBudget
 from services.portfolio.initiatives.service import initiatives
 from services.portfolio.refs import INITIATIVES_PATH, ROUNDS_PATH
 from services.portfolio.rounds.models import RoundItem
@@ -131,7 +131,9 @@ class RoundItems(PortfolioCollection[RoundItem]):
             if values.get("budget_eur") is None:
                 # The budget the round decides on defaults to the initiative's budget now.
                 values["budget_eur"] = await ctx.session.scalar(
-                    select(Initiative.budget_eur).where(Initiative.id == values["initiative_id"])
+                    select(func.coalesce(func.sum(InitiativeBudget.budget_eur), 0)).where(
+                        InitiativeBudget.initiative_id == values["initiative_id"]
+                    )
                 )
 
     async def freeze(self, ctx: RequestContext, round_id: str) -> None:
