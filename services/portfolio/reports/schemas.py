@@ -2,6 +2,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.chassis.figures import Coverage
 from services.portfolio.refs import InitiativeRef, RoundRef, ValueChainRef
 from services.portfolio.rounds.schemas import RoundStatus, Target
 
@@ -48,6 +49,7 @@ class TrendPoint(BaseModel):
     total_budget_eur: int
     ratio: Ratio
     target: Target
+    coverage: Coverage = Field(description="The round's live items counted, and those left out for you.")
 
 
 class FundingSplit(BaseModel):
@@ -70,7 +72,30 @@ class IncidentalRenewal(BaseModel):
     budget_eur: int
 
 
-class RatioReport(BaseModel):
+class RatioFigures(BaseModel):
+    """The figures of a ratio report, by round or by year."""
+
+    rounding: str = Field(description="How percentages are rounded.")
+    overall: Split
+    per_value_chain: list[ChainSplit] = Field(description="The same split per value chain, by href.")
+    funding: FundingByKind = Field(description="Structural vs incidental money per kind.")
+    renewal_funded_only_incidentally: list[IncidentalRenewal] = Field(
+        description=(
+            "Flagged: renewal funded only incidentally. Its later maintenance has no structural money (the "
+            "strategy's warning), largest first."
+        )
+    )
+    coverage: Coverage = Field(
+        description=(
+            "What the figures count: money is computed over the initiatives you may see (`visible`); "
+            "`left_out` says how many records your clearance left out."
+        )
+    )
+
+
+class RatioReport(RatioFigures):
+    """The ratio of a round: the budgets its live items decided on."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -111,6 +136,7 @@ class RatioReport(BaseModel):
                         },
                     },
                     "renewal_funded_only_incidentally": [],
+                    "coverage": {"basis": "visible", "counted": 41, "left_out": 3, "not_visible": 0},
                 }
             ]
         }
@@ -120,16 +146,60 @@ class RatioReport(BaseModel):
     name: str
     period: str
     status: RoundStatus
-    rounding: str = Field(description="How percentages are rounded.")
     overall: Split = Field(description="The round's live items (not stopped or deferred).")
     target: Target
     renewal_gap: float = Field(description="ratio.renewal - target.renewal: negative is short of the target.")
-    per_value_chain: list[ChainSplit] = Field(description="The same split per value chain, by href.")
     trend: list[TrendPoint] = Field(description="run:renewal of every closed round, oldest first (by closing time).")
-    funding: FundingByKind = Field(description="Structural vs incidental money per kind.")
-    renewal_funded_only_incidentally: list[IncidentalRenewal] = Field(
+    coverage: Coverage = Field(
         description=(
-            "Flagged: live renewal items funded only incidentally. Their later maintenance has no "
-            "structural money (the strategy's warning), largest first."
+            "The round's live items the figures count (those whose initiative you may see) and those left out."
         )
+    )
+
+
+class YearRatioReport(RatioFigures):
+    """The ratio of a year: every initiative's money in that year."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "year": 2026,
+                    "counted_statuses": ["proposed", "approved", "active", "delivered"],
+                    "rounding": ROUNDING,
+                    "overall": {
+                        "total_budget_eur": 70000000,
+                        "budget_eur": {"maintenance": 40600000, "security": 7700000, "renewal": 21700000},
+                        "shares": {"maintenance": 58.0, "security": 11.0, "renewal": 31.0},
+                        "ratio": {"run": 69.0, "renewal": 31.0},
+                    },
+                    "round": {"href": "/portfolio/v1/rounds/019a0001-0003-7000-8000-000000000004"},
+                    "target": {"run": 60, "renewal": 40},
+                    "renewal_gap": -9.0,
+                    "per_value_chain": [],
+                    "funding": {
+                        kind: {"structural_eur": 0, "incidental_eur": 0, "structural": 0.0, "incidental": 0.0}
+                        for kind in ("maintenance", "security", "renewal")
+                    },
+                    "renewal_funded_only_incidentally": [],
+                    "coverage": {"basis": "visible", "counted": 52, "left_out": 6, "not_visible": 0},
+                }
+            ]
+        }
+    )
+
+    year: int
+    counted_statuses: list[str] = Field(
+        description="The initiatives whose money counts: every status but stopped (and archived ones are gone)."
+    )
+    overall: Split = Field(description="Every counted initiative's money in the year.")
+    round: RoundRef | None = Field(
+        description="The open round, whose target the figures are held against; null when none is open."
+    )
+    target: Target | None = Field(description="The open round's target; null when no round is open.")
+    renewal_gap: float | None = Field(
+        description="ratio.renewal - target.renewal: negative is short of the target; null without a target."
+    )
+    coverage: Coverage = Field(
+        description="The initiatives with money in the year the figures count (those you may see) and those left out."
     )
