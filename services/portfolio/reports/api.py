@@ -5,7 +5,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.chassis.errors import ValidationProblem, problem_responses
 from services.chassis.uow import Ctx
-from services.portfolio.reports.schemas import RatioReport, YearRatioReport
+from services.portfolio.reports.reconciliation import reconciliation_report
+from services.portfolio.reports.schemas import RatioReport, ReconciliationReport, YearRatioReport
 from services.portfolio.reports.service import COUNTED_STATUSES, ratio_report, year_ratio_report
 
 router = APIRouter(tags=["reports"])
@@ -63,3 +64,34 @@ async def ratio(ctx: Ctx, query: Annotated[RatioQuery, Query()]) -> RatioReport 
     raise ValidationProblem(
         msg, errors=[{"loc": ["query", f], "msg": msg, "type": "one_of"} for f in ("round", "year")]
     )
+
+
+class ReconciliationQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    year: Year
+
+
+@router.get(
+    "/v1/reports/reconciliation",
+    response_model=ReconciliationReport,
+    summary="The year's money beside the chain owners' allocations",
+    description=(
+        "Reconciles two accounts of a year that are kept apart: each chain owner's allocation split between "
+        "maintenance, security and renewal (the valuechains service's `GET /valuechains/v1/allocations?year=`, "
+        "read by reference with your token and never stored) and the portfolio's money for that chain and "
+        "year by kind (every initiative's `budget_per_year`, counting the initiatives that are "
+        f"{', '.join(COUNTED_STATUSES)}). Per value chain: the owner's split (the allocation for the whole "
+        "year when there is one, otherwise those of its halves, quarters or tertiaries combined weighted by "
+        "budget), the portfolio's split, the difference in percentage points per kind (run = maintenance + "
+        "security) and in euros of the total, and `flagged` when a difference exceeds the threshold "
+        "(`threshold_points`, IV_PORTFOLIO_RECONCILIATION_THRESHOLD_POINTS, default 5). A chain with an "
+        "allocation but no money is `no_portfolio_money`, one with money but no allocation "
+        "`no_allocation`. `overall` holds every allocation of the year, budget-weighted, beside all the "
+        "money. The money is computed over the initiatives you may see (`coverage` says how many were left "
+        "out). The valuechains service unreachable: 503, nothing computed."
+    ),
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def reconciliation(ctx: Ctx, query: Annotated[ReconciliationQuery, Query()]) -> ReconciliationReport:
+    return await reconciliation_report(ctx, query.year)

@@ -1,9 +1,10 @@
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.chassis.figures import Coverage
-from services.portfolio.refs import InitiativeRef, RoundRef, ValueChainRef
+from services.portfolio.refs import AllocationRef, InitiativeRef, RoundRef, ValueChainRef
 from services.portfolio.rounds.schemas import RoundStatus, Target
 
 ROUNDING = (
@@ -202,4 +203,158 @@ class YearRatioReport(RatioFigures):
     )
     coverage: Coverage = Field(
         description="The initiatives with money in the year the figures count (those you may see) and those left out."
+    )
+
+
+RECONCILIATION_ROUNDING = (
+    "Percentages have one decimal, by largest remainder so that each split adds up to 100; a difference is "
+    "the portfolio's share minus the allocation's, in percentage points, computed on those tenths."
+)
+
+
+class AllocationSplit(BaseModel):
+    budget_eur: int = Field(description="The allocations' budget, whole euros.")
+    shares: KindSplit = Field(description="The owners' split in percent, weighted by budget where combined.")
+    ratio: Ratio
+
+
+class AllocationUsed(BaseModel):
+    allocation: AllocationRef
+    period: str
+
+
+class ChainAllocationSplit(AllocationSplit):
+    allocations: list[AllocationUsed] = Field(
+        description=(
+            "The allocation it is: the one for the whole year when the owner set one, otherwise those of the "
+            "year's parts (halves, quarters, tertiaries), combined weighted by their budgets."
+        )
+    )
+
+
+class KindPoints(BaseModel):
+    maintenance: float
+    security: float
+    renewal: float
+    run: float = Field(description="maintenance + security.")
+
+
+class Difference(BaseModel):
+    points: KindPoints = Field(
+        description="The portfolio's share minus the allocation's, in percentage points: positive is more money."
+    )
+    largest_points: float = Field(description="The largest difference of any kind, in points, without its sign.")
+    budget_eur: int = Field(
+        description="The portfolio's money minus the allocations' budget, whole euros (negative: less money)."
+    )
+
+
+class Reconciliation(BaseModel):
+    allocation: AllocationSplit | None = Field(description="The owners' split; null when there is no allocation.")
+    portfolio: Split | None = Field(description="The portfolio's money by kind; null when there is none.")
+    difference: Difference | None = Field(description="Null unless both sides are there.")
+    flagged: bool = Field(description="The largest difference exceeds the threshold (`threshold_points`).")
+
+
+class ChainReconciliation(Reconciliation):
+    value_chain: ValueChainRef
+    status: Literal["compared", "no_allocation", "no_portfolio_money"] = Field(
+        description=(
+            "`compared`: both sides are there; `no_allocation`: the portfolio has money for the chain that "
+            "year but its owner set no allocation; `no_portfolio_money`: the owner set an allocation but the "
+            "portfolio has no money for the chain that year (that you may see)."
+        )
+    )
+    allocation: ChainAllocationSplit | None = Field(
+        description="The chain owner's split for the year; null when there is no allocation."
+    )
+
+
+class ReconciliationReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "year": 2026,
+                    "threshold_points": 5.0,
+                    "counted_statuses": ["proposed", "approved", "active", "delivered"],
+                    "rounding": RECONCILIATION_ROUNDING,
+                    "overall": {
+                        "allocation": {
+                            "budget_eur": 180700000,
+                            "shares": {"maintenance": 57.6, "security": 15.6, "renewal": 26.8},
+                            "ratio": {"run": 73.2, "renewal": 26.8},
+                        },
+                        "portfolio": {
+                            "total_budget_eur": 70000000,
+                            "budget_eur": {"maintenance": 40600000, "security": 7700000, "renewal": 21700000},
+                            "shares": {"maintenance": 58.0, "security": 11.0, "renewal": 31.0},
+                            "ratio": {"run": 69.0, "renewal": 31.0},
+                        },
+                        "difference": {
+                            "points": {"maintenance": 0.4, "security": -4.6, "renewal": 4.2, "run": -4.2},
+                            "largest_points": 4.6,
+                            "budget_eur": -110700000,
+                        },
+                        "flagged": False,
+                    },
+                    "chains": [
+                        {
+                            "value_chain": {"href": "/valuechains/v1/chains/019a0000-0000-7000-8000-000000000004"},
+                            "status": "compared",
+                            "allocation": {
+                                "allocations": [
+                                    {
+                                        "allocation": {
+                                            "href": "/valuechains/v1/allocations/019a0000-0002-7000-8000-000000000009"
+                                        },
+                                        "period": "2026",
+                                    }
+                                ],
+                                "budget_eur": 47000000,
+                                "shares": {"maintenance": 65.0, "security": 17.0, "renewal": 18.0},
+                                "ratio": {"run": 82.0, "renewal": 18.0},
+                            },
+                            "portfolio": {
+                                "total_budget_eur": 17000000,
+                                "budget_eur": {"maintenance": 9800000, "security": 2000000, "renewal": 5200000},
+                                "shares": {"maintenance": 57.6, "security": 11.8, "renewal": 30.6},
+                                "ratio": {"run": 69.4, "renewal": 30.6},
+                            },
+                            "difference": {
+                                "points": {"maintenance": -7.4, "security": -5.2, "renewal": 12.6, "run": -12.6},
+                                "largest_points": 12.6,
+                                "budget_eur": -30000000,
+                            },
+                            "flagged": True,
+                        }
+                    ],
+                    "flagged_chains": 1,
+                    "coverage": {"basis": "visible", "counted": 52, "left_out": 6, "not_visible": 0},
+                }
+            ]
+        }
+    )
+
+    year: int
+    threshold_points: float = Field(
+        description=(
+            "A chain is flagged when a difference exceeds this many points "
+            "(IV_PORTFOLIO_RECONCILIATION_THRESHOLD_POINTS)."
+        )
+    )
+    counted_statuses: list[str] = Field(description="The initiatives whose money counts: every status but stopped.")
+    rounding: str = Field(description="How percentages and differences are rounded.")
+    overall: Reconciliation = Field(
+        description="Every allocation of the year (budget-weighted) beside all of the portfolio's money that year."
+    )
+    chains: list[ChainReconciliation] = Field(
+        description="Per value chain with an allocation or with money that year (or both), by href."
+    )
+    flagged_chains: int = Field(description="How many chains are flagged.")
+    coverage: Coverage = Field(
+        description=(
+            "The initiatives with money in the year the portfolio's figures count (those you may see) and "
+            "those left out."
+        )
     )
