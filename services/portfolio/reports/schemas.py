@@ -282,19 +282,19 @@ class ReconciliationReport(BaseModel):
                     "overall": {
                         "allocation": {
                             "budget_eur": 180700000,
-                            "shares": {"maintenance": 57.6, "security": 15.6, "renewal": 26.8},
+                            "shares": {"maintenance": 58.0, "security": 15.2, "renewal": 26.8},
                             "ratio": {"run": 73.2, "renewal": 26.8},
                         },
                         "portfolio": {
-                            "total_budget_eur": 70000000,
-                            "budget_eur": {"maintenance": 40600000, "security": 7700000, "renewal": 21700000},
-                            "shares": {"maintenance": 58.0, "security": 11.0, "renewal": 31.0},
-                            "ratio": {"run": 69.0, "renewal": 31.0},
+                            "total_budget_eur": 67378904,
+                            "budget_eur": {"maintenance": 37250000, "security": 9000000, "renewal": 21128904},
+                            "shares": {"maintenance": 55.3, "security": 13.3, "renewal": 31.4},
+                            "ratio": {"run": 68.6, "renewal": 31.4},
                         },
                         "difference": {
-                            "points": {"maintenance": 0.4, "security": -4.6, "renewal": 4.2, "run": -4.2},
+                            "points": {"maintenance": -2.7, "security": -1.9, "renewal": 4.6, "run": -4.6},
                             "largest_points": 4.6,
-                            "budget_eur": -110700000,
+                            "budget_eur": -113321096,
                         },
                         "flagged": False,
                     },
@@ -316,20 +316,20 @@ class ReconciliationReport(BaseModel):
                                 "ratio": {"run": 82.0, "renewal": 18.0},
                             },
                             "portfolio": {
-                                "total_budget_eur": 17000000,
-                                "budget_eur": {"maintenance": 9800000, "security": 2000000, "renewal": 5200000},
-                                "shares": {"maintenance": 57.6, "security": 11.8, "renewal": 30.6},
-                                "ratio": {"run": 69.4, "renewal": 30.6},
+                                "total_budget_eur": 18600000,
+                                "budget_eur": {"maintenance": 9200000, "security": 3000000, "renewal": 6400000},
+                                "shares": {"maintenance": 49.5, "security": 16.1, "renewal": 34.4},
+                                "ratio": {"run": 65.6, "renewal": 34.4},
                             },
                             "difference": {
-                                "points": {"maintenance": -7.4, "security": -5.2, "renewal": 12.6, "run": -12.6},
-                                "largest_points": 12.6,
-                                "budget_eur": -30000000,
+                                "points": {"maintenance": -15.5, "security": -0.9, "renewal": 16.4, "run": -16.4},
+                                "largest_points": 16.4,
+                                "budget_eur": -28400000,
                             },
                             "flagged": True,
                         }
                     ],
-                    "flagged_chains": 1,
+                    "flagged_chains": 3,
                     "coverage": {"basis": "visible", "counted": 52, "left_out": 6, "not_visible": 0},
                 }
             ]
