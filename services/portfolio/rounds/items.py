@@ -94,6 +94,18 @@ class RoundItems(PortfolioCollection[RoundItem]):
             .where(column == parsed.id)
         ]
 
+    async def visible_holder(
+        self, ctx: RequestContext, round_id: str, match: ColumnElement[bool], obj: RoundItem | None
+    ) -> str | None:
+        """The href of an item of the round that matches and that the caller may see (not ``obj``)."""
+        stmt = (
+            self.base_select(ctx.principal).with_only_columns(RoundItem.id).where(RoundItem.round_id == round_id, match)
+        )
+        if obj is not None:
+            stmt = stmt.where(RoundItem.id != obj.id)
+        found = await ctx.session.scalar(stmt.order_by(RoundItem.id))
+        return self.item_href(round_id, found) if found is not None else None
+
     async def holder(self, ctx: RequestContext, round_id: str, match: ColumnElement[bool]) -> tuple[bool, str | None]:
         """Whether an item of the round matches (whoever may see it: the constraint holds for all
         items), and its href only when the caller may see that item."""
@@ -109,17 +121,14 @@ class RoundItems(PortfolioCollection[RoundItem]):
         round_id = str(values.get("round_id") or (obj.round_id if obj is not None else ""))
         rank = values.get("rank")
         if rank is not None and (obj is None or rank != obj.rank):
-            taken, href = await self.holder(ctx, round_id, RoundItem.rank == rank)
-            if taken and href is not None:
+            # Unique among the items the caller may see: one they may not see neither stops them nor
+            # is named (it may then share the rank, which only someone cleared for both sees).
+            href = await self.visible_holder(ctx, round_id, RoundItem.rank == rank, obj)
+            if href is not None:
                 raise Conflict(
                     f"rank {rank} is already taken in this round (by {href}); ranks are unique within a round: "
                     "give this item a free rank, or move the other first",
                     extra={"taken_by": href},
-                )
-            if taken:
-                raise Conflict(
-                    f"rank {rank} is not free in this round; ranks are unique within a round: give this item "
-                    "another rank"
                 )
         if obj is None and values.get("initiative_id") is not None:
             # The caller sees the initiative (its reference was checked), so normally also its item.
@@ -156,7 +165,7 @@ class RoundItems(PortfolioCollection[RoundItem]):
             await ctx.session.scalars(
                 select(RoundItem)
                 .where(RoundItem.round_id == source_id, RoundItem.decision != "stop")
-                .order_by(RoundItem.rank)
+                .order_by(RoundItem.rank, RoundItem.id)
             )
         ).all()
         periods = dict(
