@@ -63,7 +63,7 @@ async def cached_widgets(cache: AppCache) -> CachedApp:
         idle = UnboundDatabase(db.url, db.write_engine)
         # A rolled-back connection cannot be shared with background tasks.
         await cache.start(
-            key, lambda idle: widgets_app(cache.var_dir, idle, Hop(cache.transport), background_tasks=False), idle
+            key, lambda db: widgets_app(cache.var_dir, db, Hop(cache.transport), background_tasks=False), idle
         )
     return cache.apps[key]
 
