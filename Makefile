@@ -22,6 +22,11 @@ export IV_PORTFOLIO_URL ?= http://$(IV_HOST):$(PORTFOLIO_PORT)
 export IV_PRINCIPLES_URL ?= http://$(IV_HOST):$(PRINCIPLES_PORT)
 
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+# The tests run on TEST_WORKERS xdist processes, each with databases and apps of its own. Each
+# test file goes to one worker whole: the e2e module shares one platform and runs in order.
+# (--dist loadgroup would group finer, but xdist 3.8 cannot tag items under pytest 9.2.)
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 SERVICES := valuechains portfolio principles
 
 .PHONY: help install run prestart test test-postgres lint fmt token bench clean
@@ -57,10 +62,10 @@ run: prestart
 	@exec $(BIN)/honcho start -f deploy/Procfile -d .
 
 test: install
-	$(BIN)/pytest
+	$(PYTEST)
 
 test-postgres: install
-	IV_TEST_POSTGRES_URL=$(POSTGRES_URL) $(BIN)/pytest
+	IV_TEST_POSTGRES_URL=$(POSTGRES_URL) $(PYTEST)
 
 lint: install
 	$(BIN)/ruff check .

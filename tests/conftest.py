@@ -1,16 +1,21 @@
 """Shared fixtures.
 
-Each service's database is created and migrated once per test session (SQLite files, or one
-PostgreSQL database per service when ``IV_TEST_POSTGRES_URL`` is set). Each test then runs in a
-transaction that is rolled back at the end (``app`` fixtures), except tests that need real
-concurrent transactions (``committed_*`` fixtures), whose rows stay for the session.
+Each service's database is created and migrated once per test session, that is once per xdist
+worker: SQLite files in the worker's own temporary directory, or one PostgreSQL database per
+service and worker (the name carries the worker's pid) when ``IV_TEST_POSTGRES_URL`` is set. Each
+test then runs in a transaction that is rolled back at the end (``suite``), except tests that need
+real concurrent transactions (``committed_*`` fixtures), whose rows stay for the session.
+
+The apps are built once per worker (``AppCache``) and only when a test first needs them; each
+rolled-back test binds them to its own connection and gives them back as they were.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,15 +23,16 @@ from typing import Any
 import httpx2
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gateway.app import create_app as create_gateway
 from services.chassis import demo
 from services.chassis.auth import ensure_dev_key
 from services.chassis.cli import seed_if_empty
-from services.chassis.db import BoundDatabase, Database, single_use_engine, utcnow
+from services.chassis.db import BoundDatabase, Database, is_sqlite, single_use_engine, utcnow
 from services.chassis.migrations import upgrade
 from tests.support import (
+    Hop,
     RoutingTransport,
     Tokens,
     available_services,
@@ -112,26 +118,198 @@ class Suite:
         return client_for(self.apps[service], headers)
 
 
+def settings_key(overrides: Mapping[str, Any]) -> str:
+    """What an app's settings are made of: the overrides given, and the environment (``IV_*`` and
+    ``OTEL_*`` variables are read when an app is built; a test that changes them gets another app)."""
+    environment = sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(("IV_", "OTEL_")))
+    return repr((sorted(overrides.items()), environment))
+
+
+class UnboundDatabase(Database):
+    """A cached app's database between tests: the worker's engine for that database (which the
+    app's lifespan instruments, once) and no sessions; each test binds the app to a
+    ``BoundDatabase`` on a rolled-back connection of that engine instead."""
+
+    def __init__(self, url: str, engine: AsyncEngine) -> None:
+        self.url = url
+        self.sqlite = is_sqlite(url)
+        self.engine = self.write_engine = engine
+
+    @contextlib.asynccontextmanager
+    async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        raise RuntimeError(f"no test has bound this app to its database ({self.url})")
+        yield  # never reached; makes this an async generator
+
+    async def dispose(self) -> None:
+        return None
+
+
+@dataclass
+class Snapshot:
+    """An app's ``app.state`` and its tracer's span processors (tests add exporters of their own),
+    taken to be put back when a test ends."""
+
+    app: FastAPI
+    state: dict[str, Any]
+    processors: Any
+
+    @classmethod
+    def of(cls, app: FastAPI) -> Snapshot:
+        return cls(app, {name: app.state[name] for name in app.state}, _multi_processor(app)._span_processors)
+
+    def restore(self) -> None:
+        for name in [name for name in self.app.state if name not in self.state]:
+            del self.app.state[name]
+        for name, value in self.state.items():
+            self.app.state[name] = value
+        _multi_processor(self.app)._span_processors = self.processors
+
+
+def _multi_processor(app: FastAPI) -> Any:
+    # The SDK keeps a provider's span processors as a tuple on this object, and has no API to
+    # remove one again.
+    return app.state.tracer_provider._active_span_processor
+
+
+@dataclass
+class CachedApp:
+    """A service app built and started once per worker; between tests its database is ``idle``."""
+
+    app: FastAPI
+    idle: UnboundDatabase
+    started: Snapshot
+
+    @contextlib.asynccontextmanager
+    async def bound(self) -> AsyncIterator[FastAPI]:
+        """The app on a connection of its own in a transaction rolled back at the end; afterwards
+        the app's state is as its lifespan left it (no test's database, exporters or settings stay)."""
+        if self.app.state.db is not self.idle:
+            raise RuntimeError("this worker's apps serve one rolled-back suite at a time")
+        async with self.idle.engine.connect() as conn:
+            trans = await conn.begin()
+            try:
+                self.app.state.db = BoundDatabase(self.idle.url, conn)
+                yield self.app
+            finally:
+                self.started.restore()
+                await trans.rollback()
+
+
+class AppCache:
+    """The apps of one worker (one xdist process), each built when a test first needs it, keyed by
+    its settings, and reused by every later test. Their HTTP clients all use ``transport``, whose
+    routes, down hosts and recorded requests each rolled-back suite starts afresh.
+
+    A service app starts once; per test only its ``app.state.db`` changes (``CachedApp.bound``).
+    The gateway is built once too, but its lifespan runs per test: its breakers, pooled client and
+    cached OpenAPI document are state a test must not inherit."""
+
+    def __init__(self, var_dir: Path, databases: dict[str, ServiceDatabase], stack: contextlib.AsyncExitStack) -> None:
+        self.var_dir = var_dir
+        self.databases = databases
+        self.stack = stack
+        self.transport = RoutingTransport()
+        self.apps: dict[tuple[str, str], CachedApp] = {}
+        self.gateways: dict[str, tuple[Snapshot, set[Any], Hop]] = {}
+        self.engines: dict[str, Database] = {}
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, var_dir: Path, databases: dict[str, ServiceDatabase]) -> AsyncIterator[AppCache]:
+        """The cache; at the end every app started is stopped and every engine disposed."""
+        async with contextlib.AsyncExitStack() as stack:
+            yield cls(var_dir, databases, stack)
+
+    def engine(self, service: str) -> AsyncEngine:
+        """The worker's engine for the rolled-back connections to a service's database: pooled, so
+        that each test reuses a connection instead of opening one (it begins like a writer)."""
+        if service not in self.engines:
+            self.engines[service] = Database(self.databases[service].url, pool_size=1)
+            self.stack.push_async_callback(self.engines[service].dispose)
+        return self.engines[service].write_engine
+
+    async def start(
+        self, key: tuple[str, str], build: Callable[[UnboundDatabase], FastAPI], idle: UnboundDatabase
+    ) -> CachedApp:
+        """The app cached under ``key``; built by ``build(idle)`` and started the first time."""
+        cached = self.apps.get(key)
+        if cached is None:
+            app = build(idle)
+            await self.stack.enter_async_context(running(app))
+            cached = CachedApp(app, idle, Snapshot.of(app))
+            self.apps[key] = cached
+        return cached
+
+    async def service(self, service: str, **settings: Any) -> CachedApp:
+        # A rolled-back connection cannot be shared with background tasks.
+        values = {"background_tasks": False, **settings}
+        url = self.databases[service].url
+
+        def build(idle: UnboundDatabase) -> FastAPI:
+            app: FastAPI = service_module(service).create_app(
+                settings_for(self.var_dir, service, url, **values), transport=Hop(self.transport), database=idle
+            )
+            return app
+
+        return await self.start((service, settings_key(values)), build, UnboundDatabase(url, self.engine(service)))
+
+    @contextlib.asynccontextmanager
+    async def gateway(self, **overrides: Any) -> AsyncIterator[FastAPI]:
+        """The gateway with these settings, its lifespan started for this test. It starts from its
+        state as built (what the last test left stays readable after its lifespan ended, as with a
+        gateway of its own)."""
+        key = settings_key(overrides)
+        if key not in self.gateways:
+            hop = Hop(self.transport)
+            app = create_gateway(gateway_settings(self.var_dir, **overrides), transport=hop)
+            self.gateways[key] = (Snapshot.of(app), set(app.state.metrics.registry._collector_to_names), hop)
+        built, collectors, hop = self.gateways[key]
+        # Its lifespan registers the upstream metrics in the app's registry each time it starts.
+        registry = built.app.state.metrics.registry
+        for collector in set(registry._collector_to_names) - collectors:
+            registry.unregister(collector)
+        built.restore()
+        try:
+            async with running(built.app):
+                yield built.app
+        finally:
+            hop.unwrap()  # the next lifespan's client instruments it anew
+
+
 @contextlib.asynccontextmanager
-async def build_suite(
-    var_dir: Path, databases: dict[str, ServiceDatabase], *, rollback: bool, **settings: Any
-) -> AsyncIterator[Suite]:
-    transport = RoutingTransport()
-    suite = Suite(transport=transport, var_dir=var_dir)
+async def build_suite(cache: AppCache, *, rollback: bool, **settings: Any) -> AsyncIterator[Suite]:
+    """The services wired to each other: with ``rollback`` the worker's cached apps, each bound to
+    a transaction rolled back at the end; without, apps of their own on real, separate
+    transactions (and background tasks), built for this suite."""
     async with contextlib.AsyncExitStack() as stack:
+        if rollback:
+            transport = cache.transport
+            transport.reset()
+            stack.callback(transport.reset)
+            suite = Suite(transport=transport, var_dir=cache.var_dir)
+            for service in cache.databases:
+                cached = await cache.service(service, **settings)
+                app = await stack.enter_async_context(cached.bound())
+                transport.add(f"{service}.test", app)
+                suite.apps[service] = app
+            yield suite
+            return
+        yield await stack.enter_async_context(committed_services(cache.var_dir, cache.databases, **settings))
+
+
+@contextlib.asynccontextmanager
+async def committed_services(
+    var_dir: Path, databases: Mapping[str, ServiceDatabase], **settings: Any
+) -> AsyncIterator[Suite]:
+    """Apps of their own on ``databases``, on real, separate transactions, built for this suite."""
+    async with contextlib.AsyncExitStack() as stack:
+        transport = RoutingTransport()
+        suite = Suite(transport=transport, var_dir=var_dir)
         for service, sdb in databases.items():
-            if rollback:
-                conn = await stack.enter_async_context(sdb.engine.connect())
-                trans = await conn.begin()
-                stack.push_async_callback(trans.rollback)
-                database: Database = BoundDatabase(sdb.url, conn)
-            else:
-                database = Database(sdb.url, pool_size=5)
-                stack.push_async_callback(database.dispose)
-            # One rolled-back connection per service cannot be shared with background tasks.
-            values = {"background_tasks": False, **settings} if rollback else settings
+            database = Database(sdb.url, pool_size=5)
+            stack.push_async_callback(database.dispose)
             app = service_module(service).create_app(
-                settings_for(var_dir, service, sdb.url, **values), transport=transport, database=database
+                settings_for(var_dir, service, sdb.url, **settings), transport=transport, database=database
             )
             await stack.enter_async_context(running(app))
             transport.add(f"{service}.test", app)
@@ -139,25 +317,31 @@ async def build_suite(
         yield suite
 
 
+@pytest.fixture(scope="session")
+async def app_cache(var_dir: Path, databases: dict[str, ServiceDatabase]) -> AsyncIterator[AppCache]:
+    """This worker's apps (see ``AppCache``)."""
+    async with AppCache.open(var_dir, databases) as cache:
+        yield cache
+
+
 @pytest.fixture
-async def suite(var_dir: Path, databases: dict[str, ServiceDatabase]) -> AsyncIterator[Suite]:
+async def suite(app_cache: AppCache) -> AsyncIterator[Suite]:
     """All services in-process, each test's changes rolled back."""
-    async with build_suite(var_dir, databases, rollback=True) as built:
+    async with build_suite(app_cache, rollback=True) as built:
         yield built
 
 
 @pytest.fixture
-async def committed_suite(var_dir: Path, databases: dict[str, ServiceDatabase]) -> AsyncIterator[Suite]:
+async def committed_suite(app_cache: AppCache) -> AsyncIterator[Suite]:
     """All services in-process on real, separate transactions (for concurrency tests)."""
-    async with build_suite(var_dir, databases, rollback=False) as built:
+    async with build_suite(app_cache, rollback=False) as built:
         yield built
 
 
 @pytest.fixture
-async def suite_gateway(suite: Suite, var_dir: Path) -> AsyncIterator[FastAPI]:
+async def suite_gateway(suite: Suite, app_cache: AppCache) -> AsyncIterator[FastAPI]:
     """The gateway in front of the ``suite``, through the same in-process transport."""
-    app = create_gateway(gateway_settings(var_dir), transport=suite.transport)
-    async with running(app):
+    async with app_cache.gateway() as app:
         yield app
 
 
@@ -172,5 +356,5 @@ async def demo_suite(
         metadata = importlib.import_module(f"services.{service}.models").Base.metadata
         loader = importlib.import_module(f"services.{service}.seed").load
         assert await seed_if_empty(settings_for(var_dir, service, sdb.url), metadata, loader)
-    async with build_suite(var_dir, fresh_databases, rollback=False, background_tasks=False) as suite:
+    async with committed_services(var_dir, fresh_databases, background_tasks=False) as suite:
         yield suite

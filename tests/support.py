@@ -73,6 +73,12 @@ class RoutingTransport(httpx2.AsyncBaseTransport):
     def add(self, host: str, app: FastAPI) -> None:
         self.apps[host] = app
 
+    def reset(self) -> None:
+        """No routes, no host down, no request recorded: as new (for the next test)."""
+        self.apps = {}
+        self.down = set()
+        self.requests = []
+
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         host = request.url.host
@@ -80,6 +86,23 @@ class RoutingTransport(httpx2.AsyncBaseTransport):
             raise httpx2.ConnectError(f"connection refused: {host}", request=request)
         transport = httpx2.ASGITransport(app=self.apps[host])
         return await transport.handle_async_request(request)
+
+
+class Hop(httpx2.AsyncBaseTransport):
+    """One app's way into a shared RoutingTransport. Tracing instruments an HTTP client by wrapping
+    its transport's method in place; with a hop per app each client's wrapper stays on its own hop
+    (one client span per call, of the calling app, as between processes) instead of piling up on
+    the shared transport with every app built."""
+
+    def __init__(self, router: RoutingTransport) -> None:
+        self.router = router
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        return await self.router.handle_async_request(request)
+
+    def unwrap(self) -> None:
+        """Drop the wrappers a client's instrumentation put on this hop (its client is closed)."""
+        vars(self).pop("handle_async_request", None)
 
 
 @dataclass

@@ -7,7 +7,6 @@ import contextlib
 import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -15,11 +14,10 @@ import pytest
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse
 
-from gateway.app import create_app
 from gateway.resilience import Upstream, UpstreamClient
-from tests.conftest import ServiceDatabase, Suite, build_suite
+from tests.conftest import AppCache, CachedApp, Suite, UnboundDatabase, build_suite, settings_key
 from tests.gateway.widgets import widgets_app, widgets_database
-from tests.support import RoutingTransport, Tokens, client_for, gateway_settings, running
+from tests.support import Hop, RoutingTransport, Tokens, client_for
 
 
 @dataclass
@@ -57,9 +55,22 @@ class Rig:
 MakeRig = Callable[..., contextlib.AbstractAsyncContextManager[Rig]]
 
 
+async def cached_widgets(cache: AppCache) -> CachedApp:
+    """The widget service of this worker: its database made once, in the worker's directory."""
+    key = ("widgets", settings_key({}))
+    if key not in cache.apps:
+        db = await cache.stack.enter_async_context(widgets_database(cache.var_dir))
+        idle = UnboundDatabase(db.url, db.write_engine)
+        # A rolled-back connection cannot be shared with background tasks.
+        await cache.start(
+            key, lambda db: widgets_app(cache.var_dir, db, Hop(cache.transport), background_tasks=False), idle
+        )
+    return cache.apps[key]
+
+
 @pytest.fixture
-def make_rig(var_dir: Path, databases: dict[str, ServiceDatabase], tmp_path: Path) -> MakeRig:
-    """``async with make_rig(widgets=True, **gateway_settings) as rig``: a fresh suite and gateway.
+def make_rig(app_cache: AppCache) -> MakeRig:
+    """``async with make_rig(widgets=True, **gateway_settings) as rig``: the suite and a gateway.
 
     With ``widgets=True`` the test-only widget service stands in for portfolio behind the gateway.
     """
@@ -67,16 +78,13 @@ def make_rig(var_dir: Path, databases: dict[str, ServiceDatabase], tmp_path: Pat
     @contextlib.asynccontextmanager
     async def make(*, widgets: bool = False, **overrides: Any) -> AsyncIterator[Rig]:
         async with contextlib.AsyncExitStack() as stack:
-            suite = await stack.enter_async_context(build_suite(var_dir, databases, rollback=True))
+            suite = await stack.enter_async_context(build_suite(app_cache, rollback=True))
             if widgets:
-                db = await stack.enter_async_context(widgets_database(tmp_path))
-                app = widgets_app(var_dir, db, suite.transport)
-                await stack.enter_async_context(running(app))
+                app = await stack.enter_async_context((await cached_widgets(app_cache)).bound())
                 suite.transport.add("widgets.test", app)
                 suite.apps["widgets"] = app
                 overrides.setdefault("portfolio_url", "http://widgets.test")
-            gateway = create_app(gateway_settings(var_dir, **overrides), transport=suite.transport)
-            await stack.enter_async_context(running(gateway))
+            gateway = await stack.enter_async_context(app_cache.gateway(**overrides))
             suite.apps["gateway"] = gateway
             yield Rig(suite, gateway)
 

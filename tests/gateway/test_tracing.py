@@ -36,8 +36,8 @@ async def test_expansion_is_one_trace_under_the_gateway_span(widget_rig: Rig, wo
     assert {s.context.trace_id for s in spans.values()} == {root.context.trace_id}
 
     def is_entry(span: ReadableSpan) -> bool:
-        """A service's span for an incoming request: its parent is a client span (of whichever app:
-        in-process every app's client instrumentation wraps the one shared transport). In a real
+        """A service's span for an incoming request: its parent is a client span (the caller's: each
+        app's client reaches the others through a transport hop of its own). In a real
         process it is a SERVER span; in-process the ASGI instrumentation sees the caller's span
         as current and makes it INTERNAL, so the kind is not what tells them apart here."""
         if owner[span.context.span_id] == "gateway" or span.kind == SpanKind.CLIENT or span.parent is None:

@@ -145,5 +145,5 @@ async def widgets_database(directory: Path) -> AsyncIterator[Database]:
         await db.dispose()
 
 
-def widgets_app(var_dir: Path, db: Database, transport: Any) -> FastAPI:
-    return create_app(settings_for(var_dir, "portfolio", db.url), transport=transport, database=db)
+def widgets_app(var_dir: Path, db: Database, transport: Any, **settings: Any) -> FastAPI:
+    return create_app(settings_for(var_dir, "portfolio", db.url, **settings), transport=transport, database=db)
