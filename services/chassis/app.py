@@ -19,6 +19,7 @@ from services.chassis.db import Database
 from services.chassis.errors import add_exception_handlers
 from services.chassis.explorer import mount_explorer
 from services.chassis.idempotency import IdempotentReplay, purge_expired
+from services.chassis.instances import keep_beating, new_instance_id
 from services.chassis.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from services.chassis.openapi import install_openapi
 from services.chassis.references import Upstreams, build_http_client
@@ -48,6 +49,10 @@ async def _purge_idempotency_keys(app: FastAPI) -> None:
             await purge_expired(app.state.db)
         except Exception:
             logger.exception("purging expired idempotency keys failed")
+
+
+async def _heartbeat(app: FastAPI) -> None:
+    await keep_beating(app.state.db, app.state.instance_id, app.state.settings.instance_heartbeat_seconds)
 
 
 def create_service_app(
@@ -81,7 +86,7 @@ def create_service_app(
         app.state.http = client
         app.state.upstreams = Upstreams(settings, client)
         app.state.verifier = TokenVerifier(settings)
-        jobs = (_purge_idempotency_keys, *background) if settings.background_tasks else ()
+        jobs = (_purge_idempotency_keys, _heartbeat, *background) if settings.background_tasks else ()
         tasks: list[asyncio.Task[None]] = [asyncio.create_task(job(app)) for job in jobs]
         try:
             yield
@@ -105,6 +110,7 @@ def create_service_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.instance_id = new_instance_id()
     app.state.metrics = Metrics(settings.service)
     app.state.tracer_provider = provider
     app.state.collections = {c.path: c for c in collections}

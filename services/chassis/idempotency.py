@@ -25,6 +25,7 @@ from starlette.responses import Response
 from services.chassis.auth import Principal
 from services.chassis.db import ChassisBase, Database, UTCDateTime, utcnow
 from services.chassis.errors import BadRequest, Conflict, ValidationProblem
+from services.chassis.instances import beat, is_alive
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 REPLAYED_HEADERS = ("location", "etag", "content-type")
@@ -43,6 +44,9 @@ class IdempotencyRecord(ChassisBase):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    # The instance working on it while in flight: once that instance stops beating, a retry may
+    # take the key over at once (services.chassis.instances), without waiting for locked_until.
+    holder: Mapped[str | None] = mapped_column(String(100))
 
 
 class IdempotentReplay(Exception):
@@ -127,8 +131,11 @@ async def reserve(
     key: str,
     ttl: dt.timedelta,
     in_flight: dt.timedelta,
+    holder: str | None = None,
+    lost_after: dt.timedelta = dt.timedelta(seconds=6),
 ) -> Reservation:
-    """Take the key, or raise: replay (completed), 409 (in flight), 422 (another request)."""
+    """Take the key, or raise: replay (completed), 409 (in flight), 422 (another request). A key in
+    flight whose holder is no longer alive, or whose lock has lapsed, is taken over."""
     if not KEY_PATTERN.match(key):
         raise BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
     print_ = await fingerprint(request)
@@ -141,9 +148,12 @@ async def reserve(
         created_at=now,
         locked_until=now + in_flight,
         expires_at=now + ttl,
+        holder=holder,
     )
     try:
         async with db.session(write=True) as session:
+            if holder is not None:
+                await beat(session, holder)
             session.add(record)
         return Reservation(db, actor, key, now)
     except IntegrityError:
@@ -155,7 +165,10 @@ async def reserve(
         )
         if existing is None:  # released between our insert and this read: the key is free again
             raise Conflict("the Idempotency-Key was just released by a failing request; retry")
-        abandoned = existing.state == "in_flight" and existing.locked_until < now
+        abandoned = existing.state == "in_flight" and (
+            existing.locked_until < now
+            or (existing.holder is not None and not await is_alive(session, existing.holder, lost_after))
+        )
         if existing.expires_at < now or abandoned:
             taken = await session.execute(
                 update(IdempotencyRecord)
@@ -174,9 +187,12 @@ async def reserve(
                     created_at=now,
                     locked_until=now + in_flight,
                     expires_at=now + ttl,
+                    holder=holder,
                 )
                 .execution_options(synchronize_session=False)
             )
+            if holder is not None:
+                await beat(session, holder)
             if taken.rowcount == 1:  # type: ignore[attr-defined]
                 return Reservation(db, actor, key, now)
             raise Conflict("another request with this Idempotency-Key is in flight")
@@ -219,4 +235,6 @@ async def reserve_for(request: Request, principal: Principal) -> Reservation | N
         key=key,
         ttl=dt.timedelta(seconds=settings.idempotency_ttl_seconds),
         in_flight=dt.timedelta(seconds=settings.idempotency_in_flight_seconds),
+        holder=request.app.state.instance_id,
+        lost_after=dt.timedelta(seconds=settings.instance_lost_seconds),
     )

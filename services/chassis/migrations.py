@@ -195,3 +195,24 @@ def create_change_subjects() -> None:
 
 def drop_change_subjects() -> None:
     op.drop_table("change_subjects")
+
+
+def create_instances() -> None:
+    """Heartbeats of a service's instances, and which instance holds each Idempotency-Key in flight."""
+    op.create_table(
+        "instances",
+        sa.Column("id", sa.String(length=100), nullable=False),
+        sa.Column("started_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("seen_at", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_instances")),
+    )
+    op.create_index(op.f("ix_instances_seen_at"), "instances", ["seen_at"], unique=False)
+    with op.batch_alter_table("idempotency_keys") as batch:
+        batch.add_column(sa.Column("holder", sa.String(length=100), nullable=True))
+
+
+def drop_instances() -> None:
+    with op.batch_alter_table("idempotency_keys") as batch:
+        batch.drop_column("holder")
+    op.drop_index(op.f("ix_instances_seen_at"), table_name="instances")
+    op.drop_table("instances")

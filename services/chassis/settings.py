@@ -86,6 +86,10 @@ class ServiceSettings(CommonSettings):
     # How long a key stays "in flight" before a retry may take it over (a request that died). A
     # request that is merely slow and loses its key this way is undone, not done twice.
     idempotency_in_flight_seconds: int = Field(default=120, ge=1)
+    # Every instance beats this often; one silent for instance_lost_seconds is taken for dead, and
+    # the keys it held in flight are free for a retry at once.
+    instance_heartbeat_seconds: float = Field(default=2.0, gt=0)
+    instance_lost_seconds: float = Field(default=6.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1)
     # Work the service does on its own (sweeping expired idempotency keys, following feeds). Off
     # where something else drives it, e.g. tests that run every request in one rolled-back

@@ -1,0 +1,23 @@
+"""instance heartbeats, and the instance that holds each Idempotency-Key in flight
+
+Revision ID: 1a7c3e5d9b01
+Revises: a44f821483e0
+Create Date: 2026-12-01 14:00:00+00:00
+"""
+
+from collections.abc import Sequence
+
+from services.chassis.migrations import create_instances, drop_instances
+
+revision: str = "1a7c3e5d9b01"
+down_revision: str | None = "a44f821483e0"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    create_instances()
+
+
+def downgrade() -> None:
+    drop_instances()
