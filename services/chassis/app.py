@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 
 from services.chassis.auth import TokenVerifier
 from services.chassis.changes import changes_router
+from services.chassis.credentials import ServiceCredentials
 from services.chassis.db import Database
 from services.chassis.errors import add_exception_handlers
 from services.chassis.explorer import mount_explorer
@@ -85,6 +86,7 @@ def create_service_app(
         app.state.db = db
         app.state.http = client
         app.state.upstreams = Upstreams(settings, client)
+        app.state.credentials = ServiceCredentials(settings, settings.service, client)
         app.state.verifier = TokenVerifier(settings)
         jobs = (_purge_idempotency_keys, _heartbeat, *background) if settings.background_tasks else ()
         tasks: list[asyncio.Task[None]] = [asyncio.create_task(job(app)) for job in jobs]

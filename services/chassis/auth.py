@@ -125,21 +125,6 @@ def issue_dev_token(
     return jwt.encode(claims, ensure_dev_key(settings.dev_key_path), algorithm=DEV_ALGORITHM)
 
 
-def service_principal(settings: CommonSettings, service: str) -> Principal:
-    """The identity a service uses for background work: reader, cleared for everything.
-
-    What it reads this way it may use to compute (never to show): results shown to people are
-    filtered by their own token again.
-    """
-    roles = frozenset({"reader"})
-    if settings.service_token:
-        return Principal(sub=f"service:{service}", roles=roles, clearance="secret", token=settings.service_token)
-    if not settings.is_development:
-        raise RuntimeError("IV_SERVICE_TOKEN must be set outside development")
-    token = issue_dev_token(settings, sub=f"service:{service}", roles=["reader"], clearance="secret")
-    return Principal(sub=f"service:{service}", roles=roles, clearance="secret", token=token)
-
-
 class TokenVerifier:
     """Verifies bearer tokens against the development key or the configured JWKS."""
 

@@ -46,10 +46,16 @@ class CommonSettings(BaseSettings):
     upstream_connect_timeout: float = 1.0
     upstream_timeout: float = 10.0
 
-    # The service's own identity for work no person asked for (following change feeds). In
-    # production the deployment provides a token from the identity provider; in development one
-    # is signed with the development key.
-    service_token: str | None = Field(default=None, repr=False)
+    # The service's own identity for work no person asked for (following change feeds): in
+    # production short-lived tokens by OAuth2 client credentials from the identity provider,
+    # renewed before they expire (services.chassis.credentials); in development signed with the
+    # development key, for this many seconds.
+    oauth_token_url: str | None = None
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = Field(default=None, repr=False)
+    oauth_client_secret_file: Path | None = None
+    oauth_scope: str | None = None
+    service_token_lifetime_seconds: int = Field(default=600, ge=1)
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = "INFO"
@@ -62,6 +68,12 @@ class CommonSettings(BaseSettings):
     @property
     def dev_key_path(self) -> Path:
         return self.var_dir / "dev-signing-key.pem"
+
+    def oauth_secret(self) -> str:
+        """The client secret, from the environment or the mounted file it names."""
+        if self.oauth_client_secret_file is not None:
+            return self.oauth_client_secret_file.read_text().strip()
+        return self.oauth_client_secret or ""
 
     def upstreams(self) -> dict[str, str]:
         """Public prefix (``/valuechains``) to base URL of the owning service."""
@@ -116,6 +128,15 @@ class ServiceSettings(CommonSettings):
             password = _password_of(self.database_url)
             if password is not None and password in DEFAULT_PASSWORDS:
                 raise ValueError("the database URL uses a default password; refusing to start")
+            if not (
+                self.oauth_token_url
+                and self.oauth_client_id
+                and (self.oauth_client_secret or self.oauth_client_secret_file)
+            ):
+                raise ValueError(
+                    "a service needs its own credentials outside development: set IV_OAUTH_TOKEN_URL, "
+                    "IV_OAUTH_CLIENT_ID and IV_OAUTH_CLIENT_SECRET (or IV_OAUTH_CLIENT_SECRET_FILE)"
+                )
         return self
 
 

@@ -59,13 +59,44 @@ def test_production_refuses_a_default_database_password(tmp_path: Path) -> None:
             jwks_url="https://idp.example/jwks",
             database_url="postgresql+asyncpg://iv:postgres@db/portfolio",
         )
+    credentials = {
+        "oauth_token_url": "https://idp.example/token",
+        "oauth_client_id": "portfolio",
+        "oauth_client_secret": "generated",
+    }
     settings = ServiceSettings(
         service="portfolio",
         environment="production",
         jwks_url="https://idp.example/jwks",
         database_url="postgresql+asyncpg://iv:a-long-generated-secret@db/portfolio",
+        **credentials,
     )
     assert settings.database_url.endswith("/portfolio")
+
+
+def test_production_refuses_a_service_without_credentials_of_its_own(tmp_path: Path) -> None:
+    """No static, long-lived service token: outside development a service gets its own short-lived
+    tokens by client credentials, and refuses to start without them."""
+    base = {
+        "service": "principles",
+        "environment": "production",
+        "jwks_url": "https://idp.example/jwks",
+        "database_url": "postgresql+asyncpg://iv:a-long-generated-secret@db/principles",
+    }
+    with pytest.raises(ValidationError, match="IV_OAUTH_TOKEN_URL"):
+        ServiceSettings(**base)
+    with pytest.raises(ValidationError, match="IV_OAUTH_TOKEN_URL"):
+        ServiceSettings(**base, oauth_token_url="https://idp.example/token", oauth_client_id="principles")
+    secret = tmp_path / "client-secret"
+    secret.write_text("from-a-mounted-secret\n")
+    settings = ServiceSettings(
+        **base,
+        oauth_token_url="https://idp.example/token",
+        oauth_client_id="principles",
+        oauth_client_secret_file=secret,
+    )
+    assert settings.oauth_secret() == "from-a-mounted-secret"
+    assert "from-a-mounted-secret" not in repr(settings)
 
 
 def test_database_url_comes_from_the_service_variable(monkeypatch: pytest.MonkeyPatch) -> None:

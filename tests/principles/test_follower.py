@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime as dt
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 
-from services.chassis.db import utcnow
+from services.chassis.auth import issue_dev_token
 from services.principles.assessments.models import Assessment
 from services.principles.follower.models import FeedCursor
 from services.principles.follower.service import Follower
-from tests.conftest import Suite
+from tests.conftest import AppCache, Suite, build_suite
 from tests.principles.helpers import (
     architect,
     local,
@@ -26,7 +30,7 @@ from tests.principles.helpers import (
     make_programme,
     patch,
 )
-from tests.support import Tokens
+from tests.support import Tokens, settings_for
 
 RULE = "subject.status != 'completed'"
 
@@ -171,14 +175,60 @@ async def test_archiving_an_application_re_evaluates_the_renewal_on_its_chain(su
         assert [a["outcome"] for a in judged[len(before) :]] == ["complies"]
 
 
-async def test_the_service_token_is_renewed_before_it_expires(suite: Suite) -> None:
-    follower = Follower(suite.apps["principles"])
-    principal = follower.principal()
-    assert principal.sub == "service:principles" and principal.token
-    assert follower.principal() is principal
-    follower._expires = utcnow() + dt.timedelta(minutes=1)
-    renewed = follower.principal()
-    assert renewed is not principal and renewed.sub == "service:principles"
+def identity_provider(settings: Any, lifetime: int, issued: list[str]) -> FastAPI:
+    """A stand-in for the organisation's identity provider: client credentials, short-lived tokens."""
+    app = FastAPI()
+
+    @app.post("/token")
+    async def token(request: Request) -> JSONResponse:
+        form = dict(parse_qsl((await request.body()).decode()))
+        expected = "Basic " + base64.b64encode(b"principles:s3cret").decode()
+        if request.headers.get("authorization") != expected or form.get("grant_type") != "client_credentials":
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        ttl = dt.timedelta(seconds=lifetime)
+        issued.append(issue_dev_token(settings, sub="principles", roles=["reader"], clearance="secret", ttl=ttl))
+        return JSONResponse({"access_token": issued[-1], "token_type": "Bearer", "expires_in": lifetime})
+
+    return app
+
+
+async def test_the_follower_keeps_following_across_renewals_of_its_token(app_cache: AppCache, tokens: Tokens) -> None:
+    """Tokens that live two seconds, refused by every service the moment they expire: the follower
+    gets a new one by client credentials before each runs out, and misses no change."""
+    oauth = {
+        "oauth_token_url": "http://idp.test/token",
+        "oauth_client_id": "principles",
+        "oauth_client_secret": "s3cret",
+        "jwt_leeway_seconds": 0,
+    }
+    async with build_suite(app_cache, rollback=True, **oauth) as suite:
+        issued: list[str] = []
+        suite.transport.add("idp.test", identity_provider(settings_for(app_cache.var_dir), 2, issued))
+        follower = Follower(suite.apps["principles"], owner="follower-renewals")
+        async with suite.client("principles", architect(tokens)) as client:
+            principle = await make_principle(client, applies_to=["programme"], rule=RULE)
+            await follower.run_once(respect_backoff=False)
+            programme = await make_programme(suite, tokens, status="active")
+            async with suite.client("portfolio", tokens("admin")) as portfolio:
+                for round_ in range(4):
+                    await asyncio.sleep(1.1)  # half a token's life and more
+                    await patch(portfolio, f"/v1/programmes/{programme['id']}", {"name": f"Programma {round_}"})
+                    processed = await follower.run_once(respect_backoff=False)
+                    assert processed["portfolio"] >= 1, processed  # followed, not refused and backing off
+            judged = await assessments_of(client, principle, programme)
+        # One judgement per pass (the creation and the first change come in the same pass).
+        assert len(judged) == 4 and {a["assessed_by"] for a in judged} == {"service:principles"}
+        assert len(issued) >= 3 and len(set(issued)) == len(issued)  # renewed, each time a new token
+
+
+async def test_a_refused_client_stops_nothing_else(app_cache: AppCache, tokens: Tokens) -> None:
+    """Wrong client credentials: the follower backs off (the feed stays where it was) and says why."""
+    oauth = {"oauth_token_url": "http://idp.test/token", "oauth_client_id": "principles", "oauth_client_secret": "x"}
+    async with build_suite(app_cache, rollback=True, **oauth) as suite:
+        suite.transport.add("idp.test", identity_provider(settings_for(app_cache.var_dir), 60, []))
+        follower = Follower(suite.apps["principles"], owner="follower-refused")
+        assert await follower.run_once(respect_backoff=False) == {}
+        assert all(state.failures == 1 for state in follower.state.values())
 
 
 # --- with real, separate transactions -----------------------------------------------------------

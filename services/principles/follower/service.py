@@ -6,8 +6,9 @@ every subject that changed, within seconds, without anyone asking.
 - Safe with several instances: a lease on the cursor row is claimed with a compare-and-swap UPDATE
   (owner, expiry), and the cursor only moves with a compare-and-swap on (owner, old position). Two
   instances never both record the same events; if a lease expires, another instance takes over.
-- The follower reads as ``service:principles`` (``service_principal``), refreshing its token before it
-  expires; assessments it records carry that actor and the subject's classification, so people see
+- The follower reads as ``service:principles``, with the service's own short-lived token renewed
+  before it expires (``services.chassis.credentials``: client credentials in production);
+  assessments it records carry that actor and the subject's classification, so people see
   them only as far as their own clearance allows.
 - An upstream that is down is retried with exponential backoff; the cursor stays where it was.
 - A subject is also re-evaluated when something it points at changes, if an active rule reads that
@@ -37,12 +38,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-import jwt
 from fastapi import FastAPI
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 
-from services.chassis.auth import Principal, service_principal
+from services.chassis.auth import Principal
+from services.chassis.credentials import ServiceCredentials
 from services.chassis.db import Database, utcnow
 from services.chassis.errors import Problem, ServiceUnavailable
 from services.chassis.references import Upstreams
@@ -61,7 +62,6 @@ from services.principles.subjects import fetch, fields_to_expand
 logger = logging.getLogger("iv.principles.follower")
 
 ACTOR = "service:principles"
-TOKEN_MARGIN = dt.timedelta(minutes=5)
 RE_EVALUATED_ACTIONS = ("created", "updated")
 MILESTONES = ":milestones"
 """Suffix of the cursor with which each feed is scanned for subjects whose work started."""
@@ -94,8 +94,6 @@ class Follower:
         self.settings = settings or settings_as(app.state.settings, PrinciplesSettings)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.state: dict[str, FeedState] = {feed: FeedState() for feed in self.settings.follow_feeds}
-        self._principal: Principal | None = None
-        self._expires: dt.datetime | None = None
 
     @property
     def db(self) -> Database:
@@ -107,13 +105,10 @@ class Follower:
         upstreams: Upstreams = self.app.state.upstreams
         return upstreams
 
-    def principal(self) -> Principal:
-        """The service's identity, re-issued shortly before its token expires."""
-        now = utcnow()
-        if self._principal is None or (self._expires is not None and self._expires - now < TOKEN_MARGIN):
-            self._principal = service_principal(self.settings, "principles")
-            self._expires = _expiry(self._principal.token)
-        return self._principal
+    async def principal(self) -> Principal:
+        """The service's own identity, its token renewed before it expires (``credentials``)."""
+        credentials: ServiceCredentials = self.app.state.credentials
+        return await credentials.principal()
 
     async def run_once(self, *, respect_backoff: bool = True) -> dict[str, int]:
         """One polling pass over every feed; returns the events processed per feed."""
@@ -145,7 +140,7 @@ class Follower:
                 return total  # another instance follows this feed now
             response = await self.upstreams.get_json(
                 f"/{feed}/v1/changes",
-                self.principal(),
+                await self.principal(),
                 [("after", str(cursor)), ("limit", str(self.settings.follow_page_size))],
             )
             if response.status_code != 200:
@@ -170,7 +165,7 @@ class Follower:
                 return total
             response = await self.upstreams.get_json(
                 f"/{feed}/v1/changes",
-                self.principal(),
+                await self.principal(),
                 [("after", str(cursor)), ("limit", str(self.settings.follow_page_size))],
             )
             if response.status_code != 200:
@@ -181,7 +176,7 @@ class Follower:
             async with self.db.session(write=True) as session:
                 await self._advance(session, key, cursor, events)
                 ctx = RequestContext(
-                    principal=self.principal(), session=session, settings=self.settings, upstreams=self.upstreams
+                    principal=await self.principal(), session=session, settings=self.settings, upstreams=self.upstreams
                 )
                 for event in events:
                     started = _work_started(event)
@@ -293,7 +288,7 @@ class Follower:
 
     async def process(self, feed: str, cursor: int, events: Sequence[dict[str, Any]]) -> None:
         """Re-evaluate what these events changed, and move the cursor past them, in one transaction."""
-        principal = self.principal()
+        principal = await self.principal()
         changed = list(dict.fromkeys(h for e in events if (h := _changed_subject(e)) is not None))
         changed += [h for h in await self._derived_changes(events, principal) if h not in changed]
         by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -371,15 +366,6 @@ def _work_started(event: dict[str, Any]) -> tuple[str, dt.datetime] | None:
         return subject, dt.datetime.fromisoformat(str(event.get("at")).replace("Z", "+00:00"))
     except ValueError:
         return None
-
-
-def _expiry(token: str) -> dt.datetime | None:
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return None
-    exp = claims.get("exp")
-    return dt.datetime.fromtimestamp(exp, dt.UTC) if isinstance(exp, int | float) else None
 
 
 async def follow_changes(app: FastAPI) -> None:
