@@ -11,6 +11,7 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import jwt
@@ -59,17 +60,14 @@ def test_production_refuses_a_default_database_password(tmp_path: Path) -> None:
             jwks_url="https://idp.example/jwks",
             database_url="postgresql+asyncpg://iv:postgres@db/portfolio",
         )
-    credentials = {
-        "oauth_token_url": "https://idp.example/token",
-        "oauth_client_id": "portfolio",
-        "oauth_client_secret": "generated",
-    }
     settings = ServiceSettings(
         service="portfolio",
         environment="production",
         jwks_url="https://idp.example/jwks",
         database_url="postgresql+asyncpg://iv:a-long-generated-secret@db/portfolio",
-        **credentials,
+        oauth_token_url="https://idp.example/token",
+        oauth_client_id="portfolio",
+        oauth_client_secret="generated",
     )
     assert settings.database_url.endswith("/portfolio")
 
@@ -77,7 +75,7 @@ def test_production_refuses_a_default_database_password(tmp_path: Path) -> None:
 def test_production_refuses_a_service_without_credentials_of_its_own(tmp_path: Path) -> None:
     """No static, long-lived service token: outside development a service gets its own short-lived
     tokens by client credentials, and refuses to start without them."""
-    base = {
+    base: dict[str, Any] = {
         "service": "principles",
         "environment": "production",
         "jwks_url": "https://idp.example/jwks",
