@@ -9,6 +9,7 @@ concurrent transactions (``committed_*`` fixtures), whose rows stay for the sess
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,10 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.app import create_app as create_gateway
+from services.chassis import demo
 from services.chassis.auth import ensure_dev_key
-from services.chassis.db import BoundDatabase, Database, single_use_engine
+from services.chassis.cli import seed_if_empty
+from services.chassis.db import BoundDatabase, Database, single_use_engine, utcnow
 from services.chassis.migrations import upgrade
 from tests.support import (
     RoutingTransport,
@@ -156,3 +159,18 @@ async def suite_gateway(suite: Suite, var_dir: Path) -> AsyncIterator[FastAPI]:
     app = create_gateway(gateway_settings(var_dir), transport=suite.transport)
     async with running(app):
         yield app
+
+
+@pytest.fixture
+async def demo_suite(
+    fresh_databases: dict[str, ServiceDatabase], var_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Suite]:
+    """Every service on a fresh database holding only its demo data, loaded on a fixed day."""
+    moment = utcnow()
+    monkeypatch.setattr(demo, "utcnow", lambda: moment)  # the load day, fixed for the comparisons
+    for service, sdb in fresh_databases.items():
+        metadata = importlib.import_module(f"services.{service}.models").Base.metadata
+        loader = importlib.import_module(f"services.{service}.seed").load
+        assert await seed_if_empty(settings_for(var_dir, service, sdb.url), metadata, loader)
+    async with build_suite(var_dir, fresh_databases, rollback=False, background_tasks=False) as suite:
+        yield suite

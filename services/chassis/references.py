@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.chassis.auth import Principal
 from services.chassis.errors import NOT_FOUND, ProblemType, ServiceUnavailable, ValidationProblem
-from services.chassis.pagination import MAX_BATCH
+from services.chassis.pagination import MAX_BATCH, MAX_LIMIT
 from services.chassis.routing import parse_href
 from services.chassis.settings import CommonSettings
 
@@ -129,6 +129,23 @@ class Upstreams:
         if response.status_code >= 500:
             raise ServiceUnavailable(f"the {service} service failed ({response.status_code})")
         return response
+
+    async def list_all(
+        self, collection_path: str, principal: Principal, params: Sequence[tuple[str, str]] = ()
+    ) -> list[dict[str, Any]]:
+        """Every item of another service's list with these filters, page after page (following
+        ``next``), with the caller's token; 503 when the owner is unreachable or does not answer 200."""
+        items: list[dict[str, Any]] = []
+        path: Any = collection_path
+        query: Any = [*params, ("limit", str(MAX_LIMIT))]
+        while isinstance(path, str) and path:
+            response = await self.get_json(path, principal, query)
+            if response.status_code != 200:
+                raise ServiceUnavailable(f"{collection_path} answered {response.status_code}")
+            page = response.json()
+            items.extend(item for item in page.get("items", []) if isinstance(item, dict))
+            path, query = page.get("next"), None  # the next page's path carries its query
+        return items
 
     async def batch_get(
         self, collection_path: str, ids: Sequence[str], principal: Principal

@@ -14,6 +14,7 @@ from services.portfolio.reports.api import router as reports_router
 from services.portfolio.rounds.api import router as rounds_router
 from services.portfolio.rounds.items import round_items
 from services.portfolio.rounds.service import rounds
+from services.portfolio.settings import PortfolioSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -29,7 +30,13 @@ TAGS = [
     {"name": "initiatives", "description": "Small initiatives that deliver working functionality."},
     {"name": "ebos", "description": "EBOs: Eigen Beheerde Omgevingen, systems units built and run themselves."},
     {"name": "rounds", "description": "The rolling portfolio: ranked rounds of decisions, and what changed."},
-    {"name": "reports", "description": "The run (beheer) : renewal (vernieuwing) ratio, per chain and over time."},
+    {
+        "name": "reports",
+        "description": (
+            "The run (beheer) : renewal (vernieuwing) ratio, per chain and over time, and the reconciliation of "
+            "a year's money with the chain owners' allocations."
+        ),
+    },
     {"name": "duplicates", "description": "Ontdubbelen: EBOs and initiatives built twice."},
     {"name": "references", "description": "Who points at a resource."},
     {"name": "changes", "description": "The change feed and audit trail."},
@@ -52,4 +59,5 @@ create_app = service_factory(
     ],
     migrations_dir=MIGRATIONS,
     tags=TAGS,
+    settings_class=PortfolioSettings,
 )

@@ -4,6 +4,7 @@
 from services.chassis.references import ref_type
 
 CHAINS_PATH = "/valuechains/v1/chains"
+ALLOCATIONS_PATH = "/valuechains/v1/allocations"
 PROGRAMMES_PATH = "/portfolio/v1/programmes"
 INITIATIVES_PATH = "/portfolio/v1/initiatives"
 ROUNDS_PATH = "/portfolio/v1/rounds"
@@ -14,6 +15,10 @@ VALUE_CHAIN = "A value chain (IV-waardeketen) of the valuechains service."
 
 class ValueChainRef(ref_type("ValueChainRef", CHAINS_PATH, VALUE_CHAIN)):  # type: ignore[misc]
     """A value chain ("IV-waardeketen"), owned by the valuechains service."""
+
+
+class AllocationRef(ref_type("AllocationRef", ALLOCATIONS_PATH, "An allocation of the valuechains service.")):  # type: ignore[misc]
+    """A chain owner's allocation for a period (the valuechains service's), by its href."""
 
 
 class ProgrammeRef(ref_type("ProgrammeRef", PROGRAMMES_PATH, "A programme of this service.")):  # type: ignore[misc]

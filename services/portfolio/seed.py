@@ -45,14 +45,22 @@ class ValueChain(Record):
     href: str
 
 
+class YearBudget(Record):
+    year: int
+    budget_eur: int
+
+
 class Initiative(Numbered):
+    """An initiative: its money as ``budget_per_year``, or as ``budget_eur`` spread over its years."""
+
     name: str
     description: str
     programme: str | None = None
     value_chain: str
     kind: str
     funding: str
-    budget_eur: int
+    budget_eur: int | None = None
+    budget_per_year: list[YearBudget] | None = None
     start: dt.date
     end: dt.date
     status: str
@@ -95,7 +103,7 @@ class Target(Record):
 
 
 class Item(Record):
-    """An initiative added to a round (its budget is the initiative's)."""
+    """An initiative added to a round (its budget is the initiative's money in the round's year)."""
 
     initiative: int = Field(exclude=True)
     rank: int
@@ -167,9 +175,8 @@ async def _load_rounds(demo: Demo) -> None:
             await round_items.change(demo.ctx, item, change.fields(demo.today))
         for added in round_.items:
             initiative = demo_initiatives().find("number", added.initiative, cited_by=added)
-            await demo.insert(
-                round_items, added, round=obj.id, initiative=initiative.id, budget_eur=initiative.budget_eur
-            )
+            # Its budget defaults to the initiative's money in the round's year.
+            await demo.insert(round_items, added, round=obj.id, initiative=initiative.id)
         await rounds.change(demo.ctx, obj, {"status": "open", "opened_at": round_.opened_at})
         if round_.closed_at is not None:
             await rounds.change(demo.ctx, obj, {"status": "closed", "closed_at": round_.closed_at})

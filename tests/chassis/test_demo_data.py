@@ -4,8 +4,7 @@ fit naming the file and the record, and what the seeds load is exactly what the 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,6 @@ from pydantic import Field
 from pydantic_core import to_jsonable_python
 
 from services.chassis import demo
-from services.chassis.cli import seed_if_empty
-from services.chassis.db import utcnow
 from services.chassis.demo import (
     Day,
     DemoData,
@@ -27,10 +24,11 @@ from services.chassis.demo import (
     RelativeMoment,
 )
 from services.portfolio import seed as portfolio_seed
+from services.portfolio.initiatives.budgets import spread
 from services.principles import seed as principles_seed
 from services.valuechains import seed as valuechains_seed
-from tests.conftest import ServiceDatabase, Suite, build_suite
-from tests.support import Tokens, available_services, settings_for
+from tests.conftest import Suite
+from tests.support import Tokens, available_services
 
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 
@@ -173,22 +171,7 @@ def test_every_demo_data_file_says_it_is_illustrative() -> None:
         DemoData(path.parent).document(path.stem)  # valid TOML
 
 
-# --- what the seeds load is what the files say ---------------------------------------------------
-
-
-@pytest.fixture
-async def demo_suite(
-    fresh_databases: dict[str, ServiceDatabase], var_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Suite]:
-    """Every service on a fresh database holding only its demo data, loaded on a fixed day."""
-    moment = utcnow()
-    monkeypatch.setattr(demo, "utcnow", lambda: moment)  # the load day, fixed for the comparisons
-    for service, sdb in fresh_databases.items():
-        metadata = importlib.import_module(f"services.{service}.models").Base.metadata
-        loader = importlib.import_module(f"services.{service}.seed").load
-        assert await seed_if_empty(settings_for(var_dir, service, sdb.url), metadata, loader)
-    async with build_suite(var_dir, fresh_databases, rollback=False, background_tasks=False) as suite:
-        yield suite
+# --- what the seeds load is what the files say (``demo_suite``: tests/conftest.py) --------------
 
 
 async def batch(client: Any, path: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -297,19 +280,29 @@ async def test_portfolio_loads_what_its_files_say(demo_suite: Suite, tokens: Tok
             if ebo.status != "registered":
                 assert body["decision"]["reason"] == ebo.decision_reason, ebo.origin
 
-        # Each round: the items it started from (less those stopped), changed, plus its own.
+        def money(n: int, period: str) -> int:
+            """Initiative ``n``'s money in the year of ``period``, as its file gives it (or spread)."""
+            i, year = initiatives[n], int(period[:4])
+            if i.budget_per_year is not None:
+                return sum(b.budget_eur for b in i.budget_per_year if b.year == year)
+            assert i.budget_eur is not None, i.origin
+            return spread(i.budget_eur, i.start, i.end).get(year, 0)
+
+        # Each round: the items it started from (less those stopped; their budgets the money in its
+        # own year when it plans another year), changed, plus its own (the money in its year).
         rounds = seed.DATA.table("rounds", seed.Round)
         number_of = {i.id: n for n, i in initiatives.items()}
         items_of: dict[int, dict[int, dict[str, Any]]] = {}
+        period_of = {r.number: r.period for r in rounds}
         for round_ in rounds:
             start = items_of[round_.from_round] if round_.from_round else {}
             items = {n: {**item} for n, item in start.items() if item["decision"] != "stop"}
+            if round_.from_round and period_of[round_.from_round][:4] != round_.period[:4]:
+                items = {n: item | {"budget_eur": money(n, round_.period)} for n, item in items.items()}
             for change in round_.changes:
                 items[change.initiative] |= expect(change, today)
             for added in round_.items:
-                items[added.initiative] = expect(added, today) | {
-                    "budget_eur": initiatives[added.initiative].budget_eur
-                }
+                items[added.initiative] = expect(added, today) | {"budget_eur": money(added.initiative, round_.period)}
             items_of[round_.number] = items
 
             body = (await client.get(f"/v1/rounds/{round_.id}")).json()

@@ -199,7 +199,8 @@ def calls(app: FastAPI, world: World) -> list[tuple[str, dict[str, Any]]]:
     required_queries: dict[str, list[dict[str, Any]]] = {
         "/v1/reports/allocations": [{"period": "2026"}],
         "/v1/rounds/{id}/diff": [{"against": rounds[0]["id"]}],
-        "/v1/reports/ratio": [{"round": r["id"]} for r in rounds],
+        "/v1/reports/ratio": [{"round": r["id"]} for r in rounds] + [{"year": 2026}],
+        "/v1/reports/reconciliation": [{"year": 2026}],
         "/v1/duplicates": [{"kind": "ebo", "min_score": 0}, {"kind": "initiative", "min_score": 0}],
         "/v1/references": [
             {"target": chain["href"]},

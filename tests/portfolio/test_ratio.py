@@ -87,6 +87,8 @@ async def test_ratio_report(suite: Suite, tokens: Tokens) -> None:
         # With the secret 600,000 renewal: m 300k, s 100k, r 800k of 1.2M -> 25.0, 8.3, 66.7.
         assert cleared.json()["overall"]["total_budget_eur"] == 1_200_000
         assert cleared.json()["overall"]["shares"] == {"maintenance": 25.0, "security": 8.3, "renewal": 66.7}
+        # Six live items, all seen by a manager cleared for secret.
+        assert cleared.json()["coverage"] == {"basis": "visible", "counted": 6, "left_out": 0, "not_visible": 0}
 
     async with suite.client("portfolio", tokens("reader", clearance="internal")) as reader:
         response = await reader.get("/v1/reports/ratio", params={"round": current["href"]})
@@ -104,6 +106,8 @@ async def test_ratio_report(suite: Suite, tokens: Tokens) -> None:
     }
     assert report["target"] == {"run": 60, "renewal": 40}
     assert report["renewal_gap"] == -6.7
+    # Of the six live items the reader may see five: the secret one is left out, and says so.
+    assert report["coverage"] == {"basis": "visible", "counted": 5, "left_out": 1, "not_visible": 0}
     chains: list[dict[str, Any]] = [
         {
             "value_chain": {"href": x},
@@ -137,6 +141,8 @@ async def test_ratio_report(suite: Suite, tokens: Tokens) -> None:
         ("Later", 400_000, {"run": 50.0, "renewal": 50.0}, {"run": 65, "renewal": 35}),
     ]
     assert mine[0]["closed_at"] < mine[1]["closed_at"]
+    assert [p["coverage"]["counted"] for p in mine] == [2, 2]  # r3 was deferred in Later
+    assert all(p["coverage"]["left_out"] == 0 for p in mine)
     assert all(p["round"]["href"] != current["href"] for p in report["trend"])
 
 
@@ -147,7 +153,13 @@ async def test_ratio_of_an_empty_round_and_bad_input(suite: Suite, tokens: Token
         assert report["overall"]["total_budget_eur"] == 0
         assert report["overall"]["ratio"] == {"run": 0.0, "renewal": 0.0}
         assert report["per_value_chain"] == [] and report["renewal_funded_only_incidentally"] == []
-        assert (await client.get("/v1/reports/ratio")).status_code == 422
+        assert report["coverage"] == {"basis": "visible", "counted": 0, "left_out": 0, "not_visible": 0}
+        neither = await client.get("/v1/reports/ratio")
+        both = await client.get("/v1/reports/ratio", params={"round": empty["id"], "year": 2026})
+        for answer in (neither, both):
+            assert answer.status_code == 422
+            assert [e["loc"] for e in answer.json()["errors"]] == [["query", "round"], ["query", "year"]]
+        assert (await client.get("/v1/reports/ratio", params={"year": 1899})).status_code == 422
         missing = await client.get("/v1/reports/ratio", params={"round": "019a0001-0003-7000-8000-00000000ffff"})
         assert missing.status_code == 422 and missing.json()["errors"][0]["loc"] == ["query", "round"]
 
@@ -223,3 +235,103 @@ async def test_a_closed_round_keeps_its_figures_when_initiatives_change(suite: S
         assert point(limited)["total_budget_eur"] == 600_000
         assert point(limited)["ratio"] == {"run": 0.0, "renewal": 100.0}
         assert limited["funding"]["maintenance"]["structural_eur"] == 0
+
+
+def per_year(*pairs: tuple[int, int]) -> list[dict[str, int]]:
+    return [{"year": year, "budget_eur": amount} for year, amount in pairs]
+
+
+async def test_ratio_of_a_year(suite: Suite, tokens: Tokens) -> None:
+    """Every initiative's money in one year (2031: no other test has money then), by kind and chain."""
+    x = await make_chain(suite, tokens, "X")
+    y = await make_chain(suite, tokens, "Y")
+    years = {"start": "2030-07-01", "end": "2032-06-30"}
+    async with suite.client("portfolio", pm(tokens)) as client:
+
+        async def initiative(chain: str, kind: str, funding: str, money: list[dict[str, int]], **extra: Any) -> Any:
+            body = initiative_body(chain, name=f"{kind} {funding}", kind=kind, funding=funding, **years, **extra)
+            return await created(client, "/v1/initiatives", {**body, "budget_eur": None, "budget_per_year": money})
+
+        await initiative(x, "maintenance", "structural", per_year((2031, 300_000), (2032, 100_000)))
+        await initiative(x, "security", "structural", per_year((2031, 100_000)))
+        await initiative(x, "renewal", "structural", per_year((2030, 50_000), (2031, 200_000), (2032, 400_000)))
+        r2 = await initiative(y, "renewal", "incidental", per_year((2031, 100_000)))
+        await initiative(y, "maintenance", "incidental", per_year((2031, 200_000)))
+        delivered = await initiative(x, "maintenance", "structural", per_year((2031, 50_000)))
+        version = 1
+        for status in ("approved", "active", "delivered"):
+            version = (await patched(client, f"/v1/initiatives/{delivered['id']}", {"status": status}, version))[
+                "version"
+            ]
+        stopped = await initiative(y, "renewal", "structural", per_year((2031, 999_000)))
+        await patched(client, f"/v1/initiatives/{stopped['id']}", {"status": "stopped"}, 1)
+        archived = await initiative(y, "renewal", "structural", per_year((2031, 77_000)))
+        assert (await client.delete(f"/v1/initiatives/{archived['id']}")).status_code == 200
+        await initiative(y, "renewal", "structural", per_year((2031, 600_000)), data_classification="secret")
+        await initiative(y, "renewal", "structural", per_year((2030, 5_000), (2031, 0)))  # nothing in 2031
+
+        # The open round's target is what the year is held against.
+        for open_round in (await client.get("/v1/rounds", params={"status": "open"})).json()["items"]:
+            assert (await client.post(f"/v1/rounds/{open_round['id']}/close")).status_code == 200
+        current = await created(client, "/v1/rounds", round_body(target={"run": 55, "renewal": 45}))
+        assert (await client.post(f"/v1/rounds/{current['id']}/open")).status_code == 200
+
+        cleared = (await client.get("/v1/reports/ratio", params={"year": 2031})).json()
+        # With the secret 600,000 renewal: m 550k, s 100k, r 900k of 1.55M.
+        assert cleared["overall"]["budget_eur"] == {"maintenance": 550_000, "security": 100_000, "renewal": 900_000}
+        assert cleared["coverage"] == {"basis": "visible", "counted": 7, "left_out": 0, "not_visible": 0}
+
+    async with suite.client("portfolio", tokens("reader", clearance="internal")) as reader:
+        response = await reader.get("/v1/reports/ratio", params={"year": 2031})
+        assert response.status_code == 200, response.text
+        report = response.json()
+    # Not stopped, archived or secret; the delivered one counts. X: m 300k + 50k, s 100k, r 200k;
+    # Y: m 200k, r 100k. Overall m 550k, s 100k, r 300k of 950k: 57.89, 10.53, 31.58 percent; the two
+    # spare tenths go to the largest remainders (maintenance .947, renewal .789).
+    assert report["year"] == 2031
+    assert report["counted_statuses"] == ["proposed", "approved", "active", "delivered"]
+    assert report["overall"] == {
+        "total_budget_eur": 950_000,
+        "budget_eur": {"maintenance": 550_000, "security": 100_000, "renewal": 300_000},
+        "shares": {"maintenance": 57.9, "security": 10.5, "renewal": 31.6},
+        "ratio": {"run": 68.4, "renewal": 31.6},
+    }
+    assert report["round"] == {"href": current["href"]} and report["target"] == {"run": 55, "renewal": 45}
+    assert report["renewal_gap"] == -13.4
+    chains: list[dict[str, Any]] = [
+        {
+            "value_chain": {"href": x},
+            "total_budget_eur": 650_000,
+            "budget_eur": {"maintenance": 350_000, "security": 100_000, "renewal": 200_000},
+            # 538.46, 153.85, 307.69 tenths: the two spare tenths to security (.85) and renewal (.69).
+            "shares": {"maintenance": 53.8, "security": 15.4, "renewal": 30.8},
+            "ratio": {"run": 69.2, "renewal": 30.8},
+        },
+        {
+            "value_chain": {"href": y},
+            "total_budget_eur": 300_000,
+            "budget_eur": {"maintenance": 200_000, "security": 0, "renewal": 100_000},
+            "shares": {"maintenance": 66.7, "security": 0.0, "renewal": 33.3},
+            "ratio": {"run": 66.7, "renewal": 33.3},
+        },
+    ]
+    assert report["per_value_chain"] == sorted(chains, key=lambda c: str(c["value_chain"]["href"]))
+    assert report["funding"]["maintenance"] == {
+        "structural_eur": 350_000,
+        "incidental_eur": 200_000,
+        "structural": 63.6,
+        "incidental": 36.4,
+    }
+    assert report["renewal_funded_only_incidentally"] == [
+        {"initiative": {"href": r2["href"]}, "name": r2["name"], "value_chain": {"href": y}, "budget_eur": 100_000}
+    ]
+    # Seven initiatives have money in 2031 and count; the reader may see six.
+    assert report["coverage"] == {"basis": "visible", "counted": 6, "left_out": 1, "not_visible": 0}
+
+    async with suite.client("portfolio", pm(tokens)) as client:
+        assert (await client.post(f"/v1/rounds/{current['id']}/close")).status_code == 200
+        without = (await client.get("/v1/reports/ratio", params={"year": 2031})).json()
+        assert (without["round"], without["target"], without["renewal_gap"]) == (None, None, None)
+        empty = (await client.get("/v1/reports/ratio", params={"year": 2199})).json()
+        assert empty["overall"]["total_budget_eur"] == 0 and empty["per_value_chain"] == []
+        assert empty["coverage"]["counted"] == 0

@@ -78,7 +78,7 @@ async def test_items_ranks_and_inline_representation(suite: Suite, tokens: Token
         assert response.headers["location"] == item["href"] == f"{round_['href']}/items/{item['id']}"
         assert response.headers["etag"] == '"1"'
         assert item["initiative"] == {"href": a["href"]} and item["round"] == {"href": round_["href"]}
-        assert item["budget_eur"] == 500_000  # the initiative's budget, recorded with the item
+        assert item["budget_eur"] == 500_000  # the initiative's money in 2026 (its only year), recorded with the item
 
         taken = await client.post(
             f"/v1/rounds/{round_['id']}/items", json={"initiative": {"href": b["href"]}, "rank": 1, "decision": "start"}
@@ -376,21 +376,19 @@ async def test_conflicts_name_only_items_the_caller_may_see(suite: Suite, tokens
     items = f"/v1/rounds/{round_['id']}/items"
     async with suite.client("portfolio", tokens("portfolio_manager", sub="u-pm-2", clearance="internal")) as manager:
         assert (await manager.get(f"/v1/rounds/{round_['id']}")).json()["items"] == []
-        taken = await manager.post(items, json={"initiative": {"href": plain["href"]}, "rank": 7, "decision": "start"})
-        assert taken.status_code == 409
-        problem = taken.json()
-        assert problem["detail"].startswith("rank 7 is not free in this round")
-        assert "taken_by" not in problem and hidden["id"] not in taken.text
+        # The hidden item holds rank 7, but it does not exist for them: it neither stops them nor shows.
+        shared = await manager.post(items, json={"initiative": {"href": plain["href"]}, "rank": 7, "decision": "start"})
+        assert shared.status_code == 201, shared.text
+        assert hidden["id"] not in shared.text
+        mine = shared.json()
+        moved = await manager.patch(local(mine["href"]), json={"rank": 8}, headers={"If-Match": '"1"'})
+        assert moved.status_code == 200
+        back = await manager.patch(local(mine["href"]), json={"rank": 7}, headers={"If-Match": '"2"'})
+        assert back.status_code == 200 and hidden["id"] not in back.text
+        mine = back.json()
 
-        mine = await add(manager, round_, plain, 8)
-        moved = await manager.patch(local(mine["href"]), json={"rank": 7}, headers={"If-Match": '"1"'})
-        assert moved.status_code == 409
-        assert moved.json()["detail"].startswith("rank 7 is not free in this round")
-        assert "taken_by" not in moved.json() and hidden["id"] not in moved.text
-        assert (await manager.get(local(mine["href"]))).json()["rank"] == 8
-
-        # A holder the caller may see is named, as before.
-        twice = await manager.post(items, json={"initiative": {"href": other["href"]}, "rank": 8, "decision": "start"})
+        # A holder the caller may see is named, as before (and only that one).
+        twice = await manager.post(items, json={"initiative": {"href": other["href"]}, "rank": 7, "decision": "start"})
         assert twice.status_code == 409 and twice.json()["taken_by"] == mine["href"]
         again = await manager.post(items, json={"initiative": {"href": plain["href"]}, "rank": 9, "decision": "start"})
         assert again.status_code == 409 and again.json()["existing"] == mine["href"]
@@ -401,4 +399,62 @@ async def test_conflicts_name_only_items_the_caller_may_see(suite: Suite, tokens
         assert secret["href"] not in (await manager.get(f"/v1/rounds/{copy['id']}")).text
     async with suite.client("portfolio", pm(tokens)) as cleared:
         named = await cleared.post(items, json={"initiative": {"href": other["href"]}, "rank": 7, "decision": "start"})
-        assert named.status_code == 409 and named.json()["taken_by"] == hidden["href"]
+        assert named.status_code == 409 and named.json()["taken_by"] in (hidden["href"], mine["href"])
+        # Who may see both sees them share the rank, in a stable order: the earlier first.
+        ranked = (await cleared.get(f"/v1/rounds/{round_['id']}")).json()["items"]
+        assert [(i["rank"], i["href"]) for i in ranked] == [(7, hidden["href"]), (7, mine["href"])]
+        listed = (await cleared.get(f"{items}", params={"limit": 1})).json()
+        second = (await cleared.get(local(listed["next"]))).json()["items"]
+        assert [i["href"] for i in listed["items"] + second] == [hidden["href"], mine["href"]]
+
+
+async def test_items_take_the_money_of_the_round_s_year(suite: Suite, tokens: Tokens) -> None:
+    chain = await make_chain(suite, tokens)
+    async with suite.client("portfolio", pm(tokens)) as client:
+        years = [{"year": 2026, "budget_eur": 300_000}, {"year": 2027, "budget_eur": 900_000}]
+        body = initiative_body(chain, start="2026-07-01", end="2027-06-30", budget_per_year=years)
+        multi = await created(client, "/v1/initiatives", {**body, "budget_eur": None})
+        # 1,000,000 over 2026-07-01..2027-03-31: 184 and 90 days, 671,532.85 and 328,467.15.
+        spread = await created(
+            client,
+            "/v1/initiatives",
+            initiative_body(chain, start="2026-07-01", end="2027-03-31", budget_eur=1_000_000),
+        )
+        late = await created(client, "/v1/initiatives", initiative_body(chain, start="2027-01-01", end="2027-12-31"))
+
+        r2026 = await created(client, "/v1/rounds", round_body(name="2026-T3", period="2026-T3"))
+        r2027 = await created(client, "/v1/rounds", round_body(name="2027-H1", period="2027-H1"))
+        budgets = {}
+        for round_ in (r2026, r2027):
+            for rank, initiative in enumerate((multi, spread, late), 1):
+                item = await add(client, round_, initiative, rank)
+                budgets[round_["period"], initiative["id"]] = item["budget_eur"]
+        assert budgets == {
+            ("2026-T3", multi["id"]): 300_000,  # not its whole 1,200,000
+            ("2026-T3", spread["id"]): 671_533,
+            ("2026-T3", late["id"]): 0,  # no money in 2026
+            ("2027-H1", multi["id"]): 900_000,
+            ("2027-H1", spread["id"]): 328_467,
+            ("2027-H1", late["id"]): 1_000_000,
+        }
+
+        # A round of the same year starts from the budgets decided; one of another year from the money
+        # in its own year.
+        path = f"/v1/rounds/{r2026['id']}/items"
+        first = (await client.get(path)).json()["items"][0]
+        await patched(client, f"{path}/{first['id']}", {"budget_eur": 250_000, "decision": "adjust"}, 1)
+        same_year = await created(
+            client, "/v1/rounds", round_body(period="2026-Q4", from_round={"href": r2026["href"]})
+        )
+        next_year = await created(
+            client, "/v1/rounds", round_body(period="2027-T1", from_round={"href": r2026["href"]})
+        )
+        assert [i["budget_eur"] for i in same_year["items"]] == [250_000, 671_533, 0]
+        assert [i["budget_eur"] for i in next_year["items"]] == [900_000, 328_467, 1_000_000]
+        assert [i["decision"] for i in next_year["items"]] == ["adjust", "start", "start"]
+
+        # Later changes of the initiative's money do not move the items already there.
+        await patched(
+            client, f"/v1/initiatives/{multi['id']}", {"budget_per_year": [{"year": 2027, "budget_eur": 5}]}, 1
+        )
+        assert (await client.get(f"/v1/rounds/{r2027['id']}")).json()["items"][0]["budget_eur"] == 900_000

@@ -12,7 +12,7 @@ from services.chassis.db import Database
 from services.portfolio.app import create_app
 from services.portfolio.models import Base
 from services.portfolio.seed import load
-from tests.conftest import ServiceDatabase
+from tests.conftest import ServiceDatabase, Suite
 from tests.support import (
     RoutingTransport,
     Tokens,
@@ -59,7 +59,8 @@ async def test_demo_seed(empty_database: str, var_dir: Path, tokens: Tokens) -> 
                 return (i["status"], i["kind"], i["value_chain"]["href"], i["hosting"], i["data_classification"])
 
             assert facts(7) == ("active", "renewal", CHAIN.format(1), "public_cloud", "confidential")
-            assert facts(8) == ("approved", "renewal", CHAIN.format(2), "public_cloud", "confidential")
+            # Proposed: it waits for its explanation before it can be approved (comply or explain).
+            assert facts(8) == ("proposed", "renewal", CHAIN.format(2), "public_cloud", "confidential")
             assert facts(9) == ("proposed", "renewal", CHAIN.format(3), "hybrid", "secret")
             contract = {INITIATIVE.format(n) for n in (7, 8, 9)}
             for i in initiatives:
@@ -102,3 +103,51 @@ async def test_demo_seed(empty_database: str, var_dir: Path, tokens: Tokens) -> 
             assert (await client.get("/v1/changes/verify")).json()["ok"] is True
     finally:
         await database.dispose()
+
+
+CODES = {CHAIN.format(n): code for n, code in enumerate(("OPS", "INT", "INS", "NHM", "BVO"), 1)}
+
+
+async def test_the_demo_s_money_of_2026_against_the_owners_allocations(demo_suite: Suite, tokens: Tokens) -> None:
+    """The story initiatives.toml tells: 2026's money, all of it, is within the threshold of the chain
+    owners' allocations (valuechains demo/allocations.toml), but three chains are not."""
+    async with demo_suite.client("portfolio", tokens("admin", clearance="secret")) as admin:
+        year = (await admin.get("/v1/reports/ratio", params={"year": 2026})).json()
+        reconciliation = (await admin.get("/v1/reports/reconciliation", params={"year": 2026})).json()
+        rounds = (await admin.get("/v1/rounds")).json()["items"]
+        current = next(r for r in rounds if r["status"] == "open")
+        by_round = (await admin.get("/v1/reports/ratio", params={"round": current["id"]})).json()
+    # The rounds' items hold the money of their year: 66.5 run in 2025-T3, then 65.5, 64.7 and 63.0.
+    assert [p["ratio"]["run"] for p in by_round["trend"]] + [by_round["overall"]["ratio"]["run"]] == [
+        66.5,
+        65.5,
+        64.7,
+        63.0,
+    ]
+    # Every counted initiative's money in 2026 (the rounds leave some run money out).
+    assert year["overall"]["total_budget_eur"] == 67_378_904
+    assert year["overall"]["shares"] == {"maintenance": 55.3, "security": 13.3, "renewal": 31.4}
+    assert (year["target"], year["renewal_gap"]) == ({"run": 60, "renewal": 40}, -8.6)
+    assert year["coverage"]["left_out"] == 0
+
+    # The owners: 180.7M, renewal 26.8 percent, budget-weighted; 4.6 points from the money: within 5.
+    overall = reconciliation["overall"]
+    assert overall["allocation"]["budget_eur"] == 180_700_000
+    assert overall["allocation"]["shares"] == {"maintenance": 58.0, "security": 15.2, "renewal": 26.8}
+    assert overall["difference"]["points"] == {"maintenance": -2.7, "security": -1.9, "renewal": 4.6, "run": -4.6}
+    assert overall["flagged"] is False
+    lines = {CODES[c["value_chain"]["href"]]: c for c in reconciliation["chains"]}
+    assert {code: c["status"] for code, c in lines.items()} == dict.fromkeys(CODES.values(), "compared")
+    assert {code for code, c in lines.items() if c["flagged"]} == {"OPS", "INS", "NHM"}
+    assert reconciliation["flagged_chains"] == 3
+    renewal = {code: c["difference"]["points"]["renewal"] for code, c in lines.items()}
+    assert renewal == {"OPS": 10.5, "INT": -1.0, "INS": -18.3, "NHM": 16.4, "BVO": -2.3}
+    assert lines["NHM"]["allocation"]["shares"] == {"maintenance": 65.0, "security": 17.0, "renewal": 18.0}
+    assert lines["NHM"]["portfolio"]["shares"] == {"maintenance": 49.5, "security": 16.1, "renewal": 34.4}
+
+    # Someone cleared only for internal sees less money, and is told how much was left out.
+    async with demo_suite.client("portfolio", tokens("reader", clearance="internal")) as reader:
+        limited = (await reader.get("/v1/reports/reconciliation", params={"year": 2026})).json()
+    counted, left_out = limited["coverage"]["counted"], limited["coverage"]["left_out"]
+    assert counted + left_out == reconciliation["coverage"]["counted"] and left_out > 0
+    assert limited["overall"]["portfolio"]["total_budget_eur"] < overall["portfolio"]["total_budget_eur"]

@@ -294,3 +294,26 @@ async def test_a_check_is_for_those_who_evaluate_and_shows_only_what_they_may_se
         assert nothing.status_code == 422
         new = await client.post("/v1/compliance-checks", json={"kind": "initiative", "facts": {**DEVIATING}})
         assert new.status_code == 200 and new.json()["complies_or_explained"] is False
+
+
+async def test_the_money_is_judged_as_it_will_be_stored(suite: Suite, tokens: Tokens) -> None:
+    chain = await make_chain(suite, tokens)
+    async with suite.client("principles", architect(tokens)) as client:
+        budget = await make_principle(client, rule="subject.budget_eur <= 500000", category="finance_control")
+    base = initiative_body(chain, status="approved", start="2026-01-01", end="2027-12-31")
+    base.pop("budget_eur")
+    async with suite.client("portfolio", tokens("portfolio_manager", sub="pm-money", clearance="secret")) as pf:
+        too_much = [{"year": 2026, "budget_eur": 300_000}, {"year": 2027, "budget_eur": 300_000}]
+        refused = await pf.post("/v1/initiatives", json={**base, "budget_per_year": too_much})
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["open_deviations"][0]["code"] == budget["code"]
+        enough = [{"year": 2026, "budget_eur": 200_000}, {"year": 2027, "budget_eur": 200_000}]
+        created = await pf.post("/v1/initiatives", json={**base, "status": "proposed", "budget_per_year": too_much})
+        assert created.status_code == 201, created.text
+        url = f"/v1/initiatives/{created.json()['id']}"
+        # Lowered in the change that approves it: judged on the new total, not the stored one.
+        approved = await pf.patch(
+            url, json={"status": "approved", "budget_per_year": enough}, headers={"If-Match": '"1"'}
+        )
+        assert approved.status_code == 200, approved.text
+        assert approved.json()["budget_eur"] == 400_000

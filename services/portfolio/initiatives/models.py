@@ -1,18 +1,28 @@
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.chassis.resources import ResourceMixin
 from services.portfolio.base import Base
 
 
+class InitiativeBudget(Base):
+    """An initiative's money in one calendar year. Its budget on read (``budget_eur``) is the sum of
+    these rows; they are written with the initiative, in the same transaction."""
+
+    __tablename__ = "initiative_budgets"
+    __table_args__ = (CheckConstraint("budget_eur >= 0", name="budget_not_negative"),)
+
+    initiative_id: Mapped[str] = mapped_column(ForeignKey("initiatives.id"), primary_key=True)
+    # Reports read one year of every initiative: the year leads an index of its own.
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, index=True)
+    budget_eur: Mapped[int] = mapped_column(BigInteger)
+
+
 class Initiative(ResourceMixin, Base):
     __tablename__ = "initiatives"
-    __table_args__ = (
-        CheckConstraint("budget_eur >= 0", name="budget_not_negative"),
-        CheckConstraint('"end" >= start', name="ends_after_start"),
-    )
+    __table_args__ = (CheckConstraint('"end" >= start', name="ends_after_start"),)
 
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -20,10 +30,14 @@ class Initiative(ResourceMixin, Base):
     value_chain: Mapped[str] = mapped_column(String(200), index=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)
     funding: Mapped[str] = mapped_column(String(20), index=True)
-    budget_eur: Mapped[int] = mapped_column(BigInteger)
     start: Mapped[dt.date] = mapped_column(Date)
     end: Mapped[dt.date] = mapped_column(Date)
     hosting: Mapped[str] = mapped_column(String(20), index=True)
     data_classification: Mapped[str] = mapped_column(String(20), index=True)
     uses_generic_facilities: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(20), index=True, default="proposed")
+    # The money per year, loaded with every initiative read (one more query per page, not per row),
+    # replaced as a whole when it changes (a year kept is an UPDATE of its row).
+    budgets: Mapped[list[InitiativeBudget]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by=InitiativeBudget.year
+    )

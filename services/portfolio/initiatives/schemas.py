@@ -1,10 +1,11 @@
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
 from services.chassis.resources import Input, ListQuery, ResourceRead
 from services.portfolio.common import BudgetEur, Classification, Funding, Hosting, Kind, LongText, Text200
+from services.portfolio.initiatives.budgets import SPREADING
 from services.portfolio.refs import ProgrammeRef, ValueChainRef
 
 InitiativeStatus = Literal["proposed", "approved", "active", "delivered", "stopped"]
@@ -17,7 +18,7 @@ EXAMPLE: dict[str, Any] = {
     "value_chain": {"href": "/valuechains/v1/chains/019a0000-0000-7000-8000-000000000003"},
     "kind": "renewal",
     "funding": "structural",
-    "budget_eur": 1250000,
+    "budget_per_year": [{"year": 2026, "budget_eur": 400000}, {"year": 2027, "budget_eur": 850000}],
     "start": "2026-09-01",
     "end": "2027-06-30",
     "hosting": "own_platform",
@@ -39,6 +40,28 @@ CLASSIFICATION_DESCRIPTION = (
     "only to tokens cleared for that level (need to know)."
 )
 GENERIC_DESCRIPTION = 'Whether it builds on the generic facilities ("generieke voorzieningen, tenzij").'
+PER_YEAR_DESCRIPTION = (
+    "The money per calendar year, in whole euros: each year within the initiative's years (from `start` "
+    "to `end`) and at most once (422 naming the entry otherwise); a year left out has no money. The "
+    "reports of a year, and a round's items (which default to the money in the round's year), read it."
+)
+TOTAL_DESCRIPTION = (
+    "The whole budget, whole euros: the sum of `budget_per_year`. Send this or `budget_per_year` (both only "
+    "when they agree: 422 otherwise). " + SPREADING
+)
+UPDATE_BUDGET_DESCRIPTION = (
+    "Send `budget_per_year` to set the money per year, or only `budget_eur` to spread a new total over the "
+    "years (sending the total it has, with its dates unchanged, changes nothing); both only when they agree. "
+    "New `start` or `end` without either keep the money per year: a year with money that would fall outside "
+    "is 422 naming the date (send `budget_per_year` with it), a year without money falls away."
+)
+
+
+class YearBudget(Input):
+    """An initiative's money in one calendar year."""
+
+    year: Annotated[int, Field(ge=1, le=9999, description="A calendar year.", examples=[2026])]
+    budget_eur: BudgetEur
 
 
 class InitiativeCreate(Input):
@@ -52,7 +75,8 @@ class InitiativeCreate(Input):
     value_chain: ValueChainRef = Field(description="The value chain it serves; checked with its owner on write.")
     kind: Kind = Field(description=KIND_DESCRIPTION)
     funding: Funding = Field(description=FUNDING_DESCRIPTION)
-    budget_eur: BudgetEur
+    budget_eur: BudgetEur | None = Field(default=None, description=TOTAL_DESCRIPTION)
+    budget_per_year: list[YearBudget] | None = Field(default=None, max_length=100, description=PER_YEAR_DESCRIPTION)
     start: dt.date
     end: dt.date = Field(description="Not before `start` (422 otherwise).")
     status: OpenStatus = Field(
@@ -68,7 +92,13 @@ class InitiativeUpdate(Input):
     from any open state; any other move is 409 naming the allowed ones."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"status": "approved"}, {"budget_eur": 1400000, "end": "2027-09-30"}]}
+        json_schema_extra={
+            "examples": [
+                {"status": "approved"},
+                {"budget_eur": 1400000, "end": "2027-09-30"},
+                {"budget_per_year": [{"year": 2026, "budget_eur": 300000}, {"year": 2027, "budget_eur": 1100000}]},
+            ]
+        }
     )
 
     name: Text200 | None = None
@@ -77,7 +107,10 @@ class InitiativeUpdate(Input):
     value_chain: ValueChainRef | None = None
     kind: Kind | None = None
     funding: Funding | None = None
-    budget_eur: BudgetEur | None = None
+    budget_eur: BudgetEur | None = Field(default=None, description=UPDATE_BUDGET_DESCRIPTION)
+    budget_per_year: list[YearBudget] | None = Field(
+        default=None, max_length=100, description=f"{PER_YEAR_DESCRIPTION} {UPDATE_BUDGET_DESCRIPTION}"
+    )
     start: dt.date | None = None
     end: dt.date | None = None
     status: InitiativeStatus | None = None
@@ -95,6 +128,7 @@ class InitiativeRead(ResourceRead):
                     "href": "/portfolio/v1/initiatives/019a0001-0001-7000-8000-000000000007",
                     "version": 3,
                     **EXAMPLE,
+                    "budget_eur": 1250000,
                     "status": "active",
                     "created_at": "2026-03-02T09:00:00Z",
                     "updated_at": "2026-05-11T14:20:00Z",
@@ -109,7 +143,8 @@ class InitiativeRead(ResourceRead):
     value_chain: ValueChainRef
     kind: Kind
     funding: Funding
-    budget_eur: int
+    budget_eur: int = Field(description="The whole budget in whole euros: the sum of `budget_per_year`.")
+    budget_per_year: list[YearBudget] = Field(description="The money per calendar year, by year.")
     start: dt.date
     end: dt.date
     status: Literal["proposed", "approved", "active", "delivered", "stopped", "archived"]

@@ -1,4 +1,5 @@
-"""The rules of initiatives: dates in order, status along its lifecycle, a real value chain."""
+"""The rules of initiatives: dates in order, status along its lifecycle, a real value chain, and money
+per year within the initiative's years (``budgets``)."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -8,6 +9,7 @@ from services.chassis.resources import RefField
 from services.chassis.uow import RequestContext
 from services.portfolio.common import PortfolioCollection, check_move
 from services.portfolio.compliance import commits, ensure_complies_or_explained
+from services.portfolio.initiatives.budgets import PER_YEAR, TOTAL, settle
 from services.portfolio.initiatives.models import Initiative
 from services.portfolio.initiatives.schemas import (
     InitiativeCreate,
@@ -27,6 +29,13 @@ INITIATIVE_MOVES: dict[str, tuple[str, ...]] = {
 
 
 class Initiatives(PortfolioCollection[Initiative]):
+    def representation(self, obj: Initiative) -> dict[str, Any]:
+        # The money is the rows per year; the budget is their sum.
+        data = super().representation(obj)
+        data[PER_YEAR] = [{"year": b.year, "budget_eur": b.budget_eur} for b in obj.budgets]
+        data[TOTAL] = sum(b.budget_eur for b in obj.budgets)
+        return data
+
     async def validate(self, ctx: RequestContext, obj: Initiative | None, values: dict[str, Any]) -> None:
         start = values.get("start", obj.start if obj is not None else None)
         end = values.get("end", obj.end if obj is not None else None)
@@ -35,6 +44,8 @@ class Initiatives(PortfolioCollection[Initiative]):
             raise ValidationProblem.field(["body", field], f"end ({end}) is before start ({start})", "date_order")
         if obj is not None and "status" in values:
             check_move("initiative", obj.status, values["status"], INITIATIVE_MOVES)
+        if start is not None and end is not None:
+            settle(obj, values, start, end)
 
     async def prepare(
         self, ctx: RequestContext, action: str, record: Initiative | None, data: Mapping[str, Any]
@@ -45,8 +56,25 @@ class Initiatives(PortfolioCollection[Initiative]):
             check_move("initiative", record.status, status, INITIATIVE_MOVES)
         extra = await super().prepare(ctx, action, record, data)
         if commits(self, record, status):
-            await ensure_complies_or_explained(ctx, self, record, data)
+            await ensure_complies_or_explained(ctx, self, record, about_to_be(record, data))
         return extra
+
+
+def about_to_be(record: Initiative | None, data: Mapping[str, Any]) -> dict[str, Any]:
+    """What a body changes, with the money settled as it will be stored (the total and each year),
+    so that principles judge the initiative as it is about to be."""
+    changes = {k: v for k, v in data.items() if not (k in (TOTAL, PER_YEAR) and v is None)}
+    start = data.get("start") or (record.start if record is not None else None)
+    end = data.get("end") or (record.end if record is not None else None)
+    if start is None or end is None or end < start:
+        return changes  # validate answers 422 in the transaction
+    trial = {k: data[k] for k in (TOTAL, PER_YEAR) if k in data}
+    settle(record, trial, start, end)
+    if "budgets" in trial:
+        years = [{"year": b.year, "budget_eur": b.budget_eur} for b in trial["budgets"]]
+        changes[PER_YEAR] = years
+        changes[TOTAL] = sum(y["budget_eur"] for y in years)
+    return changes
 
 
 initiatives = Initiatives(

@@ -38,7 +38,8 @@ router = crud_router(
             "A new round of the rolling portfolio starts as `draft`. `target` {run, renewal} must add up to "
             "100 (422 otherwise). With `from_round` it starts from that round: its items (initiative, rank, "
             "decision, note, budget) are copied as the starting point, except the ones it stopped; every "
-            "copy is on record in the change feed."
+            "copy is on record in the change feed. A budget is copied as decided when both rounds plan the same "
+            "year; a round for another year starts from each initiative's money in its own year."
         ),
         "update": "Name, period and target, while the round is not closed: a closed round is frozen (409).",
         "archive": "A draft or open round can be archived; a closed round is frozen (409).",
@@ -120,8 +121,10 @@ async def list_items(ctx: Ctx, id: ResourceId, query: Annotated[RoundItemQuery, 
     description=(
         "Places an initiative in the round with a rank (unique within the round: 409 when taken, naming "
         "the item that holds it only when you may see that item), a decision and a note. `budget_eur` "
-        "defaults to the initiative's budget now and is kept with the item, so the round's figures do not "
-        "move when the initiative's budget changes later. An initiative appears once per round (409). " + FROZEN_NOTE
+        "defaults to the initiative's money in the round's year now (its `budget_per_year` for the year of "
+        "the round's `period`: a 2026-T3 round takes the money of 2026) and is kept with the item, so the "
+        "round's figures do not move when the initiative's budget changes later. An initiative appears once per "
+        "round (409). " + FROZEN_NOTE
     ),
     responses={
         201: {"headers": {**ETAG_HEADER, **LOCATION_HEADER}},

@@ -1,9 +1,11 @@
 """The items of a round: one initiative each, with its rank, decision, note and budget.
 
 Items are resources of their own (version, ETag, change-feed events) with hrefs under their round,
-``/portfolio/v1/rounds/<round>/items/<item>``. An item records the budget the round decided on, and
-when the round closes also its initiative's kind, funding and value chain, so that a closed round's
-figures stay as they were when the initiative later changes. Whether a round's items may change at
+``/portfolio/v1/rounds/<round>/items/<item>``. An item records the budget the round decided on (by
+default its initiative's money in the round's year; a round started from a round of another year
+starts from the money in its own year), and when the round closes also its initiative's kind,
+funding and value chain, so that a closed round's figures stay as they were when the initiative
+later changes. Whether a round's items may change at
 all is the round's rule (``Rounds.check_children``: a closed round is frozen).
 
 Need to know: an item exists for a caller only when they may see its initiative (as it is classified
@@ -25,11 +27,12 @@ from services.chassis.resources import RefField
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
 from services.portfolio.common import PortfolioCollection
+from services.portfolio.initiatives.budgets import money_in_year
 from services.portfolio.initiatives.models import Initiative
 from services.portfolio.initiatives.service import initiatives
 from services.portfolio.refs import INITIATIVES_PATH, ROUNDS_PATH
-from services.portfolio.rounds.models import RoundItem
-from services.portfolio.rounds.schemas import RoundItemCreate, RoundItemRead, RoundItemUpdate
+from services.portfolio.rounds.models import Round, RoundItem
+from services.portfolio.rounds.schemas import RoundItemCreate, RoundItemRead, RoundItemUpdate, period_year
 
 
 def visible_initiatives(principal: Principal) -> ColumnElement[bool] | None:
@@ -91,6 +94,18 @@ class RoundItems(PortfolioCollection[RoundItem]):
             .where(column == parsed.id)
         ]
 
+    async def visible_holder(
+        self, ctx: RequestContext, round_id: str, match: ColumnElement[bool], obj: RoundItem | None
+    ) -> str | None:
+        """The href of an item of the round that matches and that the caller may see (not ``obj``)."""
+        stmt = (
+            self.base_select(ctx.principal).with_only_columns(RoundItem.id).where(RoundItem.round_id == round_id, match)
+        )
+        if obj is not None:
+            stmt = stmt.where(RoundItem.id != obj.id)
+        found = await ctx.session.scalar(stmt.order_by(RoundItem.id))
+        return self.item_href(round_id, found) if found is not None else None
+
     async def holder(self, ctx: RequestContext, round_id: str, match: ColumnElement[bool]) -> tuple[bool, str | None]:
         """Whether an item of the round matches (whoever may see it: the constraint holds for all
         items), and its href only when the caller may see that item."""
@@ -106,17 +121,14 @@ class RoundItems(PortfolioCollection[RoundItem]):
         round_id = str(values.get("round_id") or (obj.round_id if obj is not None else ""))
         rank = values.get("rank")
         if rank is not None and (obj is None or rank != obj.rank):
-            taken, href = await self.holder(ctx, round_id, RoundItem.rank == rank)
-            if taken and href is not None:
+            # Unique among the items the caller may see: one they may not see neither stops them nor
+            # is named (it may then share the rank, which only someone cleared for both sees).
+            href = await self.visible_holder(ctx, round_id, RoundItem.rank == rank, obj)
+            if href is not None:
                 raise Conflict(
                     f"rank {rank} is already taken in this round (by {href}); ranks are unique within a round: "
                     "give this item a free rank, or move the other first",
                     extra={"taken_by": href},
-                )
-            if taken:
-                raise Conflict(
-                    f"rank {rank} is not free in this round; ranks are unique within a round: give this item "
-                    "another rank"
                 )
         if obj is None and values.get("initiative_id") is not None:
             # The caller sees the initiative (its reference was checked), so normally also its item.
@@ -129,10 +141,10 @@ class RoundItems(PortfolioCollection[RoundItem]):
             if taken:
                 raise Conflict("this initiative is already in the round; an initiative appears once per round")
             if values.get("budget_eur") is None:
-                # The budget the round decides on defaults to the initiative's budget now.
-                values["budget_eur"] = await ctx.session.scalar(
-                    select(Initiative.budget_eur).where(Initiative.id == values["initiative_id"])
-                )
+                # The budget the round decides on defaults to the initiative's money in the round's year now.
+                year = period_year(str(await ctx.session.scalar(select(Round.period).where(Round.id == round_id))))
+                money = await money_in_year(ctx.session, [values["initiative_id"]], year)
+                values["budget_eur"] = money[values["initiative_id"]]
 
     async def freeze(self, ctx: RequestContext, round_id: str) -> None:
         """Record with each item of a closing round its initiative's kind, funding and value chain
@@ -146,14 +158,25 @@ class RoundItems(PortfolioCollection[RoundItem]):
         )
 
     async def copy(self, ctx: RequestContext, source_id: str, target_id: str) -> None:
-        """Copy a round's items (all of them, whoever may see them) except those it stopped."""
+        """Copy a round's items (all of them, whoever may see them) except those it stopped. Their
+        budgets are those decided in the source round when it plans the same year; a round of another
+        year starts from each initiative's money in its own year."""
         sources = (
             await ctx.session.scalars(
                 select(RoundItem)
                 .where(RoundItem.round_id == source_id, RoundItem.decision != "stop")
-                .order_by(RoundItem.rank)
+                .order_by(RoundItem.rank, RoundItem.id)
             )
         ).all()
+        periods = dict(
+            (
+                await ctx.session.execute(select(Round.id, Round.period).where(Round.id.in_([source_id, target_id])))
+            ).all()
+        )
+        year = period_year(periods[target_id])
+        money = None
+        if period_year(periods[source_id]) != year:
+            money = await money_in_year(ctx.session, [s.initiative_id for s in sources], year)
         now = utcnow()
         copies = [
             RoundItem(
@@ -163,7 +186,7 @@ class RoundItems(PortfolioCollection[RoundItem]):
                 rank=s.rank,
                 decision=s.decision,
                 note=s.note,
-                budget_eur=s.budget_eur,
+                budget_eur=s.budget_eur if money is None else money[s.initiative_id],
                 # kind, funding and value chain: the copy is not closed, it follows its initiatives.
                 status="active",
                 created_at=now,

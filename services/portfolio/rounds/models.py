@@ -33,13 +33,15 @@ class RoundItem(ResourceMixin, Base):
 
     __tablename__ = "round_items"
     __table_args__ = (
-        UniqueConstraint("round_id", "rank"),
+        # Ranks are unique among the items a caller may see, not in the table: an item someone may
+        # not see never stops them, nor names itself (docs/architecture.md, rounds).
+        Index("ix_round_items_round_id_rank", "round_id", "rank"),
         UniqueConstraint("round_id", "initiative_id"),
         CheckConstraint("rank >= 1", name="rank_positive"),
         CheckConstraint("budget_eur >= 0", name="budget_not_negative"),
     )
 
-    # (round_id, rank) is unique, so that index also serves lookups by round.
+    # The (round_id, rank) index also serves lookups by round.
     round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id"))
     initiative_id: Mapped[str] = mapped_column(ForeignKey("initiatives.id"), index=True)
     rank: Mapped[int] = mapped_column(Integer)

@@ -23,6 +23,13 @@ Period = Annotated[
         examples=["2026-T3"],
     ),
 ]
+
+
+def period_year(period: str) -> int:
+    """The calendar year a period is in (``2026-T3`` is in 2026)."""
+    return int(period[:4])
+
+
 Rank = Annotated[
     int,
     Field(
@@ -75,7 +82,8 @@ class RoundCreate(Input):
         default=None,
         description=(
             "Start from this round: its items (initiative, rank, decision, note, budget) are copied as the "
-            "starting point, except those it stopped."
+            "starting point, except those it stopped. Budgets are copied as decided when both rounds plan the "
+            "same year; otherwise each item starts from its initiative's money in this round's year."
         ),
     )
 
@@ -109,7 +117,11 @@ class RoundItemCreate(Input):
     decision: Decision = Field(description=DECISION_DESCRIPTION)
     note: Note = ""
     budget_eur: BudgetEur | None = Field(
-        default=None, description="The budget this round decides on; default: the initiative's `budget_eur` now."
+        default=None,
+        description=(
+            "The budget this round decides on; default: the initiative's money in the round's year now (its "
+            "`budget_per_year` for the year of the round's `period`, 0 when it has none that year)."
+        ),
     )
 
 

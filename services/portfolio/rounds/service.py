@@ -44,7 +44,7 @@ class Rounds(PortfolioCollection[Round]):
         stmt = (
             round_items.base_select(ctx.principal)
             .where(RoundItem.round_id.in_([o.id for o in objs]))
-            .order_by(RoundItem.round_id, RoundItem.rank)
+            .order_by(RoundItem.round_id, RoundItem.rank, RoundItem.id)
         )
         grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for item in (await ctx.session.scalars(stmt)).all():
@@ -126,11 +126,13 @@ class Rounds(PortfolioCollection[Round]):
             stmt = stmt.where(
                 or_(RoundItem.value_chain == query.value_chain, and_(RoundItem.value_chain.is_(None), live))
             )
-        rows = list((await ctx.session.scalars(apply_keyset(stmt, [RoundItem.rank], query))).all())
+        # Two items share a rank only when no one caller may see both: the earlier one comes first.
+        order = [RoundItem.rank, RoundItem.id]
+        rows = list((await ctx.session.scalars(apply_keyset(stmt, order, query))).all())
         next_href = None
         if len(rows) > query.limit:
             rows = rows[: query.limit]
-            next_href = next_link(ctx.require_request(), ctx.public_prefix, [rows[-1].rank])
+            next_href = next_link(ctx.require_request(), ctx.public_prefix, [rows[-1].rank, rows[-1].id])
         return Page(items=await round_items.render_many(ctx, rows), next=next_href)
 
 
