@@ -403,3 +403,26 @@ async def test_references_list_applications_pointing_at_a_chain(suite: Suite, to
         response = await admin.get("/v1/references", params={"target": chain["href"]})
         assert response.status_code == 200
         assert {"href": application["href"], "field": "chain"} in response.json()["items"]
+
+
+async def test_a_chain_says_how_many_of_the_applications_it_counts_the_caller_may_not_see(
+    suite: Suite, tokens: Tokens
+) -> None:
+    async with suite.client("valuechains", tokens("admin", clearance="secret")) as admin:
+        chain = await make_chain(admin)
+        await make_application(admin, chain, findings=findings(1, 1), data_classification="internal")
+        await make_application(admin, chain, findings=findings(2, 0), data_classification="confidential")
+        await make_application(admin, chain, findings=findings(4, 3), data_classification="secret")
+        gone = await make_application(admin, chain, data_classification="secret")
+        assert (await admin.delete(f"/v1/applications/{gone['id']}")).status_code == 200  # archived: not counted
+    counts = {"active_applications": 3, "open_critical_findings": 7, "open_high_findings": 4}
+    for clearance, not_visible in (("public", 3), ("internal", 2), ("confidential", 1), ("secret", 0)):
+        async with suite.client("valuechains", tokens("reader", clearance=clearance)) as reader:
+            single = (await reader.get(f"/v1/chains/{chain['id']}")).json()
+            [listed] = (await reader.get("/v1/chains", params={"code": chain["code"]})).json()["items"]
+        for shown in (single, listed):
+            # The counts are the same for everyone; what differs is said, not hidden.
+            assert {k: shown[k] for k in counts} == counts, clearance
+            assert shown["applications_not_visible"] == not_visible, clearance
+    async with suite.client("valuechains", tokens("admin")) as admin:
+        assert (await admin.get(f"/v1/chains/{chain['id']}")).json()["applications_not_visible"] == 0

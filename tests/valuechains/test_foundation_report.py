@@ -176,6 +176,12 @@ async def test_foundation_report_matches_hand_computed_numbers(suite: Suite, tok
         }
     ]
     assert report["flagged_not_shown"] == 1
+    # Five active applications counted, two of them (a3 secret, b1 confidential) hidden from this reader:
+    # the counts include them, the oldest release and the flagged list are taken from the other three.
+    assert report["coverage"] == {
+        "counts": {"basis": "all", "counted": 5, "left_out": 0, "not_visible": 2},
+        "details": {"basis": "visible", "counted": 3, "left_out": 2, "not_visible": 0},
+    }
 
 
 async def test_flagged_applications_follow_clearance_and_findings(suite: Suite, tokens: Tokens) -> None:
@@ -187,6 +193,8 @@ async def test_flagged_applications_follow_clearance_and_findings(suite: Suite, 
         report = (await cleared.get("/v1/reports/foundation", params=params)).json()
         assert [f["application"]["href"] for f in report["flagged"]] == [apps["a3"]["href"], apps["a1"]["href"]]
         assert report["flagged_not_shown"] == 0
+        assert report["coverage"]["counts"] == {"basis": "all", "counted": 5, "left_out": 0, "not_visible": 0}
+        assert report["coverage"]["details"] == {"basis": "visible", "counted": 5, "left_out": 0, "not_visible": 0}
     async with suite.client("valuechains", tokens("admin")) as admin:
         closed = await admin.patch(
             f"/v1/applications/{apps['a1']['id']}", json={"findings": {"critical": 0}}, headers={"If-Match": '"1"'}

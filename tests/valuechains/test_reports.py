@@ -83,6 +83,8 @@ async def test_staffing_report_matches_hand_computed_numbers(suite: Suite, token
         "external_share": 28.0,  # 7 / 25
         "above_threshold": False,
     }
+    # Teams and FTE are counts over every active team; teams carry no classification, so all are seen.
+    assert report["coverage"] == {"basis": "all", "counted": 5, "left_out": 0, "not_visible": 0}
 
 
 async def test_staffing_totals_add_up_over_everything(suite: Suite, tokens: Tokens) -> None:
@@ -187,6 +189,8 @@ async def test_allocation_report_matches_hand_computed_numbers(suite: Suite, tok
         "security": 22.7,
         "renewal": 31.3,
     }
+    # Money: over the allocations the reader may see (allocations carry no classification: all of them).
+    assert report["coverage"] == {"basis": "visible", "counted": 3, "left_out": 0, "not_visible": 0}
 
 
 async def test_allocation_report_with_no_budget_and_bad_input(suite: Suite, tokens: Tokens) -> None:
@@ -203,6 +207,7 @@ async def test_allocation_report_with_no_budget_and_bad_input(suite: Suite, toke
         }
         empty = (await admin.get("/v1/reports/allocations", params={"period": "2032", "chain": chain["id"]})).json()
         assert empty["chains"] == [] and [m["code"] for m in empty["missing"]] == [chain["code"]]
+        assert empty["coverage"] == {"basis": "visible", "counted": 0, "left_out": 0, "not_visible": 0}
         assert empty["overall"]["chains"] == 0 and empty["overall"]["maintenance"] is None
         for params in ({}, {"period": "2032-Q5"}, {"period": "next year"}, {"period": "2032", "colour": "x"}):
             response = await admin.get("/v1/reports/allocations", params=params)

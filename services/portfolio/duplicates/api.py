@@ -22,8 +22,9 @@ router = APIRouter(tags=["duplicates"])
         'stop words and words like "app" or "tool" that name the form, not the function; the name '
         "counts 60 %, the description 40 %. Only records that share a telling word, a word start (Dutch "
         "compounds) or sort next to each other are compared, so this stays fast with many thousands. "
-        "Archived records are left out, and so is everything you are not cleared to see (need to know). "
-        "Paged like every list (`limit`, `next`)."
+        "Archived records are left out, and so is everything you are not cleared to see (need to know): "
+        "`coverage` says how many records were compared and how many were left out. Paged like every list "
+        "(`limit`, `next`)."
     ),
     responses=problem_responses(401, 403, 422),
 )

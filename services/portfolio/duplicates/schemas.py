@@ -2,6 +2,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.chassis.figures import Coverage
 from services.chassis.pagination import PageQuery
 from services.chassis.references import Ref
 
@@ -51,3 +52,10 @@ class DuplicatePair(BaseModel):
 class DuplicatePage(BaseModel):
     items: list[DuplicatePair]
     next: str | None = Field(description="Path (through the gateway) of the next page; null on the last page.")
+    coverage: Coverage = Field(
+        description=(
+            "The pairs name records, so only the records you may see are compared (basis `visible`): `counted` "
+            "is how many current (not archived) EBOs or initiatives were compared, `left_out` how many you may "
+            "not see. The same on every page."
+        )
+    )

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import null, select
 
 from services.chassis.errors import ValidationProblem
+from services.chassis.figures import read_tally, tally
 from services.chassis.pagination import decode_cursor, next_link
 from services.chassis.references import Ref
 from services.chassis.resources import ARCHIVED
@@ -24,17 +25,21 @@ async def duplicates(ctx: RequestContext, query: DuplicatesQuery) -> DuplicatePa
         raise ValidationProblem.field(["query", "across_units"], "only EBOs have units")
     stmt: Any
     if query.kind == "ebo":
-        stmt = select(Ebo.id, Ebo.name, Ebo.description, Ebo.unit).where(Ebo.status != ARCHIVED)
+        stmt = select(Ebo.id, Ebo.name, Ebo.description, Ebo.unit)
+        current = Ebo.status != ARCHIVED
         visibility = ebos.visibility(ctx.principal)
         path = ebos.path
         order = Ebo.id
     else:
-        stmt = select(Initiative.id, Initiative.name, Initiative.description, null().label("unit")).where(
-            Initiative.status != ARCHIVED
-        )
+        stmt = select(Initiative.id, Initiative.name, Initiative.description, null().label("unit"))
+        current = Initiative.status != ARCHIVED
         visibility = initiatives.visibility(ctx.principal)
         path = initiatives.path
         order = Initiative.id
+    # Pairs name records, so only the records the caller may see are compared; how many that is and
+    # how many were left out comes from the database, over the same current records.
+    coverage = (await read_tally(ctx.session, select(*tally(order, visibility)).where(current))).visible()
+    stmt = stmt.where(current)
     if visibility is not None:
         stmt = stmt.where(visibility)
     rows = (await ctx.session.execute(stmt.order_by(order))).all()
@@ -87,4 +92,5 @@ async def duplicates(ctx: RequestContext, query: DuplicatesQuery) -> DuplicatePa
             for m in selected
         ],
         next=next_href,
+        coverage=coverage,
     )

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select
-from sqlalchemy.orm import InstrumentedAttribute
 
-from services.chassis.figures import Coverage
+from services.chassis.figures import Coverage, tally
 from services.chassis.rounding import largest_remainder
 from services.chassis.uow import RequestContext
 from services.portfolio.common import KINDS, RUN_KINDS
@@ -63,14 +62,6 @@ def split(budget: Mapping[str, int]) -> dict[str, Any]:
 def funding_split(structural: int, incidental: int) -> dict[str, Any]:
     s, i = tenths([structural, incidental])
     return {"structural_eur": structural, "incidental_eur": incidental, "structural": s / 10, "incidental": i / 10}
-
-
-def counts(
-    record: ColumnElement[Any] | InstrumentedAttribute[Any], cleared: ColumnElement[bool] | None
-) -> tuple[Any, Any]:
-    """(all records, those the caller may see), as two aggregates over ``record``'s rows."""
-    seen = func.count(case((cleared, record))) if cleared is not None else func.count(record)
-    return func.count(record), seen
 
 
 @dataclass
@@ -134,7 +125,7 @@ async def ratio_report(ctx: RequestContext, round_ref: str) -> RatioReport:
         .group_by(item_chain, item_kind, item_funding)
     )
     money = Money.of((await ctx.session.execute(grouped)).all())
-    coverage = select(*counts(RoundItem.id, cleared)).join(Initiative, Initiative.id == RoundItem.initiative_id)
+    coverage = select(*tally(RoundItem.id, cleared)).join(Initiative, Initiative.id == RoundItem.initiative_id)
     total, seen = (await ctx.session.execute(coverage.where(in_round))).one()
 
     def kind_sum(kind: str) -> Any:
@@ -226,7 +217,7 @@ async def year_money(ctx: RequestContext, year: int) -> tuple[Money, Coverage]:
         .group_by(Initiative.value_chain, Initiative.kind, Initiative.funding)
     )
     money = Money.of((await ctx.session.execute(grouped)).all())
-    coverage = select(*counts(Initiative.id, cleared)).join(InitiativeBudget, money_in(year))
+    coverage = select(*tally(Initiative.id, cleared)).join(InitiativeBudget, money_in(year))
     total, seen = (await ctx.session.execute(coverage)).one()
     return money, Coverage.visible(seen=int(seen), total=int(total))
 

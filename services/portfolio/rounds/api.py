@@ -183,7 +183,9 @@ async def update_item(
         "Compares this round with `against` (usually the previous round), for the board memo: initiatives "
         "added and removed, decisions changed, rank moves and budget moves (the budget recorded on each "
         "item), each with this round's note and the other round's note. `live_budget_*` sum the items that "
-        "are not stopped or deferred. Initiatives you are not cleared to see are left out."
+        "are not stopped or deferred. Initiatives you are not cleared to see are left out of every part, "
+        "budgets included, and `coverage` says for each round over how many items the diff is computed and "
+        "how many were left out."
     ),
     responses=problem_responses(401, 403, 404, 422),
 )

@@ -6,6 +6,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from services.chassis.errors import ValidationProblem
+from services.chassis.figures import Coverage, Tally, tally
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
 from services.portfolio.initiatives.models import Initiative
@@ -16,6 +17,7 @@ from services.portfolio.rounds.schemas import (
     LIVE_DECISIONS,
     BudgetMove,
     DecisionChange,
+    DiffCoverage,
     DiffItem,
     DiffSummary,
     RankMove,
@@ -74,14 +76,18 @@ async def diff(ctx: RequestContext, round_id: str, against: str) -> RoundDiff:
         .where(before.round_id == before_round.id, after.id.is_(None), *visible)
         .order_by(before.rank)
     )
-    live = RoundItem.decision.in_(LIVE_DECISIONS)
-    totals = (
+    # Per round: the live budget of the items the caller may see, and how many items there are and
+    # how many of them the caller may see (every figure of a diff is over the visible items).
+    live = and_(RoundItem.decision.in_(LIVE_DECISIONS), *visible)
+    per_round = (
         select(
-            func.coalesce(func.sum(case((RoundItem.round_id == before_round.id, RoundItem.budget_eur), else_=0)), 0),
-            func.coalesce(func.sum(case((RoundItem.round_id == after_round.id, RoundItem.budget_eur), else_=0)), 0),
+            RoundItem.round_id,
+            func.coalesce(func.sum(case((live, RoundItem.budget_eur), else_=0)), 0).label("live_budget"),
+            *tally(RoundItem.id, cleared),
         )
         .join(Initiative, Initiative.id == RoundItem.initiative_id)
-        .where(RoundItem.round_id.in_([before_round.id, after_round.id]), live, *visible)
+        .where(RoundItem.round_id.in_([before_round.id, after_round.id]))
+        .group_by(RoundItem.round_id)
     )
 
     def ref(item: RoundItem) -> dict[str, str]:
@@ -125,7 +131,17 @@ async def diff(ctx: RequestContext, round_id: str, against: str) -> RoundDiff:
             )
     added_items = [listed(item, name) for item, name in (await ctx.session.execute(added)).all()]
     removed_items = [listed(item, name) for item, name in (await ctx.session.execute(removed)).all()]
-    before_total, after_total = (await ctx.session.execute(totals)).one()
+    rounds_seen = {row.round_id: row for row in (await ctx.session.execute(per_round)).all()}
+
+    def live_budget(round_: Round) -> int:
+        row = rounds_seen.get(round_.id)
+        return 0 if row is None else int(row.live_budget)
+
+    def coverage(round_: Round) -> Coverage:
+        row = rounds_seen.get(round_.id)
+        return Coverage.visible(seen=0, total=0) if row is None else Tally.of(row).visible()
+
+    before_total, after_total = live_budget(before_round), live_budget(after_round)
     return RoundDiff.model_validate(
         {
             "round": {"href": rounds.href(after_round.id)},
@@ -145,5 +161,6 @@ async def diff(ctx: RequestContext, round_id: str, against: str) -> RoundDiff:
             "decisions_changed": decisions,
             "rank_moves": ranks,
             "budget_moves": budgets,
+            "coverage": DiffCoverage(round=coverage(after_round), against=coverage(before_round)),
         }
     )

@@ -3,6 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.chassis.figures import Coverage
 from services.chassis.pagination import PageQuery
 from services.chassis.resources import Input, ListQuery, ResourceRead
 from services.portfolio.common import BudgetEur, Text200
@@ -277,6 +278,13 @@ class DiffSummary(BaseModel):
     live_budget_delta_eur: int
 
 
+class DiffCoverage(BaseModel):
+    """What a diff is computed over: the items of each round whose initiative you may see."""
+
+    round: Coverage = Field(description="This round's items (basis `visible`): counted, and left out.")
+    against: Coverage = Field(description="The other round's items (basis `visible`): counted, and left out.")
+
+
 class RoundDiff(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -327,6 +335,10 @@ class RoundDiff(BaseModel):
                         }
                     ],
                     "budget_moves": [],
+                    "coverage": {
+                        "round": {"basis": "visible", "counted": 14, "left_out": 0, "not_visible": 0},
+                        "against": {"basis": "visible", "counted": 13, "left_out": 0, "not_visible": 0},
+                    },
                 }
             ]
         }
@@ -340,3 +352,11 @@ class RoundDiff(BaseModel):
     decisions_changed: list[DecisionChange]
     rank_moves: list[RankMove]
     budget_moves: list[BudgetMove]
+    coverage: DiffCoverage = Field(
+        description=(
+            "Everything in a diff names initiatives or is their money (ranks, decisions, notes, budgets), so it "
+            "is computed over the items whose initiative you may see: per round, how many items that is and how "
+            "many were left out (need to know). The `summary` counts the lists, and its live budgets add up "
+            "the visible items."
+        )
+    )

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from services.chassis.concurrency import etag
 from services.chassis.db import utcnow
 from services.chassis.errors import NotAcceptable, problem_responses
+from services.chassis.figures import read_tally
 from services.chassis.resources import (
     ETAG_HEADER,
     LOCATION_HEADER,
@@ -38,6 +39,7 @@ from services.principles.explanations.service import (
     explanations,
     register_query,
     register_row,
+    register_tally,
     request,
 )
 
@@ -46,6 +48,19 @@ TAGS: list[str | Enum] = ["explanations"]  # on each route: the included standar
 
 JSON = "application/json"
 CSV = "text/csv"
+
+COVERAGE_HEADERS = {
+    "IV-Records-Counted": {
+        "description": "Explanations in the export: those you may see (need to know; `coverage.counted` in JSON).",
+        "schema": {"type": "integer", "minimum": 0},
+        "required": True,
+    },
+    "IV-Records-Left-Out": {
+        "description": "Explanations in the register left out because you may not see them (`coverage.left_out`).",
+        "schema": {"type": "integer", "minimum": 0},
+        "required": True,
+    },
+}
 
 
 def negotiate(accept: str | None, offered: tuple[str, ...] = (JSON, CSV)) -> str:
@@ -86,12 +101,15 @@ def negotiate(accept: str | None, offered: tuple[str, ...] = (JSON, CSV)) -> str
         "Choose the format with `Accept`: `application/json` (default) or `text/csv`; anything else is 406. "
         "In CSV, a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading single "
         "quote (`'`), so that a spreadsheet shows it as text instead of running it as a formula; JSON gives "
-        "every value as stored."
+        "every value as stored. **Need to know**: the register lists only the explanations you may see; how "
+        "many that is and how many were left out is in `coverage` (JSON) and, in either format, in the "
+        "headers `IV-Records-Counted` and `IV-Records-Left-Out`."
     ),
     responses={
         200: {
             "content": {CSV: {"schema": {"type": "string"}, "example": ",".join(REGISTER_COLUMNS) + "\r\n"}},
             "description": "The register.",
+            "headers": COVERAGE_HEADERS,
         },
         **problem_responses(401, 403, 406, 422),
     },
@@ -102,8 +120,10 @@ async def export_register(
 ) -> Response:
     media_type = negotiate(accept)
     on = today()
+    coverage = (await read_tally(ctx.session, register_tally(ctx.principal))).visible()
     rows = (await ctx.session.execute(register_query(ctx.principal))).all()
     items = [register_row(obj, code, title, on) for obj, code, title in rows]
+    counted = {"IV-Records-Counted": str(coverage.counted), "IV-Records-Left-Out": str(coverage.left_out)}
     if media_type == CSV:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=REGISTER_COLUMNS)
@@ -113,10 +133,16 @@ async def export_register(
         return Response(
             buffer.getvalue(),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="explanations-register.csv"', "Vary": "Accept"},
+            headers={
+                "Content-Disposition": 'attachment; filename="explanations-register.csv"',
+                "Vary": "Accept",
+                **counted,
+            },
         )
-    body = Register.model_validate({"generated_at": utcnow(), "count": len(items), "items": items})
-    return Response(body.model_dump_json(), media_type=JSON, headers={"Vary": "Accept"})
+    body = Register.model_validate(
+        {"generated_at": utcnow(), "count": len(items), "items": items, "coverage": coverage}
+    )
+    return Response(body.model_dump_json(), media_type=JSON, headers={"Vary": "Accept", **counted})
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -3,6 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.chassis.figures import Coverage
 from services.chassis.references import Ref
 from services.chassis.resources import Input, ListQuery, ResourceRead
 from services.principles.kinds import SUBJECT_KINDS_DESCRIPTION, SubjectKind
@@ -213,6 +214,7 @@ class Register(BaseModel):
                             "decision_note": "Approved until the end of next year.",
                         }
                     ],
+                    "coverage": {"basis": "visible", "counted": 1, "left_out": 0, "not_visible": 0},
                 }
             ]
         }
@@ -221,6 +223,12 @@ class Register(BaseModel):
     generated_at: dt.datetime
     count: int
     items: list[RegisterRow]
+    coverage: Coverage = Field(
+        description=(
+            "The register lists explanations, so it holds those you may see (basis `visible`): `counted` is "
+            "`count`, `left_out` how many explanations are in the register that you may not see."
+        )
+    )
 
 
 REGISTER_COLUMNS = list(RegisterRow.model_fields)

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Select, or_, select
 from services.chassis.auth import Principal
 from services.chassis.db import utcnow
 from services.chassis.errors import Conflict, Forbidden, NotFound, ValidationProblem
+from services.chassis.figures import tally
 from services.chassis.resources import ARCHIVED, Collection, ListQuery, Operation, Precondition, RefField
 from services.chassis.resources.pipeline import act, admit
 from services.chassis.routing import parse_href
@@ -409,6 +410,11 @@ def register_query(principal: Principal) -> Select[Explanation, str, str]:
     )
     visible = explanations.visibility(principal)
     return stmt.where(visible) if visible is not None else stmt
+
+
+def register_tally(principal: Principal) -> Select[int, int]:
+    """How many explanations the register holds, and how many of them the caller may see."""
+    return select(*tally(Explanation.id, explanations.visibility(principal)))
 
 
 def register_row(obj: Explanation, code: str, title: str, on: dt.date) -> dict[str, Any]:

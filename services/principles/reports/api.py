@@ -10,7 +10,7 @@ from services.principles.reports.service import compliance
 router = APIRouter(tags=["reports"])
 
 DESCRIPTION = """How well do we play by the rules ("pas toe of leg uit")? Computed in the database over the
-**latest** assessment per principle and subject, for active principles, of subjects you may see:
+**latest** assessment per principle and subject, for active principles:
 
 - `totals` and `groups` (by `category`, `principle` or `subject`): counts per outcome. Outcomes are as they
   stand today: a deviation counts as `explained` only while an approved explanation's `review_by` has not
@@ -23,6 +23,12 @@ DESCRIPTION = """How well do we play by the rules ("pas toe of leg uit")? Comput
   (one batch per collection), never stored here.
 - `missing_reviews`: active initiatives (read from the portfolio with your token) without a simplicity review
   at `start`, or without one during `execution` in the last 6 months ("beoordelen op eenvoud").
+
+**Need to know**: counts count every assessment, also those about subjects you may not see (a count names no
+subject, and leaving them out would make compliance look better than it is): `totals`, and `groups` by category
+or principle. What names a subject or an explanation is over what you may see: the lists, and `groups` by
+subject. `coverage` says for each part how many records it is computed over and how many of them you may not
+see, or were left out.
 
 When another service does not answer, the parts that need it are empty and `incomplete` says why."""
 

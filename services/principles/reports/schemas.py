@@ -3,6 +3,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.chassis.figures import CountsAndDetails, Coverage
 from services.chassis.references import Ref
 from services.principles.refs import AssessmentRef, ExplanationRef, PrincipleRef
 
@@ -118,7 +119,36 @@ EXAMPLE: dict[str, Any] = {
         }
     ],
     "incomplete": [],
+    "coverage": {
+        "counts": {"basis": "all", "counted": 142, "left_out": 0, "not_visible": 4},
+        "details": {"basis": "visible", "counted": 138, "left_out": 4, "not_visible": 0},
+        "explanations": {"basis": "visible", "counted": 11, "left_out": 1, "not_visible": 0},
+    },
 }
+
+
+class ComplianceCoverage(CountsAndDetails):
+    """What the compliance report's figures are computed over (need to know)."""
+
+    counts: Coverage = Field(
+        description=(
+            "`totals`, and `groups` by category or principle: counts of assessments per outcome, over every "
+            "latest assessment of an active principle (basis `all`); `not_visible`: how many of them are about "
+            "subjects you may not see."
+        )
+    )
+    details: Coverage = Field(
+        description=(
+            "`open_deviations`, and `groups` by subject (a group names its subject): over the same assessments, "
+            "as far as you may see them (basis `visible`); `left_out`: how many were left out."
+        )
+    )
+    explanations: Coverage = Field(
+        description=(
+            "`expired_explanations`, `expiring_explanations` and `late_explanations`: over the approved "
+            "explanations you may see (basis `visible`); `left_out`: how many approved explanations were left out."
+        )
+    )
 
 
 class ComplianceReport(BaseModel):
@@ -127,8 +157,16 @@ class ComplianceReport(BaseModel):
     generated_at: dt.datetime
     as_of: dt.date = Field(description="The day (UTC) against which review_by dates are judged.")
     group_by: GroupBy
-    totals: OutcomeCounts
-    groups: list[Group]
+    totals: OutcomeCounts = Field(
+        description="Assessments per outcome: every latest assessment counts, also those on subjects you may not see."
+    )
+    groups: list[Group] = Field(
+        description=(
+            "Per category or principle: counts over every latest assessment, adding up to `totals`. Per subject: "
+            "only the subjects you may see (a group names its subject), so they add up to `totals` less "
+            "`coverage.counts.not_visible`."
+        )
+    )
     open_deviations: list[OpenDeviation]
     expired_explanations: list[ExplanationItem] = Field(description="Approved, but review_by has passed.")
     expiring_explanations: list[ExplanationItem] = Field(description="Approved, review_by within the next 90 days.")
@@ -136,8 +174,19 @@ class ComplianceReport(BaseModel):
         description="Approved only after the subject's start: the strategy asks to explain in advance."
     )
     missing_reviews: list[MissingReview] = Field(
-        description="Active initiatives without a start review, or without an execution review in the last 6 months."
+        description=(
+            "Active initiatives without a start review, or without an execution review in the last 6 months: of "
+            "the active initiatives the portfolio lists for you (it applies need to know to them and does not say "
+            "how many it leaves out)."
+        )
     )
     incomplete: list[str] = Field(
         description="Parts that could not be computed because another service did not answer (empty when complete)."
+    )
+    coverage: ComplianceCoverage = Field(
+        description=(
+            "Need to know: what each part is computed over. Counts of assessments count every assessment "
+            "(`counts`); what names subjects or explanations is over what you may see (`details`, "
+            "`explanations`), each saying how many were left out."
+        )
     )

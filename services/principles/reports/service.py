@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.chassis.dates import add_months
 from services.chassis.db import utcnow
 from services.chassis.errors import Problem
+from services.chassis.figures import Tally, read_tally, tally
 from services.chassis.resources import ARCHIVED
 from services.chassis.uow import RequestContext
 from services.principles.assessments.models import Assessment
@@ -25,7 +26,7 @@ from services.principles.explanations.validity import counts_on
 from services.principles.kinds import COLLECTION_OF_KIND, Target
 from services.principles.principles.models import Principle
 from services.principles.refs import ASSESSMENTS_PATH, EXPLANATIONS_PATH, PRINCIPLES_PATH
-from services.principles.reports.schemas import ComplianceReport, GroupBy
+from services.principles.reports.schemas import ComplianceCoverage, ComplianceReport, GroupBy
 from services.principles.reviews.models import SimplicityReview
 from services.principles.reviews.service import reviews
 from services.principles.subjects import fetch_collection
@@ -49,15 +50,46 @@ def effective_outcome(on: dt.date) -> ColumnElement[str]:
     )
 
 
+def _latest() -> list[ColumnElement[bool]]:
+    """The assessments the report is about: the latest per principle and subject, of active principles."""
+    return [Assessment.id.in_(latest_ids()), Principle.status == "active"]
+
+
 def _where(ctx: RequestContext) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = [Assessment.id.in_(latest_ids()), Principle.status == "active"]
+    """The same, as far as the caller may see them: for what names subjects (lists, groups by subject)."""
     visible = assessments.visibility(ctx.principal)
-    if visible is not None:
-        clauses.append(visible)
-    return clauses
+    return [*_latest(), visible] if visible is not None else _latest()
+
+
+async def _totals(ctx: RequestContext, on: dt.date) -> tuple[dict[str, int], Tally]:
+    """Assessments per outcome: counts, so over every latest assessment (basis `all`), with how many
+    of them the caller may see, in one query."""
+    visible = assessments.visibility(ctx.principal)
+    inner = (
+        select(
+            effective_outcome(on).label("outcome"),
+            Assessment.id.label("id"),
+            *([visible.label("visible")] if visible is not None else []),
+        )
+        .select_from(Assessment)
+        .join(Principle, Principle.id == Assessment.principle_id)
+        .where(*_latest())
+        .subquery()
+    )
+    seen_if = inner.c.visible if visible is not None else None
+    rows = (
+        await ctx.session.execute(select(inner.c.outcome, *tally(inner.c.id, seen_if)).group_by(inner.c.outcome))
+    ).all()
+    totals: dict[str, int] = dict.fromkeys((*OUTCOMES, "total"), 0)
+    for row in rows:  # one row per outcome
+        totals[row.outcome] = int(row.total)
+    totals["total"] = sum(int(row.total) for row in rows)
+    return totals, Tally(total=totals["total"], seen=sum(int(row.seen) for row in rows))
 
 
 async def _groups(ctx: RequestContext, group_by: GroupBy, on: dt.date) -> list[dict[str, Any]]:
+    """Counts per outcome in each group: over every latest assessment by category or principle (counts);
+    by subject only over the subjects the caller may see, because a group names its subject."""
     key: Any = {"category": Principle.category, "principle": Principle.id, "subject": Assessment.subject}[group_by]
     inner = (
         select(
@@ -68,7 +100,7 @@ async def _groups(ctx: RequestContext, group_by: GroupBy, on: dt.date) -> list[d
         )
         .select_from(Assessment)
         .join(Principle, Principle.id == Assessment.principle_id)
-        .where(*_where(ctx))
+        .where(*(_where(ctx) if group_by == "subject" else _latest()))
         .subquery()
     )
     stmt = (
@@ -216,10 +248,11 @@ async def compliance(ctx: RequestContext, group_by: GroupBy) -> ComplianceReport
     late = await _late(ctx)
 
     groups = await _groups(ctx, group_by, on)
-    totals: dict[str, int] = dict.fromkeys((*OUTCOMES, "total"), 0)
-    for group in groups:
-        for outcome in totals:
-            totals[outcome] += group.get(outcome, 0)
+    totals, assessed = await _totals(ctx, on)
+    approved = select(*tally(Explanation.id, explanations.visibility(ctx.principal))).where(
+        Explanation.status == "approved"
+    )
+    explained = await read_tally(ctx.session, approved)
     soon = on + dt.timedelta(days=EXPIRING_DAYS)
     expired = await _approved(ctx, ctx.session, Explanation.review_by < on)
     expiring = await _approved(ctx, ctx.session, and_(Explanation.review_by >= on, Explanation.review_by <= soon))
@@ -236,5 +269,8 @@ async def compliance(ctx: RequestContext, group_by: GroupBy) -> ComplianceReport
             "late_explanations": late,
             "missing_reviews": missing,
             "incomplete": incomplete,
+            "coverage": ComplianceCoverage(
+                counts=assessed.everything(), details=assessed.visible(), explanations=explained.visible()
+            ),
         }
     )

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Date, and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.chassis.dates import add_months
+from services.chassis.figures import tally
 from services.chassis.resources import ARCHIVED
 from services.valuechains.applications.models import Application
 
@@ -29,7 +30,13 @@ DEBT_WEIGHTS: dict[str, int] = {
 }
 """Points of technical debt (technische schuld) per item; the score is their sum, not normalised."""
 
-CHAIN_FIGURES = ("active_applications", "open_critical_findings", "open_high_findings", "applications_past_support")
+CHAIN_FIGURES = (
+    "active_applications",
+    "open_critical_findings",
+    "open_high_findings",
+    "applications_past_support",
+    "applications_not_visible",
+)
 
 
 def on(day: dt.date) -> ColumnElement[dt.date]:
@@ -102,13 +109,16 @@ def foundation_columns(as_of: dt.date, visible: ColumnElement[bool] | None = Non
     ]
 
 
-async def chain_figures(session: AsyncSession, chain_ids: Sequence[str], today: dt.date) -> dict[str, dict[str, int]]:
+async def chain_figures(
+    session: AsyncSession, chain_ids: Sequence[str], today: dt.date, visible: ColumnElement[bool] | None
+) -> dict[str, dict[str, int]]:
     """The derived figures of these chains in one query: their active applications (every one of them,
-    whatever its classification), open critical and high findings, and applications past support."""
+    whatever its classification), open critical and high findings, applications past support, and how
+    many of the counted applications the caller may not see (``visible``: need to know on them)."""
     stmt = (
         select(
             Application.chain_id,
-            func.count(Application.id).label("applications"),
+            *tally(Application.id, visible),
             total(Application.findings_critical).label("critical"),
             total(Application.findings_high).label("high"),
             counted(past_support(today)).label("past_support"),
@@ -119,9 +129,10 @@ async def chain_figures(session: AsyncSession, chain_ids: Sequence[str], today: 
     figures = {id_: dict.fromkeys(CHAIN_FIGURES, 0) for id_ in chain_ids}
     for row in (await session.execute(stmt)).all():
         figures[row.chain_id] = {
-            "active_applications": int(row.applications),
+            "active_applications": int(row.total),
             "open_critical_findings": int(row.critical),
             "open_high_findings": int(row.high),
             "applications_past_support": int(row.past_support),
+            "applications_not_visible": int(row.total) - int(row.seen),
         }
     return figures

@@ -17,8 +17,9 @@ FIGURES = (
     "when an application changes, without a new chain version or a chain event. Need to know: they count "
     "every active application of the chain, including confidential and secret ones the caller cannot see, "
     "because a count discloses no application while hiding findings would tell an owner without clearance, "
-    "and the principles' rules, that the foundation is healthier than it is. The names, hrefs and details "
-    "of classified applications stay hidden."
+    "and the principles' rules, that the foundation is healthier than it is; `applications_not_visible` says "
+    "how many of the counted applications the caller cannot see. The names, hrefs and details of classified "
+    "applications stay hidden."
 )
 
 router = crud_router(

@@ -65,7 +65,8 @@ FIGURES_NOTE = (
     "Derived from the chain's active applications when the chain is read (never stored, so it does not "
     "change the chain's version or appear in its change events). Counted over all of them, whatever their "
     "classification: a count is not the content, and an owner or principle rule without clearance must not "
-    "be told the foundation is healthier than it is."
+    "be told the foundation is healthier than it is (basis `all`; `applications_not_visible` says how many of "
+    "them you may not see)."
 )
 
 
@@ -89,6 +90,7 @@ class ChainRead(ResourceRead):
                     "open_critical_findings": 3,
                     "open_high_findings": 7,
                     "applications_past_support": 2,
+                    "applications_not_visible": 0,
                 }
             ]
         }
@@ -114,6 +116,14 @@ class ChainRead(ResourceRead):
         description=(
             "Active applications whose `supported_until` is before today (UTC): running without vendor or "
             f"platform support, technische schuld. {FIGURES_NOTE}"
+        )
+    )
+    applications_not_visible: int = Field(
+        description=(
+            "Of the `active_applications` (which the other figures count too), those you may not see: "
+            "classified above your clearance. 0 when you may see all of them. Like the figures it qualifies, "
+            "derived when the chain is read and never stored; it is the `not_visible` of these counts' "
+            "coverage (basis `all`)."
         )
     )
 

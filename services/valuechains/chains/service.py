@@ -11,6 +11,7 @@ from services.chassis.resources import ARCHIVED, Collection, Operation, Precondi
 from services.chassis.resources.pipeline import act
 from services.chassis.uow import RequestContext
 from services.valuechains.applications.figures import chain_figures
+from services.valuechains.applications.service import applications
 from services.valuechains.chains.models import Chain
 from services.valuechains.chains.schemas import ChainCreate, ChainQuery, ChainRead, ChainUpdate, Owner
 
@@ -35,7 +36,8 @@ class Chains(Collection[Chain]):
 
     async def extra_fields(self, ctx: RequestContext, objs: Sequence[Chain]) -> dict[str, dict[str, Any]]:
         """The foundation figures of every chain on the page, in one query."""
-        return await chain_figures(ctx.session, [o.id for o in objs], utcnow().date())
+        visible = applications.visibility(ctx.principal)
+        return await chain_figures(ctx.session, [o.id for o in objs], utcnow().date(), visible)
 
     async def reassign_owner(self, ctx: RequestContext, owner: Owner) -> Chain:
         """Hand the chain to another accountable person: admin only, If-Match required, audited."""

@@ -31,7 +31,8 @@ router = APIRouter(tags=["reports"])
         "the configured threshold (`IV_VALUECHAINS_EXTERNAL_SHARE_THRESHOLD`, default 30) are flagged: "
         "the strategy asks for a better internal/external ratio with a flexible shell of externals.\n\n"
         "Archived chains and teams are left out. The `totals` are over the same rows, so the rows add "
-        "up to them exactly. Computed in the database."
+        "up to them exactly. Teams and FTE are counts: every team counts, and `coverage` (basis `all`) says "
+        "over how many teams and how many of them you may not see. Computed in the database."
     ),
     responses=problem_responses(401, 422),
 )
@@ -47,7 +48,9 @@ async def staffing(ctx: Ctx, query: Annotated[StaffingQuery, Query()]) -> Staffi
         "For one period: each chain owner's split between maintenance (beheer), security "
         "(beveiliging) and renewal (vernieuwing) with its budget, the overall split weighted by budget, "
         "and the chains (not archived) that have no allocation for the period yet (`missing`). "
-        "Archived chains and allocations are left out. Computed in the database."
+        "Archived chains and allocations are left out. Budgets and shares are money: they are computed over "
+        "the allocations you may see, and `coverage` (basis `visible`) says over how many and how many were "
+        "left out. Computed in the database."
     ),
     responses=problem_responses(401, 422),
 )
@@ -84,9 +87,12 @@ W = DEBT_WEIGHTS
         "Only active applications count, of chains that are not archived; `chain` (repeatable) narrows the "
         "report, and the `overall` figures are over exactly the rows shown. **Need to know**: the figures are "
         "counts over every application, whatever its classification, so that a chain owner or a principle "
-        "rule is never told the foundation is healthier than it is; a count reveals no application. `flagged` "
-        "names applications, so it lists only those your clearance shows you; `flagged_not_shown` says how "
-        "many more there are. Computed in the database."
+        "rule is never told the foundation is healthier than it is; a count reveals no application. "
+        "`oldest_release` (and its age) and `flagged` describe applications, so they are taken only from "
+        "those your clearance shows you. `coverage.counts` (basis `all`) says how many applications were "
+        "counted and how many of them you may not see; `coverage.details` (basis `visible`) how many the "
+        "dates and the list were taken from and how many were left out; `flagged_not_shown` how many "
+        "flagged applications are not listed. Computed in the database."
     ),
     responses=problem_responses(401, 422),
 )

@@ -3,6 +3,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.chassis.figures import CountsAndDetails, Coverage
 from services.chassis.pagination import MAX_BATCH
 from services.valuechains.allocations.schemas import Period
 from services.valuechains.applications.schemas import Day
@@ -86,6 +87,7 @@ class StaffingReport(BaseModel):
                         "external_share": 36.6,
                         "above_threshold": True,
                     },
+                    "coverage": {"basis": "all", "counted": 28, "left_out": 0, "not_visible": 0},
                 }
             ]
         }
@@ -94,6 +96,12 @@ class StaffingReport(BaseModel):
     threshold: float = Field(description="The external-share threshold in percent (configured; default 30).")
     chains: list[ChainStaffing] = Field(description="One row per chain, by code; chains without teams show zeros.")
     totals: StaffingTotals = Field(description="Over every chain in the report: the rows add up to these.")
+    coverage: Coverage = Field(
+        description=(
+            "Teams and FTE are counts, so every active team of the chains in the report counts (basis `all`); "
+            "`counted` is the number of those teams, `not_visible` how many of them you may not see."
+        )
+    )
 
 
 class ChainAllocation(ChainLabel):
@@ -148,6 +156,7 @@ class AllocationReport(BaseModel):
                         "security": 15.0,
                         "renewal": 30.0,
                     },
+                    "coverage": {"basis": "visible", "counted": 1, "left_out": 0, "not_visible": 0},
                 }
             ]
         }
@@ -160,6 +169,12 @@ class AllocationReport(BaseModel):
         description=(
             "Shares weighted by budget over the chains with an allocation; they add up to 100.0 "
             "(largest remainder). Null when the budgets add up to 0."
+        )
+    )
+    coverage: Coverage = Field(
+        description=(
+            "Budgets and their split are money, so they are computed over the allocations for the period you "
+            "may see (basis `visible`): `counted` allocations, `left_out` the ones you may not see."
         )
     )
 
@@ -295,6 +310,10 @@ class FoundationReport(BaseModel):
                         }
                     ],
                     "flagged_not_shown": 0,
+                    "coverage": {
+                        "counts": {"basis": "all", "counted": 8, "left_out": 0, "not_visible": 0},
+                        "details": {"basis": "visible", "counted": 8, "left_out": 0, "not_visible": 0},
+                    },
                 }
             ]
         }
@@ -313,5 +332,17 @@ class FoundationReport(BaseModel):
         )
     )
     flagged_not_shown: int = Field(
-        description="Flagged applications left out of `flagged` because they are classified above your clearance."
+        description=(
+            "Flagged applications left out of `flagged` because they are classified above your clearance: a "
+            "count, so over every application (of the `coverage.details.left_out` applications, those that "
+            "would be flagged)."
+        )
+    )
+    coverage: CountsAndDetails = Field(
+        description=(
+            "Over the active applications of the chains in the report. `counts`: every figure but the two below "
+            "counts all of them (basis `all`; `not_visible` says how many you may not see). `details`: "
+            "`oldest_release`, `max_release_age_days` and `flagged` describe applications, so they are taken "
+            "only from those you may see (basis `visible`; `left_out` says how many were left out)."
+        )
     )

@@ -12,11 +12,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, select
 
 from services.chassis.db import utcnow
+from services.chassis.figures import CountsAndDetails, Tally, read_tally, tally
 from services.chassis.resources import ARCHIVED
 from services.chassis.rounding import largest_remainder
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
 from services.valuechains.allocations.models import Allocation
+from services.valuechains.allocations.service import allocations
 from services.valuechains.applications import figures
 from services.valuechains.applications.models import Application
 from services.valuechains.applications.service import applications
@@ -37,6 +39,7 @@ from services.valuechains.reports.schemas import (
     WeightedSplit,
 )
 from services.valuechains.teams.models import Team
+from services.valuechains.teams.service import teams
 
 SPLIT = ("maintenance", "security", "renewal")
 
@@ -83,6 +86,7 @@ def staffing_values(row: Any) -> dict[str, Any]:
 
 
 async def staffing_report(ctx: RequestContext, threshold: Decimal, chains: Sequence[str]) -> StaffingReport:
+    """Counts of teams and of the people in them: over every active team (basis `all`)."""
     permille = int(threshold * 10)
     where = chain_filter(chains)
     per_chain = (
@@ -94,7 +98,11 @@ async def staffing_report(ctx: RequestContext, threshold: Decimal, chains: Seque
         .order_by(Chain.code)
     )
     totals = (
-        select(func.count(func.distinct(Chain.id)).label("chains"), *staffing_columns(permille))
+        select(
+            func.count(func.distinct(Chain.id)).label("chains"),
+            *staffing_columns(permille),
+            *tally(Team.id, teams.visibility(ctx.principal)),
+        )
         .select_from(Chain)
         .outerjoin(Team, and_(Team.chain_id == Chain.id, Team.status != ARCHIVED))
         .where(*where)
@@ -118,6 +126,7 @@ async def staffing_report(ctx: RequestContext, threshold: Decimal, chains: Seque
             chains_above_threshold=sum(1 for item in items if item.above_threshold),
             **staffing_values(total),
         ),
+        coverage=Tally.of(total).everything(),
     )
 
 
@@ -131,8 +140,11 @@ def shares_in_tenths(weighted: Sequence[int], budget: int) -> list[float] | None
 
 
 async def allocation_report(ctx: RequestContext, period: str, chains: Sequence[str]) -> AllocationReport:
+    """Budgets and their split: money, so over the allocations the caller may see (basis `visible`)."""
     where = chain_filter(chains)
-    joined = and_(Allocation.chain_id == Chain.id, Allocation.period == period, Allocation.status != ARCHIVED)
+    current = and_(Allocation.chain_id == Chain.id, Allocation.period == period, Allocation.status != ARCHIVED)
+    visible = allocations.visibility(ctx.principal)
+    joined = current if visible is None else and_(current, visible)
     per_chain = (
         select(
             Chain.id,
@@ -162,8 +174,10 @@ async def allocation_report(ctx: RequestContext, period: str, chains: Sequence[s
         .join(Allocation, joined)
         .where(*where)
     )
+    counted = select(*tally(Allocation.id, visible)).select_from(Chain).join(Allocation, current).where(*where)
     rows = (await ctx.session.execute(per_chain)).all()
     sums = (await ctx.session.execute(overall)).one()
+    coverage = (await read_tally(ctx.session, counted)).visible()
     budget = int(sums.budget)
     shares = shares_in_tenths([int(getattr(sums, part)) for part in SPLIT], budget)
     return AllocationReport(
@@ -192,6 +206,7 @@ async def allocation_report(ctx: RequestContext, period: str, chains: Sequence[s
             budget_eur=budget,
             **{part: (shares[i] if shares is not None else None) for i, part in enumerate(SPLIT)},
         ),
+        coverage=coverage,
     )
 
 
@@ -220,9 +235,10 @@ async def foundation_report(ctx: RequestContext, as_of: dt.date | None, chains: 
     day = as_of or utcnow().date()
     where = chain_filter(chains)
     # Every active application counts, whatever its classification (see the endpoint's description);
-    # only the list of flagged applications, which names them, honours need to know.
+    # the oldest release and the list of flagged applications, which describe them, honour need to know.
     joined = and_(Application.chain_id == Chain.id, figures.active())
-    columns = figures.foundation_columns(day, applications.visibility(ctx.principal))
+    visible = applications.visibility(ctx.principal)
+    columns = figures.foundation_columns(day, visible)
     per_chain = (
         select(Chain.id, Chain.code, Chain.name, *columns)
         .select_from(Chain)
@@ -232,7 +248,7 @@ async def foundation_report(ctx: RequestContext, as_of: dt.date | None, chains: 
         .order_by(Chain.code)
     )
     overall = (
-        select(func.count(func.distinct(Chain.id)).label("chains"), *columns)
+        select(func.count(func.distinct(Chain.id)).label("chains"), *columns, *tally(Application.id, visible))
         .select_from(Chain)
         .outerjoin(Application, joined)
         .where(*where)
@@ -270,4 +286,5 @@ async def foundation_report(ctx: RequestContext, as_of: dt.date | None, chains: 
             for r in shown
         ],
         flagged_not_shown=int(totals.eliminate_with_critical) - len(shown),
+        coverage=CountsAndDetails.of(Tally.of(totals)),
     )
