@@ -7,6 +7,7 @@ explorer over the merged OpenAPI document. ``uvicorn --factory gateway.app:creat
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,7 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from gateway.fanout import references_router
-from gateway.health import health_router
+from gateway.health import health_router, watch_upstreams
 from gateway.openapi import OpenAPICatalogue
 from gateway.problems import problems_router
 from gateway.proxy import PROXIED_METHODS, proxy_endpoint
@@ -62,12 +63,13 @@ def create_app(
     configure_logging(settings.log_level, json_logs=settings.log_json)
     provider = build_tracer_provider("gateway")
     metrics = Metrics("gateway")
+    upstream_metrics = UpstreamMetrics(metrics.registry)  # once per app: a lifespan may run again
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = build_http_client(settings, transport)
         instrument_client(client, provider)
-        upstream_client = UpstreamClient(settings, client, UpstreamMetrics(metrics.registry))
+        upstream_client = UpstreamClient(settings, client, upstream_metrics)
         app.state.upstream_client = upstream_client
         app.state.verifier = TokenVerifier(settings)
         app.state.openapi = OpenAPICatalogue(
@@ -78,9 +80,13 @@ def create_app(
             description=DESCRIPTION,
             ttl=settings.openapi_cache_seconds,
         )
+        watcher = asyncio.create_task(watch_upstreams(upstream_client, settings))
         try:
             yield
         finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
             await client.aclose()
             provider.force_flush()
 

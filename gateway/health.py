@@ -1,8 +1,17 @@
-"""``/healthz``: the gateway process is alive. ``/readyz``: every service says it is ready."""
+"""``/healthz``: the gateway process is alive. ``/readyz``: the gateway can serve.
+
+Readiness is each process's own: the gateway is ready once it has started (its client, token
+verifier and routes are there), whatever the services behind it do. A gateway taken out of
+rotation because one service is slow would take every other service down with it. The services'
+states are reported in the body (``degraded`` when one is not ready) and in metrics
+(``gateway_upstream_ready``, ``gateway_upstream_breaker_open``), refreshed by every probe and by a
+watcher every ``IV_READINESS_INTERVAL_SECONDS``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import httpx2
@@ -10,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from gateway.resilience import Upstream, UpstreamClient
-from services.chassis.errors import PROBLEM_JSON, UNAVAILABLE, problem_body
+from gateway.settings import GatewaySettings
 
 
 async def _probe(client: UpstreamClient, upstream: Upstream, seconds: float) -> dict[str, Any]:
@@ -37,6 +46,25 @@ async def _probe(client: UpstreamClient, upstream: Upstream, seconds: float) -> 
     return {"ready": False, "detail": detail, **result}
 
 
+async def check_upstreams(client: UpstreamClient, seconds: float) -> dict[str, dict[str, Any]]:
+    """Every service's readiness now (each probe allowed ``seconds``), with its breaker; the gauges follow."""
+    upstreams = list(client.upstreams.values())
+    probes = await asyncio.gather(*(_probe(client, u, seconds) for u in upstreams))
+    if client.metrics is not None:
+        for upstream, probe in zip(upstreams, probes, strict=True):
+            client.metrics.ready.labels(upstream.name).set(1 if probe["ready"] else 0)
+            client.metrics.breaker.labels(upstream.name).set(0 if probe["breaker"] == "closed" else 1)
+    return {u.name: probe for u, probe in zip(upstreams, probes, strict=True)}
+
+
+async def watch_upstreams(client: UpstreamClient, settings: GatewaySettings) -> None:
+    """Keep the upstream gauges current between readiness probes."""
+    while True:
+        await asyncio.sleep(settings.readiness_interval_seconds)
+        with contextlib.suppress(Exception):
+            await check_upstreams(client, settings.readiness_timeout)
+
+
 def health_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -46,25 +74,18 @@ def health_router() -> APIRouter:
 
     @router.get(
         "/readyz",
-        summary="Readiness of the whole platform",
+        summary="Readiness of the gateway, and the state of every service behind it",
         description=(
-            "Asks every service's `/readyz` and reports each, with the state of the gateway's circuit "
-            "breaker for it (`closed`, `open`: failing fast, `half_open`: the next request probes). "
-            "503 problem when any service is not ready."
+            "200 once the gateway can serve, whatever the services do: `status` is `ready` when every "
+            "service answers its own `/readyz`, `degraded` when one does not (its `detail` says why). "
+            "Each service comes with the state of the gateway's circuit breaker for it (`closed`, `open`: "
+            "failing fast, `half_open`: the next request probes). The same states are in `/metrics`."
         ),
-        responses={503: {"description": "Not ready", "content": {PROBLEM_JSON: {}}}},
     )
     async def readyz(request: Request) -> JSONResponse:
         client: UpstreamClient = request.app.state.upstream_client
-        timeout: float = request.app.state.settings.readiness_timeout
-        upstreams = list(client.upstreams.values())
-        probes = await asyncio.gather(*(_probe(client, u, timeout) for u in upstreams))
-        checks = {u.name: probe for u, probe in zip(upstreams, probes, strict=True)}
-        if all(probe["ready"] for probe in probes):
-            return JSONResponse({"status": "ready", "upstreams": checks})
-        not_ready = ", ".join(f"{name} {c['detail']}" for name, c in checks.items() if not c["ready"])
-        body = problem_body(UNAVAILABLE, f"not ready: {not_ready}", instance="/readyz")
-        body["upstreams"] = checks
-        return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
+        checks = await check_upstreams(client, request.app.state.settings.readiness_timeout)
+        status = "ready" if all(c["ready"] for c in checks.values()) else "degraded"
+        return JSONResponse({"status": status, "upstreams": checks})
 
     return router

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import httpx2
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_before_delay, wait_random_exponential
 
 from gateway.settings import GatewaySettings
@@ -122,6 +122,18 @@ class UpstreamMetrics:
             "gateway_upstream_requests_total",
             "Requests sent to the services (each retry counts), by upstream, method and outcome.",
             ["upstream", "method", "outcome"],
+            registry=self.registry,
+        )
+        self.ready = Gauge(
+            "gateway_upstream_ready",
+            "1 when the service answered its last readiness probe ready, else 0.",
+            ["upstream"],
+            registry=self.registry,
+        )
+        self.breaker = Gauge(
+            "gateway_upstream_breaker_open",
+            "1 while the gateway's circuit breaker for the service is open or probing, else 0.",
+            ["upstream"],
             registry=self.registry,
         )
 

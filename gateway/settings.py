@@ -33,6 +33,8 @@ class GatewaySettings(CommonSettings):
     breaker_recovery_seconds: float = Field(default=5.0, gt=0)
 
     readiness_timeout: float = Field(default=1.5, gt=0)
+    # How often the services' readiness is refreshed for /metrics between readiness probes.
+    readiness_interval_seconds: float = Field(default=10.0, gt=0)
     # The merged OpenAPI document is rebuilt this often, so redeployed services show up.
     openapi_cache_seconds: float = Field(default=300.0, ge=0)
 

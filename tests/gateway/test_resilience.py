@@ -101,7 +101,7 @@ async def test_breaker_opens_fails_fast_and_recovers(make_rig: MakeRig, tokens: 
             assert rig.sent_to("valuechains.test", mark) == []  # failed fast: nothing was sent
 
             ready = await client.get("/readyz")
-            assert ready.status_code == 503
+            assert ready.status_code == 200 and ready.json()["status"] == "degraded"
             assert ready.json()["upstreams"]["valuechains"] == {
                 "ready": False,
                 "detail": "unreachable",
@@ -116,7 +116,7 @@ async def test_breaker_opens_fails_fast_and_recovers(make_rig: MakeRig, tokens: 
             assert (await client.get("/valuechains/v1/chains")).status_code == 200
             assert breaker.state == "closed"
             ready = await client.get("/readyz")
-            assert ready.status_code == 200
+            assert ready.status_code == 200 and ready.json()["status"] == "ready"
             assert ready.json()["upstreams"]["valuechains"] == {"ready": True, "breaker": "closed"}
 
 
@@ -185,13 +185,21 @@ async def test_readyz_reports_every_upstream(rig: Rig) -> None:
     }
 
 
-async def test_readyz_is_503_problem_when_one_is_down(rig: Rig) -> None:
+async def test_a_service_down_leaves_the_gateway_ready_and_says_so(rig: Rig, tokens: Tokens) -> None:
+    """The gateway's readiness is its own: one service down must not take every gateway (and with
+    it every other service) out of rotation. Its state shows in the body and in metrics."""
     rig.transport.down.add("principles.test")
     async with rig.client() as client:
         ready = await client.get("/readyz")
-    assert ready.status_code == 503
-    assert ready.headers["content-type"] == "application/problem+json"
-    body = ready.json()
-    assert body["type"] == "/problems/unavailable"
-    assert body["upstreams"]["principles"]["ready"] is False
-    assert body["upstreams"]["valuechains"]["ready"] is True
+        assert ready.status_code == 200
+        body = ready.json()
+        assert body["status"] == "degraded"
+        assert body["upstreams"]["principles"]["ready"] is False
+        assert body["upstreams"]["principles"]["detail"] == "unreachable"
+        assert body["upstreams"]["valuechains"]["ready"] is True
+        metrics = (await client.get("/metrics", headers=tokens("admin"))).text
+        assert 'gateway_upstream_ready{upstream="principles"} 0.0' in metrics
+        assert 'gateway_upstream_ready{upstream="valuechains"} 1.0' in metrics
+        assert 'gateway_upstream_breaker_open{upstream="principles"} 0.0' in metrics
+        # And the other services are served as ever.
+        assert (await client.get("/valuechains/v1/chains", headers=tokens("reader"))).status_code == 200
