@@ -59,7 +59,7 @@ run: prestart
 	@echo "  A token for it:                    make token ROLE=admin"
 	@echo "  Stop with Ctrl-C."
 	@echo
-	@exec $(BIN)/honcho start -f deploy/Procfile -d .
+	@IV_LOG_JSON=$${IV_LOG_JSON:-false} exec $(BIN)/python deploy/supervise.py deploy/Procfile
 
 test: install
 	$(PYTEST)
@@ -70,7 +70,7 @@ test-postgres: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy services gateway tests bench
+	$(BIN)/mypy services gateway tests bench deploy
 	$(BIN)/lint-imports
 
 fmt: install

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx2
 
+from deploy.supervise import procfile
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("valuechains", "portfolio", "principles")
 COMPONENTS = (*SERVICES, "gateway")
@@ -34,13 +36,8 @@ def free_port() -> int:
 
 
 def procfile_commands(path: Path = ROOT / "deploy" / "Procfile") -> dict[str, str]:
-    """``name: command`` lines of the Procfile."""
-    commands = {}
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#") and ":" in line:
-            name, command = line.split(":", 1)
-            commands[name.strip()] = command.strip()
-    return commands
+    """``name: command`` lines of the Procfile (read as ``make run`` reads them)."""
+    return procfile(path)
 
 
 @dataclass
@@ -142,14 +139,14 @@ class Platform:
         self.processes[name].send_signal(sig)
 
     def stop(self, name: str, *, timeout: float = 15) -> int:
-        """SIGINT (Ctrl-C), as honcho and a terminal send; SIGKILL only if it does not stop in time."""
+        """SIGINT (Ctrl-C), as supervisord and a terminal send; SIGKILL only if it does not stop in time."""
         process = self.processes[name]
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
         return self._reap(process, timeout)
 
     def stop_all(self, *, timeout: float = 15) -> dict[str, int]:
-        """SIGINT to every process at once (as Ctrl-C under honcho), then wait for each."""
+        """SIGINT to every process at once (as Ctrl-C in a terminal), then wait for each."""
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)

@@ -74,6 +74,8 @@ def create_service_app(
     ``transport`` and ``database`` let tests wire services in-process and roll back per test.
     """
     configure_logging(settings.log_level, json_logs=settings.log_json)
+    # A serving process runs no migrations; only readiness asks alembic where the schema is.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     provider = build_tracer_provider(settings.service)
 
     @asynccontextmanager

@@ -82,7 +82,10 @@ def configure_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
             )
         )
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        # For people at a terminal: which process said it (make run names each one), then the line.
+        who = os.environ.get("IV_PROCESS_NAME")
+        prefix = f"{who:<11} " if who else ""
+        handler.setFormatter(logging.Formatter(prefix + "%(asctime)s %(levelname)-7s %(name)s %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -159,8 +162,12 @@ class ObservabilityMiddleware:
             elapsed = time.perf_counter() - started
             route = route_template(scope)
             self.metrics.observe(scope["method"], route, status, elapsed)
+            principal = (scope.get("state") or {}).get("principal")
+            own_work = str(getattr(principal, "sub", "")).startswith("service:")
             if route not in ("/healthz", "/readyz", "/metrics"):
-                access_logger.info(
+                # The services' own polling (the follower every few seconds) is not news: debug level.
+                access_logger.log(
+                    logging.DEBUG if own_work and status < 400 else logging.INFO,
                     "%s %s %s",
                     scope["method"],
                     scope["path"],
