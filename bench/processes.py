@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -49,6 +50,7 @@ class Platform:
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
+    template: Path | None = None  # a prestarted platform's directory whose databases and key to copy
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -87,7 +89,13 @@ class Platform:
         return self.workdir / f"{name}.log"
 
     def prestart(self) -> None:
-        """Migrate each database and load the demo data, all three at once."""
+        """Migrate each database and load the demo data, all three at once (or copy the
+        template's databases and signing key, which is the same thing made earlier)."""
+        if self.template is not None:
+            for name in SERVICES:
+                shutil.copyfile(self.template / f"{name}.db", self.workdir / f"{name}.db")
+            shutil.copytree(self.template / "var", self.var_dir, dirs_exist_ok=True)
+            return
         running = {
             name: subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}", "prestart"],
@@ -111,7 +119,7 @@ class Platform:
         )
         log.close()
 
-    def wait_ready(self, name: str, timeout: float = 60) -> None:
+    def wait_ready(self, name: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         with httpx2.Client(timeout=2) as client:
             while time.monotonic() < deadline:

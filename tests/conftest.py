@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import shutil
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 import httpx2
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gateway.app import create_app as create_gateway
@@ -52,7 +54,15 @@ from tests.support import (
 def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("var")
     ensure_dev_key(path / "dev-signing-key.pem")
+    TEMPLATES.place(tmp_path_factory.mktemp("templates"))
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _drop_templates() -> AsyncIterator[None]:
+    """The worker's template databases go when its session ends (PostgreSQL keeps them otherwise)."""
+    yield
+    await TEMPLATES.drop()
 
 
 @pytest.fixture(scope="session")
@@ -67,29 +77,89 @@ class ServiceDatabase:
     engine: AsyncEngine
 
 
+class Templates:
+    """Databases made once per worker and copied for every test that needs one of its own.
+
+    Migrating three databases to head, and loading the demo data into them, is most of what a
+    test on fresh databases costs; a copy costs a file copy on SQLite and ``CREATE DATABASE ...
+    TEMPLATE`` on PostgreSQL. ``migrated`` is at head and empty; ``demo`` holds the demo data,
+    loaded once on ``moment``.
+    """
+
+    def __init__(self) -> None:
+        self.directory: Path | None = None
+        self.made: dict[tuple[str, str], str] = {}  # (kind, service) -> SQLite path or PostgreSQL name
+        self.moment = utcnow()
+
+    def place(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def source(self, kind: str, service: str, var_dir: Path) -> str:
+        key = (kind, service)
+        if key in self.made:
+            return self.made[key]
+        base = database_base_url()
+        if base:
+            name = unique_name(f"iv_template_{kind}_{service}")
+            url = await create_postgres_database(base, name)
+            where = name
+        else:
+            assert self.directory is not None, "Templates.place() runs in the var_dir fixture"
+            where = str(self.directory / f"template-{kind}-{service}.db")
+            url = f"sqlite+aiosqlite:///{where}"
+        await upgrade(service_module(service).MIGRATIONS, url)
+        if kind == "demo":
+            metadata = importlib.import_module(f"services.{service}.models").Base.metadata
+            loader = importlib.import_module(f"services.{service}.seed").load
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(demo, "utcnow", lambda: self.moment)
+                assert await seed_if_empty(settings_for(var_dir, service, url), metadata, loader)
+        self.made[key] = where
+        return where
+
+    async def copy(self, kind: str, service: str, var_dir: Path, directory: Path, tag: str) -> str:
+        """The URL of a new database that starts as the template ``kind`` of ``service``."""
+        source = await self.source(kind, service, var_dir)
+        base = database_base_url()
+        if base:
+            name = unique_name(f"iv_{tag}_{service}")
+            url = make_url(await create_postgres_database(base, name, template=source))
+            return url.render_as_string(hide_password=False)
+        target = directory / f"{tag}-{service}.db"
+        shutil.copyfile(source, target)
+        return f"sqlite+aiosqlite:///{target}"
+
+    async def drop(self) -> None:
+        base = database_base_url()
+        if base:
+            for name in self.made.values():
+                await drop_postgres_database(base, name)
+        self.made.clear()
+
+
+TEMPLATES = Templates()
+
+
 @contextlib.asynccontextmanager
-async def migrated_databases(directory: Path, tag: str) -> AsyncIterator[dict[str, ServiceDatabase]]:
-    """One database per service, migrated to head: SQLite files in ``directory``, or PostgreSQL
-    databases created for the run (and dropped after) when ``IV_TEST_POSTGRES_URL`` is set."""
+async def migrated_databases(
+    directory: Path, tag: str, *, kind: str = "migrated", var_dir: Path | None = None
+) -> AsyncIterator[dict[str, ServiceDatabase]]:
+    """One database per service, copied from this worker's template ``kind`` (migrated to head,
+    or holding the demo data too): SQLite files in ``directory``, or PostgreSQL databases created
+    for the run (and dropped after) when ``IV_TEST_POSTGRES_URL`` is set."""
     base = database_base_url()
     made: dict[str, ServiceDatabase] = {}
-    names: list[str] = []
     try:
         for service in available_services():
-            if base:
-                name = unique_name(f"iv_{tag}_{service}")
-                names.append(name)
-                url = await create_postgres_database(base, name)
-            else:
-                url = f"sqlite+aiosqlite:///{directory / f'{tag}-{service}.db'}"
-            await upgrade(service_module(service).MIGRATIONS, url)
+            url = await TEMPLATES.copy(kind, service, var_dir or directory, directory, tag)
             made[service] = ServiceDatabase(service, url, single_use_engine(url))
         yield made
     finally:
         for db in made.values():
             await db.engine.dispose()
-        for name in names:
-            await drop_postgres_database(base or "", name)
+        if base:
+            for db in made.values():
+                await drop_postgres_database(base, make_url(db.url).database or "")
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +173,13 @@ async def databases(var_dir: Path) -> AsyncIterator[dict[str, ServiceDatabase]]:
 async def fresh_databases(tmp_path: Path) -> AsyncIterator[dict[str, ServiceDatabase]]:
     """Empty, migrated databases of this test's own (for demo data, which loads only into empty ones)."""
     async with migrated_databases(tmp_path, "fresh") as made:
+        yield made
+
+
+@pytest.fixture
+async def demo_databases(tmp_path: Path, var_dir: Path) -> AsyncIterator[dict[str, ServiceDatabase]]:
+    """Databases of this test's own holding only the demo data, loaded on ``TEMPLATES.moment``."""
+    async with migrated_databases(tmp_path, "demo", kind="demo", var_dir=var_dir) as made:
         yield made
 
 
@@ -347,14 +424,9 @@ async def suite_gateway(suite: Suite, app_cache: AppCache) -> AsyncIterator[Fast
 
 @pytest.fixture
 async def demo_suite(
-    fresh_databases: dict[str, ServiceDatabase], var_dir: Path, monkeypatch: pytest.MonkeyPatch
+    demo_databases: dict[str, ServiceDatabase], var_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Suite]:
-    """Every service on a fresh database holding only its demo data, loaded on a fixed day."""
-    moment = utcnow()
-    monkeypatch.setattr(demo, "utcnow", lambda: moment)  # the load day, fixed for the comparisons
-    for service, sdb in fresh_databases.items():
-        metadata = importlib.import_module(f"services.{service}.models").Base.metadata
-        loader = importlib.import_module(f"services.{service}.seed").load
-        assert await seed_if_empty(settings_for(var_dir, service, sdb.url), metadata, loader)
-    async with committed_services(var_dir, fresh_databases, background_tasks=False) as suite:
+    """Every service on a database of its own holding only its demo data, loaded on a fixed day."""
+    monkeypatch.setattr(demo, "utcnow", lambda: TEMPLATES.moment)  # the load day, for the comparisons
+    async with committed_services(var_dir, demo_databases, background_tasks=False) as suite:
         yield suite

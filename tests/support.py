@@ -134,7 +134,8 @@ def database_base_url() -> str | None:
     return os.environ.get("IV_TEST_POSTGRES_URL") or None
 
 
-async def create_postgres_database(base_url: str, name: str) -> str:
+async def create_postgres_database(base_url: str, name: str, *, template: str | None = None) -> str:
+    """A new database ``name`` (empty, or a copy of the database ``template``); its URL."""
     import asyncpg
 
     url = make_url(base_url)
@@ -143,7 +144,7 @@ async def create_postgres_database(base_url: str, name: str) -> str:
     )
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     finally:
         await conn.close()
     return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)

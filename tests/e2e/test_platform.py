@@ -24,8 +24,8 @@ HANG = 10.0
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    started = Platform(tmp_path_factory.mktemp("platform"))
+def platform(tmp_path_factory: pytest.TempPathFactory, prestarted: Path) -> Iterator[Platform]:
+    started = Platform(tmp_path_factory.mktemp("platform"), template=prestarted)
     try:
         started.start()
         yield started

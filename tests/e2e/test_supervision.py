@@ -20,12 +20,14 @@ from bench.processes import COMPONENTS, ROOT, Platform
 
 pytestmark = pytest.mark.e2e
 
-GUARD = 60.0  # against hanging, not a measurement
+GUARD = 120.0  # against hanging, not a measurement
 
 
 @pytest.fixture(scope="module")
-def supervised(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, subprocess.Popen[bytes], Path]]:
-    platform = Platform(tmp_path_factory.mktemp("supervised"))
+def supervised(
+    tmp_path_factory: pytest.TempPathFactory, prestarted: Path
+) -> Iterator[tuple[Platform, subprocess.Popen[bytes], Path]]:
+    platform = Platform(tmp_path_factory.mktemp("supervised"), template=prestarted)
     platform.prestart()
     console = platform.workdir / "console.log"
     with console.open("wb") as out:

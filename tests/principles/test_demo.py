@@ -4,14 +4,12 @@ compliance report with real deviations and explanations, and every demo rule rea
 from __future__ import annotations
 
 import contextlib
-import importlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.chassis.cli import seed_if_empty
 from services.chassis.db import Database
 from services.principles.follower.service import Follower
 from services.principles.seed import DEMO_PRINCIPLES, explanation_id, initiative
@@ -30,18 +28,15 @@ RULED = {p["code"]: p for p in DEMO_PRINCIPLES if p.get("rule")}
 
 @pytest.fixture
 async def demo(
-    fresh_databases: dict[str, ServiceDatabase], var_dir: Path, monkeypatch: pytest.MonkeyPatch
+    demo_databases: dict[str, ServiceDatabase], var_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Suite]:
-    """Every service on a fresh database holding only its demo data, wired in-process."""
+    """Every service on a database of its own holding only its demo data, wired in-process."""
     monkeypatch.setenv("IV_PRINCIPLES_FOLLOW_ENABLED", "false")
     transport = RoutingTransport()
     suite = Suite(transport=transport, var_dir=var_dir)
     async with contextlib.AsyncExitStack() as stack:
-        for service, sdb in fresh_databases.items():
+        for service, sdb in demo_databases.items():
             settings = settings_for(var_dir, service, sdb.url)
-            metadata = importlib.import_module(f"services.{service}.models").Base.metadata
-            loader = importlib.import_module(f"services.{service}.seed").load
-            assert await seed_if_empty(settings, metadata, loader)
             database = Database(sdb.url, pool_size=2)
             stack.push_async_callback(database.dispose)
             app = service_module(service).create_app(settings, transport=transport, database=database)

@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cel
-
 from services.chassis.errors import ValidationProblem
 from services.principles.settings import PrinciplesSettings
 
@@ -135,6 +133,10 @@ def _error(
 
 def syntax_errors(source: str, loc: Sequence[str | int] = ("body", "rule")) -> list[dict[str, Any]]:
     """Compile ``source``: syntax errors and unknown functions, each with its line:column."""
+    # Imported here: the ``cel`` package imports its command line (and prompt_toolkit) with it,
+    # which is a good part of every principles process's start for something only writes need.
+    import cel
+
     try:
         program = cel.compile(source)
     except ValueError as exc:
