@@ -79,6 +79,7 @@ def create_app(
             version=VERSION,
             description=DESCRIPTION,
             ttl=settings.openapi_cache_seconds,
+            include_limit=settings.include_limit,
         )
         watcher = asyncio.create_task(watch_upstreams(upstream_client, settings))
         try:
