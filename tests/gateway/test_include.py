@@ -206,6 +206,23 @@ async def test_unknown_collection_is_400_naming_it(rig: Rig, world: World, token
     assert "GET only" in posted.json()["detail"]
 
 
+async def test_include_cannot_be_checked_while_a_description_is_missing(
+    rig: Rig, world: World, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rig.transport.down.add("principles.test")
+    rig.app.state.openapi.invalidate()
+    async with rig.client(tokens("reader")) as reader:
+        unknown_now = await reader.get(world.chain["href"], params={"include": "assessments"})
+        known = await reader.get(world.chain["href"], params={"include": "teams"})
+        sent = count_sends(rig, monkeypatch)
+        await reader.head(world.chain["href"], params={"include": "teams"})
+    assert unknown_now.status_code == 503
+    assert "principles" in unknown_now.json()["detail"]
+    assert names(known.json()["included"]["teams"]) == {"Team 0", "Team 1", "Team 2"}
+    # HEAD: nothing to embed, so nothing is listed, and include is not forwarded.
+    assert sent == [("valuechains", f"/v1/chains/{world.chain['id']}")]
+
+
 async def test_expand_and_include_combine(rig: Rig, world: World, tokens: Tokens) -> None:
     initiative = world.initiatives["Open renewal"]
     async with rig.client(tokens("reader")) as reader:
