@@ -163,6 +163,18 @@ async def test_need_to_know_holds_for_included_items(rig: Rig, world: World, tok
     assert world.initiatives["Open renewal"]["href"] in assessed
 
 
+async def test_a_resource_one_may_not_see_includes_nothing(
+    rig: Rig, world: World, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = world.initiatives["Secret renewal"]
+    sent = count_sends(rig, monkeypatch)
+    async with rig.client(tokens("reader")) as reader:
+        answer = await reader.get(secret["href"], params={"include": "assessments"})
+    assert answer.status_code == 404
+    assert "included" not in answer.json()
+    assert sent == [("portfolio", f"/v1/initiatives/{secret['id']}")]  # nothing listed after the 404
+
+
 async def test_included_collections_are_paged_with_next(make_rig: Any, tokens: Tokens) -> None:
     async with make_rig(include_limit=2) as rig, rig.client(tokens("admin")) as admin:
         chain = await create(admin, "/valuechains/v1/chains", chain_body("Keten Lang"))
