@@ -46,7 +46,9 @@ VERSION = "1.0.0"
 DESCRIPTION = """One front door to the IV-platform: value chains, the rolling portfolio and the
 principles ("pas toe of leg uit"). Data stays with the service that owns it and is shared by
 reference (`{"href": ...}`); add `?expand=<field>` to a GET to have the gateway put the resources
-in place of the references, fetched with your own token.
+in place of the references, fetched with your own token, and `?include=<collection>` to a GET of
+one resource to have it list what points at it (a chain's `teams`, `applications`, `initiatives`,
+`assessments`, ...).
 
 Authorise with a bearer token (in development: `make token ROLE=reader`).
 
@@ -79,6 +81,7 @@ def create_app(
             version=VERSION,
             description=DESCRIPTION,
             ttl=settings.openapi_cache_seconds,
+            include_limit=settings.include_limit,
         )
         watcher = asyncio.create_task(watch_upstreams(upstream_client, settings))
         try:

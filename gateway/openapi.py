@@ -19,6 +19,7 @@ from itertools import zip_longest
 from typing import Any
 
 from gateway.expand_paths import expandable_paths
+from gateway.include import DEFAULT_LIMIT, IncludeTable, document_include, include_table
 from gateway.resilience import UpstreamClient
 from services.chassis.canonical import canonical_json
 from services.chassis.errors import Problem
@@ -131,6 +132,7 @@ def merge_documents(
     title: str,
     version: str,
     description: str,
+    include_limit: int = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     """The merged document; ``own`` holds the gateway's operations (already at their paths)."""
     present = {name: copy.deepcopy(doc) for name, doc in services.items() if doc is not None}
@@ -199,6 +201,7 @@ def merge_documents(
     if missing:
         merged["x-missing-services"] = missing
     _document_expand(merged)
+    document_include(merged, include_table(SchemaIndex(merged)), limit=include_limit)
     return merged
 
 
@@ -235,6 +238,7 @@ class Merged:
     index: SchemaIndex
     complete: bool
     built_at: float
+    includes: IncludeTable
 
 
 class OpenAPICatalogue:
@@ -249,6 +253,7 @@ class OpenAPICatalogue:
         version: str,
         description: str,
         ttl: float,
+        include_limit: int = DEFAULT_LIMIT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.upstreams = upstreams
@@ -257,6 +262,7 @@ class OpenAPICatalogue:
         self.version = version
         self.description = description
         self.ttl = ttl
+        self.include_limit = include_limit
         self.clock = clock
         self._cached: Merged | None = None
         self._lock = asyncio.Lock()
@@ -274,9 +280,16 @@ class OpenAPICatalogue:
                 return cached
             fetched = await self._fetch_all()
             document = merge_documents(
-                self.own(), fetched, title=self.title, version=self.version, description=self.description
+                self.own(),
+                fetched,
+                title=self.title,
+                version=self.version,
+                description=self.description,
+                include_limit=self.include_limit,
             )
-            merged = Merged(document, SchemaIndex(document), all(d is not None for d in fetched.values()), self.clock())
+            index = SchemaIndex(document)
+            complete = all(d is not None for d in fetched.values())
+            merged = Merged(document, index, complete, self.clock(), include_table(index))
             # A partial document is served but not kept: the next request tries the missing services again.
             self._cached = merged if merged.complete else None
             return merged

@@ -3,7 +3,7 @@
 The token is verified here first (401 before any upstream is bothered) and forwarded as it came,
 so each service checks it again and access follows the person. ``expand`` is the gateway's own
 query parameter: checked against the merged OpenAPI before the request is sent, stripped from
-what the service sees, and applied to the JSON answer.
+what the service sees, and applied to the JSON answer; so is ``include`` (gateway/include.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from starlette.responses import Response
 from gateway.expand_paths import ExpandNode, parse_expand, plan_expansion
 from gateway.expansion import Expander
 from gateway.headers import request_headers, response_headers
+from gateway.include import INCLUDE, plan_include
 from gateway.openapi import OpenAPICatalogue
 from gateway.resilience import Upstream, UpstreamClient
 from services.chassis.auth import CurrentPrincipal
@@ -30,14 +31,14 @@ EXPAND = "expand"
 
 
 def _upstream_target(request: Request, prefix: str) -> str:
-    """Path and query for the upstream, byte for byte as the client encoded them (minus expand)."""
+    """Path and query for the upstream, byte for byte as the client encoded them (minus expand, include)."""
     raw_path = request.scope.get("raw_path")
     path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) else quote(request.url.path)
     # The route matched the decoded path; an encoded prefix would not start with it literally.
     rest = path[len(prefix) :] if path.startswith(prefix + "/") else quote(request.url.path[len(prefix) :])
     query = request.url.query
-    if EXPAND in request.query_params:
-        query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != EXPAND])
+    if EXPAND in request.query_params or INCLUDE in request.query_params:
+        query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k not in (EXPAND, INCLUDE)])
     return rest + (f"?{query}" if query else "")
 
 
@@ -93,6 +94,9 @@ def proxy_endpoint(prefix: str) -> Callable[..., Awaitable[Response]]:
                 raise BadRequest(f"expand applies to GET only, not {request.method}")
             if request.method == "GET":
                 plan = await _plan(request.app.state.openapi, request.url.path, expand_values)
+        includes = await plan_include(request)
+        if includes is not None and plan is None:
+            plan = {}, False  # nothing to expand, but the answer is read to add what is included
         headers = request_headers(
             request.headers.raw,
             client_ip=request.client.host if request.client else None,
@@ -120,6 +124,8 @@ def proxy_endpoint(prefix: str) -> Callable[..., Awaitable[Response]]:
         if is_list and isinstance(data, dict) and isinstance(data.get("next"), str):
             # The service never saw expand: the next page is asked for the same way as this one.
             data["next"] = _with_expand(data["next"], expand_values)
+        if includes is not None:
+            await includes.embed(data, request)
         return _answer(upstream, response, pydantic_core.to_json(data))
 
     proxy.__name__ = f"proxy_{prefix.strip('/')}"

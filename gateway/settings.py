@@ -37,6 +37,8 @@ class GatewaySettings(CommonSettings):
     readiness_interval_seconds: float = Field(default=10.0, gt=0)
     # The merged OpenAPI document is rebuilt this often, so redeployed services show up.
     openapi_cache_seconds: float = Field(default=300.0, ge=0)
+    # Items per included collection (``?include=``): its first page; ``next`` links to the rest.
+    include_limit: int = Field(default=25, ge=1, le=100)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -79,6 +79,19 @@ def ref_type(name: str, collection_path: str, description: str) -> type[Ref]:
     return type(name, (Ref,), namespace)
 
 
+def reference_filter(
+    targets: str | Sequence[str], description: str, *, max_length: int = 200, default: Any = None
+) -> Any:
+    """A list filter that takes the href of a resource in ``targets`` (collection paths), marked
+    ``x-reference`` on its query parameter: the gateway reads the mark to tell which collections
+    can be included on which resource (``?include=``), and principles to tell which subjects belong
+    to a chain."""
+    mark: Any = targets if isinstance(targets, str) else list(targets)
+    return Field(
+        default=default, max_length=max_length, description=description, json_schema_extra={REFERENCE_EXTENSION: mark}
+    )
+
+
 def build_http_client(
     settings: CommonSettings, transport: httpx2.AsyncBaseTransport | None = None
 ) -> httpx2.AsyncClient:

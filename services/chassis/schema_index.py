@@ -158,6 +158,38 @@ class SchemaIndex:
                 return operation
         return None
 
+    def reference_filters(self, operation: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+        """The query parameters of an operation that take an href (``x-reference`` on the parameter's
+        schema, or on one of its alternatives), each with the collection paths it accepts."""
+        found: dict[str, tuple[str, ...]] = {}
+        for parameter in operation.get("parameters") or []:
+            if not isinstance(parameter, dict) or parameter.get("in") != "query":
+                continue
+            if not isinstance(parameter.get("name"), str):
+                continue
+            schema = parameter.get("schema")
+            mark = next(
+                (
+                    b[REFERENCE_EXTENSION]
+                    for b in [self.resolve(schema), *self.branches(schema)]
+                    if REFERENCE_EXTENSION in b
+                ),
+                None,
+            )
+            targets = [mark] if isinstance(mark, str) else mark if isinstance(mark, list) else []
+            if targets and all(isinstance(t, str) for t in targets):
+                found[parameter["name"]] = tuple(targets)
+        return found
+
+    def list_operations(self) -> list[tuple[str, dict[str, Any]]]:
+        """(path, operation) of every GET that answers a list envelope (``items`` and ``next``)."""
+        out = []
+        for _regex, template, operation in self._get_operations:
+            root = self.response_root(operation)
+            if root is not None and root.is_list:
+                out.append((template, operation))
+        return out
+
     def response_root(self, operation: dict[str, Any]) -> ResponseRoot | None:
         """What a GET answers on success; None when it does not answer JSON."""
         responses = operation.get("responses", {})

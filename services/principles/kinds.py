@@ -30,6 +30,8 @@ KINDS: dict[tuple[str, str], str] = {
 }
 COLLECTION_OF_KIND: dict[str, str] = {kind: f"/{svc}/v1/{coll}" for (svc, coll), kind in KINDS.items()}
 KIND_NAMES: tuple[str, ...] = tuple(KINDS.values())
+SUBJECT_COLLECTIONS: tuple[str, ...] = tuple(COLLECTION_OF_KIND.values())
+CHAINS_PATH = COLLECTION_OF_KIND["chain"]
 
 SUBJECT_KINDS_DESCRIPTION = (
     "Subject kinds are the singular of the owning collection: `chain`, `team`, `allocation` "

@@ -8,21 +8,36 @@
   one batch request per target collection, like the gateway's ``expand``.
 - A representative subject of each kind, for checking rules on save, is built from the owner's own
   OpenAPI document, so it has exactly the fields the owner serves.
+- The subjects of a chain (``?value_chain=`` on assessments and explanations): the chain itself and
+  what its owners list under it now, found through their list filters marked ``x-reference`` to
+  chains in their OpenAPI documents (``/valuechains/v1/teams?chain=``, ``/portfolio/v1/initiatives?value_chain=``).
+  This service keeps no copy of which chain a subject belongs to: a team moved to another chain is
+  counted under the new one at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement
 
 from services.chassis.auth import Principal
 from services.chassis.errors import ServiceUnavailable, ValidationProblem
-from services.chassis.references import Upstreams, not_found
+from services.chassis.pagination import Page
+from services.chassis.references import ID_PATTERN, Upstreams, not_found, reference_filter
+from services.chassis.resources import Collection, ListQuery
+from services.chassis.resources.model import M
 from services.chassis.routing import parse_href
 from services.chassis.schema_index import ANY_COLLECTION, SchemaIndex
-from services.principles.kinds import COLLECTION_OF_KIND, KINDS, Target
+from services.principles.kinds import CHAINS_PATH, COLLECTION_OF_KIND, KINDS, SUBJECT_COLLECTIONS, Target
+from services.principles.refs import PRINCIPLES_PATH
+
+if TYPE_CHECKING:
+    from services.chassis.uow import RequestContext
 
 REFERENCE_READ = re.compile(r"\bsubject\.([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)")
 SCHEMA_TTL_SECONDS = 60.0
@@ -165,3 +180,80 @@ async def representative(
         else:
             subject[name] = {"href": href}
     return subject
+
+
+# --- the subjects of a chain ---------------------------------------------------------------------
+
+CHAIN_FILTER = "value_chain"
+MAX_CHAIN_SUBJECTS = 5000
+
+
+def chain_href(value: str) -> str:
+    """The href of the chain a ``value_chain`` filter names (its href or its id); 422 otherwise."""
+    if re.fullmatch(ID_PATTERN, value):
+        return f"{CHAINS_PATH}/{value}"
+    parsed = parse_href(value)
+    if parsed is None or parsed.collection_path != CHAINS_PATH or parsed.id is None:
+        raise ValidationProblem.field(
+            ["query", CHAIN_FILTER], f"{value!r} is not the href (or id) of a value chain ({CHAINS_PATH}/<id>)"
+        )
+    return f"{CHAINS_PATH}/{parsed.id}"
+
+
+async def chain_filters(upstreams: Upstreams, principal: Principal) -> dict[str, str]:
+    """Subject collection path -> the filter of its owner's list that takes a chain href."""
+    found: dict[str, str] = {}
+    for path in COLLECTION_OF_KIND.values():
+        service, _, collection = path.strip("/").partition("/v1/")
+        index = await owner_index(upstreams, service, principal)
+        operation = index.get_operation(f"/v1/{collection}")
+        filters = index.reference_filters(operation) if operation is not None else {}
+        name = next((n for n, targets in sorted(filters.items()) if targets == (CHAINS_PATH,)), None)
+        if name is not None:
+            found[path] = name
+    return found
+
+
+async def chain_subjects(upstreams: Upstreams, principal: Principal, chain: str) -> list[str]:
+    """The chain and every subject its owners list under it now, as this caller may see them."""
+    filters = await chain_filters(upstreams, principal)
+    pages = await asyncio.gather(
+        *(upstreams.list_all(path, principal, [(name, chain)]) for path, name in filters.items())
+    )
+    hrefs = [chain, *(item["href"] for page in pages for item in page if isinstance(item.get("href"), str))]
+    if len(hrefs) > MAX_CHAIN_SUBJECTS:
+        raise ValidationProblem.field(
+            ["query", CHAIN_FILTER],
+            f"this chain has more than {MAX_CHAIN_SUBJECTS} subjects; filter by subject or subject_kind instead",
+        )
+    return list(dict.fromkeys(hrefs))
+
+
+class SubjectRecordQuery(ListQuery):
+    """The filters of every list of records about subjects (assessments, explanations)."""
+
+    principle: str | None = reference_filter(PRINCIPLES_PATH, "href (or id) of a principle.")
+    subject: str | None = reference_filter(SUBJECT_COLLECTIONS, "href of a subject.", max_length=300)
+    value_chain: str | None = reference_filter(
+        CHAINS_PATH,
+        "href (or id) of a value chain: only those about the chain itself and about the subjects that belong "
+        "to it (its teams, allocations, initiatives, EBOs: asked of their owners with your token when you ask).",
+    )
+
+
+class ChainFiltered(Collection[M]):
+    """A collection of records about subjects that also filters by ``value_chain``: the subjects
+    are asked of their owners when the list is asked for (``chain_subjects``)."""
+
+    def filter_clauses(self, query: ListQuery) -> list[ColumnElement[bool]]:
+        return super().filter_clauses(query.model_copy(update={CHAIN_FILTER: None}))
+
+    async def list_page(
+        self, ctx: RequestContext, query: ListQuery, *, where: Sequence[ColumnElement[bool]] = ()
+    ) -> Page[Any]:
+        chain = getattr(query, CHAIN_FILTER, None)
+        if chain is None or query.id:
+            return await super().list_page(ctx, query, where=where)
+        hrefs = await chain_subjects(ctx.upstreams, ctx.principal, chain_href(chain))
+        subject: Any = self.model.subject  # type: ignore[attr-defined]
+        return await super().list_page(ctx, query, where=[*where, subject.in_(hrefs)])

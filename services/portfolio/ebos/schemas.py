@@ -3,9 +3,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.chassis.references import reference_filter
 from services.chassis.resources import Input, ListQuery, ResourceRead
 from services.portfolio.common import Classification, Hosting, LongText, Text200
-from services.portfolio.refs import ValueChainRef
+from services.portfolio.refs import CHAINS_PATH, ValueChainRef
 
 EboStatus = Literal["registered", "under_review", "adopted", "tolerated", "phased_out"]
 Unit = Annotated[
@@ -128,6 +129,6 @@ class EboRead(ResourceRead):
 class EboQuery(ListQuery):
     unit: str | None = Field(default=None, max_length=120, description="EBOs of this unit.")
     status: Literal["registered", "under_review", "adopted", "tolerated", "phased_out", "archived"] | None = None
-    value_chain: str | None = Field(default=None, max_length=200, description="href of a value chain.")
+    value_chain: str | None = reference_filter(CHAINS_PATH, "href of a value chain.")
     hosting: Hosting | None = None
     data_classification: Classification | None = None

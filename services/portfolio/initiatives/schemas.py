@@ -3,10 +3,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from services.chassis.references import reference_filter
 from services.chassis.resources import Input, ListQuery, ResourceRead
 from services.portfolio.common import BudgetEur, Classification, Funding, Hosting, Kind, LongText, Text200
 from services.portfolio.initiatives.budgets import SPREADING
-from services.portfolio.refs import ProgrammeRef, ValueChainRef
+from services.portfolio.refs import CHAINS_PATH, PROGRAMMES_PATH, ProgrammeRef, ValueChainRef
 
 InitiativeStatus = Literal["proposed", "approved", "active", "delivered", "stopped"]
 OpenStatus = Literal["proposed", "approved", "active"]
@@ -154,9 +155,9 @@ class InitiativeRead(ResourceRead):
 
 
 class InitiativeQuery(ListQuery):
-    programme: str | None = Field(default=None, max_length=200, description="href (or id) of a programme.")
-    value_chain: str | None = Field(
-        default=None, max_length=200, description="href of a value chain, e.g. `/valuechains/v1/chains/<id>`."
+    programme: str | None = reference_filter(PROGRAMMES_PATH, "href (or id) of a programme.")
+    value_chain: str | None = reference_filter(
+        CHAINS_PATH, "href of a value chain, e.g. `/valuechains/v1/chains/<id>`."
     )
     kind: Kind | None = None
     funding: Funding | None = None

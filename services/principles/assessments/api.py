@@ -52,7 +52,8 @@ router.include_router(
         update=False,
         descriptions={
             "list": (
-                "Filter by `principle`, `subject`, `subject_kind`, `outcome`, `source` or `evaluation`; "
+                "Filter by `principle`, `subject`, `value_chain` (the chain and what belongs to it now), "
+                "`subject_kind`, `outcome`, `source` or `evaluation`; "
                 "`latest=true` keeps only the latest assessment per principle and subject (the current state)."
             ),
             "get": "One assessment: which principle revision judged which subject, with what outcome, for whom.",

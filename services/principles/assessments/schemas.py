@@ -2,10 +2,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from services.chassis.references import Ref
-from services.chassis.resources import Input, ListQuery, ResourceRead
+from services.chassis.references import Ref, reference_filter
+from services.chassis.resources import Input, ResourceRead
 from services.principles.kinds import SUBJECT_KINDS_DESCRIPTION, SubjectKind
-from services.principles.refs import EvaluationRef, ExplanationRef, PrincipleRef
+from services.principles.refs import EVALUATIONS_PATH, EvaluationRef, ExplanationRef, PrincipleRef
+from services.principles.subjects import SubjectRecordQuery
 
 Outcome = Literal["complies", "deviates", "explained", "not_applicable", "error"]
 ManualOutcome = Literal["complies", "deviates", "not_applicable"]
@@ -85,13 +86,11 @@ class ManualAssessmentCreate(Input):
     note: Annotated[str, Field(min_length=1, max_length=4000)] = Field(description="What the judgement rests on.")
 
 
-class AssessmentQuery(ListQuery):
-    principle: str | None = Field(default=None, max_length=200, description="href (or id) of a principle.")
-    subject: str | None = Field(default=None, max_length=300, description="href of a subject.")
+class AssessmentQuery(SubjectRecordQuery):
     subject_kind: SubjectKind | None = None
     outcome: Outcome | None = None
     source: Source | None = None
-    evaluation: str | None = Field(default=None, max_length=200, description="href (or id) of an evaluation.")
+    evaluation: str | None = reference_filter(EVALUATIONS_PATH, "href (or id) of an evaluation.")
     latest: bool = Field(
         default=False, description="Only the latest (non-archived) assessment per principle and subject."
     )

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.chassis.errors import Conflict, ValidationProblem
-from services.chassis.resources import ARCHIVED, Collection, ListQuery, Operation, RefField
+from services.chassis.resources import ARCHIVED, ListQuery, Operation, RefField
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
 from services.principles.assessments.models import Assessment
@@ -23,7 +23,7 @@ from services.principles.kinds import RECORD_NEED_TO_KNOW, classification_of, fa
 from services.principles.principles.models import Principle
 from services.principles.reclassification import follow_subjects
 from services.principles.refs import EVALUATIONS_PATH, EXPLANATIONS_PATH, PRINCIPLES_PATH
-from services.principles.subjects import fetch
+from services.principles.subjects import ChainFiltered, fetch
 
 
 def latest_ids() -> Select[tuple[str]]:
@@ -44,7 +44,7 @@ def latest_ids() -> Select[tuple[str]]:
     return select(ranked.c.id).where(ranked.c.rank == 1)
 
 
-class Assessments(Collection[Assessment]):
+class Assessments(ChainFiltered[Assessment]):
     write_roles = ("architect",)
 
     async def check_local_references(self, ctx: RequestContext, values: Mapping[str, Any]) -> None:

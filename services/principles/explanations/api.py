@@ -272,7 +272,8 @@ router.include_router(
         update=False,
         descriptions={
             "list": (
-                "Filter by `principle`, `subject`, `status`, `requested_by`; `review_by_before=<date>` lists "
+                "Filter by `principle`, `subject`, `value_chain` (the chain and what belongs to it now), `status`, "
+                "`requested_by`; `review_by_before=<date>` lists "
                 "approved explanations that expire by then (which expire this quarter?)."
             ),
             "get": "One explanation; `valid` says whether it counts today.",

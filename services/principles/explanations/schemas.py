@@ -5,9 +5,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.chassis.figures import Coverage
 from services.chassis.references import Ref
-from services.chassis.resources import Input, ListQuery, ResourceRead
+from services.chassis.resources import Input, ResourceRead
 from services.principles.kinds import SUBJECT_KINDS_DESCRIPTION, SubjectKind
 from services.principles.refs import PrincipleRef
+from services.principles.subjects import SubjectRecordQuery
 
 ExplanationStatus = Literal["requested", "approved", "rejected", "archived"]
 Reason = Annotated[str, Field(min_length=1, max_length=8000)]
@@ -146,9 +147,7 @@ class ExplanationRead(ResourceRead):
     )
 
 
-class ExplanationQuery(ListQuery):
-    principle: str | None = Field(default=None, max_length=200, description="href (or id) of a principle.")
-    subject: str | None = Field(default=None, max_length=300, description="href of a subject.")
+class ExplanationQuery(SubjectRecordQuery):
     status: ExplanationStatus | None = None
     requested_by: str | None = Field(default=None, max_length=200)
     review_by_before: dt.date | None = Field(

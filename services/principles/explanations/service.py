@@ -22,7 +22,7 @@ from services.chassis.auth import Principal
 from services.chassis.db import utcnow
 from services.chassis.errors import Conflict, Forbidden, NotFound, ValidationProblem
 from services.chassis.figures import tally
-from services.chassis.resources import ARCHIVED, Collection, ListQuery, Operation, Precondition, RefField
+from services.chassis.resources import ARCHIVED, ListQuery, Operation, Precondition, RefField
 from services.chassis.resources.pipeline import act, admit
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
@@ -44,7 +44,7 @@ from services.principles.principles.models import Principle
 from services.principles.reclassification import follow_subjects
 from services.principles.refs import PRINCIPLES_PATH
 from services.principles.settings import PrinciplesSettings
-from services.principles.subjects import fetch
+from services.principles.subjects import ChainFiltered, fetch
 
 REQUESTER_ROLES = ("portfolio_manager", "architect")
 OWNER_ROLE = "chain_owner"
@@ -75,7 +75,7 @@ def check_review_by(ctx: RequestContext, review_by: dt.date, loc: list[str | int
         )
 
 
-class Explanations(Collection[Explanation]):
+class Explanations(ChainFiltered[Explanation]):
     write_roles = ("architect",)
     action_roles = {
         "create": (*REQUESTER_ROLES, OWNER_ROLE),

@@ -3,9 +3,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.chassis.references import Ref
+from services.chassis.references import Ref, reference_filter
 from services.chassis.resources import Input, ListQuery, ResourceRead
-from services.principles.kinds import SubjectKind
+from services.principles.kinds import SUBJECT_COLLECTIONS, SubjectKind
 
 Phase = Literal["start", "execution"]
 ReviewOutcome = Literal["pass", "concerns", "fail"]
@@ -120,7 +120,7 @@ class ReviewRead(ResourceRead):
 
 
 class ReviewQuery(ListQuery):
-    subject: str | None = Field(default=None, max_length=300, description="href of the subject.")
+    subject: str | None = reference_filter(SUBJECT_COLLECTIONS, "href of the subject.", max_length=300)
     phase: Phase | None = None
     outcome: ReviewOutcome | None = None
     reviewer: str | None = Field(default=None, max_length=200)

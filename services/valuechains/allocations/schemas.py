@@ -3,9 +3,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from services.chassis.references import reference_filter
 from services.chassis.resources import Input, ListQuery, ResourceRead
 from services.valuechains.allocations.periods import PERIOD_HELP, PERIOD_PATTERN
-from services.valuechains.refs import ChainRef
+from services.valuechains.refs import CHAINS_PATH, ChainRef
 
 MAX_BUDGET_EUR = 10**12
 
@@ -82,7 +83,7 @@ class ChainAllocationQuery(ListQuery):
 
 
 class AllocationQuery(ChainAllocationQuery):
-    chain: str | None = Field(default=None, max_length=200, description="Only this chain's (its href or its id).")
+    chain: str | None = reference_filter(CHAINS_PATH, "Only this chain's (its href or its id).")
 
 
 class Actor(BaseModel):

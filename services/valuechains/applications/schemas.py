@@ -4,9 +4,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from services.chassis.references import reference_filter
 from services.chassis.resources import Input, ListQuery, ResourceRead
 from services.valuechains.applications.models import MAX_FINDINGS
-from services.valuechains.refs import ChainRef
+from services.valuechains.refs import CHAINS_PATH, ChainRef
 
 Category = Literal["registration", "intelligence", "business_operations", "infrastructure"]
 Disposition = Literal["tolerate", "invest", "migrate", "eliminate"]
@@ -178,6 +179,4 @@ class ChainApplicationQuery(ListQuery):
 
 
 class ApplicationQuery(ChainApplicationQuery):
-    chain: str | None = Field(
-        default=None, max_length=200, description="Only applications of this chain (its href or its id)."
-    )
+    chain: str | None = reference_filter(CHAINS_PATH, "Only applications of this chain (its href or its id).")

@@ -3,8 +3,9 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, WithJsonSchema
 
+from services.chassis.references import reference_filter
 from services.chassis.resources import Input, ListQuery, ResourceRead
-from services.valuechains.refs import ChainRef
+from services.valuechains.refs import CHAINS_PATH, ChainRef
 
 MAX_FTE = 100
 
@@ -100,6 +101,4 @@ class ChainTeamQuery(ListQuery):
 
 
 class TeamQuery(ChainTeamQuery):
-    chain: str | None = Field(
-        default=None, max_length=200, description="Only teams of this chain (its href or its id)."
-    )
+    chain: str | None = reference_filter(CHAINS_PATH, "Only teams of this chain (its href or its id).")
