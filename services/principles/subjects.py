@@ -165,3 +165,36 @@ async def representative(
         else:
             subject[name] = {"href": href}
     return subject
+
+
+# --- the subjects of a chain ---------------------------------------------------------------------
+
+CHAIN_PATH = COLLECTION_OF_KIND["chain"]
+
+
+def chain_href(value: str, loc: Sequence[str | int]) -> str:
+    """A chain's href from its href or id; 422 on ``loc`` for anything else."""
+    parsed = parse_href(value)
+    if parsed is not None and parsed.collection_path == CHAIN_PATH and parsed.id is not None:
+        return str(parsed)
+    if parsed is None and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        return f"{CHAIN_PATH}/{value}"
+    raise ValidationProblem.field(loc, f"not a chain: {value!r} (give its href or id)")
+
+
+async def chain_subjects(upstreams: Upstreams, chains: Sequence[str], principal: Principal) -> set[str]:
+    """The subjects that belong to these chains: each chain itself and every subject that points at it
+    (its teams and allocations, the initiatives and EBOs of its value chain), as their owners'
+    ``/v1/references`` say with the caller's token (every page); 503 when an owner cannot answer."""
+    services = sorted({service for service, _ in KINDS})
+    found: set[str] = set(chains)
+    for chain in chains:
+        for service in services:
+            items = await upstreams.list_all(f"/{service}/v1/references", principal, [("target", chain)])
+            found.update(str(i["href"]) for i in items if KINDS.get(_kind_key(str(i.get("href", "")))))
+    return found
+
+
+def _kind_key(href: str) -> tuple[str, str]:
+    parsed = parse_href(href)
+    return (parsed.service, parsed.collection) if parsed is not None and parsed.id is not None else ("", "")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from services.principles.explanations.api import _csv_value
+from services.chassis.exports import csv_cell
 from services.principles.explanations.models import Explanation
 from tests.conftest import Suite
 from tests.principles.helpers import (
@@ -314,8 +314,8 @@ async def test_the_csv_register_does_not_hand_spreadsheets_formulas(suite: Suite
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_every_formula_start_is_quoted(start: str) -> None:
-    assert _csv_value(f"{start}1+1") == f"'{start}1+1"
-    assert _csv_value(f"x{start}1") == f"x{start}1"
+    assert csv_cell(f"{start}1+1") == f"'{start}1+1"
+    assert csv_cell(f"x{start}1") == f"x{start}1"
 
 
 async def test_a_requester_may_withdraw_their_request(suite: Suite, tokens: Tokens) -> None:
