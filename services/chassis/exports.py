@@ -184,6 +184,10 @@ def _flat_values(data: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _lists_objects(value: Any) -> bool:
+    return isinstance(value, list) and any(isinstance(v, Mapping) for v in value)
+
+
 def name_column(column: str) -> str:
     """Where the name of a reference column's target goes: ``x.href`` → ``x.name``, ``x`` → ``x_name``."""
     return column.removesuffix(".href") + ".name" if column.endswith(".href") else column + "_name"
@@ -204,6 +208,28 @@ class Export:
     sections: tuple[str, ...]
     names: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+
+    @property
+    def note(self) -> str:
+        """What the operation's description says about the CSV (appended to it)."""
+        parts = ", ".join(f"`{s or REPORT_SECTION}`" for s in self.sections)
+        text = (
+            "\n\n**CSV**: `Accept: text/csv` gives the same figures as a CSV file (`application/json` is the "
+            "default; any other `Accept` is 406). "
+        )
+        if len(self.sections) > 1:
+            text += (
+                f"Its first column, `section`, names the part of the answer a row comes from ({parts}; `report` "
+                "is the answer's own fields), columns are the JSON's fields (nested ones dotted), in a fixed order. "
+            )
+        if self.names:
+            named = ", ".join(f"`{name_column(c)}`" for c in self.names)
+            text += (
+                f"Beside each reference to another service's resource its name ({named}), read from its owner "
+                "with your token: `(unresolved: not found)` when you may not see it, `(unresolved: unavailable)` "
+                "when its owner does not answer. "
+            )
+        return text + "Coverage is in the headers `IV-Records-*`, in both formats."
 
     def columns(self, model: type[BaseModel]) -> list[str]:
         return list(_columns(self, model))
@@ -242,7 +268,7 @@ class Export:
         for section in self.sections:
             if section == "":
                 skip = (*self.sections, "coverage")
-                own = {k: v for k, v in data.items() if k not in skip and not isinstance(v, list)}
+                own = {k: v for k, v in data.items() if k not in skip and not _lists_objects(v)}
                 found: list[Any] = [own]
             else:
                 value = data.get(section)
@@ -277,7 +303,9 @@ def _columns(export: Export, model: type[BaseModel]) -> tuple[str, ...]:
         if section == "":
             skip = {*export.sections, "coverage"}
             own = [
-                name for name, info in model.model_fields.items() if name not in skip and not _item(info.annotation)[0]
+                name
+                for name, info in model.model_fields.items()
+                if name not in skip and not (_item(info.annotation)[0] and _model(_item(info.annotation)[1]))
             ]
             found = _flat_columns(model, skip=set(model.model_fields) - set(own))
         elif section in model.model_fields:
