@@ -229,7 +229,11 @@ class Export:
                 "with your token: `(unresolved: not found)` when you may not see it, `(unresolved: unavailable)` "
                 "when its owner does not answer. "
             )
-        return text + "Coverage is in the headers `IV-Records-*`, in both formats."
+        return text + (
+            "Text that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage "
+            "return) gets a leading `'`; JSON gives every value as stored. Coverage is in the headers "
+            "`IV-Records-*`, in both formats."
+        )
 
     def columns(self, model: type[BaseModel]) -> list[str]:
         return list(_columns(self, model))

@@ -60,15 +60,11 @@ REGISTER_EXPORT = Export(filename="explanations-register", sections=("items",), 
         "approved or rejected and when, `review_by` and whether it still counts (`valid`). "
         "Filters, combined with AND: `year` (asked in that calendar year), `principle`, `status` and `chain` "
         "(about the chain or a subject of it), each repeatable but `year`. "
-        "Choose the format with `Accept`: `application/json` (default) or `text/csv`; anything else is 406. "
-        "The CSV also holds each subject's name (`subject_name`, read from its owner with your token; "
-        "`(unresolved: not found)` when you may not see it, `(unresolved: unavailable)` when its owner does "
-        "not answer). In CSV, a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a "
-        "leading single quote (`'`), so that a spreadsheet shows it as text instead of running it as a "
-        "formula; JSON gives every value as stored. **Need to know**: the register lists only the "
-        "explanations you may see; how many that is and how many were left out is in `coverage` (JSON) "
-        "and, in either format, in the headers `IV-Records-Counted` and `IV-Records-Left-Out`."
-    ),
+        "**Need to know**: the register lists only the explanations you may see; how "
+        "many that is and how many were left out is in `coverage` (JSON) and, in either format, in the "
+        "headers `IV-Records-Counted` and `IV-Records-Left-Out`."
+    )
+    + REGISTER_EXPORT.note,
     responses=REGISTER_EXPORT.responses(Register, 401, 403, 422, 503, description="The register."),
 )
 async def export_register(ctx: Ctx, query: Annotated[RegisterQuery, Query()], media: Accepted) -> Response:
