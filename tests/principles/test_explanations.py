@@ -352,7 +352,7 @@ async def test_the_register_filters_by_year_principle_status_and_chain(suite: Su
     async with suite.client("principles", tokens("reader", clearance="confidential")) as client:
 
         async def listed(params: list[tuple[str, str]], accept: str = "application/json") -> set[str]:
-            answer = await client.get("/v1/explanations/register", params=params, headers={"Accept": accept})
+            answer = await client.get("/v1/explanations/register", params=tuple(params), headers={"Accept": accept})
             assert answer.status_code == 200, answer.text
             rows = answer.json()["items"] if accept == "application/json" else csv.DictReader(io.StringIO(answer.text))
             return {mine[row["href"]] for row in rows if row["href"] in mine}
@@ -373,17 +373,17 @@ async def test_the_register_filters_by_year_principle_status_and_chain(suite: Su
         assert filtered.json()["coverage"]["counted"] == filtered.json()["count"] == 1  # over the filtered register
         assert filtered.headers["IV-Records-Counted"] == "1"
 
-        for params, field in (
-            ([("chain", "/portfolio/v1/initiatives/x")], "chain"),
-            ([("chain", "no such thing!")], "chain"),
-            ([("principle", chain_a["href"])], "principle"),
-            ([("status", "bogus")], "status"),
-            ([("year", "soon")], "year"),
+        for param, value in (
+            ("chain", "/portfolio/v1/initiatives/x"),
+            ("chain", "no such thing!"),
+            ("principle", chain_a["href"]),
+            ("status", "bogus"),
+            ("year", "soon"),
         ):
-            refused = await client.get("/v1/explanations/register", params=params)
-            assert refused.status_code == 422, (params, refused.text)
+            refused = await client.get("/v1/explanations/register", params={param: value})
+            assert refused.status_code == 422, (param, value, refused.text)
             assert refused.headers["content-type"] == "application/problem+json"
-            assert field in str(refused.json()["errors"][0]["loc"]), refused.json()
+            assert param in str(refused.json()["errors"][0]["loc"]), refused.json()
 
         # Which subjects belong to a chain is the owners' to say: without them, no answer (not a partial one).
         suite.transport.down.add("portfolio.test")
