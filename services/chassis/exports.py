@@ -39,7 +39,6 @@ import asyncio
 import csv
 import io
 import types
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -52,8 +51,7 @@ from starlette.responses import Response
 from services.chassis.auth import Principal
 from services.chassis.errors import NotAcceptable, Problem, problem_responses
 from services.chassis.figures import Coverage
-from services.chassis.references import Upstreams
-from services.chassis.routing import parse_href
+from services.chassis.references import Upstreams, group_by_collection
 from services.chassis.uow import RequestContext
 
 JSON = "application/json"
@@ -340,14 +338,8 @@ async def resolve_names(upstreams: Upstreams, principal: Principal, hrefs: Itera
     """Each href's name, with one batch request per target collection at its owner with the caller's
     token; the unresolved markers for what the caller may not see (or is not there) and for an owner
     that cannot answer. Values that are no href of this platform get no name (None)."""
-    by_collection: dict[str, list[str]] = defaultdict(list)
-    names: dict[str, str | None] = {}
-    for href in dict.fromkeys(hrefs):
-        parsed = parse_href(href)
-        if parsed is None or parsed.id is None:
-            names[href] = None
-            continue
-        by_collection[parsed.collection_path].append(parsed.id)
+    by_collection, others = group_by_collection(hrefs)
+    names: dict[str, str | None] = dict.fromkeys(others)
 
     async def fetch(path: str) -> dict[str, dict[str, Any]] | None:
         try:

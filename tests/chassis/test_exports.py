@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,10 +40,10 @@ from tests.chassis.test_figures import (
     Call,
     World,
     classified_part,
-    is_report,
     visible_part,
+    world_services,
 )
-from tests.conftest import Suite, committed_services, migrated_databases
+from tests.conftest import Suite
 from tests.support import Tokens
 
 NOT_EXPORTS = {("portfolio", "/v1/duplicates")}
@@ -125,16 +124,9 @@ async def name_of(suite: Suite, token: dict[str, str], href: str) -> str | None:
 
 @pytest.fixture(scope="module")
 async def exports(tmp_path_factory: pytest.TempPathFactory, var_dir: Path, tokens: Tokens) -> AsyncIterator[Exports]:
-    folder = tmp_path_factory.mktemp(f"exports-{uuid.uuid4().hex[:6]}")
-    async with (
-        migrated_databases(folder, "exports") as databases,
-        committed_services(var_dir, databases, background_tasks=False) as suite,
-    ):
+    async with world_services(tmp_path_factory, var_dir, "exports") as (suite, documented):
         world = World()
-        found = Exports()
-        for service in SERVICES:
-            paths = suite.apps[service].openapi()["paths"]
-            found.documented[service] = {p: item["get"] for p, item in paths.items() if "get" in item and is_report(p)}
+        found = Exports(documented=documented)
         await visible_part(suite, tokens, world)
         await classified_part(suite, tokens, world)
         who = {
