@@ -223,9 +223,9 @@ class Export:
         if self.names:
             named = ", ".join(f"`{name_column(c)}`" for c in self.names)
             text += (
-                f"Beside each reference to another service's resource its name ({named}), read from its owner "
-                "with your token: `(unresolved: not found)` when you may not see it, `(unresolved: unavailable)` "
-                "when its owner does not answer. "
+                f"Beside references their names ({named}), read from their owners with your token: "
+                "`(unresolved: not found)` when you may not see it, `(unresolved: unavailable)` when its owner "
+                "does not answer. "
             )
         return text + (
             "Text that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage "

@@ -54,6 +54,7 @@ extra = APIRouter()  # tagged "rounds" by the router it joins
 DIFF = Export(
     filename="round-diff",
     sections=("", "summary", "added", "removed", "decisions_changed", "rank_moves", "budget_moves"),
+    names=("round.href", "against.href"),
 )
 
 
