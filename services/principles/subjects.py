@@ -22,7 +22,7 @@ from services.chassis.errors import ServiceUnavailable, ValidationProblem
 from services.chassis.references import Upstreams, not_found
 from services.chassis.routing import parse_href
 from services.chassis.schema_index import ANY_COLLECTION, SchemaIndex
-from services.principles.kinds import COLLECTION_OF_KIND, KINDS, Target
+from services.principles.kinds import COLLECTION_OF_KIND, KINDS, Target, subject_kind
 
 REFERENCE_READ = re.compile(r"\bsubject\.([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)")
 SCHEMA_TTL_SECONDS = 60.0
@@ -191,10 +191,5 @@ async def chain_subjects(upstreams: Upstreams, chains: Sequence[str], principal:
     for chain in chains:
         for service in services:
             items = await upstreams.list_all(f"/{service}/v1/references", principal, [("target", chain)])
-            found.update(str(i["href"]) for i in items if KINDS.get(_kind_key(str(i.get("href", "")))))
+            found.update(str(i["href"]) for i in items if subject_kind(str(i.get("href", ""))) is not None)
     return found
-
-
-def _kind_key(href: str) -> tuple[str, str]:
-    parsed = parse_href(href)
-    return (parsed.service, parsed.collection) if parsed is not None and parsed.id is not None else ("", "")
