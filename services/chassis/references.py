@@ -104,6 +104,20 @@ def build_http_client(
     )
 
 
+def group_by_collection(hrefs: Iterable[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """The ids of resource hrefs per collection path (each once), and the values that are no resource
+    href of this platform: what one batch request per collection asks for."""
+    by_collection: dict[str, list[str]] = defaultdict(list)
+    others: list[str] = []
+    for href in dict.fromkeys(hrefs):
+        parsed = parse_href(href)
+        if parsed is None or parsed.id is None:
+            others.append(href)
+        else:
+            by_collection[parsed.collection_path].append(parsed.id)
+    return by_collection, others
+
+
 class Upstreams:
     """Reaches the owner of any href through the shared prefix-to-URL table."""
 
@@ -185,14 +199,8 @@ class Upstreams:
 
     async def resolve(self, hrefs: Iterable[str], principal: Principal) -> dict[str, dict[str, Any] | None]:
         """Each href's representation (None when missing or hidden), one batch per collection."""
-        by_collection: dict[str, list[str]] = defaultdict(list)
-        result: dict[str, dict[str, Any] | None] = {}
-        for href in dict.fromkeys(hrefs):
-            parsed = parse_href(href)
-            if parsed is None or parsed.id is None:
-                result[href] = None
-                continue
-            by_collection[parsed.collection_path].append(parsed.id)
+        by_collection, others = group_by_collection(hrefs)
+        result: dict[str, dict[str, Any] | None] = dict.fromkeys(others)
         collections = list(by_collection)
         fetched = await asyncio.gather(*(self.batch_get(path, by_collection[path], principal) for path in collections))
         for path, items in zip(collections, fetched, strict=True):

@@ -188,14 +188,14 @@ CHAIN_FILTER = "value_chain"
 MAX_CHAIN_SUBJECTS = 5000
 
 
-def chain_href(value: str) -> str:
-    """The href of the chain a ``value_chain`` filter names (its href or its id); 422 otherwise."""
+def chain_href(value: str, loc: Sequence[str | int] = ("query", CHAIN_FILTER)) -> str:
+    """The href of the chain a filter names (its href or its id); 422 on ``loc`` otherwise."""
     if re.fullmatch(ID_PATTERN, value):
         return f"{CHAINS_PATH}/{value}"
     parsed = parse_href(value)
     if parsed is None or parsed.collection_path != CHAINS_PATH or parsed.id is None:
         raise ValidationProblem.field(
-            ["query", CHAIN_FILTER], f"{value!r} is not the href (or id) of a value chain ({CHAINS_PATH}/<id>)"
+            list(loc), f"{value!r} is not the href (or id) of a value chain ({CHAINS_PATH}/<id>)"
         )
     return f"{CHAINS_PATH}/{parsed.id}"
 

@@ -23,6 +23,7 @@ figures below, so that a new report is covered the day it is added."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -335,18 +336,29 @@ class Answers:
     documented: dict[str, set[str]] = field(default_factory=dict)
 
 
-@pytest.fixture(scope="module")
-async def answers(tmp_path_factory: pytest.TempPathFactory, var_dir: Path, tokens: Tokens) -> AsyncIterator[Answers]:
-    folder = tmp_path_factory.mktemp(f"figures-{uuid.uuid4().hex[:6]}")
+@contextlib.asynccontextmanager
+async def world_services(
+    tmp_path_factory: pytest.TempPathFactory, var_dir: Path, tag: str
+) -> AsyncIterator[tuple[Suite, dict[str, dict[str, Any]]]]:
+    """The services on fresh databases of their own, and per service each report's GET operation as its
+    OpenAPI document has it (by path)."""
+    folder = tmp_path_factory.mktemp(f"{tag}-{uuid.uuid4().hex[:6]}")
     async with (
-        migrated_databases(folder, "figures") as databases,
+        migrated_databases(folder, tag) as databases,
         committed_services(var_dir, databases, background_tasks=False) as suite,
     ):
-        world = World()
-        found = Answers()
+        documented = {}
         for service in SERVICES:
             paths = suite.apps[service].openapi()["paths"]
-            found.documented[service] = {p for p, item in paths.items() if "get" in item and is_report(p)}
+            documented[service] = {p: item["get"] for p, item in paths.items() if "get" in item and is_report(p)}
+        yield suite, documented
+
+
+@pytest.fixture(scope="module")
+async def answers(tmp_path_factory: pytest.TempPathFactory, var_dir: Path, tokens: Tokens) -> AsyncIterator[Answers]:
+    async with world_services(tmp_path_factory, var_dir, "figures") as (suite, documented):
+        world = World()
+        found = Answers(documented={service: set(operations) for service, operations in documented.items()})
         admin = tokens("admin", sub="u-figures-admin", clearance="secret")
         reader = tokens("reader", sub="u-figures-reader", clearance="internal", unit=UNCLEARED_UNIT)
 

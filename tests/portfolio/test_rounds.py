@@ -199,6 +199,48 @@ async def test_open_close_and_frozen(suite: Suite, tokens: Tokens) -> None:
         assert (await reader.post(f"/v1/rounds/{other['id']}/close")).status_code == 403
 
 
+async def test_the_diff_counts_places_in_the_ranking_you_see(suite: Suite, tokens: Tokens) -> None:
+    """Rank numbers with gaps (10, 20, 30) and an item the reader may not see between them: a move is
+    counted in places of the visible ranking, never as a difference of rank numbers."""
+    chain = await make_chain(suite, tokens)
+    async with suite.client("portfolio", pm(tokens)) as client:
+        a, b, c = await initiatives(client, chain, 100_000, 100_000, 100_000)
+        (hidden,) = await initiatives(client, chain, 100_000, data_classification="secret")
+        before = await created(client, "/v1/rounds", round_body(name="R1", period="2026-T1"))
+        for initiative, rank in ((a, 10), (b, 20), (hidden, 25), (c, 30)):
+            await add(client, before, initiative, rank, "continue")
+        after = await created(
+            client, "/v1/rounds", round_body(name="R2", period="2026-T2", from_round={"href": before["href"]})
+        )
+        items = {i["initiative"]["href"]: i for i in after["items"]}
+        await patched(client, local(items[c["href"]]["href"]), {"rank": 15}, 1)
+        await patched(client, local(items[a["href"]]["href"]), {"rank": 35}, 1)
+
+    def moves(body: dict[str, Any]) -> dict[str, tuple[int, int, int, int, int, int]]:
+        return {
+            m["initiative"]["href"]: (
+                m["before"],
+                m["after"],
+                m["position_before"],
+                m["position_after"],
+                m["places_up"],
+                m["places_down"],
+            )
+            for m in body["rank_moves"]
+        }
+
+    path, params = f"/v1/rounds/{after['id']}/diff", {"against": before["id"]}
+    async with suite.client("portfolio", pm(tokens)) as client:
+        # R1: a, b, hidden, c; R2: c, b, hidden, a.
+        seen = (await client.get(path, params=params)).json()
+        assert moves(seen) == {c["href"]: (30, 15, 4, 1, 3, 0), a["href"]: (10, 35, 1, 4, 0, 3)}
+    async with suite.client("portfolio", tokens("reader", clearance="internal")) as reader:
+        # R1: a, b, c; R2: c, b, a: the hidden item takes no place.
+        seen = (await reader.get(path, params=params)).json()
+        assert moves(seen) == {c["href"]: (30, 15, 3, 1, 2, 0), a["href"]: (10, 35, 1, 3, 0, 2)}
+        assert seen["summary"]["rank_moves"] == 2
+
+
 async def test_start_from_previous_round_and_diff(suite: Suite, tokens: Tokens) -> None:
     chain = await make_chain(suite, tokens)
     async with suite.client("portfolio", pm(tokens)) as client:
@@ -285,7 +327,10 @@ async def test_start_from_previous_round_and_diff(suite: Suite, tokens: Tokens) 
                 "name": "Initiatief 3",
                 "before": 30,
                 "after": 5,
-                "places_up": 25,
+                "position_before": 3,  # Q2: a, b, c, d, e
+                "position_after": 1,  # Q3: c, a, b, e, f
+                "places_up": 2,  # places, not 30 - 5
+                "places_down": 0,
                 "note": "Board wants it first.",
                 "previous_note": "",
             }

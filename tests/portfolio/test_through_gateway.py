@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 from fastapi import FastAPI
 
 from tests.conftest import Suite
@@ -50,6 +53,20 @@ async def test_round_through_the_gateway(suite_gateway: FastAPI, suite: Suite, t
         assert report.status_code == 200, report.text
         [per_chain] = report.json()["per_value_chain"]
         assert per_chain["value_chain"]["name"] == "Opsporing" and per_chain["ratio"] == {"run": 40.0, "renewal": 60.0}
+        # The same report for a memo: CSV through the gateway, the chain named beside its href.
+        exported = await client.get(
+            f"{PREFIX}/reports/ratio", params={"round": round_["id"]}, headers={"Accept": "text/csv"}
+        )
+        assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv"), exported.text
+        assert exported.headers["IV-Records-Counted"] == "2"
+        [row] = [r for r in csv.DictReader(io.StringIO(exported.text)) if r["section"] == "per_value_chain"]
+        assert (
+            row["value_chain.href"] == chain and row["value_chain.name"] == "Opsporing" and row["ratio.run"] == "40.0"
+        )
+        refused = await client.get(
+            f"{PREFIX}/reports/ratio", params={"round": round_["id"]}, headers={"Accept": "application/xml"}
+        )
+        assert refused.status_code == 406 and refused.headers["content-type"] == "application/problem+json"
 
         assert (await client.post(f"{PREFIX}/rounds/{round_['id']}/open")).status_code == 200
         assert (await client.post(f"{PREFIX}/rounds/{round_['id']}/close")).status_code == 200

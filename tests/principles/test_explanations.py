@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from services.principles.explanations.api import _csv_value
+from services.chassis.exports import csv_cell
 from services.principles.explanations.models import Explanation
 from tests.conftest import Suite
 from tests.principles.helpers import (
@@ -314,8 +314,8 @@ async def test_the_csv_register_does_not_hand_spreadsheets_formulas(suite: Suite
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_every_formula_start_is_quoted(start: str) -> None:
-    assert _csv_value(f"{start}1+1") == f"'{start}1+1"
-    assert _csv_value(f"x{start}1") == f"x{start}1"
+    assert csv_cell(f"{start}1+1") == f"'{start}1+1"
+    assert csv_cell(f"x{start}1") == f"x{start}1"
 
 
 async def test_a_requester_may_withdraw_their_request(suite: Suite, tokens: Tokens) -> None:
@@ -330,3 +330,65 @@ async def test_a_requester_may_withdraw_their_request(suite: Suite, tokens: Toke
         assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "archived"
     async with suite.client("principles", architect(tokens, sub="arch-2")) as client:
         assert (await client.post(f"{local(explanation['href'])}/approve", json={})).status_code == 409
+
+
+async def test_the_register_filters_by_year_principle_status_and_chain(suite: Suite, tokens: Tokens) -> None:
+    chain_a, chain_b = await make_chain(suite, tokens), await make_chain(suite, tokens)
+    in_a = await make_initiative(suite, tokens, chain_a, hosting="public_cloud", data_classification="confidential")
+    in_b = await make_initiative(suite, tokens, chain_b, hosting="public_cloud", data_classification="confidential")
+    async with suite.client("principles", architect(tokens, sub="arch-1")) as client:
+        one, two = await make_principle(client, rule=CLOUD_RULE), await make_principle(client, rule=CLOUD_RULE)
+        asked = {}
+        for key, principle, subject in (("1a", one, in_a), ("2b", two, in_b), ("1b", one, in_b)):
+            response = await client.post("/v1/explanations", json=explanation_body(principle, subject))
+            assert response.status_code == 201, response.text
+            asked[key] = response.json()["href"]
+    async with suite.client("principles", architect(tokens, sub="arch-2")) as client:
+        approved = await client.post(f"{local(asked['1a'])}/approve", json={"note": "Fine."})
+        assert approved.status_code == 200, approved.text
+    mine = {href: key for key, href in asked.items()}
+    year = utc_today().year
+
+    async with suite.client("principles", tokens("reader", clearance="confidential")) as client:
+
+        async def listed(params: list[tuple[str, str]], accept: str = "application/json") -> set[str]:
+            answer = await client.get("/v1/explanations/register", params=tuple(params), headers={"Accept": accept})
+            assert answer.status_code == 200, answer.text
+            rows = answer.json()["items"] if accept == "application/json" else csv.DictReader(io.StringIO(answer.text))
+            return {mine[row["href"]] for row in rows if row["href"] in mine}
+
+        assert await listed([]) == {"1a", "2b", "1b"}
+        assert await listed([("principle", one["href"])]) == {"1a", "1b"}
+        assert await listed([("principle", one["id"]), ("principle", two["href"])]) == {"1a", "2b", "1b"}
+        assert await listed([("status", "approved")]) == {"1a"}
+        assert await listed([("status", "approved"), ("status", "requested")]) == {"1a", "2b", "1b"}
+        assert await listed([("chain", chain_a["href"])]) == {"1a"}
+        assert await listed([("chain", chain_b["id"])]) == {"2b", "1b"}
+        assert await listed([("chain", chain_a["id"]), ("chain", chain_b["href"])]) == {"1a", "2b", "1b"}
+        assert await listed([("year", str(year))]) == {"1a", "2b", "1b"}
+        assert await listed([("year", str(year - 1))]) == set()
+        assert await listed([("principle", one["href"]), ("chain", chain_b["href"]), ("year", str(year))]) == {"1b"}
+        assert await listed([("chain", chain_b["href"]), ("status", "requested")], accept="text/csv") == {"2b", "1b"}
+        filtered = await client.get("/v1/explanations/register", params=[("chain", chain_a["href"])])
+        assert filtered.json()["coverage"]["counted"] == filtered.json()["count"] == 1  # over the filtered register
+        assert filtered.headers["IV-Records-Counted"] == "1"
+
+        for param, value in (
+            ("chain", "/portfolio/v1/initiatives/x"),
+            ("chain", "no such thing!"),
+            ("principle", chain_a["href"]),
+            ("status", "bogus"),
+            ("year", "soon"),
+        ):
+            refused = await client.get("/v1/explanations/register", params={param: value})
+            assert refused.status_code == 422, (param, value, refused.text)
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert param in str(refused.json()["errors"][0]["loc"]), refused.json()
+
+        # Which subjects belong to a chain is the owners' to say: without them, no answer (not a partial one).
+        suite.transport.down.add("portfolio.test")
+        try:
+            down = await client.get("/v1/explanations/register", params=[("chain", chain_a["href"])])
+        finally:
+            suite.transport.down.discard("portfolio.test")
+        assert down.status_code == 503 and down.headers["content-type"] == "application/problem+json"

@@ -2,14 +2,29 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
 
-from services.chassis.errors import ValidationProblem, problem_responses
+from services.chassis.errors import ValidationProblem
+from services.chassis.exports import Accepted, Export
 from services.chassis.uow import Ctx
 from services.portfolio.reports.reconciliation import reconciliation_report
 from services.portfolio.reports.schemas import RatioReport, ReconciliationReport, YearRatioReport
 from services.portfolio.reports.service import COUNTED_STATUSES, ratio_report, year_ratio_report
 
 router = APIRouter(tags=["reports"])
+
+RATIO = Export(
+    filename="ratio",
+    sections=("", "overall", "per_value_chain", "funding", "trend", "renewal_funded_only_incidentally"),
+    names=("value_chain.href",),
+    exclude=("rounding",),
+)
+RECONCILIATION = Export(
+    filename="reconciliation",
+    sections=("", "overall", "chains"),
+    names=("value_chain.href",),
+    exclude=("rounding",),
+)
 
 Year = Annotated[int, Field(ge=1900, le=2199, description="A calendar year.", examples=[2026])]
 
@@ -52,14 +67,16 @@ class RatioQuery(BaseModel):
         "classified above your clearance is left out, in closed rounds too, and `coverage` says how many "
         "records were counted and how many left out. Rounding: percentages have one decimal, largest "
         "remainder, parts add up to 100."
-    ),
-    responses=problem_responses(401, 403, 422),
+    )
+    + RATIO.note,
+    responses=RATIO.responses(RatioReport, 401, 403, 422, 503),
 )
-async def ratio(ctx: Ctx, query: Annotated[RatioQuery, Query()]) -> RatioReport | YearRatioReport:
+async def ratio(ctx: Ctx, query: Annotated[RatioQuery, Query()], media: Accepted) -> Response:
     if query.round is not None and query.year is None:
-        return await ratio_report(ctx, query.round)
+        report = await ratio_report(ctx, query.round)
+        return await RATIO.respond(ctx, media, report, filename=f"ratio-{report.period}")
     if query.year is not None and query.round is None:
-        return await year_ratio_report(ctx, query.year)
+        return await RATIO.respond(ctx, media, await year_ratio_report(ctx, query.year), filename=f"ratio-{query.year}")
     msg = "give exactly one of round and year"
     raise ValidationProblem(
         msg, errors=[{"loc": ["query", f], "msg": msg, "type": "one_of"} for f in ("round", "year")]
@@ -90,8 +107,10 @@ class ReconciliationQuery(BaseModel):
         "`no_allocation`. `overall` holds every allocation of the year, budget-weighted, beside all the "
         "money. The money is computed over the initiatives you may see (`coverage` says how many were left "
         "out). The valuechains service unreachable: 503, nothing computed."
-    ),
-    responses=problem_responses(401, 403, 422, 503),
+    )
+    + RECONCILIATION.note,
+    responses=RECONCILIATION.responses(ReconciliationReport, 401, 403, 422, 503),
 )
-async def reconciliation(ctx: Ctx, query: Annotated[ReconciliationQuery, Query()]) -> ReconciliationReport:
-    return await reconciliation_report(ctx, query.year)
+async def reconciliation(ctx: Ctx, query: Annotated[ReconciliationQuery, Query()], media: Accepted) -> Response:
+    report = await reconciliation_report(ctx, query.year)
+    return await RECONCILIATION.respond(ctx, media, report, filename=f"reconciliation-{query.year}")

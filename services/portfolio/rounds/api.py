@@ -4,6 +4,7 @@ from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
 from services.chassis.errors import NotFound, problem_responses
+from services.chassis.exports import Accepted, Export
 from services.chassis.pagination import Page
 from services.chassis.resources import (
     ETAG_HEADER,
@@ -50,6 +51,11 @@ ItemId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$", descrip
 FROZEN_NOTE = "A closed round is frozen: this is then 409."
 
 extra = APIRouter()  # tagged "rounds" by the router it joins
+DIFF = Export(
+    filename="round-diff",
+    sections=("", "summary", "added", "removed", "decisions_changed", "rank_moves", "budget_moves"),
+    names=("round.href", "against.href"),
+)
 
 
 @write(
@@ -185,12 +191,15 @@ async def update_item(
         "item), each with this round's note and the other round's note. `live_budget_*` sum the items that "
         "are not stopped or deferred. Initiatives you are not cleared to see are left out of every part, "
         "budgets included, and `coverage` says for each round over how many items the diff is computed and "
-        "how many were left out."
-    ),
-    responses=problem_responses(401, 403, 404, 422),
+        "how many were left out. A rank move says how many places the initiative moved in the ranking you "
+        "see (`places_up`, `places_down`, from `position_before` to `position_after`): places, not a "
+        "difference of rank numbers."
+    )
+    + DIFF.note,
+    responses=DIFF.responses(RoundDiff, 401, 403, 404, 422),
 )
-async def diff(ctx: Ctx, id: ResourceId, query: Annotated[DiffQuery, Query()]) -> RoundDiff:
-    return await round_diff(ctx, id, query.against)
+async def diff(ctx: Ctx, id: ResourceId, query: Annotated[DiffQuery, Query()], media: Accepted) -> Response:
+    return await DIFF.respond(ctx, media, await round_diff(ctx, id, query.against), filename=f"round-diff-{id}")
 
 
 router.include_router(extra)

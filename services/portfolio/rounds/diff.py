@@ -90,6 +90,18 @@ async def diff(ctx: RequestContext, round_id: str, against: str) -> RoundDiff:
         .group_by(RoundItem.round_id)
     )
 
+    # Each visible item's place in its round's ranking as the caller sees it (by rank, then the
+    # earlier first, as a round lists its items): rank numbers may have gaps, places do not.
+    places = (
+        select(
+            RoundItem.id,
+            func.row_number().over(partition_by=RoundItem.round_id, order_by=(RoundItem.rank, RoundItem.id)),
+        )
+        .join(Initiative, Initiative.id == RoundItem.initiative_id)
+        .where(RoundItem.round_id.in_([before_round.id, after_round.id]), *visible)
+    )
+    place: dict[str, int] = {id_: int(n) for id_, n in (await ctx.session.execute(places)).all()}
+
     def ref(item: RoundItem) -> dict[str, str]:
         return {"href": f"{INITIATIVES_PATH}/{item.initiative_id}"}
 
@@ -113,9 +125,18 @@ async def diff(ctx: RequestContext, round_id: str, against: str) -> RoundDiff:
         if now.decision != then.decision:
             decisions.append(DecisionChange.model_validate({**common, "before": then.decision, "after": now.decision}))
         if now.rank != then.rank:
+            moved = place[then.id] - place[now.id]
             ranks.append(
                 RankMove.model_validate(
-                    {**common, "before": then.rank, "after": now.rank, "places_up": then.rank - now.rank}
+                    {
+                        **common,
+                        "before": then.rank,
+                        "after": now.rank,
+                        "position_before": place[then.id],
+                        "position_after": place[now.id],
+                        "places_up": max(moved, 0),
+                        "places_down": max(-moved, 0),
+                    }
                 )
             )
         if now.budget_eur != then.budget_eur:

@@ -252,9 +252,20 @@ class DecisionChange(DiffEntry):
 
 
 class RankMove(DiffEntry):
-    before: int
-    after: int
-    places_up: int = Field(description="before - after: positive moved up (toward 1), negative down.")
+    before: int = Field(description="The rank in the other round.")
+    after: int = Field(description="The rank in this round.")
+    position_before: int = Field(
+        ge=1, description="Its place in the other round's ranking as you see it: 1 is first (by rank, then earlier)."
+    )
+    position_after: int = Field(ge=1, description="Its place in this round's ranking as you see it.")
+    places_up: int = Field(
+        ge=0,
+        description=(
+            "How many places it moved up (toward the first place) in the ranking you see: places, not a difference "
+            "of rank numbers (ranks 10, 20, 30: moving from 30 to 15 is one place); 0 when it did not move up."
+        ),
+    )
+    places_down: int = Field(ge=0, description="How many places it moved down; 0 when it did not move down.")
     note: str
     previous_note: str
 
@@ -327,9 +338,12 @@ class RoundDiff(BaseModel):
                         {
                             "initiative": {"href": "/portfolio/v1/initiatives/019a0001-0001-7000-8000-000000000007"},
                             "name": "Cameradata in de cloud",
-                            "before": 5,
-                            "after": 2,
+                            "before": 50,
+                            "after": 20,
+                            "position_before": 5,
+                            "position_after": 2,
                             "places_up": 3,
+                            "places_down": 0,
                             "note": "Moved up: results before the summer.",
                             "previous_note": "",
                         }

@@ -1,14 +1,13 @@
-import csv
-import io
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from services.chassis.concurrency import etag
 from services.chassis.db import utcnow
-from services.chassis.errors import NotAcceptable, problem_responses
+from services.chassis.errors import problem_responses
+from services.chassis.exports import Accepted, Export
 from services.chassis.figures import read_tally
 from services.chassis.resources import (
     ETAG_HEADER,
@@ -21,12 +20,12 @@ from services.chassis.resources import (
 from services.chassis.uow import Ctx
 from services.principles.common import today
 from services.principles.explanations.schemas import (
-    REGISTER_COLUMNS,
     ApprovalBody,
     ConfirmationBody,
     ExplanationCreate,
     ExplanationRead,
     Register,
+    RegisterQuery,
     RejectionBody,
 )
 from services.principles.explanations.service import (
@@ -37,6 +36,7 @@ from services.principles.explanations.service import (
     confirm,
     decide,
     explanations,
+    register_filters,
     register_query,
     register_row,
     register_tally,
@@ -46,47 +46,7 @@ from services.principles.explanations.service import (
 router = APIRouter()
 TAGS: list[str | Enum] = ["explanations"]  # on each route: the included standard routes carry their own
 
-JSON = "application/json"
-CSV = "text/csv"
-
-COVERAGE_HEADERS = {
-    "IV-Records-Counted": {
-        "description": "Explanations in the export: those you may see (need to know; `coverage.counted` in JSON).",
-        "schema": {"type": "integer", "minimum": 0},
-        "required": True,
-    },
-    "IV-Records-Left-Out": {
-        "description": "Explanations in the register left out because you may not see them (`coverage.left_out`).",
-        "schema": {"type": "integer", "minimum": 0},
-        "required": True,
-    },
-}
-
-
-def negotiate(accept: str | None, offered: tuple[str, ...] = (JSON, CSV)) -> str:
-    """The best of ``offered`` for an Accept header (absent: the first); 406 when none is acceptable."""
-    if accept is None or not accept.strip():
-        return offered[0]
-    best: tuple[float, int, str] | None = None
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        media = media.lower()
-        for rank, candidate in enumerate(offered):
-            kind = candidate.split("/")[0]
-            if quality > 0 and media in (candidate, f"{kind}/*", "*/*"):
-                score = (quality, -rank, candidate)
-                best = score if best is None or score > best else best
-    if best is None:
-        raise NotAcceptable(f"the register is available as {' or '.join(offered)}; Accept was {accept!r}")
-    return best[2]
+REGISTER_EXPORT = Export(filename="explanations-register", sections=("items",), names=("subject",))
 
 
 @router.get(
@@ -95,68 +55,28 @@ def negotiate(accept: str | None, offered: tuple[str, ...] = (JSON, CSV)) -> str
     response_model=Register,
     summary="Export the comply-or-explain register (CSV or JSON)",
     description=(
-        'The whole register of explanations ("leg uit"), for transparency and the annual report: every '
+        'The register of explanations ("leg uit"), for transparency and the annual report: every '
         "explanation you may see, oldest first, with its principle, subject, reason, who asked, who "
         "approved or rejected and when, `review_by` and whether it still counts (`valid`). "
-        "Choose the format with `Accept`: `application/json` (default) or `text/csv`; anything else is 406. "
-        "In CSV, a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading single "
-        "quote (`'`), so that a spreadsheet shows it as text instead of running it as a formula; JSON gives "
-        "every value as stored. **Need to know**: the register lists only the explanations you may see; how "
+        "Filters, combined with AND: `year` (asked in that calendar year), `principle`, `status` and `chain` "
+        "(about the chain or a subject of it), each repeatable but `year`. "
+        "**Need to know**: the register lists only the explanations you may see; how "
         "many that is and how many were left out is in `coverage` (JSON) and, in either format, in the "
         "headers `IV-Records-Counted` and `IV-Records-Left-Out`."
-    ),
-    responses={
-        200: {
-            "content": {CSV: {"schema": {"type": "string"}, "example": ",".join(REGISTER_COLUMNS) + "\r\n"}},
-            "description": "The register.",
-            "headers": COVERAGE_HEADERS,
-        },
-        **problem_responses(401, 403, 406, 422),
-    },
+    )
+    + REGISTER_EXPORT.note,
+    responses=REGISTER_EXPORT.responses(Register, 401, 403, 422, 503, description="The register."),
 )
-async def export_register(
-    ctx: Ctx,
-    accept: Annotated[str | None, Header(description="`application/json` or `text/csv`.")] = None,
-) -> Response:
-    media_type = negotiate(accept)
+async def export_register(ctx: Ctx, query: Annotated[RegisterQuery, Query()], media: Accepted) -> Response:
+    filters = await register_filters(ctx, query)
     on = today()
-    coverage = (await read_tally(ctx.session, register_tally(ctx.principal))).visible()
-    rows = (await ctx.session.execute(register_query(ctx.principal))).all()
+    coverage = (await read_tally(ctx.session, register_tally(ctx.principal, filters))).visible()
+    rows = (await ctx.session.execute(register_query(ctx.principal, filters))).all()
     items = [register_row(obj, code, title, on) for obj, code, title in rows]
-    counted = {"IV-Records-Counted": str(coverage.counted), "IV-Records-Left-Out": str(coverage.left_out)}
-    if media_type == CSV:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=REGISTER_COLUMNS)
-        writer.writeheader()
-        for item in items:
-            writer.writerow({k: _csv_value(v) for k, v in item.items()})
-        return Response(
-            buffer.getvalue(),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": 'attachment; filename="explanations-register.csv"',
-                "Vary": "Accept",
-                **counted,
-            },
-        )
     body = Register.model_validate(
         {"generated_at": utcnow(), "count": len(items), "items": items, "coverage": coverage}
     )
-    return Response(body.model_dump_json(), media_type=JSON, headers={"Vary": "Accept", **counted})
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_value(value: Any) -> Any:
-    """A cell as text; one that a spreadsheet would take for a formula gets a leading single quote."""
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    return await REGISTER_EXPORT.respond(ctx, media, body)
 
 
 @write(

@@ -157,6 +157,37 @@ class ExplanationQuery(SubjectRecordQuery):
     )
 
 
+class RegisterQuery(BaseModel):
+    """The register's filters, combined with AND; a repeatable one takes every value given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    year: int | None = Field(
+        default=None,
+        ge=1970,
+        le=2199,
+        description="Only explanations asked in this calendar year (`requested_at`, UTC): the annual report.",
+        examples=[2026],
+    )
+    principle: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Only explanations of these principles (href or id, repeatable).",
+    )
+    status: list[ExplanationStatus] = Field(
+        default_factory=list, max_length=4, description="Only explanations in these statuses (repeatable)."
+    )
+    chain: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description=(
+            "Only explanations about these value chains (href or id, repeatable): about the chain itself or "
+            "about a subject that points at it (its teams and allocations, the initiatives and EBOs of that "
+            "chain), as the owners' `/v1/references` say with your token; 503 when an owner cannot answer."
+        ),
+    )
+
+
 class RegisterRow(BaseModel):
     href: str
     principle: str = Field(description="href of the principle.")
@@ -228,6 +259,3 @@ class Register(BaseModel):
             "`count`, `left_out` how many explanations are in the register that you may not see."
         )
     )
-
-
-REGISTER_COLUMNS = list(RegisterRow.model_fields)

@@ -36,6 +36,7 @@ from services.principles.explanations.schemas import (
     ExplanationCreate,
     ExplanationQuery,
     ExplanationRead,
+    RegisterQuery,
     RejectionBody,
 )
 from services.principles.explanations.validity import counts, counts_on, counts_until
@@ -44,7 +45,7 @@ from services.principles.principles.models import Principle
 from services.principles.reclassification import follow_subjects
 from services.principles.refs import PRINCIPLES_PATH
 from services.principles.settings import PrinciplesSettings
-from services.principles.subjects import ChainFiltered, fetch
+from services.principles.subjects import ChainFiltered, chain_href, chain_subjects, fetch
 
 REQUESTER_ROLES = ("portfolio_manager", "architect")
 OWNER_ROLE = "chain_owner"
@@ -402,19 +403,44 @@ async def record_activation(ctx: RequestContext, subject: str, at: dt.datetime) 
     return True
 
 
-def register_query(principal: Principal) -> Select[Explanation, str, str]:
+async def register_filters(ctx: RequestContext, query: RegisterQuery) -> list[ColumnElement[bool]]:
+    """The register's filters as SQL; the subjects of the chains asked for are read from their owners."""
+    clauses: list[ColumnElement[bool]] = []
+    if query.year is not None:
+        start = dt.datetime(query.year, 1, 1, tzinfo=dt.UTC)
+        clauses += [Explanation.created_at >= start, Explanation.created_at < start.replace(year=query.year + 1)]
+    if query.principle:
+        ids = []
+        for value in query.principle:
+            parsed = parse_href(value)
+            if parsed is not None and (parsed.collection_path != PRINCIPLES_PATH or parsed.id is None):
+                raise ValidationProblem.field(["query", "principle"], f"not a principle: {value!r}")
+            ids.append(parsed.id if parsed is not None else value)
+        clauses.append(Explanation.principle_id.in_(ids))
+    if query.status:
+        clauses.append(Explanation.status.in_(query.status))
+    if query.chain:
+        subjects: set[str] = set()
+        for value in query.chain:
+            subjects.update(await chain_subjects(ctx.upstreams, ctx.principal, chain_href(value, ("query", "chain"))))
+        clauses.append(Explanation.subject.in_(sorted(subjects)))
+    return clauses
+
+
+def register_query(principal: Principal, filters: Sequence[ColumnElement[bool]] = ()) -> Select[Explanation, str, str]:
     stmt = (
         select(Explanation, Principle.code, Principle.title)
         .join(Principle, Principle.id == Explanation.principle_id)
+        .where(*filters)
         .order_by(Explanation.created_at, Explanation.id)
     )
     visible = explanations.visibility(principal)
     return stmt.where(visible) if visible is not None else stmt
 
 
-def register_tally(principal: Principal) -> Select[int, int]:
-    """How many explanations the register holds, and how many of them the caller may see."""
-    return select(*tally(Explanation.id, explanations.visibility(principal)))
+def register_tally(principal: Principal, filters: Sequence[ColumnElement[bool]] = ()) -> Select[int, int]:
+    """How many explanations the (filtered) register holds, and how many of them the caller may see."""
+    return select(*tally(Explanation.id, explanations.visibility(principal))).where(*filters)
 
 
 def register_row(obj: Explanation, code: str, title: str, on: dt.date) -> dict[str, Any]:

@@ -1,13 +1,29 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from starlette.responses import Response
 
-from services.chassis.errors import problem_responses
+from services.chassis.exports import Accepted, Export
 from services.chassis.uow import Ctx
 from services.principles.reports.schemas import ComplianceReport, GroupBy
 from services.principles.reports.service import compliance
 
 router = APIRouter(tags=["reports"])
+
+COMPLIANCE = Export(
+    filename="compliance",
+    sections=(
+        "",
+        "totals",
+        "groups",
+        "open_deviations",
+        "expired_explanations",
+        "expiring_explanations",
+        "late_explanations",
+        "missing_reviews",
+    ),
+    names=("key", "subject.href"),
+)
 
 DESCRIPTION = """How well do we play by the rules ("pas toe of leg uit")? Computed in the database over the
 **latest** assessment per principle and subject, for active principles:
@@ -37,13 +53,15 @@ When another service does not answer, the parts that need it are empty and `inco
     "/v1/reports/compliance",
     response_model=ComplianceReport,
     summary="Compliance report: comply or explain, open deviations, late and expired explanations",
-    description=DESCRIPTION,
-    responses=problem_responses(401, 403, 422),
+    description=DESCRIPTION + COMPLIANCE.note,
+    responses=COMPLIANCE.responses(ComplianceReport, 401, 403, 422),
 )
 async def compliance_report(
     ctx: Ctx,
+    media: Accepted,
     group_by: Annotated[GroupBy, Query(description="Group the counts by `category`, `principle` or `subject`.")] = (
         "category"
     ),
-) -> ComplianceReport:
-    return await compliance(ctx, group_by)
+) -> Response:
+    report = await compliance(ctx, group_by)
+    return await COMPLIANCE.respond(ctx, media, report, filename=f"compliance-{report.as_of.isoformat()}")

@@ -3,8 +3,9 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from starlette.responses import Response
 
-from services.chassis.errors import problem_responses
+from services.chassis.exports import Accepted, Export
 from services.chassis.uow import Ctx
 from services.valuechains.applications.figures import DEBT_WEIGHTS
 from services.valuechains.reports.schemas import (
@@ -20,6 +21,10 @@ from services.valuechains.settings import ValuechainsSettings
 
 router = APIRouter(tags=["reports"])
 
+STAFFING = Export(filename="staffing", sections=("", "chains", "totals"))
+ALLOCATIONS = Export(filename="allocations", sections=("", "chains", "missing", "overall"))
+FOUNDATION = Export(filename="foundation", sections=("", "chains", "overall", "flagged"))
+
 
 @router.get(
     "/v1/reports/staffing",
@@ -33,11 +38,13 @@ router = APIRouter(tags=["reports"])
         "Archived chains and teams are left out. The `totals` are over the same rows, so the rows add "
         "up to them exactly. Teams and FTE are counts: every team counts, and `coverage` (basis `all`) says "
         "over how many teams and how many of them you may not see. Computed in the database."
-    ),
-    responses=problem_responses(401, 422),
+    )
+    + STAFFING.note,
+    responses=STAFFING.responses(StaffingReport, 401, 422),
 )
-async def staffing(ctx: Ctx, query: Annotated[StaffingQuery, Query()]) -> StaffingReport:
-    return await staffing_report(ctx, ctx.settings_as(ValuechainsSettings).external_share_threshold, query.chain)
+async def staffing(ctx: Ctx, query: Annotated[StaffingQuery, Query()], media: Accepted) -> Response:
+    threshold = ctx.settings_as(ValuechainsSettings).external_share_threshold
+    return await STAFFING.respond(ctx, media, await staffing_report(ctx, threshold, query.chain))
 
 
 @router.get(
@@ -51,11 +58,13 @@ async def staffing(ctx: Ctx, query: Annotated[StaffingQuery, Query()]) -> Staffi
         "Archived chains and allocations are left out. Budgets and shares are money: they are computed over "
         "the allocations you may see, and `coverage` (basis `visible`) says over how many and how many were "
         "left out. Computed in the database."
-    ),
-    responses=problem_responses(401, 422),
+    )
+    + ALLOCATIONS.note,
+    responses=ALLOCATIONS.responses(AllocationReport, 401, 422),
 )
-async def allocations_report(ctx: Ctx, query: Annotated[AllocationReportQuery, Query()]) -> AllocationReport:
-    return await allocation_report(ctx, query.period, query.chain)
+async def allocations_report(ctx: Ctx, query: Annotated[AllocationReportQuery, Query()], media: Accepted) -> Response:
+    report = await allocation_report(ctx, query.period, query.chain)
+    return await ALLOCATIONS.respond(ctx, media, report, filename=f"allocations-{query.period}")
 
 
 W = DEBT_WEIGHTS
@@ -93,8 +102,10 @@ W = DEBT_WEIGHTS
         "counted and how many of them you may not see; `coverage.details` (basis `visible`) how many the "
         "dates and the list were taken from and how many were left out; `flagged_not_shown` how many "
         "flagged applications are not listed. Computed in the database."
-    ),
-    responses=problem_responses(401, 422),
+    )
+    + FOUNDATION.note,
+    responses=FOUNDATION.responses(FoundationReport, 401, 422),
 )
-async def foundation(ctx: Ctx, query: Annotated[FoundationQuery, Query()]) -> FoundationReport:
-    return await foundation_report(ctx, query.as_of, query.chain)
+async def foundation(ctx: Ctx, query: Annotated[FoundationQuery, Query()], media: Accepted) -> Response:
+    report = await foundation_report(ctx, query.as_of, query.chain)
+    return await FOUNDATION.respond(ctx, media, report, filename=f"foundation-{report.as_of.isoformat()}")
