@@ -193,7 +193,7 @@ class Collection(Generic[M]):
     ) -> dict[str, Any]:
         """Before the transaction: check references with their owners (422/503), and read whatever
         else another service owns. Returns column values to add. Never called inside a transaction."""
-        await self.check_references(ctx, data)
+        await self.check_references(ctx, data, record=record)
         return {}
 
     async def after_insert(self, ctx: RequestContext, obj: M) -> None:
