@@ -11,6 +11,7 @@ import asyncio
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Annotated, Any
 
 import httpx2
@@ -188,10 +189,16 @@ class Upstreams:
         return result
 
     async def check(
-        self, refs: Sequence[tuple[Sequence[str | int], str]], principal: Principal, *, live: bool = False
+        self,
+        refs: Sequence[tuple[Sequence[str | int], str]],
+        principal: Principal,
+        *,
+        live: bool = False,
+        kept: AbstractSet[str] = frozenset(),
     ) -> None:
         """422 naming each field whose reference does not resolve for this caller (with ``live``,
-        also each one that points at an archived resource: a new reference must point at a live one)."""
+        also each one that points at an archived resource, unless it is ``kept``: an existing
+        reference stays, a new one must point at a live resource)."""
         if not refs:
             return
         resolved = await self.resolve([href for _, href in refs], principal)
@@ -200,7 +207,7 @@ class Upstreams:
             found = resolved.get(href)
             if found is None:
                 errors.append({"loc": list(loc), "msg": f"no such resource: {href}", "type": "reference_not_found"})
-            elif live and found.get("status") == ARCHIVED_STATUS:
+            elif live and found.get("status") == ARCHIVED_STATUS and href not in kept:
                 errors.append(archived_reference(loc, href))
         if errors:
             fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) for e in errors)

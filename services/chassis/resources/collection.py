@@ -323,12 +323,17 @@ class Collection(Generic[M]):
         external = [
             ([loc, field], value["href"])
             for field, value in data.items()
-            if field in self.references
-            and not self.references[field].local
-            and isinstance(value, Mapping)
-            and not (record is not None and getattr(record, self.references[field].column_name(field)) == value["href"])
+            if field in self.references and not self.references[field].local and isinstance(value, Mapping)
         ]
-        await ctx.upstreams.check(external, ctx.principal, live=True)
+        kept = {
+            value["href"]
+            for field, value in data.items()
+            if record is not None
+            and field in self.references
+            and isinstance(value, Mapping)
+            and getattr(record, self.references[field].column_name(field)) == value["href"]
+        }
+        await ctx.upstreams.check(external, ctx.principal, live=True, kept=kept)
 
     async def check_local_references(
         self, ctx: RequestContext, values: Mapping[str, Any], obj: M | None = None
