@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx2
+from fastapi import FastAPI
 
 from tests.conftest import Suite
 from tests.portfolio.helpers import code, created, ebo_body, initiative_body, pm, round_body
-from tests.support import Tokens
-from tests.valuechains.helpers import make_chain, make_team
+from tests.support import Tokens, client_for
+from tests.valuechains.helpers import chain_body, make_chain, make_team, team_body
 
 
 def programme_body() -> dict[str, Any]:
@@ -204,3 +205,29 @@ async def test_local_references_and_round_items(suite: Suite, tokens: Tokens) ->
         # A draft round is archived with its items: they are part of it, not holders of it.
         assert (await manager.delete(f"/v1/rounds/{draft['id']}")).status_code == 200
         assert (await manager.delete(f"/v1/initiatives/{initiative['id']}")).status_code == 200
+
+
+async def test_the_gateway_asks_every_service_what_holds_a_resource_in_use(
+    suite_gateway: FastAPI, tokens: Tokens
+) -> None:
+    async with client_for(suite_gateway, tokens("admin")) as admin:
+        chain = (await admin.post("/valuechains/v1/chains", json=chain_body())).json()
+        team = await admin.post(f"/valuechains/v1/chains/{chain['id']}/teams", json=team_body())
+        allocation = await admin.put(
+            f"/valuechains/v1/chains/{chain['id']}/allocations/2027",
+            json={"maintenance": 60, "security": 15, "renewal": 25, "budget_eur": 1_000, "rationale": "r"},
+        )
+        initiative = await admin.post("/portfolio/v1/initiatives", json=initiative_body(chain["href"]))
+        assert team.status_code == allocation.status_code == initiative.status_code == 201
+        every = await admin.get("/references", params={"target": chain["href"]})
+        assert len(every.json()["items"]) == 3
+        in_use = await admin.get("/references", params={"target": chain["href"], "in_use": "true", "limit": 1})
+        assert in_use.status_code == 200, in_use.text
+        assert sorted(i["href"] for i in in_use.json()["items"]) == sorted(
+            [team.json()["href"], initiative.json()["href"]]
+        )
+        refused = await admin.delete(f"/valuechains/v1/chains/{chain['id']}")
+        assert refused.status_code == 409, refused.text
+        assert sorted(r["href"] for r in refused.json()["referrers"]) == sorted(
+            i["href"] for i in in_use.json()["items"]
+        )
