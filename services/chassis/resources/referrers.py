@@ -20,7 +20,7 @@ from sqlalchemy import Select, select, union_all
 from services.chassis.auth import Principal
 from services.chassis.credentials import ServiceCredentials
 from services.chassis.errors import Conflict
-from services.chassis.resources.collection import COLLECTIONS, Collection
+from services.chassis.resources.collection import Collection
 
 if TYPE_CHECKING:
     from services.chassis.uow import RequestContext
@@ -48,7 +48,9 @@ class Referrer:
 
 
 def own_collections(ctx: RequestContext) -> list[Collection[Any]]:
-    return [c for c in COLLECTIONS.values() if c.service == ctx.settings.service]
+    """The collections this service's app serves (those its ``/v1/references`` answers for)."""
+    served: dict[str, Collection[Any]] = ctx.require_request().app.state.collections
+    return list(served.values())
 
 
 async def service_principal(ctx: RequestContext) -> Principal:
