@@ -34,6 +34,10 @@ class FanOutQuery(BaseModel):
     target: str = Field(max_length=200, description="The href to look for, e.g. `/valuechains/v1/chains/<id>`.")
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT, description="Items per page from each service, 1 to 100.")
     after: str | None = Field(default=None, max_length=4096, description="Opaque cursor from the previous `next`.")
+    in_use: bool = Field(
+        default=False,
+        description="Only the active resources that hold the target in use (what archiving it asks).",
+    )
 
 
 class ServiceAnswer(Exception):
@@ -75,6 +79,8 @@ async def _ask(
     upstream = client.by_name(service)
     assert upstream is not None
     params: list[tuple[str, str]] = [("target", query.target), ("limit", str(query.limit))]
+    if query.in_use:
+        params.append(("in_use", "true"))
     if after is not None:
         params.append(("after", after))
     headers = {"Accept": "application/json", **({"Authorization": authorization} if authorization else {})}
@@ -128,6 +134,8 @@ def references_router() -> APIRouter:
         next_href = None
         if remaining:
             params = {"target": query.target, "limit": str(query.limit), "after": encode_cursor(remaining)}
+            if query.in_use:
+                params["in_use"] = "true"
             next_href = f"/references?{urlencode(params)}"
         return {"items": items, "next": next_href}
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Annotated, Any
 
 import httpx2
@@ -208,16 +209,48 @@ class Upstreams:
                 result[f"{path}/{id_}"] = items.get(id_)
         return result
 
-    async def check(self, refs: Sequence[tuple[Sequence[str | int], str]], principal: Principal) -> None:
-        """422 naming each field whose reference does not resolve for this caller."""
+    async def check(
+        self,
+        refs: Sequence[tuple[Sequence[str | int], str]],
+        principal: Principal,
+        *,
+        live: bool = False,
+        kept: AbstractSet[str] = frozenset(),
+    ) -> None:
+        """422 naming each field whose reference does not resolve for this caller (with ``live``,
+        also each one that points at an archived resource, unless it is ``kept``: an existing
+        reference stays, a new one must point at a live resource)."""
         if not refs:
             return
         resolved = await self.resolve([href for _, href in refs], principal)
-        errors = [
-            {"loc": list(loc), "msg": f"no such resource: {href}", "type": "reference_not_found"}
-            for loc, href in refs
-            if resolved.get(href) is None
-        ]
+        errors = []
+        for loc, href in refs:
+            found = resolved.get(href)
+            if found is None:
+                errors.append({"loc": list(loc), "msg": f"no such resource: {href}", "type": "reference_not_found"})
+            elif live and found.get("status") == ARCHIVED_STATUS and href not in kept:
+                errors.append(archived_reference(loc, href))
         if errors:
             fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) for e in errors)
-            raise ValidationProblem(f"unknown reference in {fields}", errors=errors)
+            raise ValidationProblem(f"{reference_problem(errors)} in {fields}", errors=errors)
+
+
+ARCHIVED_STATUS = "archived"
+
+
+def reference_problem(errors: Sequence[Mapping[str, Any]]) -> str:
+    """How a list of reference errors is summed up: unknown, archived, or both."""
+    kinds = {e["type"] for e in errors}
+    return {
+        frozenset({"reference_not_found"}): "unknown reference",
+        frozenset({"reference_archived"}): "archived reference",
+    }.get(frozenset(kinds), "unknown or archived reference")
+
+
+def archived_reference(loc: Sequence[str | int], href: str) -> dict[str, Any]:
+    """The error of a new reference to an archived resource (existing references stay readable)."""
+    return {
+        "loc": list(loc),
+        "msg": f"{href} is archived: a new reference must point at a live resource",
+        "type": "reference_archived",
+    }

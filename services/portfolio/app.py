@@ -3,7 +3,9 @@
 from pathlib import Path
 
 from services.chassis.app import service_factory
+from services.portfolio.duplicates.api import dismissals_router
 from services.portfolio.duplicates.api import router as duplicates_router
+from services.portfolio.duplicates.dismissals import dismissals
 from services.portfolio.ebos.api import router as ebos_router
 from services.portfolio.ebos.service import ebos
 from services.portfolio.initiatives.api import router as initiatives_router
@@ -38,6 +40,7 @@ TAGS = [
         ),
     },
     {"name": "duplicates", "description": "Ontdubbelen: EBOs and initiatives built twice."},
+    {"name": "duplicate_dismissals", "description": "Candidate duplicates dismissed with a reason (and undone)."},
     {"name": "references", "description": "Who points at a resource."},
     {"name": "changes", "description": "The change feed and audit trail."},
     {"name": "operations", "description": "Health and readiness."},
@@ -48,7 +51,7 @@ create_app = service_factory(
     "portfolio",
     title="IV-platform: portfolio",
     description=DESCRIPTION,
-    collections=[programmes, initiatives, ebos, rounds, round_items],
+    collections=[programmes, initiatives, ebos, rounds, round_items, dismissals],
     routers=[
         programmes_router,
         initiatives_router,
@@ -56,6 +59,7 @@ create_app = service_factory(
         rounds_router,
         reports_router,
         duplicates_router,
+        dismissals_router,
     ],
     migrations_dir=MIGRATIONS,
     tags=TAGS,

@@ -8,6 +8,8 @@ ALLOCATIONS_PATH = "/valuechains/v1/allocations"
 PROGRAMMES_PATH = "/portfolio/v1/programmes"
 INITIATIVES_PATH = "/portfolio/v1/initiatives"
 ROUNDS_PATH = "/portfolio/v1/rounds"
+EBOS_PATH = "/portfolio/v1/ebos"
+APPLICATIONS_PATH = "/valuechains/v1/applications"
 
 
 VALUE_CHAIN = "A value chain (IV-waardeketen) of the valuechains service."
@@ -31,3 +33,7 @@ class InitiativeRef(ref_type("InitiativeRef", INITIATIVES_PATH, "An initiative o
 
 class RoundRef(ref_type("RoundRef", ROUNDS_PATH, "A rolling-portfolio round of this service.")):  # type: ignore[misc]
     """A rolling-portfolio round of this service."""
+
+
+class EboRef(ref_type("EboRef", EBOS_PATH, "An EBO of this service.")):  # type: ignore[misc]
+    """An EBO (Eigen Beheerde Omgeving) of this service."""

@@ -227,7 +227,9 @@ async def test_no_applications_for_an_archived_chain(suite: Suite, tokens: Token
             json={"chain": {"href": chain["href"]}},
             headers={"If-Match": '"1"'},
         )
-        assert moved.status_code == 409, moved.text
+        # Moving it there is a new reference to an archived chain.
+        assert moved.status_code == 422, moved.text
+        assert moved.json()["errors"][0]["type"] == "reference_archived"
 
 
 async def test_idempotent_create_replays_the_first_response(suite: Suite, tokens: Tokens) -> None:

@@ -75,7 +75,8 @@ async def foundation_fixture(admin: Any) -> dict[str, Any]:
         "d1": await make_application(admin, d, supported_until="2020-01-01", findings=findings(5, 5)),
     }
     assert (await admin.delete(f"/v1/applications/{made['a5']['id']}")).status_code == 200
-    assert (await admin.delete(f"/v1/chains/{d['id']}")).status_code == 200
+    forced = await admin.delete(f"/v1/chains/{d['id']}", params={"force": "true", "reason": "test: left out"})
+    assert forced.status_code == 200, forced.text
     return {"chains": chains, "applications": made}
 
 

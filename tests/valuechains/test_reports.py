@@ -28,7 +28,11 @@ async def staffing_fixture(admin: Any) -> dict[str, dict[str, Any]]:
     await make_team(admin, b, fte_internal=2.5, fte_external=1.5)
     await make_team(admin, b, fte_internal=1, fte_external=0.5)
     await make_team(admin, d, fte_internal=1, fte_external=9)
-    assert (await admin.delete(f"/v1/chains/{d['id']}")).status_code == 200
+    # D keeps its active team: archived only with force and a reason.
+    kept = await admin.delete(f"/v1/chains/{d['id']}")
+    assert kept.status_code == 409, kept.text
+    forced = await admin.delete(f"/v1/chains/{d['id']}", params={"force": "true", "reason": "merged into B"})
+    assert forced.status_code == 200, forced.text
     await make_team(admin, e, fte_internal=7, fte_external=3)
     return chains
 
@@ -48,6 +52,14 @@ async def test_staffing_report_matches_hand_computed_numbers(suite: Suite, token
     rows = rows_by_code(report)
     code = {name: c["code"] for name, c in chains.items()}
     assert code["D"] not in rows  # archived chain left out, even when asked for
+    # ... but its team does not drop out silently: it is shown beside the totals.
+    assert report["on_archived_chains"] == {
+        "chains": 1,
+        "teams": 1,
+        "fte_internal": 1.0,
+        "fte_external": 9.0,
+        "fte_total": 10.0,
+    }
     assert [r["code"] for r in report["chains"]] == sorted(rows)
     assert rows[code["A"]] == {
         "chain": {"href": chains["A"]["href"]},

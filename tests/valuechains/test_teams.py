@@ -116,9 +116,10 @@ async def test_moving_a_team_needs_both_chains_and_is_audited(suite: Suite, toke
         # Into a chain someone else owns: 403 (the mover must own both chains).
         denied = await owner.patch(url, json={"chain": {"href": foreign["href"]}}, headers={"If-Match": '"1"'})
         assert denied.status_code == 403, denied.text
-        # Into an archived chain: 409; into a chain that does not exist: 422 naming the field.
+        # Into an archived chain (a new reference to it) or one that does not exist: 422 naming the field.
         frozen = await owner.patch(url, json={"chain": {"href": archived["href"]}}, headers={"If-Match": '"1"'})
-        assert frozen.status_code == 409, frozen.text
+        assert frozen.status_code == 422, frozen.text
+        assert frozen.json()["errors"][0]["type"] == "reference_archived"
         nowhere = await owner.patch(
             url, json={"chain": {"href": "/valuechains/v1/chains/nope"}}, headers={"If-Match": '"1"'}
         )

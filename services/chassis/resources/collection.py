@@ -32,7 +32,7 @@ from services.chassis.db import utcnow
 from services.chassis.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationProblem
 from services.chassis.ids import new_id
 from services.chassis.pagination import Page, apply_keyset, next_link
-from services.chassis.references import Ref
+from services.chassis.references import Ref, archived_reference, reference_problem
 from services.chassis.resources.model import ARCHIVED, META_FIELDS, M, RefField, ResourceRead
 from services.chassis.resources.params import ListQuery
 from services.chassis.routing import parse_href
@@ -193,7 +193,7 @@ class Collection(Generic[M]):
     ) -> dict[str, Any]:
         """Before the transaction: check references with their owners (422/503), and read whatever
         else another service owns. Returns column values to add. Never called inside a transaction."""
-        await self.check_references(ctx, data)
+        await self.check_references(ctx, data, record=record)
         return {}
 
     async def after_insert(self, ctx: RequestContext, obj: M) -> None:
@@ -274,11 +274,19 @@ class Collection(Generic[M]):
             next_href = next_link(ctx.require_request(), ctx.public_prefix, self.cursor_values(rows[-1]))
         return Page(items=await self.render_many(ctx, rows), next=next_href)
 
-    def pointing_at(self, ctx: RequestContext, target: str) -> list[Select[str, str]]:
-        """Selects of (href, field) for rows of this collection that reference ``target``."""
+    def in_use_where(self) -> ColumnElement[bool]:
+        """The rows that still hold what they point at in use (``RefField.holds``): by default every
+        row that is not archived."""
+        return self.model.status != ARCHIVED
+
+    def pointing_at(self, ctx: RequestContext, target: str, *, in_use: bool = False) -> list[Select[str, str]]:
+        """Selects of (href, field) for rows of this collection that reference ``target``; with
+        ``in_use`` only the live rows that hold it in use (``RefField.holds``, ``in_use_where``)."""
         selects = []
         parsed = parse_href(target)
         for field, spec in self.references.items():
+            if in_use and not spec.holds:
+                continue
             column = getattr(self.model, spec.column_name(field))
             if spec.local:
                 if parsed is None or parsed.id is None or parsed.collection_path != spec.target:
@@ -292,7 +300,7 @@ class Collection(Generic[M]):
                     (literal(self.path + "/") + self.model.id).label("href"),
                     literal(field).label("field"),
                 )
-                .where(match)
+                .where(match, *([self.in_use_where()] if in_use else []))
             )
         return selects
 
@@ -306,26 +314,43 @@ class Collection(Generic[M]):
             if taken is not None:
                 raise Conflict(f"{self.kind} {column} {value!r} is already taken (by {self.href(taken)})")
 
-    async def check_references(self, ctx: RequestContext, data: Mapping[str, Any], loc: str = "body") -> None:
+    async def check_references(
+        self, ctx: RequestContext, data: Mapping[str, Any], loc: str = "body", record: M | None = None
+    ) -> None:
         """External references are checked with their owner (one batch per collection, the caller's
-        token) before any transaction starts."""
+        token) before any transaction starts. A new reference must point at a live resource (an
+        archived one is 422); one the stored ``record`` already holds stays as it is."""
         external = [
             ([loc, field], value["href"])
             for field, value in data.items()
             if field in self.references and not self.references[field].local and isinstance(value, Mapping)
         ]
-        await ctx.upstreams.check(external, ctx.principal)
+        kept = {
+            value["href"]
+            for field, value in data.items()
+            if record is not None
+            and field in self.references
+            and isinstance(value, Mapping)
+            and getattr(record, self.references[field].column_name(field)) == value["href"]
+        }
+        await ctx.upstreams.check(external, ctx.principal, live=True, kept=kept)
 
-    async def check_local_references(self, ctx: RequestContext, values: Mapping[str, Any]) -> None:
+    async def check_local_references(
+        self, ctx: RequestContext, values: Mapping[str, Any], obj: M | None = None
+    ) -> None:
+        """Local references in the write transaction: unknown (or hidden) 422; a new one to an
+        archived resource 422 too (one ``obj`` already holds stays)."""
         errors = []
         for field, spec in self.references.items():
             if not spec.local:
                 continue
-            value = values.get(spec.column_name(field))
+            column = spec.column_name(field)
+            value = values.get(column)
             if value is None:
                 continue
             target = COLLECTIONS.get(spec.target)
-            if target is None or await target.find(ctx, value) is None:
+            found = await target.find(ctx, value) if target is not None else None
+            if found is None:
                 errors.append(
                     {
                         "loc": ["body", field],
@@ -333,8 +358,11 @@ class Collection(Generic[M]):
                         "type": "reference_not_found",
                     }
                 )
+            elif found.status == ARCHIVED and (obj is None or getattr(obj, column) != value):
+                errors.append(archived_reference(["body", field], f"{spec.target}/{value}"))
         if errors:
-            raise ValidationProblem(f"unknown reference in {', '.join(e['loc'][1] for e in errors)}", errors=errors)
+            fields = ", ".join(e["loc"][1] for e in errors)
+            raise ValidationProblem(f"{reference_problem(errors)} in {fields}", errors=errors)
 
     # --- the write step, inside the request's transaction ------------------------------------
 
@@ -374,13 +402,22 @@ class Collection(Generic[M]):
     async def apply(self, ctx: RequestContext, obj: M, values: dict[str, Any], *, action: str = "updated") -> M:
         """Change a loaded row under the domain rules: local references, uniqueness, ``validate``,
         then the compare-and-swap and its event."""
-        await self.check_local_references(ctx, values)
+        await self.check_local_references(ctx, values, obj)
         await self.check_unique(ctx, obj, values)
         await self.validate(ctx, obj, values)
         return await self.change(ctx, obj, values, action=action)
 
-    async def change(self, ctx: RequestContext, obj: M, values: dict[str, Any], *, action: str = "updated") -> M:
-        """Apply column values to a loaded row as one audited compare-and-swap (no rules)."""
+    async def change(
+        self,
+        ctx: RequestContext,
+        obj: M,
+        values: dict[str, Any],
+        *,
+        action: str = "updated",
+        notes: Mapping[str, Any] | None = None,
+    ) -> M:
+        """Apply column values to a loaded row as one audited compare-and-swap (no rules). ``notes``
+        are recorded in the event beside the changes, as ``[null, value]`` (why it was archived)."""
         before = self.snapshot(obj)
         for column, value in values.items():
             setattr(obj, column, value)
@@ -388,6 +425,7 @@ class Collection(Generic[M]):
         changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
         if not changes:
             return obj
+        changes.update({k: [None, _jsonable(v)] for k, v in (notes or {}).items()})
         obj.updated_at = utcnow()
         await self._flush(ctx, f"{self.kind} {obj.id}")
         await self.record(ctx, obj, action, changes)

@@ -82,6 +82,10 @@ class RefField:
     """Model attribute holding it (default: the field's name)."""
     local: bool = False
     """Stored as the id of a row in this service (a foreign key) instead of a full href."""
+    holds: bool = True
+    """A live row pointing through this field keeps its target in use: archiving the target is 409
+    until the row is archived (or the archive is forced with a reason). False for records *about*
+    a target (assessments, reviews, a period's allocation, a round's own items), which stay with it."""
 
     def column_name(self, field: str) -> str:
         return self.column or field

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Header, Path
+from fastapi import Header, Path, Query
 from pydantic import Field
 
 from services.chassis.pagination import MAX_BATCH, PageQuery
@@ -23,8 +23,24 @@ class ListQuery(PageQuery):
 
 class ReferencesQuery(PageQuery):
     target: str = Field(max_length=200, description="The href to look for, e.g. `/valuechains/v1/chains/<id>`.")
+    in_use: bool = Field(
+        default=False,
+        description=(
+            "Only the resources that still hold the target in use: not archived, and pointing at it "
+            "through a field that depends on it (records *about* it, such as assessments, reviews, a "
+            "period's allocation or a closed round's items, are left out). What archiving asks."
+        ),
+    )
 
 
+ArchiveForce = Annotated[
+    bool,
+    Query(description="Archive although active resources still point at it; needs `reason` (recorded in the feed)."),
+]
+ArchiveReason = Annotated[
+    str | None,
+    Query(min_length=1, max_length=500, description="Why it is archived; recorded in the change feed's event."),
+]
 IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description='The ETag you last read, e.g. `"3"`. Required; stale gives 412.'),

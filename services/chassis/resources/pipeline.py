@@ -7,8 +7,10 @@
 4. idempotency: a retried POST with a completed ``Idempotency-Key`` replays its first answer
 5. preconditions: ``If-Match`` / ``If-None-Match`` against the stored version (428, 400, 412)
 6. the body is validated (422), and the rules that need it to authorize (403)
-7. references are checked with their owners, before any transaction (422, 503)
-8. in the write transaction: the record again, then the domain rules on the values (422, 409)
+7. references are checked with their owners, before any transaction (422, 503); an archive asks
+   every other service what still holds the record in use (503 when one cannot be reached)
+8. in the write transaction: the record again, then the domain rules on the values (422, 409); an
+   archive asks this service too, and what holds the record in use makes it 409 unless forced
 9. the write, as a compare-and-swap, and its change-feed event in the same transaction
 10. commit, at the request boundary, before the answer is sent
 
@@ -38,9 +40,10 @@ from services.chassis.concurrency import (
     required_version,
     wants_create_only,
 )
-from services.chassis.errors import Conflict, NotFound, PreconditionFailed
+from services.chassis.errors import Conflict, NotFound, PreconditionFailed, ValidationProblem
 from services.chassis.resources.collection import Collection, reject_nulls
 from services.chassis.resources.model import ARCHIVED
+from services.chassis.resources.referrers import InUse
 
 if TYPE_CHECKING:
     from services.chassis.uow import RequestContext
@@ -219,15 +222,42 @@ async def update(
 
 
 async def archive(
-    ctx: RequestContext, op: Operation, params: Mapping[str, str] | None = None, *, if_match: str | None = None
+    ctx: RequestContext,
+    op: Operation,
+    params: Mapping[str, str] | None = None,
+    *,
+    if_match: str | None = None,
+    force: bool = False,
+    reason: str | None = None,
 ) -> Any:
-    """Archive (DELETE never deletes); archiving an archived resource changes nothing."""
+    """Archive (DELETE never deletes); archiving an archived resource changes nothing.
+
+    What still holds the record in use is asked after authorization: the other services before the
+    write transaction (503 when one cannot be reached), this one in it, with the record locked. Any
+    active referrer makes it 409 listing them, unless ``force`` (which needs a ``reason``): then they
+    stay, and the event records ``forced``, ``archive_reason`` and how many there were."""
     adm = await admit(ctx, op, params, if_match=if_match)
-    obj = await _now(ctx, adm)
+    coll = op.collection
+    if force and not reason:
+        raise ValidationProblem.field(["query", "reason"], "force=true needs a reason", "missing")
+    assert adm.record is not None, "archive acts on a record"
+    in_use = None
+    if adm.record.status != ARCHIVED:
+        in_use = await InUse.ask_elsewhere(ctx, coll.href(adm.record.id), force=force)
+    obj = await _now(ctx, adm, lock=True)
     assert obj is not None, "archive acts on a record"
     if obj.status == ARCHIVED:
         return obj
-    return await op.collection.change(ctx, obj, {"status": ARCHIVED}, action="archived")
+    if in_use is None:  # archived when admitted, restored since: ask now, still before any write
+        raise Conflict(f"this {coll.kind} changed while it was being archived; try again")
+    holders = await in_use.refuse_or_count(ctx, force=force, kind=coll.kind)
+    notes: dict[str, Any] = {}
+    if reason:
+        notes["archive_reason"] = reason
+    if force and holders:
+        notes["forced"] = True
+        notes["referrers"] = holders
+    return await coll.change(ctx, obj, {"status": ARCHIVED}, action="archived", notes=notes)
 
 
 Decision = Callable[[Any], Awaitable[dict[str, Any]]]

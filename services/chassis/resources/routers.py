@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar
 from fastapi import APIRouter, Query, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
-from sqlalchemy import select, union_all
+from sqlalchemy import select
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
@@ -27,6 +27,8 @@ from services.chassis.resources.model import ResourceMixin
 from services.chassis.resources.params import (
     ETAG_HEADER,
     LOCATION_HEADER,
+    ArchiveForce,
+    ArchiveReason,
     IfMatch,
     IfMatchOptional,
     ListQuery,
@@ -37,6 +39,7 @@ from services.chassis.resources.pipeline import Operation, Precondition, authori
 from services.chassis.resources.pipeline import archive as archive_record
 from services.chassis.resources.pipeline import create as create_record
 from services.chassis.resources.pipeline import update as update_record
+from services.chassis.resources.referrers import referencing
 from services.chassis.routing import parse_href
 from services.chassis.uow import Ctx, RequestContext
 
@@ -233,13 +236,25 @@ def crud_router(
             description=text(
                 "archive",
                 "Nothing is ever deleted: this sets `status` to `archived`. The resource stays "
-                "readable by id and batch get, and leaves lists unless `include_archived=true`. "
-                "Ask `GET /v1/references?target=<href>` first who still points at it.",
+                "readable by id and batch get, and leaves lists unless `include_archived=true`; "
+                "references to it stay readable, but a new reference to it is 422.\n\n"
+                "While active resources of any service still point at it (`GET /references?target="
+                "<href>&in_use=true`) the answer is 409 listing them (`referrers`, and "
+                "`referrers_not_visible`: how many you may not see), unless you send `force=true` "
+                "with a `reason`: then they stay, and the change-feed event records `forced`, "
+                "`archive_reason` and how many `referrers` there were. A `reason` alone is recorded "
+                "too. A service that cannot be asked makes it 503, and nothing changes.",
             ),
-            responses={200: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 404, 409, 412, 422)},
+            responses={200: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 404, 409, 412, 422, 503)},
         )
-        async def archive_item(ctx: Ctx, id: ResourceId, if_match: IfMatchOptional = None) -> Response:
-            obj = await archive_record(ctx, archiving)
+        async def archive_item(
+            ctx: Ctx,
+            id: ResourceId,
+            force: ArchiveForce = False,
+            reason: ArchiveReason = None,
+            if_match: IfMatchOptional = None,
+        ) -> Response:
+            obj = await archive_record(ctx, archiving, force=force, reason=reason)
             return await ctx.respond(await c.render(ctx, obj), headers=single_headers(obj))
 
     return router
@@ -320,20 +335,21 @@ def references_router(collections: Sequence[Collection[Any]]) -> APIRouter:
         response_model=Page[ReferencingItem],
         summary="Who points at this?",
         description=(
-            "This service's resources (archived included) that reference `target`: ask before "
-            "archiving something. The gateway's `/references` asks every service at once."
+            "This service's resources (archived included) that reference `target`; with "
+            "`in_use=true` only the active ones that hold it in use, which is what archiving asks. "
+            "The gateway's `/references` asks every service at once."
         ),
         responses=problem_responses(401, 422),
     )
     async def references(ctx: Ctx, query: Annotated[ReferencesQuery, Query()]) -> Page[ReferencingItem]:
         if parse_href(query.target) is None:
             raise ValidationProblem.field(["query", "target"], "not an href of this platform")
-        selects = [s for c in collections for s in c.pointing_at(ctx, query.target)]
-        if not selects:
+        stmt = referencing(collections, ctx, query.target, in_use=query.in_use)
+        if stmt is None:
             return Page(items=[], next=None)
-        union = union_all(*selects).subquery()
-        stmt = select(union.c.href, union.c.field)
-        rows = (await ctx.session.execute(apply_keyset(stmt, [union.c.href, union.c.field], query))).all()
+        union = stmt.order_by(None).subquery()
+        keyed = select(union.c.href, union.c.field)
+        rows = (await ctx.session.execute(apply_keyset(keyed, [union.c.href, union.c.field], query))).all()
         next_href = None
         if len(rows) > query.limit:
             rows = rows[: query.limit]

@@ -3,11 +3,25 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from services.chassis.errors import problem_responses
+from services.chassis.resources import crud_router
 from services.chassis.uow import Ctx
+from services.portfolio.duplicates.dismissals import dismissals
 from services.portfolio.duplicates.schemas import DuplicatePage, DuplicatesQuery
 from services.portfolio.duplicates.service import duplicates
 
 router = APIRouter(tags=["duplicates"])
+dismissals_router = crud_router(
+    dismissals,
+    update=False,
+    descriptions={
+        "create": (
+            "Dismiss a candidate pair of `GET /v1/duplicates` with a reason (portfolio managers): it no "
+            "longer shows there, for anyone. Both must be current records of `kind` that you may see (422 "
+            "otherwise); a pair dismissed already is 409 naming the dismissal."
+        ),
+        "archive": "Undo a dismissal: the pair shows again in `GET /v1/duplicates` (when it still scores).",
+    },
+)
 
 
 @router.get(
@@ -22,7 +36,8 @@ router = APIRouter(tags=["duplicates"])
         'stop words and words like "app" or "tool" that name the form, not the function; the name '
         "counts 60 %, the description 40 %. Only records that share a telling word, a word start (Dutch "
         "compounds) or sort next to each other are compared, so this stays fast with many thousands. "
-        "Archived records are left out, and so is everything you are not cleared to see (need to know): "
+        "Archived and merged records are left out, and so are dismissed pairs (`/v1/duplicate_dismissals`), "
+        "and so is everything you are not cleared to see (need to know): "
         "`coverage` says how many records were compared and how many were left out. Paged like every list "
         "(`limit`, `next`)."
     ),

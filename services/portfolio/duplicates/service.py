@@ -12,6 +12,7 @@ from services.chassis.pagination import decode_cursor, next_link
 from services.chassis.references import Ref
 from services.chassis.resources import ARCHIVED
 from services.chassis.uow import RequestContext
+from services.portfolio.duplicates.dismissals import settled
 from services.portfolio.duplicates.matching import find_duplicates
 from services.portfolio.duplicates.schemas import DuplicatePage, DuplicatePair, DuplicatesQuery
 from services.portfolio.ebos.models import Ebo
@@ -52,6 +53,7 @@ async def duplicates(ctx: RequestContext, query: DuplicatesQuery) -> DuplicatePa
         groups=units,
         across_groups=query.across_units,
     )
+    matches = await settled(ctx, query.kind, ids, matches)
 
     def position(score: float, first: str, second: str) -> tuple[int, str, str]:
         return (-round(score * 10), first, second)

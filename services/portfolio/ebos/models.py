@@ -1,6 +1,6 @@
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.chassis.db import UTCDateTime
@@ -24,4 +24,6 @@ class Ebo(ResourceMixin, Base):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decision_by: Mapped[str | None] = mapped_column(String(200))
     decision_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Set by a decision that merges this EBO into another (ontdubbelen): the survivor.
+    merged_into_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("ebos.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True, default="registered")

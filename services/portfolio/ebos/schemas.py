@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.chassis.references import reference_filter
 from services.chassis.resources import Input, ListQuery, ResourceRead
 from services.portfolio.common import Classification, Hosting, LongText, Text200
-from services.portfolio.refs import CHAINS_PATH, ValueChainRef
+from services.portfolio.refs import CHAINS_PATH, EboRef, ValueChainRef
 
 EboStatus = Literal["registered", "under_review", "adopted", "tolerated", "phased_out"]
 Unit = Annotated[
@@ -70,6 +70,11 @@ class EboDecisionCreate(Input):
                     "status": "tolerated",
                     "reason": "Tolerated until the national planning facility is live (2027-Q2); no new users.",
                 },
+                {
+                    "status": "phased_out",
+                    "reason": "The same planner as Eenheid Amsterdam's; its users move there.",
+                    "merge_into": {"href": "/portfolio/v1/ebos/019a0001-0002-7000-8000-000000000002"},
+                },
             ]
         }
     )
@@ -82,6 +87,14 @@ class EboDecisionCreate(Input):
     )
     reason: Annotated[str, Field(min_length=3, max_length=4000)] = Field(
         description="Why: recorded with the decision and in the change feed."
+    )
+    merge_into: EboRef | None = Field(
+        default=None,
+        description=(
+            "Resolve a duplicate by merging (ontdubbelen): this EBO is phased out (`status` must be "
+            "`phased_out`) and points at the survivor (`merged_into`), which must be a current EBO you may "
+            "see that was not merged itself. Merged EBOs leave `GET /v1/duplicates`."
+        ),
     )
 
 
@@ -124,6 +137,32 @@ class EboRead(ResourceRead):
     users: int
     status: Literal["registered", "under_review", "adopted", "tolerated", "phased_out", "archived"]
     decision: EboDecision | None = Field(description="The last decision and its reason; null before the first.")
+    merged_into: EboRef | None = Field(
+        default=None, description="The EBO this one was merged into (a `phased_out` decision with `merge_into`)."
+    )
+
+
+class LikelyDuplicate(BaseModel):
+    href: str = Field(description="The EBO (this service) or application (valuechains) it looks like.")
+    kind: Literal["ebo", "application"]
+    name: str = Field(description="Its name, as its owner shows it now (fetched, never copied).")
+    score: float = Field(description="0..100, as in `GET /v1/duplicates`.")
+
+
+class DuplicateCheck(BaseModel):
+    ebos: Literal["compared"] = Field(description="The current EBOs you may see were compared.")
+    applications: Literal["compared", "unavailable"] = Field(
+        description="The applications you may see (valuechains); `unavailable` when valuechains could not be asked."
+    )
+
+
+class EboRegistered(EboRead):
+    """A new EBO, with what it looks like already (best first, at most 10)."""
+
+    likely_duplicates: list[LikelyDuplicate] = Field(
+        description="Current EBOs and applications, among those you may see, that look like this one."
+    )
+    duplicate_check: DuplicateCheck
 
 
 class EboQuery(ListQuery):

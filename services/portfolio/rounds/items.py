@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, literal, select, update
+from sqlalchemy import ColumnElement, Select, and_, literal, select, update
 
 from services.chassis.auth import Principal
 from services.chassis.changes import append_event
 from services.chassis.db import utcnow
 from services.chassis.errors import Conflict
 from services.chassis.ids import new_id
-from services.chassis.resources import RefField
+from services.chassis.resources import ARCHIVED, RefField
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
 from services.portfolio.common import PortfolioCollection
@@ -76,10 +76,18 @@ class RoundItems(PortfolioCollection[RoundItem]):
             classification=classification,
         )
 
-    def pointing_at(self, ctx: RequestContext, target: str) -> list[Select[str, str]]:
+    def in_use_where(self) -> ColumnElement[bool]:
+        """An item holds its initiative in use while its round is being planned (draft or open):
+        a closed round's items are its record, and stay with an archived initiative."""
+        planning = select(Round.id).where(Round.status.in_(("draft", "open")))
+        return and_(RoundItem.status != ARCHIVED, RoundItem.round_id.in_(planning))
+
+    def pointing_at(self, ctx: RequestContext, target: str, *, in_use: bool = False) -> list[Select[str, str]]:
         parsed = parse_href(target)
         if parsed is None or parsed.id is None:
             return []
+        if in_use and parsed.collection_path != INITIATIVES_PATH:
+            return []  # a round's own items are part of it (``holds=False``)
         columns = {
             INITIATIVES_PATH: ("initiative", RoundItem.initiative_id),
             ROUNDS_PATH: ("round", RoundItem.round_id),
@@ -91,7 +99,7 @@ class RoundItems(PortfolioCollection[RoundItem]):
         return [
             self.base_select(ctx.principal)
             .with_only_columns(href.label("href"), literal(field).label("field"))
-            .where(column == parsed.id)
+            .where(column == parsed.id, *([self.in_use_where()] if in_use else []))
         ]
 
     async def visible_holder(
@@ -209,7 +217,7 @@ round_items = RoundItems(
     create=RoundItemCreate,
     update=RoundItemUpdate,
     references={
-        "round": RefField(ROUNDS_PATH, column="round_id", local=True),
+        "round": RefField(ROUNDS_PATH, column="round_id", local=True, holds=False),
         "initiative": RefField(INITIATIVES_PATH, column="initiative_id", local=True),
     },
     description="The items of a round: each an initiative with its rank, decision, note and budget.",

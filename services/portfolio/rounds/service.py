@@ -5,7 +5,7 @@ for every change to a round and, through ``check_children``, to its items."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -56,10 +56,16 @@ class Rounds(PortfolioCollection[Round]):
             await round_items.copy(ctx, obj.from_round_id, obj.id)
 
     async def change(
-        self, ctx: RequestContext, obj: Round, values: dict[str, Any], *, action: str = "updated"
+        self,
+        ctx: RequestContext,
+        obj: Round,
+        values: dict[str, Any],
+        *,
+        action: str = "updated",
+        notes: Mapping[str, Any] | None = None,
     ) -> Round:
         closing = values.get("status") == "closed" and obj.status != "closed"
-        obj = await super().change(ctx, obj, values, action=action)
+        obj = await super().change(ctx, obj, values, action=action, notes=notes)
         if closing:
             await round_items.freeze(ctx, obj.id)
         return obj
@@ -145,7 +151,7 @@ rounds = Rounds(
     create=RoundCreate,
     update=RoundUpdate,
     query=RoundQuery,
-    references={"from_round": RefField(ROUNDS_PATH, column="from_round_id", local=True)},
+    references={"from_round": RefField(ROUNDS_PATH, column="from_round_id", local=True, holds=False)},
     description=(
         'The rolling portfolio: the whole portfolio is remade several times a year ("rolling"), each '
         "round a ranked list of initiatives with a decision per item (start, continue, adjust, stop, "

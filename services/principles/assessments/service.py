@@ -47,7 +47,9 @@ def latest_ids() -> Select[tuple[str]]:
 class Assessments(ChainFiltered[Assessment]):
     write_roles = ("architect",)
 
-    async def check_local_references(self, ctx: RequestContext, values: Mapping[str, Any]) -> None:
+    async def check_local_references(
+        self, ctx: RequestContext, values: Mapping[str, Any], obj: Any | None = None
+    ) -> None:
         # Written only by this service's own code, from rows it has just read; the foreign keys hold.
         return None
 
@@ -68,10 +70,10 @@ assessments = Assessments(
     query=AssessmentQuery,
     need_to_know=RECORD_NEED_TO_KNOW,
     references={
-        "principle": RefField(PRINCIPLES_PATH, column="principle_id", local=True),
-        "subject": RefField("*"),
-        "explanation": RefField(EXPLANATIONS_PATH, column="explanation_id", local=True),
-        "evaluation": RefField(EVALUATIONS_PATH, column="evaluation_id", local=True),
+        "principle": RefField(PRINCIPLES_PATH, column="principle_id", local=True, holds=False),
+        "subject": RefField("*", holds=False),
+        "explanation": RefField(EXPLANATIONS_PATH, column="explanation_id", local=True, holds=False),
+        "evaluation": RefField(EVALUATIONS_PATH, column="evaluation_id", local=True, holds=False),
     },
     description=(
         "Judgements of subjects against principles (pas toe of leg uit): recorded by evaluations (`source: rule`, "

@@ -45,7 +45,9 @@ SUBJECT_LOC: list[str | int] = ["body", "subject", "href"]
 class Evaluations(Collection[Evaluation]):
     action_roles = {"create": EVALUATOR_ROLES, "check": EVALUATOR_ROLES}
 
-    async def check_local_references(self, ctx: RequestContext, values: Mapping[str, Any]) -> None:
+    async def check_local_references(
+        self, ctx: RequestContext, values: Mapping[str, Any], obj: Any | None = None
+    ) -> None:
         return None
 
     def representation(self, obj: Evaluation) -> dict[str, Any]:
@@ -80,7 +82,7 @@ evaluations = Evaluations(
     read=EvaluationRead,
     query=EvaluationQuery,
     need_to_know=RECORD_NEED_TO_KNOW,
-    references={"target": RefField("*")},
+    references={"target": RefField("*", holds=False)},
     description=(
         "Runs of the rules over live subjects: who asked, what was read, and a summary of the assessments "
         "recorded. Create one with `POST /v1/evaluations`; the change-feed follower creates them too."

@@ -101,7 +101,9 @@ class Explanations(ChainFiltered[Explanation]):
         if action == "confirm" and (obj.status != "approved" or obj.needs_review_since is None):
             raise Conflict("only an approved explanation that needs review after a new revision is confirmed")
 
-    async def check_local_references(self, ctx: RequestContext, values: Mapping[str, Any]) -> None:
+    async def check_local_references(
+        self, ctx: RequestContext, values: Mapping[str, Any], obj: Any | None = None
+    ) -> None:
         return None  # the principle was read just before, and the foreign key holds
 
     async def extra_fields(self, ctx: RequestContext, objs: Sequence[Explanation]) -> dict[str, dict[str, Any]]:
@@ -132,8 +134,8 @@ explanations = Explanations(
     query=ExplanationQuery,
     need_to_know=RECORD_NEED_TO_KNOW,
     references={
-        "principle": RefField(PRINCIPLES_PATH, column="principle_id", local=True),
-        "subject": RefField("*"),
+        "principle": RefField(PRINCIPLES_PATH, column="principle_id", local=True, holds=False),
+        "subject": RefField("*", holds=False),
     },
     description=(
         '"Leg uit": a deviation from a principle, explained in advance and recorded so that agreements are '

@@ -89,12 +89,18 @@ class Principles(Collection[Principle]):
         return obj
 
     async def change(
-        self, ctx: RequestContext, obj: Principle, values: dict[str, Any], *, action: str = "updated"
+        self,
+        ctx: RequestContext,
+        obj: Principle,
+        values: dict[str, Any],
+        *,
+        action: str = "updated",
+        notes: Mapping[str, Any] | None = None,
     ) -> Principle:
         normative = any(field in values and values[field] != getattr(obj, field) for field in NORMATIVE)
         if normative:
             values = {**values, "revision": obj.revision + 1}
-        obj = await super().change(ctx, obj, values, action=action)
+        obj = await super().change(ctx, obj, values, action=action, notes=notes)
         if normative:
             ctx.session.add(version_row(obj, ctx.principal.sub))
             await ctx.session.flush()

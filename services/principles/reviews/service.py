@@ -89,7 +89,7 @@ reviews = Reviews(
     update=ReviewUpdate,
     query=ReviewQuery,
     need_to_know=RECORD_NEED_TO_KNOW,
-    references={"subject": RefField("*")},
+    references={"subject": RefField("*", holds=False)},
     description=(
         '"Alle ontwerpen en projecten beoordelen we op eenvoud": reviews on simplicity (eenvoud) at the start '
         "and during execution, by architects. Each scores a fixed set of criteria 1..5 (5 = simplest); the "

@@ -174,7 +174,7 @@ allocations = Allocations(
     model=Allocation,
     read=AllocationRead,
     query=AllocationQuery,
-    references={"chain": RefField(CHAINS_PATH, column="chain_id", local=True)},
+    references={"chain": RefField(CHAINS_PATH, column="chain_id", local=True, holds=False)},
     description=(
         "Each chain owner's investment split for a period: the weighing (afweging) between maintenance "
         "(beheer), security (beveiliging) and renewal (vernieuwing), with the budget and the rationale. "

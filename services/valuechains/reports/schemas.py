@@ -58,6 +58,16 @@ class StaffingTotals(Staffing):
     chains_above_threshold: int
 
 
+class OnArchivedChains(BaseModel):
+    """Active teams kept on archived chains (a chain archived with force keeps its teams)."""
+
+    chains: int = Field(description="Archived chains (of those asked for) that still have active teams.")
+    teams: int = Field(description="Their active teams.")
+    fte_internal: float
+    fte_external: float
+    fte_total: float
+
+
 class StaffingReport(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -88,6 +98,13 @@ class StaffingReport(BaseModel):
                         "above_threshold": True,
                     },
                     "coverage": {"basis": "all", "counted": 28, "left_out": 0, "not_visible": 0},
+                    "on_archived_chains": {
+                        "chains": 0,
+                        "teams": 0,
+                        "fte_internal": 0.0,
+                        "fte_external": 0.0,
+                        "fte_total": 0.0,
+                    },
                 }
             ]
         }
@@ -100,6 +117,12 @@ class StaffingReport(BaseModel):
         description=(
             "Teams and FTE are counts, so every active team of the chains in the report counts (basis `all`); "
             "`counted` is the number of those teams, `not_visible` how many of them you may not see."
+        )
+    )
+    on_archived_chains: OnArchivedChains = Field(
+        description=(
+            "Active teams that archived chains still keep (a chain archived with `force`): not in `chains`, "
+            "`totals` or `coverage`, and shown here so that none drops out of the figures silently."
         )
     )
 

@@ -34,6 +34,7 @@ from services.valuechains.reports.schemas import (
     FoundationReport,
     FoundationTotals,
     MissingChain,
+    OnArchivedChains,
     StaffingReport,
     StaffingTotals,
     WeightedSplit,
@@ -107,8 +108,16 @@ async def staffing_report(ctx: RequestContext, threshold: Decimal, chains: Seque
         .outerjoin(Team, and_(Team.chain_id == Chain.id, Team.status != ARCHIVED))
         .where(*where)
     )
+    kept = select(func.count(func.distinct(Chain.id)).label("chains"), *staffing_columns(permille)).where(
+        Team.chain_id == Chain.id,
+        Team.status != ARCHIVED,
+        Chain.status == ARCHIVED,
+        *([Chain.id.in_(chain_ids(chains))] if chains else []),
+    )
     rows = (await ctx.session.execute(per_chain)).all()
     total = (await ctx.session.execute(totals)).one()
+    left = (await ctx.session.execute(kept)).one()
+    on_archived = staffing_values(left)
     items = [
         ChainStaffing(
             chain={"href": f"{CHAINS_PATH}/{r.id}"},
@@ -127,6 +136,10 @@ async def staffing_report(ctx: RequestContext, threshold: Decimal, chains: Seque
             **staffing_values(total),
         ),
         coverage=Tally.of(total).everything(),
+        on_archived_chains=OnArchivedChains(
+            chains=int(left.chains),
+            **{k: on_archived[k] for k in ("teams", "fte_internal", "fte_external", "fte_total")},
+        ),
     )
 
 
