@@ -248,6 +248,7 @@ async def test_valuechains_loads_what_its_files_say(demo_suite: Suite, tokens: T
                 theme, call_sign = team["name"].rsplit(" ", 1)
                 assert theme in mix.themes and call_sign in draw.call_signs, team["name"]
                 assert draw.fte_min <= team["fte_internal"] + team["fte_external"] <= draw.fte_max
+                assert team["fte_external"] == team["fte_hired"] + team["fte_partner"]
                 assert 1 <= team["maturity"] <= len(draw.maturity_weights)
     assert seed.DATA.unread() == []
 

@@ -84,7 +84,7 @@ async def visible_part(suite: Suite, tokens: Tokens, world: World) -> None:
     admin = tokens("admin", sub="u-figures-admin", clearance="secret")
     async with suite.client("valuechains", admin) as valuechains:
         chain = await created(valuechains, "/v1/chains", chain_body())
-        for team in (team_body(fte_internal=4, fte_external=1.5), team_body(name="Beta", fte_external=3)):
+        for team in (team_body(fte_internal=4, fte_hired=1.5), team_body(name="Beta", fte_hired=3)):
             await created(valuechains, f"/v1/chains/{chain['id']}/teams", team)
         put = await valuechains.put(f"/v1/chains/{chain['id']}/allocations/{PERIOD}", json=split(budget_eur=2_000_000))
         assert put.status_code == 201, put.text

@@ -7,6 +7,12 @@ from fastapi import APIRouter, Query
 from services.chassis.errors import problem_responses
 from services.chassis.uow import Ctx
 from services.valuechains.applications.figures import DEBT_WEIGHTS
+from services.valuechains.reports.history_schemas import (
+    MaturityQuery,
+    MaturityReport,
+    StaffingHistory,
+    StaffingHistoryQuery,
+)
 from services.valuechains.reports.schemas import (
     AllocationReport,
     AllocationReportQuery,
@@ -15,21 +21,29 @@ from services.valuechains.reports.schemas import (
     StaffingQuery,
     StaffingReport,
 )
-from services.valuechains.reports.service import allocation_report, foundation_report, staffing_report
+from services.valuechains.reports.service import allocation_report, foundation_report
+from services.valuechains.reports.teams import maturity_report, staffing_history, staffing_report
 from services.valuechains.settings import ValuechainsSettings
 
 router = APIRouter(tags=["reports"])
 
 
+LIMITS = (
+    "Each chain is held to its own limit on its external share (`external_share_limit` on the chain, set by an "
+    "admin) or, without one, to the service's default (`IV_VALUECHAINS_EXTERNAL_SHARE_LIMIT`, default 30); a chain "
+    "above its limit is flagged (`above_limit`; at the limit is not above it). The strategy asks for a better "
+    "internal/external ratio, with a flexible shell (flexibele schil) of hired staff (inhuur) and partners."
+)
+
+
 @router.get(
     "/v1/reports/staffing",
     response_model=StaffingReport,
-    summary="Staffing per chain: internal and external FTE",
+    summary="Staffing per chain: internal, hired and partner FTE",
     description=(
-        "Per value chain (IV-waardeketen): active teams, internal FTE (eigen personeel), external FTE "
-        "(inhuur, partners) and the external share in percent. Chains whose external share is above "
-        "the configured threshold (`IV_VALUECHAINS_EXTERNAL_SHARE_THRESHOLD`, default 30) are flagged: "
-        "the strategy asks for a better internal/external ratio with a flexible shell of externals.\n\n"
+        "Per value chain (IV-waardeketen): active teams, internal FTE (eigen personeel), hired FTE (inhuur), partner "
+        "FTE (partners), external FTE (hired + partner: the flexible shell) and the external share in percent. "
+        f"{LIMITS}\n\n"
         "Archived chains and teams are left out. The `totals` are over the same rows, so the rows add "
         "up to them exactly. Teams and FTE are counts: every team counts, and `coverage` (basis `all`) says "
         "over how many teams and how many of them you may not see. Computed in the database."
@@ -37,7 +51,50 @@ router = APIRouter(tags=["reports"])
     responses=problem_responses(401, 422),
 )
 async def staffing(ctx: Ctx, query: Annotated[StaffingQuery, Query()]) -> StaffingReport:
-    return await staffing_report(ctx, ctx.settings_as(ValuechainsSettings).external_share_threshold, query.chain)
+    return await staffing_report(ctx, ctx.settings_as(ValuechainsSettings).external_share_limit, query.chain)
+
+
+@router.get(
+    "/v1/reports/staffing/history",
+    response_model=StaffingHistory,
+    response_model_by_alias=True,
+    summary="Staffing per chain over time: internal, hired and partner FTE per month or quarter",
+    description=(
+        "The staffing report for every calendar month or quarter (`period`) from the one that holds `from` to the "
+        "one that holds `to` (at most 120 periods): per period and chain the teams that were active at the end of "
+        "the period (`as_of`; for the period under way: now) with their internal, hired and partner FTE and the "
+        f"external share then, so the internal/external ratio can be followed over time. {LIMITS} The limits are "
+        "those of today (a limit has no history).\n\n"
+        "The history is every version of every team (each change of its FTE, its maturity, its chain, and its "
+        "archiving), kept from the moment the change was made; a team counts in the chain it was in then. Chains "
+        "archived now are left out. Teams and FTE are counts (basis `all`): each period's `coverage` says how many "
+        "teams it counts and how many of them you may not see, the answer's `coverage` the same over every team "
+        "that counts in any period. Computed in the database, every period in one query."
+    ),
+    responses=problem_responses(401, 422),
+)
+async def staffing_over_time(ctx: Ctx, query: Annotated[StaffingHistoryQuery, Query()]) -> StaffingHistory:
+    return await staffing_history(ctx, ctx.settings_as(ValuechainsSettings).external_share_limit, query)
+
+
+@router.get(
+    "/v1/reports/maturity",
+    response_model=MaturityReport,
+    summary="Agile maturity per chain: the teams per level, and the change since the previous period",
+    description=(
+        "Over every active team: per value chain and overall, how many teams are at each agile maturity level (1 "
+        "starting to 5 leading) and their average, at the end of `as_of` (default: now) and at the end of the "
+        "previous `period` (the calendar month or quarter before the one that holds `as_of`), with the change "
+        "between the two: per level, of the average, and how many teams that were active at both moments rose or "
+        "fell (`teams_up`, `teams_down`; a team counts in the chain it is in now).\n\n"
+        "The history is every version of every team, kept from the moment the change was made. Chains archived "
+        "now are left out. Levels are counts of teams (basis `all`): `coverage` says how many teams were counted "
+        "(active at either moment) and how many of them you may not see. Computed in the database."
+    ),
+    responses=problem_responses(401, 422),
+)
+async def maturity(ctx: Ctx, query: Annotated[MaturityQuery, Query()]) -> MaturityReport:
+    return await maturity_report(ctx, query.period, query.as_of, query.chain)
 
 
 @router.get(

@@ -1,5 +1,5 @@
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,12 +35,18 @@ class AllocationReportQuery(BaseModel):
 class Staffing(BaseModel):
     teams: int = Field(description="Active teams.")
     fte_internal: float = Field(description="Internal FTE (eigen personeel), exact to one decimal.")
-    fte_external: float = Field(description="External FTE (inhuur, partners), exact to one decimal.")
+    fte_hired: float = Field(description="Hired FTE (inhuur), exact to one decimal.")
+    fte_partner: float = Field(description="Partner FTE (partners), exact to one decimal.")
+    fte_external: float = Field(
+        description="External FTE, the flexible shell (flexibele schil): hired + partner, exact to one decimal."
+    )
     fte_total: float
     external_share: float | None = Field(
-        description="External FTE as a percentage of all FTE, 0 to 100, one decimal; null when there are no FTE."
+        description=(
+            "External FTE (hired + partner) as a percentage of all FTE, 0 to 100, one decimal (half up); null "
+            "when there are no FTE."
+        )
     )
-    above_threshold: bool = Field(description="External share is above the configured threshold.")
 
 
 class ChainLabel(BaseModel):
@@ -52,10 +58,18 @@ class ChainLabel(BaseModel):
 class ChainStaffing(Staffing, ChainLabel):
     """A chain's row (its label fields come first: pydantic orders base fields by reversed MRO)."""
 
+    external_share_limit: float = Field(
+        description="The limit this chain's external share is held to, percent: its own, or the default."
+    )
+    limit_source: Literal["chain", "default"] = Field(
+        description="`chain`: the chain's own `external_share_limit`; `default`: the service's default."
+    )
+    above_limit: bool = Field(description="The external share is above the chain's limit (at the limit is not).")
+
 
 class StaffingTotals(Staffing):
     chains: int = Field(description="Chains in the report.")
-    chains_above_threshold: int
+    chains_above_limit: int = Field(description="Chains whose external share is above their own limit.")
 
 
 class StaffingReport(BaseModel):
@@ -63,7 +77,7 @@ class StaffingReport(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "threshold": 30.0,
+                    "default_limit": 30.0,
                     "chains": [
                         {
                             "chain": {"href": "/valuechains/v1/chains/019a0000-0000-7000-8000-000000000002"},
@@ -71,21 +85,26 @@ class StaffingReport(BaseModel):
                             "name": "Intelligence",
                             "teams": 28,
                             "fte_internal": 121.5,
+                            "fte_hired": 52.0,
+                            "fte_partner": 18.0,
                             "fte_external": 70.0,
                             "fte_total": 191.5,
                             "external_share": 36.6,
-                            "above_threshold": True,
+                            "external_share_limit": 40.0,
+                            "limit_source": "chain",
+                            "above_limit": False,
                         }
                     ],
                     "totals": {
                         "chains": 1,
-                        "chains_above_threshold": 1,
+                        "chains_above_limit": 0,
                         "teams": 28,
                         "fte_internal": 121.5,
+                        "fte_hired": 52.0,
+                        "fte_partner": 18.0,
                         "fte_external": 70.0,
                         "fte_total": 191.5,
                         "external_share": 36.6,
-                        "above_threshold": True,
                     },
                     "coverage": {"basis": "all", "counted": 28, "left_out": 0, "not_visible": 0},
                 }
@@ -93,7 +112,12 @@ class StaffingReport(BaseModel):
         }
     )
 
-    threshold: float = Field(description="The external-share threshold in percent (configured; default 30).")
+    default_limit: float = Field(
+        description=(
+            "The external-share limit in percent for chains without one of their own "
+            "(`IV_VALUECHAINS_EXTERNAL_SHARE_LIMIT`, default 30)."
+        )
+    )
     chains: list[ChainStaffing] = Field(description="One row per chain, by code; chains without teams show zeros.")
     totals: StaffingTotals = Field(description="Over every chain in the report: the rows add up to these.")
     coverage: Coverage = Field(

@@ -1,15 +1,11 @@
-"""Staffing, allocation and foundation reports: aggregates computed by the database, exact on every dialect.
-
-FTE are summed as integer tenths; shares are integer arithmetic on those sums (per mille, rounded
-half up), so SQLite and PostgreSQL give the same answers and nothing is summed as a float.
-"""
+"""Allocation and foundation reports: aggregates computed by the database, exact on every dialect.
+The reports over teams (staffing, its history, maturity) are in ``teams``."""
 
 import datetime as dt
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from services.chassis.db import utcnow
 from services.chassis.figures import CountsAndDetails, Tally, read_tally, tally
@@ -28,18 +24,13 @@ from services.valuechains.reports.schemas import (
     AllocationReport,
     ChainAllocation,
     ChainFoundation,
-    ChainStaffing,
     DebtWeights,
     FlaggedApplication,
     FoundationReport,
     FoundationTotals,
     MissingChain,
-    StaffingReport,
-    StaffingTotals,
     WeightedSplit,
 )
-from services.valuechains.teams.models import Team
-from services.valuechains.teams.service import teams
 
 SPLIT = ("maintenance", "security", "renewal")
 
@@ -58,76 +49,6 @@ def chain_filter(values: Sequence[str]) -> list[ColumnElement[bool]]:
     if values:
         clauses.append(Chain.id.in_(chain_ids(values)))
     return clauses
-
-
-def staffing_columns(threshold_permille: int) -> list[Any]:
-    internal = func.coalesce(func.sum(Team.fte_internal_tenths), 0)
-    external = func.coalesce(func.sum(Team.fte_external_tenths), 0)
-    total = internal + external
-    return [
-        func.count(Team.id).label("teams"),
-        internal.label("internal"),
-        external.label("external"),
-        case((total > 0, (external * 1000 + total // 2) // total), else_=None).label("share_permille"),
-        case((external * 1000 > literal(threshold_permille, Integer) * total, 1), else_=0).label("flagged"),
-    ]
-
-
-def staffing_values(row: Any) -> dict[str, Any]:
-    internal, external = int(row.internal), int(row.external)
-    return {
-        "teams": int(row.teams),
-        "fte_internal": internal / 10,
-        "fte_external": external / 10,
-        "fte_total": (internal + external) / 10,
-        "external_share": None if row.share_permille is None else int(row.share_permille) / 10,
-        "above_threshold": bool(row.flagged),
-    }
-
-
-async def staffing_report(ctx: RequestContext, threshold: Decimal, chains: Sequence[str]) -> StaffingReport:
-    """Counts of teams and of the people in them: over every active team (basis `all`)."""
-    permille = int(threshold * 10)
-    where = chain_filter(chains)
-    per_chain = (
-        select(Chain.id, Chain.code, Chain.name, *staffing_columns(permille))
-        .select_from(Chain)
-        .outerjoin(Team, and_(Team.chain_id == Chain.id, Team.status != ARCHIVED))
-        .where(*where)
-        .group_by(Chain.id, Chain.code, Chain.name)
-        .order_by(Chain.code)
-    )
-    totals = (
-        select(
-            func.count(func.distinct(Chain.id)).label("chains"),
-            *staffing_columns(permille),
-            *tally(Team.id, teams.visibility(ctx.principal)),
-        )
-        .select_from(Chain)
-        .outerjoin(Team, and_(Team.chain_id == Chain.id, Team.status != ARCHIVED))
-        .where(*where)
-    )
-    rows = (await ctx.session.execute(per_chain)).all()
-    total = (await ctx.session.execute(totals)).one()
-    items = [
-        ChainStaffing(
-            chain={"href": f"{CHAINS_PATH}/{r.id}"},
-            code=r.code,
-            name=r.name,
-            **staffing_values(r),
-        )
-        for r in rows
-    ]
-    return StaffingReport(
-        threshold=float(threshold),
-        chains=items,
-        totals=StaffingTotals(
-            chains=int(total.chains),
-            chains_above_threshold=sum(1 for item in items if item.above_threshold),
-            **staffing_values(total),
-        ),
-        coverage=Tally.of(total).everything(),
-    )
 
 
 def shares_in_tenths(weighted: Sequence[int], budget: int) -> list[float] | None:
