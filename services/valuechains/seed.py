@@ -184,6 +184,7 @@ async def _load_team(demo: Demo, team: dict[str, Any]) -> None:
     for months, fields in [*history[1:], (0, today)]:
         obj = await teams.change(demo.ctx, obj, teams.to_columns(fields))
         dated.setdefault(obj.version, months)
+    await demo.ctx.session.flush()  # the last revision too, before it is dated
     for version, months in dated.items():
         if months:
             day = add_months(demo.today, -months)

@@ -268,6 +268,14 @@ def whole(basis: Basis, *volatile: str) -> Callable[[Call], dict[str, Part]]:
 
 REPORTS: dict[tuple[str, str], Report] = {
     ("valuechains", "/v1/reports/staffing"): Report(whole("all"), classified=False),
+    ("valuechains", "/v1/reports/staffing/history"): Report(
+        # The period under way is measured at the moment of asking (`as_of`), so that is left out; each
+        # period's own coverage is of the same basis as the answer's.
+        lambda call: {"": Part("all", lambda a: [omit(p, "as_of") for p in a["periods"]])},
+        calls=lambda world: [query(period="month"), query(period="quarter")],
+        classified=False,
+    ),
+    ("valuechains", "/v1/reports/maturity"): Report(whole("all", "as_of"), classified=False),
     ("valuechains", "/v1/reports/allocations"): Report(
         whole("visible"), calls=lambda world: [query(period=PERIOD)], classified=False
     ),

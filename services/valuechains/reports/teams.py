@@ -24,7 +24,6 @@ from sqlalchemy import (
     Integer,
     and_,
     case,
-    cast,
     func,
     literal,
     select,
@@ -224,9 +223,10 @@ def periods_between(kind: PeriodKind, first: dt.date, last: dt.date, now: dt.dat
 
 
 def moments_table(moments: Sequence[dt.datetime]) -> CTE:
-    """A common table (idx, moment) of the moments asked about, typed so every database knows them."""
+    """A common table (idx, moment) of the moments asked about. The moments are typed binds (not
+    CASTs: SQLite would cast a date-time to a number), which the PostgreSQL drivers send typed."""
     rows = [
-        select(cast(literal(i), Integer).label("idx"), cast(literal(m, UTCDateTime()), UTCDateTime()).label("moment"))
+        select(literal(i, Integer).label("idx"), literal(m, UTCDateTime()).label("moment"))
         for i, m in enumerate(moments)
     ]
     return (union_all(*rows) if len(rows) > 1 else rows[0]).cte("moments")

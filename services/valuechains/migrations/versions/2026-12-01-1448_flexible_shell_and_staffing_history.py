@@ -187,5 +187,6 @@ def downgrade() -> None:
         batch_op.alter_column("fte_external_tenths", existing_type=sa.Integer(), nullable=False)
         batch_op.create_check_constraint(batch_op.f("ck_teams_fte_external_non_negative"), "fte_external_tenths >= 0")
 
-    with op.batch_alter_table("chains", schema=None) as batch_op:
-        batch_op.drop_column("external_share_limit_tenths")
+    # Not a batch operation: SQLite would rebuild the table, and cannot drop one that teams,
+    # allocations and applications point at. Both databases drop a column in place.
+    op.execute("ALTER TABLE chains DROP COLUMN external_share_limit_tenths")
