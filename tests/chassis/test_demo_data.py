@@ -269,6 +269,16 @@ async def test_portfolio_loads_what_its_files_say(demo_suite: Suite, tokens: Tok
             programme=lambda i: href("programmes", programmes[i.programme].id) if i.programme else None,
             value_chain=lambda i: chains[i.value_chain],
         )
+        stored_initiatives = await batch(client, "/v1/initiatives", [i.id for i in initiatives.values()])
+        applications = {a.name: a.href for a in seed.DATA.table("applications", seed.Application)}
+        for initiative in initiatives.values():
+            named = [
+                {"application": {"href": applications[link.application]}, "effect": link.effect}
+                for link in initiative.applications
+            ]
+            got = stored_initiatives[initiative.id]["applications"]
+            assert sorted(got, key=str) == sorted(named, key=str), initiative.origin
+        assert any(i.applications for i in initiatives.values())
 
         ebos = seed.DATA.table("ebos", seed.Ebo)
         await check_table(

@@ -66,6 +66,8 @@ class World:
     rounds: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The round diffed ("after") and the one it is diffed against ("before")."""
     principle: dict[str, Any] = field(default_factory=dict)
+    application: dict[str, Any] = field(default_factory=dict)
+    """A visible application with critical findings, which a visible and a secret initiative address."""
 
 
 async def created(client: httpx2.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -88,15 +90,22 @@ async def visible_part(suite: Suite, tokens: Tokens, world: World) -> None:
             await created(valuechains, f"/v1/chains/{chain['id']}/teams", team)
         put = await valuechains.put(f"/v1/chains/{chain['id']}/allocations/{PERIOD}", json=split(budget_eur=2_000_000))
         assert put.status_code == 201, put.text
-        for body in (
-            application_body(name="Oud", disposition="eliminate", findings=findings(2, 1), last_release="2024-01-01"),
-            application_body(name="Nieuw", last_release="2025-05-01"),
-        ):
+        old, _ = [
             await created(valuechains, f"/v1/chains/{chain['id']}/applications", body)
+            for body in (
+                application_body(
+                    name="Oud", disposition="eliminate", findings=findings(2, 1), last_release="2024-01-01"
+                ),
+                application_body(name="Nieuw", last_release="2025-05-01"),
+            )
+        ]
     async with suite.client("portfolio", admin) as portfolio:
         href = chain["href"]
+        retires = [{"application": {"href": old["href"]}, "effect": "retires"}]
         i1 = await created(
-            portfolio, "/v1/initiatives", initiative_body(href, name="Digitale aangifte", budget_eur=2_000_000)
+            portfolio,
+            "/v1/initiatives",
+            initiative_body(href, name="Digitale aangifte", budget_eur=2_000_000, applications=retires),
         )
         i2 = await created(portfolio, "/v1/initiatives", initiative_body(href, name="Digitale aangifte online"))
         i3 = await created(
@@ -120,7 +129,7 @@ async def visible_part(suite: Suite, tokens: Tokens, world: World) -> None:
         assert patched.status_code == 200, patched.text
         body = {"initiative": {"href": i3["href"]}, "rank": 30, "decision": "start", "budget_eur": 400_000}
         await created(portfolio, f"/v1/rounds/{after['id']}/items", body)
-    world.chain, world.rounds = chain, {"before": before, "after": after}
+    world.chain, world.rounds, world.application = chain, {"before": before, "after": after}, old
     first, second = architect(tokens, sub="arch-figures-1"), architect(tokens, sub="arch-figures-2")
     async with suite.client("principles", first) as one, suite.client("principles", second) as two:
         principle = await make_principle(one, rule=BUDGET_RULE, category="finance_control")
@@ -152,7 +161,13 @@ async def classified_part(suite: Suite, tokens: Tokens, world: World) -> None:
         s1 = await created(
             portfolio,
             "/v1/initiatives",
-            initiative_body(href, name="Digitale aangifte geheim", budget_eur=3_000_000, data_classification="secret"),
+            initiative_body(
+                href,
+                name="Digitale aangifte geheim",
+                budget_eur=3_000_000,
+                data_classification="secret",
+                applications=[{"application": {"href": world.application["href"]}, "effect": "renews"}],
+            ),
         )
         s2 = await created(
             portfolio,
@@ -240,6 +255,8 @@ def foundation_details(answer: dict[str, Any]) -> Any:
         "chains": [pick(row, "code", *RELEASE) for row in answer["chains"]],
         "overall": pick(answer["overall"], *RELEASE),
         "flagged": answer["flagged"],
+        "attention": answer["attention"],
+        "unaddressed": answer["unaddressed"],
     }
 
 

@@ -141,6 +141,13 @@ W = DEBT_WEIGHTS
         "Medium and low findings do not count. `technical_debt_per_application` divides it by the number of "
         "applications (one decimal, half up) to compare chains of different size. The weights are in the "
         "answer (`weights`).\n\n"
+        "**Who addresses it**: `attention` lists the applications past support on `as_of` or with open critical "
+        "findings, each with the initiatives that renew, replace or retire it. The portfolio service keeps that "
+        "link and is asked for it, with your token, one request per 100 applications "
+        "(`GET /portfolio/v1/initiatives?application=<href>&...`); stopped initiatives do not count. "
+        "`addressed: false` flags an application no initiative addresses, and `unaddressed` counts them. When "
+        "the portfolio cannot be asked the report still answers: `addressed_by` and `addressed` are null "
+        "(unknown, not unaddressed), `unaddressed` is null and `incomplete` says why.\n\n"
         "Only active applications count, of chains that are not archived; `chain` (repeatable) narrows the "
         "report, and the `overall` figures are over exactly the rows shown. **Need to know**: the figures are "
         "counts over every application, whatever its classification, so that a chain owner or a principle "
@@ -148,8 +155,9 @@ W = DEBT_WEIGHTS
         "`oldest_release` (and its age) and `flagged` describe applications, so they are taken only from "
         "those your clearance shows you. `coverage.counts` (basis `all`) says how many applications were "
         "counted and how many of them you may not see; `coverage.details` (basis `visible`) how many the "
-        "dates and the list were taken from and how many were left out; `flagged_not_shown` how many "
-        "flagged applications are not listed. Computed in the database."
+        "dates and the lists were taken from and how many were left out; `flagged_not_shown` how many "
+        "flagged applications are not listed. `attention` lists only applications you may see, and only the "
+        "initiatives the portfolio shows you. Computed in the database."
     ),
     responses=problem_responses(401, 422),
 )

@@ -7,7 +7,7 @@ from services.chassis.figures import CountsAndDetails, Coverage
 from services.chassis.pagination import MAX_BATCH
 from services.valuechains.allocations.schemas import Period
 from services.valuechains.applications.schemas import Day
-from services.valuechains.refs import AllocationRef, ApplicationRef, ChainRef
+from services.valuechains.refs import AllocationRef, ApplicationRef, ChainRef, InitiativeRef
 
 ChainFilter = Annotated[
     list[Annotated[str, Field(max_length=200)]],
@@ -277,6 +277,35 @@ class FlaggedApplication(BaseModel):
     open_critical_findings: int
 
 
+class AddressingInitiative(BaseModel):
+    initiative: InitiativeRef
+    name: str
+    effect: Literal["renews", "replaces", "retires"] = Field(description="What the initiative does to the application.")
+    status: str = Field(description="The initiative's status (proposed, approved, active or delivered).")
+
+
+class AttentionApplication(BaseModel):
+    """An application past support or with open critical findings, and who is doing something about it."""
+
+    application: ApplicationRef
+    name: str
+    chain: ChainRef
+    code: str = Field(description="The chain's code.")
+    supported_until: dt.date
+    past_support: bool = Field(description="`supported_until` before `as_of`.")
+    open_critical_findings: int
+    addressed_by: list[AddressingInitiative] | None = Field(
+        description=(
+            "The initiatives that renew, replace or retire it (stopped ones left out), as the portfolio service "
+            "shows them to you; null when the portfolio could not be asked (see `incomplete`): then it is unknown "
+            "whether anything addresses it."
+        )
+    )
+    addressed: bool | None = Field(
+        description="Some initiative addresses it; `false` flags it as unaddressed; null when that is unknown."
+    )
+
+
 class FoundationReport(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -334,6 +363,32 @@ class FoundationReport(BaseModel):
                         }
                     ],
                     "flagged_not_shown": 0,
+                    "attention": [
+                        {
+                            "application": {
+                                "href": "/valuechains/v1/applications/019a0000-0003-7000-8000-000000000027"
+                            },
+                            "name": "Meldkamerkoppeling oud",
+                            "chain": {"href": "/valuechains/v1/chains/019a0000-0000-7000-8000-000000000004"},
+                            "code": "NHM",
+                            "supported_until": "2026-03-31",
+                            "past_support": True,
+                            "open_critical_findings": 2,
+                            "addressed_by": [
+                                {
+                                    "initiative": {
+                                        "href": "/portfolio/v1/initiatives/019a0001-0001-7000-8000-000000000031"
+                                    },
+                                    "name": "Vervanging meldkamerkoppeling",
+                                    "effect": "retires",
+                                    "status": "active",
+                                }
+                            ],
+                            "addressed": True,
+                        }
+                    ],
+                    "unaddressed": 0,
+                    "incomplete": [],
                     "coverage": {
                         "counts": {"basis": "all", "counted": 8, "left_out": 0, "not_visible": 0},
                         "details": {"basis": "visible", "counted": 8, "left_out": 0, "not_visible": 0},
@@ -360,6 +415,25 @@ class FoundationReport(BaseModel):
             "Flagged applications left out of `flagged` because they are classified above your clearance: a "
             "count, so over every application (of the `coverage.details.left_out` applications, those that "
             "would be flagged)."
+        )
+    )
+    attention: list[AttentionApplication] = Field(
+        description=(
+            "The applications past support on `as_of` or with open critical findings, by chain code and name, each "
+            "with the initiatives (of the portfolio service, which keeps the link) that renew, replace or retire "
+            "it; `addressed: false` flags those no initiative addresses. Only applications your clearance shows "
+            "you (like `flagged`), and only the initiatives the portfolio shows you: the portfolio's list does not "
+            "say how many it leaves out."
+        )
+    )
+    unaddressed: int | None = Field(
+        description="How many of `attention` no initiative addresses; null when the portfolio could not be asked."
+    )
+    incomplete: list[str] = Field(
+        description=(
+            "What is missing because another service did not answer: `addressing: ...` when the portfolio is "
+            "unreachable (then `addressed_by` and `addressed` are null, not empty: unknown, not unaddressed). Empty "
+            "when the answer is whole."
         )
     )
     coverage: CountsAndDetails = Field(

@@ -20,6 +20,7 @@ from services.valuechains.applications.models import Application
 from services.valuechains.applications.service import applications
 from services.valuechains.chains.models import Chain
 from services.valuechains.refs import ALLOCATIONS_PATH, CHAINS_PATH
+from services.valuechains.reports.addressing import attention
 from services.valuechains.reports.schemas import (
     AllocationReport,
     ChainAllocation,
@@ -186,6 +187,7 @@ async def foundation_report(ctx: RequestContext, as_of: dt.date | None, chains: 
     rows = (await ctx.session.execute(per_chain)).all()
     totals = (await ctx.session.execute(overall)).one()
     shown = (await ctx.session.execute(flagged)).all()
+    needing = await attention(ctx, day, where)
     return FoundationReport(
         as_of=day,
         weights=DebtWeights(**figures.DEBT_WEIGHTS),
@@ -207,5 +209,8 @@ async def foundation_report(ctx: RequestContext, as_of: dt.date | None, chains: 
             for r in shown
         ],
         flagged_not_shown=int(totals.eliminate_with_critical) - len(shown),
+        attention=needing.applications,
+        unaddressed=needing.unaddressed,
+        incomplete=needing.incomplete,
         coverage=CountsAndDetails.of(Tally.of(totals)),
     )
