@@ -376,3 +376,20 @@ async def test_principles_loads_what_its_files_say(demo_suite: Suite, tokens: To
             client, "/v1/simplicity-reviews", reviews, today, subject=lambda r: seed.initiative(r.initiative)
         )
     assert seed.DATA.unread() == []
+
+
+async def test_demo_foundation_report_says_who_addresses_what(demo_suite: Suite, tokens: Tokens) -> None:
+    """Across the services' demo data: most applications past support or with critical findings have
+    an initiative that addresses them (portfolio's applications.toml), three do not."""
+    async with demo_suite.client("valuechains", tokens("admin", clearance="secret")) as client:
+        report = (await client.get("/v1/reports/foundation")).json()
+    assert report["incomplete"] == []
+    addressed = {a["name"]: a["addressed"] for a in report["attention"]}
+    assert {name for name, done in addressed.items() if not done} == {
+        "Declaratiesysteem (oud)",
+        "Koppelvlak Internationale Uitwisseling",
+        "Portofonie Beheerconsole",
+    }
+    old = next(a for a in report["attention"] if a["name"] == "Meldkamerkoppeling (oud)")
+    assert [(i["name"], i["effect"]) for i in old["addressed_by"]] == [("Onderhoud meldkamersysteem", "retires")]
+    assert report["unaddressed"] == 3
