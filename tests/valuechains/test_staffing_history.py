@@ -330,3 +330,16 @@ async def test_only_an_admin_sets_a_chains_external_share_limit(suite: Suite, to
         assert cleared.status_code == 200 and cleared.json()["external_share_limit"] is None
         again = (await admin.get("/v1/reports/staffing", params={"chain": chain["id"]})).json()["chains"][0]
         assert (again["above_limit"], again["limit_source"]) == (True, "default")
+
+
+async def test_reports_over_teams_answer_for_a_chain_filter_that_matches_nothing(suite: Suite, tokens: Tokens) -> None:
+    async with suite.client("valuechains", tokens("reader")) as reader:
+        params = {"chain": "/valuechains/v1/chains/nobody", "from": "2025-01-01", "to": "2025-03-31"}
+        history = await reader.get("/v1/reports/staffing/history", params=params)
+        maturity = await reader.get("/v1/reports/maturity", params={"chain": "nobody"})
+    assert history.status_code == 200, history.text
+    assert [p["chains"] for p in history.json()["periods"]] == [[], [], []]
+    assert {p["totals"]["chains"] for p in history.json()["periods"]} == {0}
+    assert history.json()["coverage"]["counted"] == 0
+    assert maturity.status_code == 200, maturity.text
+    assert maturity.json()["chains"] == [] and maturity.json()["overall"]["current"]["teams"] == 0

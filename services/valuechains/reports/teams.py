@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -121,6 +122,10 @@ def totals_of(row: Any, items: Sequence[ChainStaffing]) -> StaffingTotals:
     return StaffingTotals(
         chains=int(row.chains), chains_above_limit=sum(1 for item in items if item.above_limit), **staffing_values(row)
     )
+
+
+NO_TEAMS = SimpleNamespace(chains=0, teams=0, internal=0, hired=0, partner=0, share_permille=None, total=0, seen=0)
+"""The totals of a period without any chain in the report (a ``chain`` filter that matches none)."""
 
 
 def tenths_of(limit: Decimal) -> int:
@@ -333,8 +338,8 @@ async def staffing_history(ctx: RequestContext, default_limit: Decimal, query: S
                 end=p.end,
                 as_of=p.moment,
                 chains=rows[i],
-                totals=totals_of(sums[i], rows[i]),
-                coverage=Tally.of(sums[i]).everything(),
+                totals=totals_of(sums.get(i, NO_TEAMS), rows[i]),
+                coverage=Tally.of(sums.get(i, NO_TEAMS)).everything(),
             )
             for i, p in enumerate(periods)
         ],
