@@ -20,7 +20,7 @@ TEAMS_COVERAGE = (
 
 
 class StaffingHistoryQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid")
 
     from_: Day | None = Field(
         default=None,
