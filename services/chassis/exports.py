@@ -156,17 +156,18 @@ def _flat_columns(model: type[BaseModel], prefix: str = "", skip: Iterable[str] 
     lists of objects left out (a report that lists them has them as a section of their own)."""
     columns: list[str] = []
     for name, info in model.model_fields.items():
-        if not prefix and name in skip:
+        if name in skip:
             continue
         is_list, inner = _item(info.annotation)
         nested = _model(inner)
+        key = info.alias or name  # as the answer writes it (``from``, not ``from_``)
         if is_list:
             if nested is None:
-                columns.append(prefix + name)
+                columns.append(prefix + key)
         elif nested is not None:
-            columns.extend(_flat_columns(nested, f"{prefix}{name}."))
+            columns.extend(_flat_columns(nested, f"{prefix}{key}."))
         else:
-            columns.append(prefix + name)
+            columns.append(prefix + key)
     return columns
 
 
@@ -180,6 +181,47 @@ def _flat_values(data: Any, prefix: str = "") -> dict[str, Any]:
         else:
             out[prefix + str(key)] = value
     return out
+
+
+def _elements(data: Any, path: list[str], outer: dict[str, Any], prefix: str = "") -> list[Any]:
+    """The elements at a dotted ``path`` (lists and objects on the way), each with the values of the
+    elements it is inside of (their own fields other than lists of objects, prefixed by the path)."""
+    if not isinstance(data, Mapping):
+        return []
+    value = data.get(path[0])
+    found = value if isinstance(value, list) else [] if value is None else [value]
+    if len(path) == 1:
+        return [{**outer, **_flat_values(e)} if isinstance(e, Mapping) else e for e in found] if outer else found
+    rows: list[Any] = []
+    for element in found:
+        if not isinstance(element, Mapping):
+            continue
+        own = {k: v for k, v in element.items() if k != path[1] and not _lists_objects(v)}
+        here = {**outer, **_flat_values(own, f"{prefix}{path[0]}.")}
+        rows += _elements(element, path[1:], here, f"{prefix}{path[0]}.")
+    return rows
+
+
+def _path_columns(model: type[BaseModel], path: list[str], prefix: str = "") -> list[str]:
+    """The columns of a dotted section: the outer elements' own fields (prefixed), then the inner ones."""
+    info = model.model_fields.get(path[0])
+    nested = _model(_item(info.annotation)[1]) if info is not None else None
+    if nested is None:
+        return []
+    if len(path) == 1:
+        return _flat_columns(nested)
+    own = [
+        n
+        for n, i in nested.model_fields.items()
+        if n != path[1] and not (_item(i.annotation)[0] and _model(_item(i.annotation)[1]))
+    ]
+    outer = _flat_columns(nested, f"{prefix}{path[0]}.", skip=set(nested.model_fields) - set(own))
+    return outer + [c for c in _path_columns(nested, path[1:], f"{prefix}{path[0]}.") if c not in outer]
+
+
+def _lists_models(annotation: Any) -> bool:
+    is_list, inner = _item(annotation)
+    return is_list and _model(inner) is not None
 
 
 def _lists_objects(value: Any) -> bool:
@@ -197,7 +239,9 @@ class Export:
     their target's name beside them.
 
     ``sections``: paths of the answer's fields, each a list (a row per element) or an object (one row);
-    ``""`` stands for the answer's own fields other than the sections, lists and ``coverage`` (the
+    a dotted path (``periods.chains``) reaches into the elements of a list: a row per inner element,
+    with the outer element's own values beside it (``periods.period``, ``periods.start``). ``""``
+    stands for the answer's own fields other than the sections, lists and ``coverage`` (the
     ``report`` row). One section: no ``section`` column. ``names``: reference columns (as in the CSV:
     ``value_chain.href``, ``subject``) whose target's name goes in the column after them.
     ``exclude``: columns left out (long prose that a memo does not need in every row)."""
@@ -256,7 +300,7 @@ class Export:
         """The report in the negotiated media type, with the coverage headers."""
         headers = {"Vary": "Accept", **coverage_headers(getattr(report, "coverage", None))}
         if media != CSV:
-            return Response(report.model_dump_json(), media_type=JSON, headers=headers)
+            return Response(report.model_dump_json(by_alias=True), media_type=JSON, headers=headers)
         text = await self.csv(ctx, report)
         name = (filename or self.filename).replace('"', "")
         headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
@@ -264,7 +308,7 @@ class Export:
 
     def rows(self, report: BaseModel) -> list[dict[str, Any]]:
         """The rows, as flattened JSON values by column (names not yet filled in)."""
-        data = report.model_dump(mode="json")
+        data = report.model_dump(mode="json", by_alias=True)
         rows: list[dict[str, Any]] = []
         labelled = len(self.sections) > 1
         for section in self.sections:
@@ -273,8 +317,7 @@ class Export:
                 own = {k: v for k, v in data.items() if k not in skip and not _lists_objects(v)}
                 found: list[Any] = [own]
             else:
-                value = data.get(section)
-                found = value if isinstance(value, list) else [] if value is None else [value]
+                found = _elements(data, section.split("."), {})
             for element in found:
                 row = _flat_values(element) if isinstance(element, Mapping) else {section: element}
                 if labelled:
@@ -310,6 +353,8 @@ def _columns(export: Export, model: type[BaseModel]) -> tuple[str, ...]:
                 if name not in skip and not (_item(info.annotation)[0] and _model(_item(info.annotation)[1]))
             ]
             found = _flat_columns(model, skip=set(model.model_fields) - set(own))
+        elif "." in section:
+            found = _path_columns(model, section.split("."))
         elif section in model.model_fields:
             _, inner = _item(model.model_fields[section].annotation)
             nested = _model(inner)

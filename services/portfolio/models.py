@@ -3,8 +3,18 @@
 from services.portfolio.base import Base
 from services.portfolio.duplicates.dismissals import DuplicateDismissal
 from services.portfolio.ebos.models import Ebo
-from services.portfolio.initiatives.models import Initiative, InitiativeBudget
+from services.portfolio.initiatives.models import Initiative, InitiativeApplication, InitiativeBudget
 from services.portfolio.programmes.models import Programme
 from services.portfolio.rounds.models import Round, RoundItem
 
-__all__ = ["Base", "DuplicateDismissal", "Ebo", "Initiative", "InitiativeBudget", "Programme", "Round", "RoundItem"]
+__all__ = [
+    "Base",
+    "DuplicateDismissal",
+    "Ebo",
+    "Initiative",
+    "InitiativeApplication",
+    "InitiativeBudget",
+    "Programme",
+    "Round",
+    "RoundItem",
+]

@@ -5,6 +5,7 @@ from services.chassis.references import ref_type
 
 CHAINS_PATH = "/valuechains/v1/chains"
 ALLOCATIONS_PATH = "/valuechains/v1/allocations"
+APPLICATIONS_PATH = "/valuechains/v1/applications"
 PROGRAMMES_PATH = "/portfolio/v1/programmes"
 INITIATIVES_PATH = "/portfolio/v1/initiatives"
 ROUNDS_PATH = "/portfolio/v1/rounds"
@@ -21,6 +22,10 @@ class ValueChainRef(ref_type("ValueChainRef", CHAINS_PATH, VALUE_CHAIN)):  # typ
 
 class AllocationRef(ref_type("AllocationRef", ALLOCATIONS_PATH, "An allocation of the valuechains service.")):  # type: ignore[misc]
     """A chain owner's allocation for a period (the valuechains service's), by its href."""
+
+
+class ApplicationRef(ref_type("ApplicationRef", APPLICATIONS_PATH, "An application of the valuechains service.")):  # type: ignore[misc]
+    """An application a value chain keeps running (the valuechains service's), by its href."""
 
 
 class ProgrammeRef(ref_type("ProgrammeRef", PROGRAMMES_PATH, "A programme of this service.")):  # type: ignore[misc]

@@ -4,7 +4,8 @@ The records are data, in ``demo/*.toml`` beside this module (what each file hold
 tells, is written at its top); this module says only how they are loaded, in this order:
 
 - programmes and initiatives through their collections' ``insert``; value chains are the valuechains
-  service's demo chains, referenced by href (``value_chains.toml``) and not checked while seeding;
+  service's demo chains, referenced by href (``value_chains.toml``) and not checked while seeding,
+  as are the applications some initiatives renew, replace or retire (``applications.toml``);
 - EBOs registered, then taken to their status by the portfolio board's decisions, one change each;
 - the rounds of the rolling portfolio, each started from the round it names (its items copied),
   its changes made and its new items added, then opened and, when the file says so, closed.
@@ -13,7 +14,7 @@ tells, is written at its top); this module says only how they are loaded, in thi
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 from sqlalchemy import select
@@ -45,6 +46,19 @@ class ValueChain(Record):
     href: str
 
 
+class Application(Record):
+    """An application of the valuechains demo that initiatives name (``applications.toml``)."""
+
+    name: str
+    href: str
+
+
+class AddressedApplication(Record):
+    application: str
+    """The application's name in ``applications.toml``."""
+    effect: str
+
+
 class YearBudget(Record):
     year: int
     budget_eur: int
@@ -67,6 +81,7 @@ class Initiative(Numbered):
     hosting: str
     data_classification: str
     uses_generic_facilities: bool
+    applications: list[AddressedApplication] = Field(default=[], exclude=True)
 
 
 EboStatus = Literal["registered", "under_review", "adopted", "tolerated", "phased_out"]
@@ -133,6 +148,15 @@ def demo_initiatives() -> Table[Initiative]:
     return DATA.table("initiatives", Initiative)
 
 
+def addressed(initiative: Initiative) -> list[dict[str, Any]]:
+    """The applications an initiative names, as its body gives them (hrefs from ``applications.toml``)."""
+    table = DATA.table("applications", Application)
+    return [
+        {"application": {"href": table.find("name", link.application, cited_by=initiative).href}, "effect": link.effect}
+        for link in initiative.applications
+    ]
+
+
 async def _load_ebos(demo: Demo) -> None:
     first_review = DATA.params("ebos", FirstReview, "first_review")
     chains = DATA.table("value_chains", ValueChain)
@@ -194,6 +218,7 @@ async def load(ctx: RequestContext) -> None:
             initiative,
             programme=programme.id if programme else None,
             value_chain=chains.find("code", initiative.value_chain, cited_by=initiative).href,
+            applications=addressed(initiative),
         )
     await _load_ebos(demo)
     await _load_rounds(demo)

@@ -5,6 +5,7 @@ from services.chassis.references import ref_type
 CHAINS_PATH = "/valuechains/v1/chains"
 ALLOCATIONS_PATH = "/valuechains/v1/allocations"
 APPLICATIONS_PATH = "/valuechains/v1/applications"
+INITIATIVES_PATH = "/portfolio/v1/initiatives"
 
 
 class ChainRef(ref_type("ChainRef", CHAINS_PATH, "A value chain.")):  # type: ignore[misc]
@@ -17,3 +18,7 @@ class AllocationRef(ref_type("AllocationRef", ALLOCATIONS_PATH, "An allocation."
 
 class ApplicationRef(ref_type("ApplicationRef", APPLICATIONS_PATH, "An application.")):  # type: ignore[misc]
     """An application of a value chain, by its href."""
+
+
+class InitiativeRef(ref_type("InitiativeRef", INITIATIVES_PATH, "An initiative of the portfolio service.")):  # type: ignore[misc]
+    """An initiative (the portfolio service's), by its href."""

@@ -5,7 +5,10 @@ tells, is written at its top); this module says only how they are loaded, in thi
 
 - chains (``chains.toml``) and applications (``applications.toml``, dated relative to the day the
   demo is loaded) through their collections' ``insert``;
-- about 150 teams drawn from the parameters in ``teams.toml``, the same every time;
+- about 150 teams drawn from the parameters in ``teams.toml``, the same every time, each loaded as it
+  was 18 months ago and changed step by step to today; the one write beside the operations: each
+  step's revision (``team_revisions``) is dated when the story says it happened, so the staffing
+  history and the maturity reports show change over time (the feed shows when the demo was loaded);
 - allocations (``allocations.toml``) set by each chain's own (demo) owner, revision by revision,
   through ``allocations.set``, so the revision history and the change feed show who decided what.
 
@@ -13,20 +16,24 @@ Ids are fixed so the other services' demo data can point at these resources by h
 """
 
 import dataclasses
+import datetime as dt
 import random
 from decimal import Decimal
 from typing import Any
 
 from pydantic import Field
+from sqlalchemy import update
 
 from services.chassis.auth import Principal
 from services.chassis.concurrency import etag
+from services.chassis.dates import add_months
 from services.chassis.demo import Day, Demo, DemoData, DemoDataError, Numbered, Record
 from services.chassis.uow import RequestContext
 from services.valuechains.allocations.schemas import AllocationPut
 from services.valuechains.allocations.service import allocations
 from services.valuechains.applications.service import applications
 from services.valuechains.chains.service import chains
+from services.valuechains.teams.models import TeamRevision
 from services.valuechains.teams.service import teams
 
 DATA = DemoData.beside(__file__)
@@ -44,6 +51,7 @@ class Chain(Numbered):
     domain: str
     mission: str
     owner: Owner
+    external_share_limit: float | None = None
 
 
 class Draw(Record):
@@ -58,12 +66,25 @@ class Draw(Record):
     maturity_weights: tuple[int, int, int, int, int]
 
 
+class History(Record):
+    """How the teams' past is drawn (``[history]`` of ``teams.toml``)."""
+
+    random_seed: int
+    months_ago: list[int] = Field(min_length=1)
+
+
 class TeamMix(Record):
-    """One chain's teams: how many, the external share they are drawn around, what they work on."""
+    """One chain's teams: how many, the external share they are drawn around, what they work on, and
+    their past: the external share 18 months ago, the partners' part of the external FTE now and
+    then, and the chance per step that a team grew one maturity level."""
 
     chain: str
     teams: int = Field(ge=1)
     external_share: float
+    external_share_then: float
+    partner_share: float = Field(ge=0, le=1)
+    partner_share_then: float = Field(ge=0, le=1)
+    maturity_growth: float = Field(ge=0, le=1)
     themes: list[str] = Field(min_length=1)
 
 
@@ -104,10 +125,24 @@ OPS_CRITICAL_APPLICATION = DATA.id("applications", 2)
 """The one OPS application carrying all of OPS's open critical findings."""
 
 
+def half_steps(value: Decimal) -> Decimal:
+    return (value * 2).quantize(Decimal(1)) / 2
+
+
+def staffing(size: Decimal, external_share: float, partner_share: float) -> dict[str, Decimal]:
+    """A team of ``size`` FTE split into internal, hired and partner FTE, in half FTE steps."""
+    external = min(half_steps(size * Decimal(str(round(external_share, 2)))), size)
+    partner = half_steps(external * Decimal(str(round(partner_share, 2))))
+    return {"fte_internal": size - external, "fte_hired": external - partner, "fte_partner": partner}
+
+
 def demo_teams() -> list[dict[str, Any]]:
-    """About 150 teams with a realistic internal/external mix; the same every time."""
+    """About 150 teams with a realistic internal/external mix, as they are today, each with its past
+    (``history``: (months ago, the team's fields then), oldest first); the same every time."""
     draw = DATA.params("teams", Draw, "draw")
-    rng = random.Random(draw.random_seed)
+    past = DATA.params("teams", History, "history")
+    rng, then_rng = random.Random(draw.random_seed), random.Random(past.random_seed)
+    horizon = max(past.months_ago)
     rows: list[dict[str, Any]] = []
     for mix in DATA.table("teams", TeamMix, "chains"):
         chain = CHAINS.find("code", mix.chain, cited_by=mix)
@@ -117,18 +152,47 @@ def demo_teams() -> list[dict[str, Any]]:
             theme = mix.themes[i % len(mix.themes)]
             size = Decimal(rng.randint(round(draw.fte_min * 2), round(draw.fte_max * 2))) / 2  # half steps
             share = min(max(rng.gauss(mix.external_share, draw.external_share_spread), 0.0), draw.external_share_max)
-            external = (size * Decimal(str(round(share, 2))) * 2).quantize(Decimal(1)) / 2
+            maturity = rng.choices(range(1, 6), weights=draw.maturity_weights)[0]
+            history, level = [], maturity
+            for months in sorted(past.months_ago):  # from the latest step back to the oldest
+                if then_rng.random() < mix.maturity_growth:
+                    level = max(level - 1, 1)
+                back = months / horizon
+                share_then = min(max(share + (mix.external_share_then - mix.external_share) * back, 0.0), 1.0)
+                partner_then = mix.partner_share + (mix.partner_share_then - mix.partner_share) * back
+                history.append((months, {**staffing(size, share_then, partner_then), "maturity": level}))
             rows.append(
                 {
                     "id": DATA.id("teams", len(rows) + 1),
                     "chain_id": chain.id,
                     "name": f"{theme} {draw.call_signs[i // len(mix.themes)]}",
-                    "fte_internal": size - external,
-                    "fte_external": external,
-                    "maturity": rng.choices(range(1, 6), weights=draw.maturity_weights)[0],
+                    **staffing(size, share, mix.partner_share),
+                    "maturity": maturity,
+                    "history": history[::-1],
                 }
             )
     return rows
+
+
+async def _load_team(demo: Demo, team: dict[str, Any]) -> None:
+    """The team as it was at the oldest step, changed step by step to today; each revision dated."""
+    history: list[tuple[int, dict[str, Any]]] = team["history"]
+    today = {k: v for k, v in team.items() if k != "history"}
+    first_months, first = history[0]
+    obj = await demo.insert(teams, {**today, **first})
+    dated = {obj.version: first_months}
+    for months, fields in [*history[1:], (0, today)]:
+        obj = await teams.change(demo.ctx, obj, teams.to_columns(fields))
+        dated.setdefault(obj.version, months)
+    await demo.ctx.session.flush()  # the last revision too, before it is dated
+    for version, months in dated.items():
+        if months:
+            day = add_months(demo.today, -months)
+            await demo.ctx.session.execute(
+                update(TeamRevision)
+                .where(TeamRevision.team_id == obj.id, TeamRevision.version == version)
+                .values(valid_from=dt.datetime(day.year, day.month, day.day, 9, tzinfo=dt.UTC))
+            )
 
 
 async def _set_by_owner(demo: Demo, allocation: Allocation) -> None:
@@ -154,7 +218,7 @@ async def load(ctx: RequestContext) -> None:
     demo = Demo(ctx)
     await demo.insert_all(chains, CHAINS)
     for team in demo_teams():
-        await demo.insert(teams, team)
+        await _load_team(demo, team)
     for allocation in DATA.table("allocations", Allocation):
         await _set_by_owner(demo, allocation)
     for application in DATA.table("applications", Application):

@@ -248,6 +248,7 @@ async def test_valuechains_loads_what_its_files_say(demo_suite: Suite, tokens: T
                 theme, call_sign = team["name"].rsplit(" ", 1)
                 assert theme in mix.themes and call_sign in draw.call_signs, team["name"]
                 assert draw.fte_min <= team["fte_internal"] + team["fte_external"] <= draw.fte_max
+                assert team["fte_external"] == team["fte_hired"] + team["fte_partner"]
                 assert 1 <= team["maturity"] <= len(draw.maturity_weights)
     assert seed.DATA.unread() == []
 
@@ -268,6 +269,16 @@ async def test_portfolio_loads_what_its_files_say(demo_suite: Suite, tokens: Tok
             programme=lambda i: href("programmes", programmes[i.programme].id) if i.programme else None,
             value_chain=lambda i: chains[i.value_chain],
         )
+        stored_initiatives = await batch(client, "/v1/initiatives", [i.id for i in initiatives.values()])
+        applications = {a.name: a.href for a in seed.DATA.table("applications", seed.Application)}
+        for initiative in initiatives.values():
+            named = [
+                {"application": {"href": applications[link.application]}, "effect": link.effect}
+                for link in initiative.applications
+            ]
+            got = stored_initiatives[initiative.id]["applications"]
+            assert sorted(got, key=str) == sorted(named, key=str), initiative.origin
+        assert any(i.applications for i in initiatives.values())
 
         ebos = seed.DATA.table("ebos", seed.Ebo)
         await check_table(
@@ -365,3 +376,20 @@ async def test_principles_loads_what_its_files_say(demo_suite: Suite, tokens: To
             client, "/v1/simplicity-reviews", reviews, today, subject=lambda r: seed.initiative(r.initiative)
         )
     assert seed.DATA.unread() == []
+
+
+async def test_demo_foundation_report_says_who_addresses_what(demo_suite: Suite, tokens: Tokens) -> None:
+    """Across the services' demo data: most applications past support or with critical findings have
+    an initiative that addresses them (portfolio's applications.toml), three do not."""
+    async with demo_suite.client("valuechains", tokens("admin", clearance="secret")) as client:
+        report = (await client.get("/v1/reports/foundation")).json()
+    assert report["incomplete"] == []
+    addressed = {a["name"]: a["addressed"] for a in report["attention"]}
+    assert {name for name, done in addressed.items() if not done} == {
+        "Declaratiesysteem (oud)",
+        "Koppelvlak Internationale Uitwisseling",
+        "Portofonie Beheerconsole",
+    }
+    old = next(a for a in report["attention"] if a["name"] == "Meldkamerkoppeling (oud)")
+    assert [(i["name"], i["effect"]) for i in old["addressed_by"]] == [("Onderhoud meldkamersysteem", "retires")]
+    assert report["unaddressed"] == 3

@@ -67,6 +67,8 @@ class World:
     rounds: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The round diffed ("after") and the one it is diffed against ("before")."""
     principle: dict[str, Any] = field(default_factory=dict)
+    application: dict[str, Any] = field(default_factory=dict)
+    """A visible application with critical findings, which a visible and a secret initiative address."""
 
 
 async def created(client: httpx2.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -85,19 +87,26 @@ async def visible_part(suite: Suite, tokens: Tokens, world: World) -> None:
     admin = tokens("admin", sub="u-figures-admin", clearance="secret")
     async with suite.client("valuechains", admin) as valuechains:
         chain = await created(valuechains, "/v1/chains", chain_body())
-        for team in (team_body(fte_internal=4, fte_external=1.5), team_body(name="Beta", fte_external=3)):
+        for team in (team_body(fte_internal=4, fte_hired=1.5), team_body(name="Beta", fte_hired=3)):
             await created(valuechains, f"/v1/chains/{chain['id']}/teams", team)
         put = await valuechains.put(f"/v1/chains/{chain['id']}/allocations/{PERIOD}", json=split(budget_eur=2_000_000))
         assert put.status_code == 201, put.text
-        for body in (
-            application_body(name="Oud", disposition="eliminate", findings=findings(2, 1), last_release="2024-01-01"),
-            application_body(name="Nieuw", last_release="2025-05-01"),
-        ):
+        old, _ = [
             await created(valuechains, f"/v1/chains/{chain['id']}/applications", body)
+            for body in (
+                application_body(
+                    name="Oud", disposition="eliminate", findings=findings(2, 1), last_release="2024-01-01"
+                ),
+                application_body(name="Nieuw", last_release="2025-05-01"),
+            )
+        ]
     async with suite.client("portfolio", admin) as portfolio:
         href = chain["href"]
+        retires = [{"application": {"href": old["href"]}, "effect": "retires"}]
         i1 = await created(
-            portfolio, "/v1/initiatives", initiative_body(href, name="Digitale aangifte", budget_eur=2_000_000)
+            portfolio,
+            "/v1/initiatives",
+            initiative_body(href, name="Digitale aangifte", budget_eur=2_000_000, applications=retires),
         )
         i2 = await created(portfolio, "/v1/initiatives", initiative_body(href, name="Digitale aangifte online"))
         i3 = await created(
@@ -121,7 +130,7 @@ async def visible_part(suite: Suite, tokens: Tokens, world: World) -> None:
         assert patched.status_code == 200, patched.text
         body = {"initiative": {"href": i3["href"]}, "rank": 30, "decision": "start", "budget_eur": 400_000}
         await created(portfolio, f"/v1/rounds/{after['id']}/items", body)
-    world.chain, world.rounds = chain, {"before": before, "after": after}
+    world.chain, world.rounds, world.application = chain, {"before": before, "after": after}, old
     first, second = architect(tokens, sub="arch-figures-1"), architect(tokens, sub="arch-figures-2")
     async with suite.client("principles", first) as one, suite.client("principles", second) as two:
         principle = await make_principle(one, rule=BUDGET_RULE, category="finance_control")
@@ -153,7 +162,13 @@ async def classified_part(suite: Suite, tokens: Tokens, world: World) -> None:
         s1 = await created(
             portfolio,
             "/v1/initiatives",
-            initiative_body(href, name="Digitale aangifte geheim", budget_eur=3_000_000, data_classification="secret"),
+            initiative_body(
+                href,
+                name="Digitale aangifte geheim",
+                budget_eur=3_000_000,
+                data_classification="secret",
+                applications=[{"application": {"href": world.application["href"]}, "effect": "renews"}],
+            ),
         )
         s2 = await created(
             portfolio,
@@ -241,6 +256,8 @@ def foundation_details(answer: dict[str, Any]) -> Any:
         "chains": [pick(row, "code", *RELEASE) for row in answer["chains"]],
         "overall": pick(answer["overall"], *RELEASE),
         "flagged": answer["flagged"],
+        "attention": answer["attention"],
+        "unaddressed": answer["unaddressed"],
     }
 
 
@@ -269,6 +286,14 @@ def whole(basis: Basis, *volatile: str) -> Callable[[Call], dict[str, Part]]:
 
 REPORTS: dict[tuple[str, str], Report] = {
     ("valuechains", "/v1/reports/staffing"): Report(whole("all"), classified=False),
+    ("valuechains", "/v1/reports/staffing/history"): Report(
+        # The period under way is measured at the moment of asking (`as_of`), so that is left out; each
+        # period's own coverage is of the same basis as the answer's.
+        lambda call: {"": Part("all", lambda a: [omit(p, "as_of") for p in a["periods"]])},
+        calls=lambda world: [query(period="month"), query(period="quarter")],
+        classified=False,
+    ),
+    ("valuechains", "/v1/reports/maturity"): Report(whole("all", "as_of"), classified=False),
     ("valuechains", "/v1/reports/allocations"): Report(
         whole("visible"), calls=lambda world: [query(period=PERIOD)], classified=False
     ),

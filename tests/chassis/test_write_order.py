@@ -112,7 +112,7 @@ async def test_ownership_is_checked_on_the_stored_record_before_the_body(suite: 
         assert chain.status_code == 201, chain.text
         chain_id = chain.json()["id"]
         team = await admin.post(
-            f"/v1/chains/{chain_id}/teams", json={"name": "T", "fte_internal": 1, "fte_external": 0, "maturity": 2}
+            f"/v1/chains/{chain_id}/teams", json={"name": "T", "fte_internal": 1, "fte_hired": 0, "maturity": 2}
         )
         assert team.status_code == 201, team.text
     someone_else = tokens("chain_owner", sub="u-not-the-owner")

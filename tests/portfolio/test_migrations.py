@@ -50,13 +50,13 @@ async def portfolio_database(tmp_path: Path) -> AsyncIterator[str]:
         await drop_postgres_database(base, name)
 
 
-async def downgrade(url: str, revision: str) -> None:
+async def downgrade(url: str, revision: str, migrations: Path = MIGRATIONS) -> None:
     engine = single_use_engine(url)
     try:
         async with engine.connect() as conn:
 
             def run(sync_conn: Connection) -> None:
-                config = alembic_config(MIGRATIONS, url)
+                config = alembic_config(migrations, url)
                 config.attributes["connection"] = sync_conn
                 command.downgrade(config, revision)
 

@@ -43,7 +43,7 @@ def owner_token(tokens: Tokens, chain: dict[str, Any]) -> dict[str, str]:
 
 
 def team_body(**overrides: Any) -> dict[str, Any]:
-    return {"name": "Zaakdossier Alpha", "fte_internal": 6.5, "fte_external": 2, "maturity": 3, **overrides}
+    return {"name": "Zaakdossier Alpha", "fte_internal": 6.5, "fte_hired": 2, "maturity": 3, **overrides}
 
 
 async def make_team(client: httpx2.AsyncClient, chain: dict[str, Any], **overrides: Any) -> dict[str, Any]:

@@ -56,6 +56,8 @@ async def test_every_endpoint_has_a_summary_description_and_problems(suite: Suit
         ("PATCH", "/v1/applications/{id}"),
         ("DELETE", "/v1/applications/{id}"),
         ("GET", "/v1/reports/staffing"),
+        ("GET", "/v1/reports/staffing/history"),
+        ("GET", "/v1/reports/maturity"),
         ("GET", "/v1/reports/allocations"),
         ("GET", "/v1/reports/foundation"),
     }

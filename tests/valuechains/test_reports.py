@@ -18,22 +18,23 @@ from tests.valuechains.helpers import make_chain, make_team, split
 
 
 async def staffing_fixture(admin: Any) -> dict[str, dict[str, Any]]:
-    """A: 3 teams (one archived), B: 2 teams, C: none, E: exactly 30% external, D: archived chain."""
+    """A: 3 teams (one archived), B: 2 teams (hired and partner), C: none, E: exactly 30% external, D: archived
+    chain."""
     chains = {name: await make_chain(admin) for name in "ABCDE"}
     a, b, d, e = chains["A"], chains["B"], chains["D"], chains["E"]
-    await make_team(admin, a, fte_internal=4, fte_external=1.5)
-    await make_team(admin, a, fte_internal=3.5, fte_external=0.5)
-    gone = await make_team(admin, a, fte_internal=2, fte_external=10)
+    await make_team(admin, a, fte_internal=4, fte_hired=1.5)
+    await make_team(admin, a, fte_internal=3.5, fte_hired=0.5)
+    gone = await make_team(admin, a, fte_internal=2, fte_hired=10)
     assert (await admin.delete(f"/v1/teams/{gone['id']}")).status_code == 200
-    await make_team(admin, b, fte_internal=2.5, fte_external=1.5)
-    await make_team(admin, b, fte_internal=1, fte_external=0.5)
-    await make_team(admin, d, fte_internal=1, fte_external=9)
+    await make_team(admin, b, fte_internal=2.5, fte_hired=0.5, fte_partner=1)
+    await make_team(admin, b, fte_internal=1, fte_hired=0.5)
+    await make_team(admin, d, fte_internal=1, fte_hired=9)
     # D keeps its active team: archived only with force and a reason.
     kept = await admin.delete(f"/v1/chains/{d['id']}")
     assert kept.status_code == 409, kept.text
     forced = await admin.delete(f"/v1/chains/{d['id']}", params={"force": "true", "reason": "merged into B"})
     assert forced.status_code == 200, forced.text
-    await make_team(admin, e, fte_internal=7, fte_external=3)
+    await make_team(admin, e, fte_internal=7, fte_hired=3)
     return chains
 
 
@@ -48,7 +49,7 @@ async def test_staffing_report_matches_hand_computed_numbers(suite: Suite, token
         response = await reader.get("/v1/reports/staffing", params=[("chain", c["href"]) for c in chains.values()])
         assert response.status_code == 200, response.text
         report = response.json()
-    assert report["threshold"] == 30.0
+    assert report["default_limit"] == 30.0
     rows = rows_by_code(report)
     code = {name: c["code"] for name, c in chains.items()}
     assert code["D"] not in rows  # archived chain left out, even when asked for
@@ -57,6 +58,8 @@ async def test_staffing_report_matches_hand_computed_numbers(suite: Suite, token
         "chains": 1,
         "teams": 1,
         "fte_internal": 1.0,
+        "fte_hired": 9.0,
+        "fte_partner": 0.0,
         "fte_external": 9.0,
         "fte_total": 10.0,
     }
@@ -67,16 +70,21 @@ async def test_staffing_report_matches_hand_computed_numbers(suite: Suite, token
         "name": "Testketen",
         "teams": 2,  # the archived team does not count
         "fte_internal": 7.5,
+        "fte_hired": 2.0,
+        "fte_partner": 0.0,
         "fte_external": 2.0,
         "fte_total": 9.5,
         "external_share": 21.1,  # 2 / 9.5 = 21.05%
-        "above_threshold": False,
+        "external_share_limit": 30.0,
+        "limit_source": "default",
+        "above_limit": False,
     }
     b = rows[code["B"]]
     assert (b["teams"], b["fte_internal"], b["fte_external"], b["fte_total"]) == (2, 3.5, 2.0, 5.5)
-    assert b["external_share"] == 36.4 and b["above_threshold"] is True  # 2 / 5.5 = 36.36%
+    assert (b["fte_hired"], b["fte_partner"]) == (1.0, 1.0)  # partners count as external too
+    assert b["external_share"] == 36.4 and b["above_limit"] is True  # 2 / 5.5 = 36.36%
     c = rows[code["C"]]
-    assert (c["teams"], c["fte_internal"], c["fte_external"], c["external_share"], c["above_threshold"]) == (
+    assert (c["teams"], c["fte_internal"], c["fte_external"], c["external_share"], c["above_limit"]) == (
         0,
         0.0,
         0.0,
@@ -84,16 +92,17 @@ async def test_staffing_report_matches_hand_computed_numbers(suite: Suite, token
         False,
     )
     e = rows[code["E"]]
-    assert e["external_share"] == 30.0 and e["above_threshold"] is False  # exactly at the threshold: not above
+    assert e["external_share"] == 30.0 and e["above_limit"] is False  # exactly at the limit: not above
     assert report["totals"] == {
         "chains": 4,
-        "chains_above_threshold": 1,
+        "chains_above_limit": 1,
         "teams": 5,
         "fte_internal": 18.0,  # 7.5 + 3.5 + 0 + 7
+        "fte_hired": 6.0,  # 2 + 1 + 0 + 3
+        "fte_partner": 1.0,
         "fte_external": 7.0,  # 2 + 2 + 0 + 3
         "fte_total": 25.0,
         "external_share": 28.0,  # 7 / 25
-        "above_threshold": False,
     }
     # Teams and FTE are counts over every active team; teams carry no classification, so all are seen.
     assert report["coverage"] == {"basis": "all", "counted": 5, "left_out": 0, "not_visible": 0}
@@ -110,18 +119,18 @@ async def test_staffing_totals_add_up_over_everything(suite: Suite, tokens: Toke
     assert totals["chains"] == len(rows)
     assert totals["teams"] == sum(r["teams"] for r in rows)
     # Exact to the tenth: compare in tenths so that float addition cannot hide a difference.
-    for field in ("fte_internal", "fte_external", "fte_total"):
+    for field in ("fte_internal", "fte_hired", "fte_partner", "fte_external", "fte_total"):
         assert round(totals[field] * 10) == sum(round(r[field] * 10) for r in rows), field
-    assert totals["chains_above_threshold"] == sum(r["above_threshold"] for r in rows)
+    assert totals["chains_above_limit"] == sum(r["above_limit"] for r in rows)
 
 
-async def test_staffing_threshold_is_configurable(suite: Suite, tokens: Tokens) -> None:
+async def test_staffing_default_limit_is_configurable(suite: Suite, tokens: Tokens) -> None:
     async with suite.client("valuechains", tokens("admin")) as admin:
         chains = await staffing_fixture(admin)
     app = suite.apps["valuechains"]
     original = app.state.settings
     # 2 / 9.5 = 21.05...% is above 21.0 (compared exactly, not after rounding to 21.1).
-    app.state.settings = original.model_copy(update={"external_share_threshold": Decimal("21.0")})
+    app.state.settings = original.model_copy(update={"external_share_limit": Decimal("21.0")})
     try:
         async with suite.client("valuechains", tokens("reader")) as reader:
             params = [("chain", chains[n]["id"]) for n in "ABCE"]
@@ -129,22 +138,28 @@ async def test_staffing_threshold_is_configurable(suite: Suite, tokens: Tokens) 
     finally:
         app.state.settings = original
     rows = rows_by_code(report)
-    assert report["threshold"] == 21.0
-    assert [rows[chains[n]["code"]]["above_threshold"] for n in "ABCE"] == [True, True, False, True]
-    assert report["totals"]["chains_above_threshold"] == 3
-    assert report["totals"]["above_threshold"] is True  # 28% > 21%
+    assert report["default_limit"] == 21.0
+    assert [rows[chains[n]["code"]]["above_limit"] for n in "ABCE"] == [True, True, False, True]
+    assert {rows[chains[n]["code"]]["external_share_limit"] for n in "ABCE"} == {21.0}
+    assert report["totals"]["chains_above_limit"] == 3
 
 
-def test_threshold_setting_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, var_dir: Path) -> None:
-    assert ValuechainsSettings.for_service("valuechains").external_share_threshold == Decimal(30)
-    monkeypatch.setenv("IV_VALUECHAINS_EXTERNAL_SHARE_THRESHOLD", "25.5")
-    assert ValuechainsSettings.for_service("valuechains").external_share_threshold == Decimal("25.5")
+def test_default_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, var_dir: Path) -> None:
+    monkeypatch.delenv("IV_VALUECHAINS_EXTERNAL_SHARE_LIMIT", raising=False)
+    monkeypatch.delenv("IV_VALUECHAINS_EXTERNAL_SHARE_THRESHOLD", raising=False)
+    assert ValuechainsSettings.for_service("valuechains").external_share_limit == Decimal(30)
+    monkeypatch.setenv("IV_VALUECHAINS_EXTERNAL_SHARE_LIMIT", "25.5")
+    assert ValuechainsSettings.for_service("valuechains").external_share_limit == Decimal("25.5")
     app = create_app(settings_for(var_dir, "valuechains", "sqlite+aiosqlite://"))
-    assert app.state.settings.external_share_threshold == Decimal("25.5")
+    assert app.state.settings.external_share_limit == Decimal("25.5")
     for bad in ("130", "-1", "12.25"):
-        monkeypatch.setenv("IV_VALUECHAINS_EXTERNAL_SHARE_THRESHOLD", bad)
+        monkeypatch.setenv("IV_VALUECHAINS_EXTERNAL_SHARE_LIMIT", bad)
         with pytest.raises(ValidationError):
             ValuechainsSettings.for_service("valuechains")
+    # The setting's former name is still read when the new one is not set.
+    monkeypatch.delenv("IV_VALUECHAINS_EXTERNAL_SHARE_LIMIT")
+    monkeypatch.setenv("IV_VALUECHAINS_EXTERNAL_SHARE_THRESHOLD", "33")
+    assert ValuechainsSettings.for_service("valuechains").external_share_limit == Decimal(33)
 
 
 async def test_allocation_report_matches_hand_computed_numbers(suite: Suite, tokens: Tokens) -> None:

@@ -66,10 +66,26 @@ async def test_demo_data_loads_into_an_empty_database_once(empty_database: str, 
             assert {t["chain"]["href"] for t in teams} == {c["href"] for c in chains}
 
             staffing = (await reader.get("/v1/reports/staffing")).json()
-            flagged = {r["code"] for r in staffing["chains"] if r["above_threshold"]}
-            assert flagged and flagged != {c["code"] for c in chains}  # some chains above 30%, not all
+            flagged = {r["code"] for r in staffing["chains"] if r["above_limit"]}
+            assert flagged and flagged != {c["code"] for c in chains}  # some chains above their limit, not all
             assert staffing["totals"]["teams"] == 150
             assert all(10 <= r["external_share"] <= 50 for r in staffing["chains"])
+            assert all(r["fte_hired"] > 0 and r["fte_partner"] > 0 for r in staffing["chains"])
+            limits = {r["code"]: (r["external_share_limit"], r["limit_source"]) for r in staffing["chains"]}
+            assert limits["NHM"] == (40.0, "chain") and limits["OPS"] == (30.0, "default")
+
+            # The history tells a story: BVO's external share fell over the last 18 months, and partners
+            # took over part of the shell from hired staff.
+            history = (await reader.get("/v1/reports/staffing/history", params={"period": "quarter"})).json()
+            bvo = [next(r for r in p["chains"] if r["code"] == "BVO") for p in history["periods"]]
+            assert bvo[0]["external_share"] > bvo[-1]["external_share"]
+            assert bvo[0]["fte_partner"] < bvo[-1]["fte_partner"]
+            assert {p["totals"]["teams"] for p in history["periods"]} == {150}
+            earlier = (await reader.get("/v1/reports/staffing/history", params={"to": history["from"]})).json()
+            assert earlier["periods"][0]["totals"]["teams"] == 0  # before the story begins
+            maturity = (await reader.get("/v1/reports/maturity", params={"period": "quarter"})).json()
+            assert maturity["overall"]["current"]["teams"] == 150
+            assert maturity["overall"]["change"]["teams_up"] > 0
 
             for period in ("2025", "2026"):
                 report = (await reader.get("/v1/reports/allocations", params={"period": period})).json()

@@ -15,7 +15,7 @@ async def test_owner_creates_a_team_with_decimal_fte_as_numbers(suite: Suite, to
     async with suite.client("valuechains", owner_token(tokens, chain)) as owner:
         created = await owner.post(
             f"/v1/chains/{chain['id']}/teams",
-            json={"name": "Tapverwerking", "fte_internal": 3.5, "fte_external": 0.1, "maturity": 4},
+            json={"name": "Tapverwerking", "fte_internal": 3.5, "fte_hired": 0.1, "fte_partner": 1.2, "maturity": 4},
         )
         assert created.status_code == 201, created.text
         team = created.json()
@@ -24,7 +24,9 @@ async def test_owner_creates_a_team_with_decimal_fte_as_numbers(suite: Suite, to
         assert team["chain"] == {"href": chain["href"]}
         assert team["status"] == "active" and team["maturity"] == 4
         # JSON numbers, exactly as sent (not strings, not 0.1000000001).
-        assert '"fte_internal":3.5' in created.text and '"fte_external":0.1' in created.text
+        assert '"fte_internal":3.5' in created.text and '"fte_hired":0.1' in created.text
+        assert '"fte_partner":1.2' in created.text
+        assert team["fte_external"] == 1.3  # hired + partner: the flexible shell, derived
         got = await owner.get(f"/v1/teams/{team['id']}")
         assert got.status_code == 200 and got.json() == team and got.headers["etag"] == '"1"'
 
@@ -35,7 +37,10 @@ async def test_team_fields_are_validated(suite: Suite, tokens: Tokens) -> None:
         url = f"/v1/chains/{chain['id']}/teams"
         cases: list[tuple[dict[str, Any], str]] = [
             ({"fte_internal": 3.55}, "fte_internal"),
-            ({"fte_external": -1}, "fte_external"),
+            ({"fte_hired": -1}, "fte_hired"),
+            ({"fte_partner": 0.25}, "fte_partner"),
+            # External FTE are derived (hired + partner): not written.
+            ({"fte_external": 1}, "fte_external"),
             ({"fte_internal": "lots"}, "fte_internal"),
             ({"maturity": 0}, "maturity"),
             ({"maturity": 6}, "maturity"),
@@ -89,13 +94,13 @@ async def test_patch_needs_if_match_and_never_loses_an_update(suite: Suite, toke
     async with suite.client("valuechains", owner_token(tokens, chain)) as owner:
         team = await make_team(owner, chain)
         url = f"/v1/teams/{team['id']}"
-        missing = await owner.patch(url, json={"fte_external": 1.5})
+        missing = await owner.patch(url, json={"fte_hired": 1.5})
         assert missing.status_code == 428, missing.text
         assert missing.headers["content-type"] == "application/problem+json"
-        first = await owner.patch(url, json={"fte_external": 1.5}, headers={"If-Match": '"1"'})
+        first = await owner.patch(url, json={"fte_hired": 1.5}, headers={"If-Match": '"1"'})
         assert first.status_code == 200 and first.headers["etag"] == '"2"'
         assert first.json()["fte_external"] == 1.5 and first.json()["fte_internal"] == 6.5
-        stale = await owner.patch(url, json={"fte_external": 9}, headers={"If-Match": '"1"'})
+        stale = await owner.patch(url, json={"fte_hired": 9}, headers={"If-Match": '"1"'})
         assert stale.status_code == 412 and stale.headers["etag"] == '"2"'
         nulled = await owner.patch(url, json={"fte_internal": None}, headers={"If-Match": '"2"'})
         assert nulled.status_code == 422
@@ -240,16 +245,23 @@ async def test_change_feed_records_team_changes_as_old_new(suite: Suite, tokens:
     async with suite.client("valuechains", tokens("admin")) as admin:
         chain = await make_chain(admin)
     async with suite.client("valuechains", owner_token(tokens, chain)) as owner:
-        team = await make_team(owner, chain, fte_internal=4, fte_external=2.5)
+        team = await make_team(owner, chain, fte_internal=4, fte_hired=2.5)
         await owner.patch(
-            f"/v1/teams/{team['id']}", json={"fte_external": 1, "name": "Renamed"}, headers={"If-Match": '"1"'}
+            f"/v1/teams/{team['id']}",
+            json={"fte_hired": 0.5, "fte_partner": 0.5, "name": "Renamed"},
+            headers={"If-Match": '"1"'},
         )
         events = await events_for(owner, team["href"])
         created, updated = events
         assert created["type"] == "teams.created" and created["version"] == 1
         assert created["changes"]["fte_internal"] == [None, 4.0]
         assert created["changes"]["chain"] == [None, {"href": chain["href"]}]
-        assert updated["changes"] == {"fte_external": [2.5, 1.0], "name": ["Zaakdossier Alpha", "Renamed"]}
+        assert updated["changes"] == {
+            "fte_hired": [2.5, 0.5],
+            "fte_partner": [0.0, 0.5],
+            "fte_external": [2.5, 1.0],
+            "name": ["Zaakdossier Alpha", "Renamed"],
+        }
         verify = await owner.get("/v1/changes/verify")
         assert verify.json()["ok"] is True
 

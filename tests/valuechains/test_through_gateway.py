@@ -18,7 +18,7 @@ async def test_owner_workflow_through_the_gateway(suite_gateway: FastAPI, tokens
         other = (await admin.post(f"{PREFIX}/chains", json=chain_body())).json()
     owner = tokens("chain_owner", sub=chain["owner"]["subject"])
     async with client_for(suite_gateway, owner) as client:
-        team = await client.post(f"{PREFIX}/chains/{chain['id']}/teams", json=team_body(fte_external=3.5))
+        team = await client.post(f"{PREFIX}/chains/{chain['id']}/teams", json=team_body(fte_hired=3.5))
         assert team.status_code == 201, team.text
         assert team.headers["location"] == team.json()["href"]
 

@@ -20,6 +20,19 @@ class InitiativeBudget(Base):
     budget_eur: Mapped[int] = mapped_column(BigInteger)
 
 
+class InitiativeApplication(Base):
+    """An application (of the valuechains service, by href) an initiative renews, replaces or
+    retires; written with the initiative, in the same transaction. Indexed by application: the
+    foundation report asks which initiatives address a set of applications."""
+
+    __tablename__ = "initiative_applications"
+    __table_args__ = (CheckConstraint("effect IN ('renews', 'replaces', 'retires')", name="effect_known"),)
+
+    initiative_id: Mapped[str] = mapped_column(ForeignKey("initiatives.id"), primary_key=True)
+    application: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+    effect: Mapped[str] = mapped_column(String(20))
+
+
 class Initiative(ResourceMixin, Base):
     __tablename__ = "initiatives"
     __table_args__ = (CheckConstraint('"end" >= start', name="ends_after_start"),)
@@ -40,4 +53,8 @@ class Initiative(ResourceMixin, Base):
     # replaced as a whole when it changes (a year kept is an UPDATE of its row).
     budgets: Mapped[list[InitiativeBudget]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by=InitiativeBudget.year
+    )
+    # The applications it addresses, loaded the same way and replaced as a whole.
+    application_links: Mapped[list[InitiativeApplication]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by=InitiativeApplication.application
     )

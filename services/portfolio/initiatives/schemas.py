@@ -7,7 +7,7 @@ from services.chassis.references import reference_filter
 from services.chassis.resources import Input, ListQuery, ResourceRead
 from services.portfolio.common import BudgetEur, Classification, Funding, Hosting, Kind, LongText, Text200
 from services.portfolio.initiatives.budgets import SPREADING
-from services.portfolio.refs import CHAINS_PATH, PROGRAMMES_PATH, ProgrammeRef, ValueChainRef
+from services.portfolio.refs import CHAINS_PATH, PROGRAMMES_PATH, ApplicationRef, ProgrammeRef, ValueChainRef
 
 InitiativeStatus = Literal["proposed", "approved", "active", "delivered", "stopped"]
 OpenStatus = Literal["proposed", "approved", "active"]
@@ -25,6 +25,12 @@ EXAMPLE: dict[str, Any] = {
     "hosting": "own_platform",
     "data_classification": "confidential",
     "uses_generic_facilities": True,
+    "applications": [
+        {
+            "application": {"href": "/valuechains/v1/applications/019a0000-0003-7000-8000-000000000017"},
+            "effect": "replaces",
+        }
+    ],
 }
 
 KIND_DESCRIPTION = (
@@ -57,6 +63,23 @@ UPDATE_BUDGET_DESCRIPTION = (
     "is 422 naming the date (send `budget_per_year` with it), a year without money falls away."
 )
 
+Effect = Literal["renews", "replaces", "retires"]
+APPLICATIONS_DESCRIPTION = (
+    "The applications (of the valuechains service, by href) this initiative renews (brings up to date), replaces "
+    "(with something new) or retires (switches off), at most 100, each once (422 naming the entry otherwise); "
+    "each reference is checked with valuechains on write (unknown, or classified above your clearance: 422; "
+    "valuechains unreachable: 503; nothing stored). The valuechains foundation report shows, for each "
+    "application past support or with critical findings, the initiatives that address it, read from here "
+    "(`GET /v1/initiatives?application=<href>`)."
+)
+
+
+class AddressedApplication(Input):
+    """An application an initiative addresses, and how."""
+
+    application: ApplicationRef
+    effect: Effect = Field(description="`renews`, `replaces` or `retires` the application.")
+
 
 class YearBudget(Input):
     """An initiative's money in one calendar year."""
@@ -86,6 +109,9 @@ class InitiativeCreate(Input):
     hosting: Hosting = Field(description=HOSTING_DESCRIPTION)
     data_classification: Classification = Field(description=CLASSIFICATION_DESCRIPTION)
     uses_generic_facilities: bool = Field(default=True, description=GENERIC_DESCRIPTION)
+    applications: list[AddressedApplication] = Field(
+        default_factory=list, max_length=100, description=APPLICATIONS_DESCRIPTION
+    )
 
 
 class InitiativeUpdate(Input):
@@ -118,6 +144,17 @@ class InitiativeUpdate(Input):
     hosting: Hosting | None = None
     data_classification: Classification | None = None
     uses_generic_facilities: bool | None = None
+    application: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description=(
+            "Only initiatives that renew, replace or retire one of these applications (hrefs, repeatable: "
+            "`?application=<href>&application=<href>`, up to 100)."
+        ),
+    )
+    applications: list[AddressedApplication] | None = Field(
+        default=None, max_length=100, description=f"Replaces the whole list ([] for none). {APPLICATIONS_DESCRIPTION}"
+    )
 
 
 class InitiativeRead(ResourceRead):
@@ -152,6 +189,9 @@ class InitiativeRead(ResourceRead):
     hosting: Hosting
     data_classification: Classification
     uses_generic_facilities: bool
+    applications: list[AddressedApplication] = Field(
+        description="The applications it renews, replaces or retires, by href."
+    )
 
 
 class InitiativeQuery(ListQuery):
@@ -165,3 +205,11 @@ class InitiativeQuery(ListQuery):
     hosting: Hosting | None = None
     data_classification: Classification | None = None
     uses_generic_facilities: bool | None = None
+    application: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description=(
+            "Only initiatives that renew, replace or retire one of these applications (hrefs, repeatable: "
+            "`?application=<href>&application=<href>`, up to 100)."
+        ),
+    )

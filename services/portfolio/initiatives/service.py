@@ -4,13 +4,15 @@ per year within the initiative's years (``budgets``)."""
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, Select, literal, select
+
 from services.chassis.errors import ValidationProblem
-from services.chassis.resources import RefField
+from services.chassis.resources import ListQuery, RefField
 from services.chassis.uow import RequestContext
 from services.portfolio.common import PortfolioCollection, check_move
 from services.portfolio.compliance import commits, ensure_complies_or_explained
 from services.portfolio.initiatives.budgets import PER_YEAR, TOTAL, settle
-from services.portfolio.initiatives.models import Initiative
+from services.portfolio.initiatives.models import Initiative, InitiativeApplication
 from services.portfolio.initiatives.schemas import (
     InitiativeCreate,
     InitiativeQuery,
@@ -18,6 +20,8 @@ from services.portfolio.initiatives.schemas import (
     InitiativeUpdate,
 )
 from services.portfolio.refs import CHAINS_PATH, PROGRAMMES_PATH
+
+APPLICATIONS = "applications"
 
 INITIATIVE_MOVES: dict[str, tuple[str, ...]] = {
     "proposed": ("approved", "stopped"),
@@ -34,7 +38,54 @@ class Initiatives(PortfolioCollection[Initiative]):
         data = super().representation(obj)
         data[PER_YEAR] = [{"year": b.year, "budget_eur": b.budget_eur} for b in obj.budgets]
         data[TOTAL] = sum(b.budget_eur for b in obj.budgets)
+        data[APPLICATIONS] = [
+            {"application": {"href": link.application}, "effect": link.effect} for link in obj.application_links
+        ]
         return data
+
+    async def check_references(
+        self, ctx: RequestContext, data: Mapping[str, Any], loc: str = "body", record: Initiative | None = None
+    ) -> None:
+        """The value chain and every application named, in one round of batch requests to valuechains.
+        A new reference must point at a live resource (an archived one is 422); one the stored
+        ``record`` already holds stays as it is."""
+        refs: list[tuple[list[str | int], str]] = [
+            ([loc, field], value["href"])
+            for field, value in data.items()
+            if field in self.references and not self.references[field].local and isinstance(value, Mapping)
+        ]
+        for index, entry in enumerate(data.get(APPLICATIONS) or ()):
+            refs.append(([loc, APPLICATIONS, index, "application"], entry["application"]["href"]))
+        kept: set[str] = set()
+        if record is not None:
+            kept = {link.application for link in record.application_links}
+            kept |= {
+                value["href"]
+                for field, value in data.items()
+                if field in self.references
+                and isinstance(value, Mapping)
+                and getattr(record, self.references[field].column_name(field)) == value["href"]
+            }
+        await ctx.upstreams.check(refs, ctx.principal, live=True, kept=kept)
+
+    def filter_clauses(self, query: ListQuery) -> list[ColumnElement[bool]]:
+        named = list(getattr(query, "application", None) or ())
+        clauses = super().filter_clauses(query.model_copy(update={"application": None}))
+        if named:
+            clauses.append(Initiative.id.in_(addressing(named)))
+        return clauses
+
+    def pointing_at(self, ctx: RequestContext, target: str, *, in_use: bool = False) -> list[Select[str, str]]:
+        """Also the initiatives that name ``target`` among their applications (with ``in_use``: the
+        live ones, which still mean to renew, replace or retire it)."""
+        return [
+            *super().pointing_at(ctx, target, in_use=in_use),
+            self.base_select(ctx.principal)
+            .with_only_columns(
+                (literal(self.path + "/") + Initiative.id).label("href"), literal(APPLICATIONS).label("field")
+            )
+            .where(Initiative.id.in_(addressing([target])), *([self.in_use_where()] if in_use else [])),
+        ]
 
     async def validate(self, ctx: RequestContext, obj: Initiative | None, values: dict[str, Any]) -> None:
         start = values.get("start", obj.start if obj is not None else None)
@@ -46,6 +97,8 @@ class Initiatives(PortfolioCollection[Initiative]):
             check_move("initiative", obj.status, values["status"], INITIATIVE_MOVES)
         if start is not None and end is not None:
             settle(obj, values, start, end)
+        if APPLICATIONS in values:
+            links(obj, values)
 
     async def prepare(
         self, ctx: RequestContext, action: str, record: Initiative | None, data: Mapping[str, Any]
@@ -58,6 +111,32 @@ class Initiatives(PortfolioCollection[Initiative]):
         if commits(self, record, status):
             await ensure_complies_or_explained(ctx, self, record, about_to_be(record, data))
         return extra
+
+
+def addressing(applications: list[str]) -> Select[str]:
+    """The ids of the initiatives that name any of ``applications`` (hrefs)."""
+    return select(InitiativeApplication.initiative_id).where(InitiativeApplication.application.in_(applications))
+
+
+def links(obj: Initiative | None, values: dict[str, Any]) -> None:
+    """The applications a body names (``values["applications"]``) as the rows to store
+    (``values["application_links"]``, only when they change): each application at most once."""
+    sent = values.pop(APPLICATIONS)
+    wanted: dict[str, str] = {}
+    for index, entry in enumerate(sent):
+        href = entry["application"]["href"]
+        if href in wanted:
+            raise ValidationProblem.field(
+                ["body", APPLICATIONS, index, "application"],
+                f"{href} is named twice; name each application once, with one effect",
+                "duplicate_application",
+            )
+        wanted[href] = entry["effect"]
+    stored = {link.application: link.effect for link in obj.application_links} if obj is not None else {}
+    if obj is None or wanted != stored:
+        values["application_links"] = [
+            InitiativeApplication(application=href, effect=effect) for href, effect in sorted(wanted.items())
+        ]
 
 
 def about_to_be(record: Initiative | None, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,7 +173,8 @@ initiatives = Initiatives(
         "Small, manageable projects that deliver working functionality, inside the programmes' big "
         'ambitions ("grote ambities, kleine stappen"). Each serves one value chain (a reference checked '
         "with the valuechains service on write: unknown 422, unreachable 503 and nothing stored) and is "
-        "maintenance or security (together: run, beheer) or renewal (vernieuwing). `status` moves "
+        "maintenance or security (together: run, beheer) or renewal (vernieuwing). It names the applications it "
+        "renews, replaces or retires (references checked with valuechains, like its chain). `status` moves "
         "proposed → approved → active → delivered, or to stopped from any open state. Confidential and "
         "secret initiatives exist only for tokens cleared for them. Written by portfolio managers."
     ),

@@ -1,6 +1,7 @@
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, WithJsonSchema
 
 from services.chassis.resources import Input, ListQuery, Person, ResourceRead
 
@@ -13,6 +14,20 @@ Code = Annotated[
     ),
 ]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+
+LIMIT_DESCRIPTION = (
+    "This chain's own limit on its external share of FTE (hired staff and partners, the flexible shell), in "
+    "percent with at most one decimal (0 to 100): the staffing report flags the chain when its external share "
+    "is above it. null: the service's default applies (`IV_VALUECHAINS_EXTERNAL_SHARE_LIMIT`, 30). A limit is "
+    "governance, not the owner's to loosen: only an admin sets or clears it (403 otherwise)."
+)
+ShareLimit = Annotated[
+    Decimal,
+    Field(ge=0, le=100, decimal_places=1),
+    WithJsonSchema(
+        {"type": "number", "minimum": 0, "maximum": 100, "multipleOf": 0.1, "description": LIMIT_DESCRIPTION}
+    ),
+]
 
 
 class Owner(Person):
@@ -49,6 +64,7 @@ class ChainCreate(Input):
     domain: Text200 = Field(description="The part of police work this chain serves.")
     mission: Annotated[str, Field(min_length=1, max_length=4000)]
     owner: Owner
+    external_share_limit: ShareLimit | None = Field(default=None, description=LIMIT_DESCRIPTION)
 
 
 class ChainUpdate(Input):
@@ -59,6 +75,9 @@ class ChainUpdate(Input):
     name: Text200 | None = None
     domain: Text200 | None = None
     mission: Annotated[str, Field(min_length=1, max_length=4000)] | None = None
+    external_share_limit: ShareLimit | None = Field(
+        default=None, description=f"{LIMIT_DESCRIPTION} Send null to return to the default."
+    )
 
 
 FIGURES_NOTE = (
@@ -86,6 +105,7 @@ class ChainRead(ResourceRead):
                     "domain": "Criminal investigation",
                     "mission": "Equip investigation teams with reliable case and evidence systems.",
                     "owner": {"subject": "u100231", "name": "J. de Vries", "unit": "Eenheid Rotterdam"},
+                    "external_share_limit": None,
                     "active_applications": 9,
                     "open_critical_findings": 3,
                     "open_high_findings": 7,
@@ -101,6 +121,7 @@ class ChainRead(ResourceRead):
     domain: str
     mission: str
     owner: Owner
+    external_share_limit: float | None = Field(description=LIMIT_DESCRIPTION)
     status: Literal["active", "archived"]
     active_applications: int = Field(description=f"Applications of this chain that are not archived. {FIGURES_NOTE}")
     open_critical_findings: int = Field(

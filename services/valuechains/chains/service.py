@@ -1,7 +1,8 @@
 """The rules of chains: who may change them, that codes are unique, owner reassignment, and that an
 archived chain takes nothing new."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from services.chassis.auth import Principal
@@ -15,9 +16,37 @@ from services.valuechains.applications.service import applications
 from services.valuechains.chains.models import Chain
 from services.valuechains.chains.schemas import ChainCreate, ChainQuery, ChainRead, ChainUpdate, Owner
 
+LIMIT = "external_share_limit"
+
 
 class Chains(Collection[Chain]):
     action_roles = {"update": ("chain_owner",), "reassign_owner": ("admin",)}
+
+    def representation(self, obj: Chain) -> dict[str, Any]:
+        data = super().representation(obj)
+        tenths = obj.external_share_limit_tenths
+        data[LIMIT] = None if tenths is None else tenths / 10
+        return data
+
+    def to_columns(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        values = super().to_columns({k: v for k, v in data.items() if k != LIMIT})
+        if LIMIT in data:
+            limit = data[LIMIT]
+            values[f"{LIMIT}_tenths"] = None if limit is None else int(Decimal(str(limit)) * 10)
+        return values
+
+    def authorize_values(
+        self, principal: Principal, action: str, record: Chain | None, values: Mapping[str, Any]
+    ) -> None:
+        column = f"{LIMIT}_tenths"
+        if (
+            action == "update"
+            and record is not None
+            and column in values
+            and values[column] != record.external_share_limit_tenths
+            and not principal.is_admin
+        ):
+            raise Forbidden(f"only an admin may set or clear the external-share limit of chain {record.code}")
 
     def authorize(self, principal: Principal, action: str, *, record: Chain | None, parent: Any | None) -> None:
         if (

@@ -8,6 +8,12 @@ from starlette.responses import Response
 from services.chassis.exports import Accepted, Export
 from services.chassis.uow import Ctx
 from services.valuechains.applications.figures import DEBT_WEIGHTS
+from services.valuechains.reports.history_schemas import (
+    MaturityQuery,
+    MaturityReport,
+    StaffingHistory,
+    StaffingHistoryQuery,
+)
 from services.valuechains.reports.schemas import (
     AllocationReport,
     AllocationReportQuery,
@@ -16,7 +22,8 @@ from services.valuechains.reports.schemas import (
     StaffingQuery,
     StaffingReport,
 )
-from services.valuechains.reports.service import allocation_report, foundation_report, staffing_report
+from services.valuechains.reports.service import allocation_report, foundation_report
+from services.valuechains.reports.teams import maturity_report, staffing_history, staffing_report
 from services.valuechains.settings import ValuechainsSettings
 
 router = APIRouter(tags=["reports"])
@@ -24,17 +31,29 @@ router = APIRouter(tags=["reports"])
 STAFFING = Export(filename="staffing", sections=("", "chains", "totals"))
 ALLOCATIONS = Export(filename="allocations", sections=("", "chains", "missing", "overall"))
 FOUNDATION = Export(filename="foundation", sections=("", "chains", "overall", "flagged"))
+HISTORY = Export(filename="staffing-history", sections=("", "periods", "periods.chains"))
+LEVELS = tuple(
+    f"{part}.{moment}.levels" for part in ("chains", "overall") for moment in ("current", "previous", "change")
+)
+MATURITY = Export(filename="maturity", sections=("", "chains", "overall", *LEVELS))
+
+
+LIMITS = (
+    "Each chain is held to its own limit on its external share (`external_share_limit` on the chain, set by an "
+    "admin) or, without one, to the service's default (`IV_VALUECHAINS_EXTERNAL_SHARE_LIMIT`, default 30); a chain "
+    "above its limit is flagged (`above_limit`; at the limit is not above it). The strategy asks for a better "
+    "internal/external ratio, with a flexible shell (flexibele schil) of hired staff (inhuur) and partners."
+)
 
 
 @router.get(
     "/v1/reports/staffing",
     response_model=StaffingReport,
-    summary="Staffing per chain: internal and external FTE",
+    summary="Staffing per chain: internal, hired and partner FTE",
     description=(
-        "Per value chain (IV-waardeketen): active teams, internal FTE (eigen personeel), external FTE "
-        "(inhuur, partners) and the external share in percent. Chains whose external share is above "
-        "the configured threshold (`IV_VALUECHAINS_EXTERNAL_SHARE_THRESHOLD`, default 30) are flagged: "
-        "the strategy asks for a better internal/external ratio with a flexible shell of externals.\n\n"
+        "Per value chain (IV-waardeketen): active teams, internal FTE (eigen personeel), hired FTE (inhuur), partner "
+        "FTE (partners), external FTE (hired + partner: the flexible shell) and the external share in percent. "
+        f"{LIMITS}\n\n"
         "Archived chains and teams are left out. The `totals` are over the same rows, so the rows add "
         "up to them exactly. Teams and FTE are counts: every team counts, and `coverage` (basis `all`) says "
         "over how many teams and how many of them you may not see. Computed in the database."
@@ -43,8 +62,54 @@ FOUNDATION = Export(filename="foundation", sections=("", "chains", "overall", "f
     responses=STAFFING.responses(StaffingReport, 401, 422),
 )
 async def staffing(ctx: Ctx, query: Annotated[StaffingQuery, Query()], media: Accepted) -> Response:
-    threshold = ctx.settings_as(ValuechainsSettings).external_share_threshold
-    return await STAFFING.respond(ctx, media, await staffing_report(ctx, threshold, query.chain))
+    limit = ctx.settings_as(ValuechainsSettings).external_share_limit
+    return await STAFFING.respond(ctx, media, await staffing_report(ctx, limit, query.chain))
+
+
+@router.get(
+    "/v1/reports/staffing/history",
+    response_model=StaffingHistory,
+    response_model_by_alias=True,
+    summary="Staffing per chain over time: internal, hired and partner FTE per month or quarter",
+    description=(
+        "The staffing report for every calendar month or quarter (`period`) from the one that holds `from` to the "
+        "one that holds `to` (at most 120 periods): per period and chain the teams that were active at the end of "
+        "the period (`as_of`; for the period under way: now) with their internal, hired and partner FTE and the "
+        f"external share then, so the internal/external ratio can be followed over time. {LIMITS} The limits are "
+        "those of today (a limit has no history).\n\n"
+        "The history is every version of every team (each change of its FTE, its maturity, its chain, and its "
+        "archiving), kept from the moment the change was made; a team counts in the chain it was in then. Chains "
+        "archived now are left out. Teams and FTE are counts (basis `all`): each period's `coverage` says how many "
+        "teams it counts and how many of them you may not see, the answer's `coverage` the same over every team "
+        "that counts in any period. Computed in the database, every period in one query."
+    )
+    + HISTORY.note,
+    responses=HISTORY.responses(StaffingHistory, 401, 422),
+)
+async def staffing_over_time(ctx: Ctx, query: Annotated[StaffingHistoryQuery, Query()], media: Accepted) -> Response:
+    limit = ctx.settings_as(ValuechainsSettings).external_share_limit
+    return await HISTORY.respond(ctx, media, await staffing_history(ctx, limit, query))
+
+
+@router.get(
+    "/v1/reports/maturity",
+    response_model=MaturityReport,
+    summary="Agile maturity per chain: the teams per level, and the change since the previous period",
+    description=(
+        "Over every active team: per value chain and overall, how many teams are at each agile maturity level (1 "
+        "starting to 5 leading) and their average, at the end of `as_of` (default: now) and at the end of the "
+        "previous `period` (the calendar month or quarter before the one that holds `as_of`), with the change "
+        "between the two: per level, of the average, and how many teams that were active at both moments rose or "
+        "fell (`teams_up`, `teams_down`; a team counts in the chain it is in now).\n\n"
+        "The history is every version of every team, kept from the moment the change was made. Chains archived "
+        "now are left out. Levels are counts of teams (basis `all`): `coverage` says how many teams were counted "
+        "(active at either moment) and how many of them you may not see. Computed in the database."
+    )
+    + MATURITY.note,
+    responses=MATURITY.responses(MaturityReport, 401, 422),
+)
+async def maturity(ctx: Ctx, query: Annotated[MaturityQuery, Query()], media: Accepted) -> Response:
+    return await MATURITY.respond(ctx, media, await maturity_report(ctx, query.period, query.as_of, query.chain))
 
 
 @router.get(
@@ -93,6 +158,13 @@ W = DEBT_WEIGHTS
         "Medium and low findings do not count. `technical_debt_per_application` divides it by the number of "
         "applications (one decimal, half up) to compare chains of different size. The weights are in the "
         "answer (`weights`).\n\n"
+        "**Who addresses it**: `attention` lists the applications past support on `as_of` or with open critical "
+        "findings, each with the initiatives that renew, replace or retire it. The portfolio service keeps that "
+        "link and is asked for it, with your token, one request per 100 applications "
+        "(`GET /portfolio/v1/initiatives?application=<href>&...`); stopped initiatives do not count. "
+        "`addressed: false` flags an application no initiative addresses, and `unaddressed` counts them. When "
+        "the portfolio cannot be asked the report still answers: `addressed_by` and `addressed` are null "
+        "(unknown, not unaddressed), `unaddressed` is null and `incomplete` says why.\n\n"
         "Only active applications count, of chains that are not archived; `chain` (repeatable) narrows the "
         "report, and the `overall` figures are over exactly the rows shown. **Need to know**: the figures are "
         "counts over every application, whatever its classification, so that a chain owner or a principle "
@@ -100,8 +172,9 @@ W = DEBT_WEIGHTS
         "`oldest_release` (and its age) and `flagged` describe applications, so they are taken only from "
         "those your clearance shows you. `coverage.counts` (basis `all`) says how many applications were "
         "counted and how many of them you may not see; `coverage.details` (basis `visible`) how many the "
-        "dates and the list were taken from and how many were left out; `flagged_not_shown` how many "
-        "flagged applications are not listed. Computed in the database."
+        "dates and the lists were taken from and how many were left out; `flagged_not_shown` how many "
+        "flagged applications are not listed. `attention` lists only applications you may see, and only the "
+        "initiatives the portfolio shows you. Computed in the database."
     )
     + FOUNDATION.note,
     responses=FOUNDATION.responses(FoundationReport, 401, 422),

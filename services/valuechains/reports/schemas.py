@@ -1,5 +1,5 @@
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -7,7 +7,7 @@ from services.chassis.figures import CountsAndDetails, Coverage
 from services.chassis.pagination import MAX_BATCH
 from services.valuechains.allocations.schemas import Period
 from services.valuechains.applications.schemas import Day
-from services.valuechains.refs import AllocationRef, ApplicationRef, ChainRef
+from services.valuechains.refs import AllocationRef, ApplicationRef, ChainRef, InitiativeRef
 
 ChainFilter = Annotated[
     list[Annotated[str, Field(max_length=200)]],
@@ -35,12 +35,18 @@ class AllocationReportQuery(BaseModel):
 class Staffing(BaseModel):
     teams: int = Field(description="Active teams.")
     fte_internal: float = Field(description="Internal FTE (eigen personeel), exact to one decimal.")
-    fte_external: float = Field(description="External FTE (inhuur, partners), exact to one decimal.")
+    fte_hired: float = Field(description="Hired FTE (inhuur), exact to one decimal.")
+    fte_partner: float = Field(description="Partner FTE (partners), exact to one decimal.")
+    fte_external: float = Field(
+        description="External FTE, the flexible shell (flexibele schil): hired + partner, exact to one decimal."
+    )
     fte_total: float
     external_share: float | None = Field(
-        description="External FTE as a percentage of all FTE, 0 to 100, one decimal; null when there are no FTE."
+        description=(
+            "External FTE (hired + partner) as a percentage of all FTE, 0 to 100, one decimal (half up); null "
+            "when there are no FTE."
+        )
     )
-    above_threshold: bool = Field(description="External share is above the configured threshold.")
 
 
 class ChainLabel(BaseModel):
@@ -52,10 +58,18 @@ class ChainLabel(BaseModel):
 class ChainStaffing(Staffing, ChainLabel):
     """A chain's row (its label fields come first: pydantic orders base fields by reversed MRO)."""
 
+    external_share_limit: float = Field(
+        description="The limit this chain's external share is held to, percent: its own, or the default."
+    )
+    limit_source: Literal["chain", "default"] = Field(
+        description="`chain`: the chain's own `external_share_limit`; `default`: the service's default."
+    )
+    above_limit: bool = Field(description="The external share is above the chain's limit (at the limit is not).")
+
 
 class StaffingTotals(Staffing):
     chains: int = Field(description="Chains in the report.")
-    chains_above_threshold: int
+    chains_above_limit: int = Field(description="Chains whose external share is above their own limit.")
 
 
 class OnArchivedChains(BaseModel):
@@ -64,6 +78,8 @@ class OnArchivedChains(BaseModel):
     chains: int = Field(description="Archived chains (of those asked for) that still have active teams.")
     teams: int = Field(description="Their active teams.")
     fte_internal: float
+    fte_hired: float
+    fte_partner: float
     fte_external: float
     fte_total: float
 
@@ -73,7 +89,7 @@ class StaffingReport(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "threshold": 30.0,
+                    "default_limit": 30.0,
                     "chains": [
                         {
                             "chain": {"href": "/valuechains/v1/chains/019a0000-0000-7000-8000-000000000002"},
@@ -81,27 +97,34 @@ class StaffingReport(BaseModel):
                             "name": "Intelligence",
                             "teams": 28,
                             "fte_internal": 121.5,
+                            "fte_hired": 52.0,
+                            "fte_partner": 18.0,
                             "fte_external": 70.0,
                             "fte_total": 191.5,
                             "external_share": 36.6,
-                            "above_threshold": True,
+                            "external_share_limit": 40.0,
+                            "limit_source": "chain",
+                            "above_limit": False,
                         }
                     ],
                     "totals": {
                         "chains": 1,
-                        "chains_above_threshold": 1,
+                        "chains_above_limit": 0,
                         "teams": 28,
                         "fte_internal": 121.5,
+                        "fte_hired": 52.0,
+                        "fte_partner": 18.0,
                         "fte_external": 70.0,
                         "fte_total": 191.5,
                         "external_share": 36.6,
-                        "above_threshold": True,
                     },
                     "coverage": {"basis": "all", "counted": 28, "left_out": 0, "not_visible": 0},
                     "on_archived_chains": {
                         "chains": 0,
                         "teams": 0,
                         "fte_internal": 0.0,
+                        "fte_hired": 0.0,
+                        "fte_partner": 0.0,
                         "fte_external": 0.0,
                         "fte_total": 0.0,
                     },
@@ -110,7 +133,12 @@ class StaffingReport(BaseModel):
         }
     )
 
-    threshold: float = Field(description="The external-share threshold in percent (configured; default 30).")
+    default_limit: float = Field(
+        description=(
+            "The external-share limit in percent for chains without one of their own "
+            "(`IV_VALUECHAINS_EXTERNAL_SHARE_LIMIT`, default 30)."
+        )
+    )
     chains: list[ChainStaffing] = Field(description="One row per chain, by code; chains without teams show zeros.")
     totals: StaffingTotals = Field(description="Over every chain in the report: the rows add up to these.")
     coverage: Coverage = Field(
@@ -276,6 +304,35 @@ class FlaggedApplication(BaseModel):
     open_critical_findings: int
 
 
+class AddressingInitiative(BaseModel):
+    initiative: InitiativeRef
+    name: str
+    effect: Literal["renews", "replaces", "retires"] = Field(description="What the initiative does to the application.")
+    status: str = Field(description="The initiative's status (proposed, approved, active or delivered).")
+
+
+class AttentionApplication(BaseModel):
+    """An application past support or with open critical findings, and who is doing something about it."""
+
+    application: ApplicationRef
+    name: str
+    chain: ChainRef
+    code: str = Field(description="The chain's code.")
+    supported_until: dt.date
+    past_support: bool = Field(description="`supported_until` before `as_of`.")
+    open_critical_findings: int
+    addressed_by: list[AddressingInitiative] | None = Field(
+        description=(
+            "The initiatives that renew, replace or retire it (stopped ones left out), as the portfolio service "
+            "shows them to you; null when the portfolio could not be asked (see `incomplete`): then it is unknown "
+            "whether anything addresses it."
+        )
+    )
+    addressed: bool | None = Field(
+        description="Some initiative addresses it; `false` flags it as unaddressed; null when that is unknown."
+    )
+
+
 class FoundationReport(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -333,6 +390,32 @@ class FoundationReport(BaseModel):
                         }
                     ],
                     "flagged_not_shown": 0,
+                    "attention": [
+                        {
+                            "application": {
+                                "href": "/valuechains/v1/applications/019a0000-0003-7000-8000-000000000027"
+                            },
+                            "name": "Meldkamerkoppeling oud",
+                            "chain": {"href": "/valuechains/v1/chains/019a0000-0000-7000-8000-000000000004"},
+                            "code": "NHM",
+                            "supported_until": "2026-03-31",
+                            "past_support": True,
+                            "open_critical_findings": 2,
+                            "addressed_by": [
+                                {
+                                    "initiative": {
+                                        "href": "/portfolio/v1/initiatives/019a0001-0001-7000-8000-000000000031"
+                                    },
+                                    "name": "Vervanging meldkamerkoppeling",
+                                    "effect": "retires",
+                                    "status": "active",
+                                }
+                            ],
+                            "addressed": True,
+                        }
+                    ],
+                    "unaddressed": 0,
+                    "incomplete": [],
                     "coverage": {
                         "counts": {"basis": "all", "counted": 8, "left_out": 0, "not_visible": 0},
                         "details": {"basis": "visible", "counted": 8, "left_out": 0, "not_visible": 0},
@@ -359,6 +442,25 @@ class FoundationReport(BaseModel):
             "Flagged applications left out of `flagged` because they are classified above your clearance: a "
             "count, so over every application (of the `coverage.details.left_out` applications, those that "
             "would be flagged)."
+        )
+    )
+    attention: list[AttentionApplication] = Field(
+        description=(
+            "The applications past support on `as_of` or with open critical findings, by chain code and name, each "
+            "with the initiatives (of the portfolio service, which keeps the link) that renew, replace or retire "
+            "it; `addressed: false` flags those no initiative addresses. Only applications your clearance shows "
+            "you (like `flagged`), and only the initiatives the portfolio shows you: the portfolio's list does not "
+            "say how many it leaves out."
+        )
+    )
+    unaddressed: int | None = Field(
+        description="How many of `attention` no initiative addresses; null when the portfolio could not be asked."
+    )
+    incomplete: list[str] = Field(
+        description=(
+            "What is missing because another service did not answer: `addressing: ...` when the portfolio is "
+            "unreachable (then `addressed_by` and `addressed` are null, not empty: unknown, not unaddressed). Empty "
+            "when the answer is whole."
         )
     )
     coverage: CountsAndDetails = Field(

@@ -1,15 +1,11 @@
-"""Staffing, allocation and foundation reports: aggregates computed by the database, exact on every dialect.
-
-FTE are summed as integer tenths; shares are integer arithmetic on those sums (per mille, rounded
-half up), so SQLite and PostgreSQL give the same answers and nothing is summed as a float.
-"""
+"""Allocation and foundation reports: aggregates computed by the database, exact on every dialect.
+The reports over teams (staffing, its history, maturity) are in ``teams``."""
 
 import datetime as dt
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from services.chassis.db import utcnow
 from services.chassis.figures import CountsAndDetails, Tally, read_tally, tally
@@ -24,23 +20,18 @@ from services.valuechains.applications.models import Application
 from services.valuechains.applications.service import applications
 from services.valuechains.chains.models import Chain
 from services.valuechains.refs import ALLOCATIONS_PATH, CHAINS_PATH
+from services.valuechains.reports.addressing import attention
 from services.valuechains.reports.schemas import (
     AllocationReport,
     ChainAllocation,
     ChainFoundation,
-    ChainStaffing,
     DebtWeights,
     FlaggedApplication,
     FoundationReport,
     FoundationTotals,
     MissingChain,
-    OnArchivedChains,
-    StaffingReport,
-    StaffingTotals,
     WeightedSplit,
 )
-from services.valuechains.teams.models import Team
-from services.valuechains.teams.service import teams
 
 SPLIT = ("maintenance", "security", "renewal")
 
@@ -59,88 +50,6 @@ def chain_filter(values: Sequence[str]) -> list[ColumnElement[bool]]:
     if values:
         clauses.append(Chain.id.in_(chain_ids(values)))
     return clauses
-
-
-def staffing_columns(threshold_permille: int) -> list[Any]:
-    internal = func.coalesce(func.sum(Team.fte_internal_tenths), 0)
-    external = func.coalesce(func.sum(Team.fte_external_tenths), 0)
-    total = internal + external
-    return [
-        func.count(Team.id).label("teams"),
-        internal.label("internal"),
-        external.label("external"),
-        case((total > 0, (external * 1000 + total // 2) // total), else_=None).label("share_permille"),
-        case((external * 1000 > literal(threshold_permille, Integer) * total, 1), else_=0).label("flagged"),
-    ]
-
-
-def staffing_values(row: Any) -> dict[str, Any]:
-    internal, external = int(row.internal), int(row.external)
-    return {
-        "teams": int(row.teams),
-        "fte_internal": internal / 10,
-        "fte_external": external / 10,
-        "fte_total": (internal + external) / 10,
-        "external_share": None if row.share_permille is None else int(row.share_permille) / 10,
-        "above_threshold": bool(row.flagged),
-    }
-
-
-async def staffing_report(ctx: RequestContext, threshold: Decimal, chains: Sequence[str]) -> StaffingReport:
-    """Counts of teams and of the people in them: over every active team (basis `all`)."""
-    permille = int(threshold * 10)
-    where = chain_filter(chains)
-    per_chain = (
-        select(Chain.id, Chain.code, Chain.name, *staffing_columns(permille))
-        .select_from(Chain)
-        .outerjoin(Team, and_(Team.chain_id == Chain.id, Team.status != ARCHIVED))
-        .where(*where)
-        .group_by(Chain.id, Chain.code, Chain.name)
-        .order_by(Chain.code)
-    )
-    totals = (
-        select(
-            func.count(func.distinct(Chain.id)).label("chains"),
-            *staffing_columns(permille),
-            *tally(Team.id, teams.visibility(ctx.principal)),
-        )
-        .select_from(Chain)
-        .outerjoin(Team, and_(Team.chain_id == Chain.id, Team.status != ARCHIVED))
-        .where(*where)
-    )
-    kept = select(func.count(func.distinct(Chain.id)).label("chains"), *staffing_columns(permille)).where(
-        Team.chain_id == Chain.id,
-        Team.status != ARCHIVED,
-        Chain.status == ARCHIVED,
-        *([Chain.id.in_(chain_ids(chains))] if chains else []),
-    )
-    rows = (await ctx.session.execute(per_chain)).all()
-    total = (await ctx.session.execute(totals)).one()
-    left = (await ctx.session.execute(kept)).one()
-    on_archived = staffing_values(left)
-    items = [
-        ChainStaffing(
-            chain={"href": f"{CHAINS_PATH}/{r.id}"},
-            code=r.code,
-            name=r.name,
-            **staffing_values(r),
-        )
-        for r in rows
-    ]
-    return StaffingReport(
-        threshold=float(threshold),
-        chains=items,
-        totals=StaffingTotals(
-            chains=int(total.chains),
-            chains_above_threshold=sum(1 for item in items if item.above_threshold),
-            **staffing_values(total),
-        ),
-        coverage=Tally.of(total).everything(),
-        on_archived_chains=OnArchivedChains(
-            chains=int(left.chains),
-            **{k: on_archived[k] for k in ("teams", "fte_internal", "fte_external", "fte_total")},
-        ),
-    )
 
 
 def shares_in_tenths(weighted: Sequence[int], budget: int) -> list[float] | None:
@@ -278,6 +187,7 @@ async def foundation_report(ctx: RequestContext, as_of: dt.date | None, chains: 
     rows = (await ctx.session.execute(per_chain)).all()
     totals = (await ctx.session.execute(overall)).one()
     shown = (await ctx.session.execute(flagged)).all()
+    needing = await attention(ctx, day, where)
     return FoundationReport(
         as_of=day,
         weights=DebtWeights(**figures.DEBT_WEIGHTS),
@@ -299,5 +209,8 @@ async def foundation_report(ctx: RequestContext, as_of: dt.date | None, chains: 
             for r in shown
         ],
         flagged_not_shown=int(totals.eliminate_with_critical) - len(shown),
+        attention=needing.applications,
+        unaddressed=needing.unaddressed,
+        incomplete=needing.incomplete,
         coverage=CountsAndDetails.of(Tally.of(totals)),
     )

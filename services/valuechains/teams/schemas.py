@@ -26,6 +26,15 @@ Maturity = Annotated[
     int,
     Field(ge=1, le=5, description="Agile maturity, 1 (starting) to 5 (leading).", examples=[3]),
 ]
+INTERNAL = "Internal staff (eigen personeel) in FTE, e.g. 6.5."
+HIRED = (
+    "Hired staff (inhuur: contractors and agency staff hired by the hour) in FTE, e.g. 1.5; default 0. Part of the "
+    "flexible shell (flexibele schil), with `fte_partner`."
+)
+PARTNER = (
+    "Staff of partners (partners: suppliers and other organisations the police works with under a longer "
+    "agreement) in FTE, e.g. 1.0; default 0. Part of the flexible shell (flexibele schil), with `fte_hired`."
+)
 TeamName = Annotated[str, Field(min_length=1, max_length=200, examples=["Zaakdossier Alpha"])]
 
 
@@ -34,13 +43,16 @@ class TeamCreate(Input):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"name": "Zaakdossier Alpha", "fte_internal": 6.5, "fte_external": 2, "maturity": 3}]
+            "examples": [
+                {"name": "Zaakdossier Alpha", "fte_internal": 6.5, "fte_hired": 1.5, "fte_partner": 1, "maturity": 3}
+            ]
         }
     )
 
     name: TeamName
-    fte_internal: Fte = Field(description="Internal staff (eigen personeel) in FTE, e.g. 6.5.")
-    fte_external: Fte = Field(description="External staff (inhuur, partners) in FTE, e.g. 2.0.")
+    fte_internal: Fte = Field(description=INTERNAL)
+    fte_hired: Fte = Field(default=Decimal(0), description=HIRED)
+    fte_partner: Fte = Field(default=Decimal(0), description=PARTNER)
     maturity: Maturity
 
 
@@ -50,7 +62,7 @@ class TeamUpdate(Input):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"fte_internal": 7, "fte_external": 1.5},
+                {"fte_internal": 7, "fte_hired": 0.5, "fte_partner": 1},
                 {"chain": {"href": "/valuechains/v1/chains/019a0000-0000-7000-8000-000000000002"}},
             ]
         }
@@ -58,8 +70,9 @@ class TeamUpdate(Input):
 
     name: TeamName | None = None
     chain: ChainRef | None = Field(default=None, description="Move the team to this chain (audited).")
-    fte_internal: Fte | None = None
-    fte_external: Fte | None = None
+    fte_internal: Fte | None = Field(default=None, description=INTERNAL)
+    fte_hired: Fte | None = Field(default=None, description=HIRED)
+    fte_partner: Fte | None = Field(default=None, description=PARTNER)
     maturity: Maturity | None = None
 
 
@@ -77,6 +90,8 @@ class TeamRead(ResourceRead):
                     "name": "Zaakdossier Alpha",
                     "chain": {"href": "/valuechains/v1/chains/019a0000-0000-7000-8000-000000000001"},
                     "fte_internal": 6.5,
+                    "fte_hired": 1.5,
+                    "fte_partner": 0.5,
                     "fte_external": 2.0,
                     "maturity": 3,
                 }
@@ -87,7 +102,14 @@ class TeamRead(ResourceRead):
     name: str
     chain: ChainRef
     fte_internal: float = Field(description="Internal FTE (eigen personeel), one decimal.")
-    fte_external: float = Field(description="External FTE (inhuur, partners), one decimal.")
+    fte_hired: float = Field(description="Hired FTE (inhuur), one decimal.")
+    fte_partner: float = Field(description="Partner FTE (partners), one decimal.")
+    fte_external: float = Field(
+        description=(
+            "External FTE, the flexible shell (flexibele schil): `fte_hired` + `fte_partner`. Derived, not "
+            "written: send `fte_hired` and `fte_partner`."
+        )
+    )
     maturity: int
     status: Literal["active", "archived"]
 

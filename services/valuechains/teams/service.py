@@ -7,12 +7,13 @@ from typing import Any
 from sqlalchemy import ColumnElement
 
 from services.chassis.resources import ListQuery, RefField
+from services.chassis.uow import RequestContext
 from services.valuechains.ownership import ChainScoped
 from services.valuechains.refs import CHAINS_PATH
-from services.valuechains.teams.models import Team
+from services.valuechains.teams.models import Team, TeamRevision
 from services.valuechains.teams.schemas import TeamQuery, TeamRead, TeamUpdate
 
-FTE_FIELDS = ("fte_internal", "fte_external")
+FTE_FIELDS = ("fte_internal", "fte_hired", "fte_partner")
 
 
 def to_tenths(value: Decimal | float | int | None) -> int | None:
@@ -31,8 +32,9 @@ def like_escape(text: str) -> str:
 class Teams(ChainScoped[Team]):
     def representation(self, obj: Team) -> dict[str, Any]:
         data = super().representation(obj)
-        data["fte_internal"] = from_tenths(obj.fte_internal_tenths)
-        data["fte_external"] = from_tenths(obj.fte_external_tenths)
+        for field in FTE_FIELDS:
+            data[field] = from_tenths(getattr(obj, f"{field}_tenths"))
+        data["fte_external"] = from_tenths(obj.fte_hired_tenths + obj.fte_partner_tenths)
         return data
 
     def to_columns(self, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -42,6 +44,24 @@ class Teams(ChainScoped[Team]):
             if field in data:
                 values[f"{field}_tenths"] = to_tenths(data[field])
         return values
+
+    async def record(self, ctx: RequestContext, obj: Team, action: str, changes: dict[str, list[Any]]) -> None:
+        """The event, and the team as it is from now on (its history, ``team_revisions``), in the
+        write's transaction."""
+        await super().record(ctx, obj, action, changes)
+        ctx.session.add(
+            TeamRevision(
+                team_id=obj.id,
+                version=obj.version,
+                valid_from=obj.updated_at,
+                chain_id=obj.chain_id,
+                fte_internal_tenths=obj.fte_internal_tenths,
+                fte_hired_tenths=obj.fte_hired_tenths,
+                fte_partner_tenths=obj.fte_partner_tenths,
+                maturity=obj.maturity,
+                status=obj.status,
+            )
+        )
 
     def filter_clauses(self, query: ListQuery) -> list[ColumnElement[bool]]:
         contains = getattr(query, "name_contains", None)
@@ -62,7 +82,9 @@ teams = Teams(
     references={"chain": RefField(CHAINS_PATH, column="chain_id", local=True)},
     description=(
         "The agile teams that do the work of the value chains (about 150 across the IV organisation), "
-        "each with its internal (eigen personeel) and external (inhuur, partners) staff in FTE and its "
-        "agile maturity. The chain's owner (ketenverantwoordelijke) manages its teams."
+        "each with its internal (eigen personeel) staff and its flexible shell (flexibele schil: hired staff, "
+        "inhuur, and partners) in FTE, and its agile maturity. Every version of a team is kept for the staffing "
+        "history and the maturity over time (`/v1/reports/staffing/history`, `/v1/reports/maturity`). "
+        "The chain's owner (ketenverantwoordelijke) manages its teams."
     ),
 )
