@@ -453,6 +453,7 @@ class Verifier:
         self.app = app
         self._flights: dict[bool, asyncio.Task[VerifyResult]] = {}
         self._one_at_a_time = asyncio.Lock()
+        self.runs = 0  # verifications run (however many callers each served)
 
     async def verify(self, principal: Principal, *, genesis: bool) -> VerifyResult:
         """Join the verification of this scope under way, or start one."""
@@ -465,6 +466,7 @@ class Verifier:
 
     async def _run(self, principal: Principal, genesis: bool) -> VerifyResult:
         async with self._one_at_a_time:
+            self.runs += 1
             return await verify_feed(self.app, principal, genesis=genesis)
 
 
