@@ -1,0 +1,178 @@
+"""What verifying the audit feed costs everyone else: a cheap GET with and without 20 auditors
+verifying at once.
+
+Run from the repository root: ``.venv/bin/python bench/audit_bench.py`` (``make bench`` runs it).
+It starts the real platform (the Procfile's four processes, SQLite, demo data) with the valuechains
+feed grown to ``EVENTS`` events before it starts, waits until the feed is checkpointed and
+witnessed, verifies it once from genesis (the full cost, timed), then measures ``GET
+/v1/chains/{id}`` straight to valuechains in rounds: quiet, then with ``VERIFIERS`` clients each
+calling ``/v1/changes/verify`` in a loop (incremental, the default), then with them calling
+``?from=genesis`` (admins: every event recomputed each time). Each round's p50 and p99 are printed
+with their ratio to the quiet rounds; the incremental ratio must stay within ``ALLOWED`` (the
+benchmark exits with an error otherwise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx2  # noqa: E402
+
+from bench.processes import COMPONENTS, Platform  # noqa: E402
+from services.chassis.changes import append_event  # noqa: E402
+from services.chassis.db import Database  # noqa: E402
+
+CHAIN = "019a0000-0000-7000-8000-000000000001"
+EVENTS = 20_000
+VERIFIERS = 20
+REQUESTS = 150
+ROUNDS = 2
+ALLOWED = 1.20
+
+
+async def grow_feed(url: str, events: int) -> None:
+    """Append ``events`` events (about a path no collection holds, so no follower re-evaluates)."""
+    db = Database(url)
+    try:
+        for start in range(0, events, 1000):
+            async with db.session(write=True) as session:
+                for n in range(start, min(events, start + 1000)):
+                    await append_event(
+                        session,
+                        type="bench.noted",
+                        subject=f"/valuechains/v1/bench-notes/{n}",
+                        actor="bench",
+                        version=1,
+                        changes={"n": [None, n]},
+                    )
+    finally:
+        await db.dispose()
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def cheap_gets(url: str, headers: dict[str, str]) -> list[float]:
+    samples: list[float] = []
+    with httpx2.Client(headers=headers, timeout=60) as client:
+        for _ in range(REQUESTS):
+            started = time.perf_counter()
+            answer = client.get(url)
+            samples.append((time.perf_counter() - started) * 1000)
+            if answer.status_code != 200:
+                raise RuntimeError(f"GET {url} answered {answer.status_code}")
+    return samples
+
+
+class Verifiers:
+    """``VERIFIERS`` clients calling verify in a loop until stopped, in a thread of their own."""
+
+    def __init__(self, url: str, headers: dict[str, str], params: dict[str, str]) -> None:
+        self.url, self.headers, self.params = url, headers, params
+        self.stop = threading.Event()
+        self.calls = 0
+        self.failures: list[str] = []
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._run()))
+
+    async def _run(self) -> None:
+        async def one() -> None:
+            async with httpx2.AsyncClient(headers=self.headers, timeout=300) as client:
+                while not self.stop.is_set():
+                    answer = await client.get(self.url, params=self.params)
+                    if answer.status_code != 200 or not answer.json()["ok"]:
+                        self.failures.append(f"{answer.status_code} {answer.text[:200]}")
+                        return
+                    self.calls += 1
+
+        await asyncio.gather(*(one() for _ in range(VERIFIERS)))
+
+    def __enter__(self) -> Verifiers:
+        self.thread.start()
+        time.sleep(1.0)  # all of them under way
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        if self.failures:
+            raise RuntimeError(f"a verification failed: {self.failures[0]}")
+
+
+def wait_for_witnesses(platform: Platform, headers: dict[str, str], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx2.Client(headers=headers, timeout=10) as client:
+        while time.monotonic() < deadline:
+            seen = [
+                client.get(platform.url(s) + "/v1/changes/witnessed", params={"feed": "valuechains"}).json()["items"]
+                for s in ("portfolio", "principles")
+            ]
+            if all(seen):
+                return
+            time.sleep(0.5)
+    raise RuntimeError("the valuechains feed was not checkpointed and witnessed in time")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="iv-audit-bench-") as workdir:
+        platform = Platform(Path(workdir), extra_env={"IV_AUDIT_WITNESS_SECONDS": "1"})
+        platform.prestart()
+        asyncio.run(grow_feed(f"sqlite+aiosqlite:///{platform.workdir / 'valuechains.db'}", EVENTS))
+        for name in COMPONENTS:
+            platform.launch(name)
+        try:
+            for name in COMPONENTS:
+                platform.wait_ready(name)
+            reader = {"Authorization": f"Bearer {platform.token('reader')}"}
+            auditor = {"Authorization": f"Bearer {platform.token('auditor', sub='bench-auditor')}"}
+            admin = {"Authorization": f"Bearer {platform.token('admin', sub='bench-admin')}"}
+            verify = platform.url("valuechains") + "/v1/changes/verify"
+            wait_for_witnesses(platform, auditor)
+            with httpx2.Client(timeout=300) as client:
+                started = time.perf_counter()
+                first = client.get(verify, headers=auditor).json()
+                full_ms = (time.perf_counter() - started) * 1000
+                if not first["ok"]:
+                    raise RuntimeError(f"the feed does not verify: {first}")
+            cheap = platform.url("valuechains") + f"/v1/chains/{CHAIN}"
+            cheap_gets(cheap, reader)  # warm up
+            rounds: dict[str, list[float]] = {"quiet": [], "incremental": [], "genesis": []}
+            calls = {"incremental": 0, "genesis": 0}
+            for _ in range(ROUNDS):
+                rounds["quiet"] += cheap_gets(cheap, reader)
+                with Verifiers(verify, auditor, {}) as load:
+                    rounds["incremental"] += cheap_gets(cheap, reader)
+                calls["incremental"] += load.calls
+                with Verifiers(verify, admin, {"from": "genesis"}) as load:
+                    rounds["genesis"] += cheap_gets(cheap, reader)
+                calls["genesis"] += load.calls
+        finally:
+            platform.stop_all()
+    quiet50, quiet99 = statistics.median(rounds["quiet"]), percentile(rounds["quiet"], 99)
+    print(f"feed: {first['count']} events; the first verification (from genesis): {full_ms:.0f} ms")
+    print(f"GET /v1/chains/{{id}}, {REQUESTS * ROUNDS} requests per load, {VERIFIERS} verifiers looping:")
+    ratios: dict[str, float] = {}
+    for name, samples in rounds.items():
+        p50, p99 = statistics.median(samples), percentile(samples, 99)
+        ratios[name] = p50 / quiet50
+        extra = f", {calls[name]} verifications answered" if name in calls else ""
+        print(
+            f"  {name:12s} p50 {p50:7.2f} ms ({p50 / quiet50:4.2f}x)  p99 {p99:7.2f} ms ({p99 / quiet99:4.2f}x){extra}"
+        )
+    if ratios["incremental"] > ALLOWED:
+        raise SystemExit(f"incremental verification slowed a cheap GET {ratios['incremental']:.2f}x (> {ALLOWED}x)")
+
+
+if __name__ == "__main__":
+    main()
