@@ -2,8 +2,8 @@
 verifying at once.
 
 Run from the repository root: ``.venv/bin/python bench/audit_bench.py`` (``make bench`` runs it).
-It starts the real platform (the Procfile's four processes, SQLite, demo data) with the valuechains
-feed grown to ``EVENTS`` events before it starts, waits until the feed is checkpointed and
+It starts the real platform (the Procfile's four processes, SQLite, demo data; the principles follower
+off) with the valuechains feed grown to ``EVENTS`` events before it starts, waits until the feed is checkpointed and
 witnessed, verifies it once from genesis (the full cost, timed), then measures ``GET
 /v1/chains/{id}`` straight to valuechains in rounds: quiet, then with ``VERIFIERS`` clients each
 calling ``/v1/changes/verify`` in a loop (incremental, the default), then with them calling
@@ -126,7 +126,9 @@ def wait_for_witnesses(platform: Platform, headers: dict[str, str], timeout: flo
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="iv-audit-bench-") as workdir:
-        platform = Platform(Path(workdir), extra_env={"IV_AUDIT_WITNESS_SECONDS": "1"})
+        # The principles follower would read the grown feed meanwhile: not what is measured here.
+        env = {"IV_AUDIT_WITNESS_SECONDS": "1", "IV_PRINCIPLES_FOLLOW_ENABLED": "false"}
+        platform = Platform(Path(workdir), extra_env=env)
         platform.prestart()
         asyncio.run(grow_feed(f"sqlite+aiosqlite:///{platform.workdir / 'valuechains.db'}", EVENTS))
         for name in COMPONENTS:

@@ -11,10 +11,19 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 
 from gateway.resilience import Upstream, UpstreamClient
-from services.chassis.audit import KEYS_PATH
+from services.chassis.audit import KEYS_PATH, Jwk
 from services.chassis.errors import Problem, ServiceUnavailable, problem_responses
+
+
+class FeedJwk(Jwk):
+    feed: str = Field(description="The service whose checkpoints this key verifies.")
+
+
+class FeedJwkSet(BaseModel):
+    keys: list[FeedJwk]
 
 
 def audit_keys_router() -> APIRouter:
@@ -22,12 +31,13 @@ def audit_keys_router() -> APIRouter:
 
     @router.get(
         KEYS_PATH,
+        response_model=FeedJwkSet,
         summary="Every service's audit keys",
         responses=problem_responses(503),
         description="The Ed25519 public keys (a JWK set) that verify the services' signed checkpoints "
         "of their change feeds; `feed` names the service of each key. No token needed.",
     )
-    async def audit_keys(request: Request) -> dict[str, Any]:
+    async def audit_keys(request: Request) -> FeedJwkSet:
         client: UpstreamClient = request.app.state.upstream_client
 
         async def keys_of(upstream: Upstream) -> list[dict[str, Any]] | None:
@@ -45,6 +55,6 @@ def audit_keys_router() -> APIRouter:
         missing = [u.name for u, keys in zip(upstreams, answers, strict=True) if keys is None]
         if missing:
             raise ServiceUnavailable(f"the audit keys of {', '.join(missing)} could not be fetched")
-        return {"keys": [key for keys in answers for key in keys or []]}
+        return FeedJwkSet.model_validate({"keys": [key for keys in answers for key in keys or []]})
 
     return router

@@ -199,27 +199,39 @@ class AuditKeys:
 # --- checkpoints -----------------------------------------------------------------------------------
 
 
+def _due(head: ChangeHead | None, last: AuditCheckpoint | None, settings: ServiceSettings, force: bool) -> bool:
+    if head is None or head.seq == 0 or (last is not None and head.seq <= last.seq):
+        return False  # nothing new (a head behind the last checkpoint is verification's to report)
+    return (
+        force
+        or last is None
+        or head.seq - last.seq >= settings.audit_checkpoint_every_events
+        or utcnow() - last.at >= dt.timedelta(seconds=settings.audit_checkpoint_seconds)
+    )
+
+
+async def _head_and_last(session: AsyncSession) -> tuple[ChangeHead | None, AuditCheckpoint | None]:
+    head = await session.get(ChangeHead, 1)
+    last = await session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.number.desc()).limit(1))
+    return head, last
+
+
 async def write_checkpoint(
     db: Database, keys: AuditKeys, settings: ServiceSettings, *, force: bool = False
 ) -> AuditCheckpoint | None:
     """Sign the feed's head when a checkpoint is due (``force``: whenever the head moved since the
-    last one). Two instances racing for the same number: one wins, the other writes nothing."""
+    last one). Looked at in a read transaction first, so an idle feed never takes the write lock.
+    Two instances racing for the same number: one wins, the other writes nothing."""
+    async with db.session(write=False) as session:
+        if not _due(*await _head_and_last(session), settings, force):
+            return None
     try:
         async with db.session(write=True) as session:
-            head = await session.get(ChangeHead, 1)
-            last = await session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.number.desc()).limit(1))
-            if head is None or head.seq == 0 or (last is not None and head.seq <= last.seq):
-                return None  # nothing new (a head behind the last checkpoint is verification's to report)
-            now = utcnow()
-            due = (
-                force
-                or last is None
-                or head.seq - last.seq >= settings.audit_checkpoint_every_events
-                or now - last.at >= dt.timedelta(seconds=settings.audit_checkpoint_seconds)
-            )
-            if not due:
+            head, last = await _head_and_last(session)
+            if head is None or not _due(head, last, settings, force):
                 return None
             number = last.number + 1 if last is not None else 1
+            now = utcnow()
             checkpoint = AuditCheckpoint(number=number, seq=head.seq, hash=head.hash, at=now, kid=keys.kid)
             checkpoint.signature = keys.sign(statement(settings.service, number, head.seq, head.hash, now, keys.kid))
             session.add(checkpoint)
@@ -304,6 +316,19 @@ async def keep_witnessing(app: FastAPI) -> None:
 
 
 # --- the API's shapes ------------------------------------------------------------------------------
+
+
+class Jwk(BaseModel):
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str = Field(description="The public key, base64url.")
+    kid: str = Field(description="Its RFC 7638 thumbprint; checkpoints name it.")
+    use: Literal["sig"]
+    alg: Literal["EdDSA"]
+
+
+class JwkSet(BaseModel):
+    keys: list[Jwk]
 
 
 class CheckpointRead(BaseModel):
@@ -713,13 +738,14 @@ def audit_router(public_prefix: str) -> APIRouter:
 
     @router.get(
         KEYS_PATH,
+        response_model=JwkSet,
         summary="The audit feed's public keys",
         description="The Ed25519 keys (a JWK set) that verify this service's signed checkpoints, the "
         "current one and earlier ones. No token needed.",
     )
-    async def audit_keys(request: Request) -> dict[str, Any]:
+    async def audit_keys(request: Request) -> JwkSet:
         keys: AuditKeys = request.app.state.audit_keys
-        return keys.jwks()
+        return JwkSet.model_validate(keys.jwks())
 
     @router.get(
         "/v1/changes/checkpoints",
