@@ -21,16 +21,19 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import httpx2  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 
 from bench.processes import COMPONENTS, Platform  # noqa: E402
-from services.chassis.changes import append_event  # noqa: E402
-from services.chassis.db import Database  # noqa: E402
+from services.chassis.canonical import canonical_json  # noqa: E402
+from services.chassis.changes import ChangeEvent, ChangeHead, event_hash  # noqa: E402
+from services.chassis.db import Database, utcnow  # noqa: E402
 
 CHAIN = "019a0000-0000-7000-8000-000000000001"
 EVENTS = 20_000
@@ -41,20 +44,34 @@ ALLOWED = 1.20
 
 
 async def grow_feed(url: str, events: int) -> None:
-    """Append ``events`` events (about a path no collection holds, so no follower re-evaluates)."""
+    """Append ``events`` events to the chain, hashed as the chassis hashes them (about a path no
+    collection holds), in a few bulk inserts: appending them one by one would take minutes."""
     db = Database(url)
     try:
-        for start in range(0, events, 1000):
-            async with db.session(write=True) as session:
-                for n in range(start, min(events, start + 1000)):
-                    await append_event(
-                        session,
-                        type="bench.noted",
-                        subject=f"/valuechains/v1/bench-notes/{n}",
-                        actor="bench",
-                        version=1,
-                        changes={"n": [None, n]},
-                    )
+        async with db.session(write=True) as session:
+            head = await session.get(ChangeHead, 1)
+            assert head is not None
+            seq, prev, now = head.seq, head.hash, utcnow()
+            rows: list[dict[str, Any]] = []
+            for n in range(events):
+                seq += 1
+                event = ChangeEvent(
+                    seq=seq,
+                    type="bench.noted",
+                    subject=f"/valuechains/v1/bench-notes/{n}",
+                    actor="bench",
+                    at=now,
+                    version=1,
+                    changes=canonical_json({"n": [None, n]}),
+                    classification=None,
+                    visible_to_unit=None,
+                    prev_hash=prev,
+                )
+                prev = event_hash(event)
+                rows.append({c.key: getattr(event, c.key) for c in ChangeEvent.__table__.columns} | {"hash": prev})
+            for start in range(0, len(rows), 1000):
+                await session.execute(insert(ChangeEvent), rows[start : start + 1000])
+            head.seq, head.hash = seq, prev
     finally:
         await db.dispose()
 
@@ -135,7 +152,7 @@ def main() -> None:
             platform.launch(name)
         try:
             for name in COMPONENTS:
-                platform.wait_ready(name)
+                platform.wait_ready(name, timeout=180)  # four processes starting at once on a busy machine
             reader = {"Authorization": f"Bearer {platform.token('reader')}"}
             auditor = {"Authorization": f"Bearer {platform.token('auditor', sub='bench-auditor')}"}
             admin = {"Authorization": f"Bearer {platform.token('admin', sub='bench-admin')}"}

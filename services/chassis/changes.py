@@ -3,7 +3,8 @@
 Every create, update and archive appends one event in the same transaction as the change itself.
 Events form a SHA-256 hash chain; appends are serialised through the single-row ``change_head``
 table (its row lock on PostgreSQL, the write lock on SQLite), so no two writers ever take the
-same predecessor.
+same predecessor. Signed checkpoints and witnesses anchor the chain outside the database, and
+verification lives with them: ``services.chassis.audit``.
 """
 
 from __future__ import annotations
