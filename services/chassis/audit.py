@@ -36,6 +36,7 @@ import base64
 import datetime as dt
 import hashlib
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -46,7 +47,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import BigInteger, Integer, String, select
+from sqlalchemy import BigInteger, Integer, String, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -406,6 +407,7 @@ class VerifyResult(BaseModel):
     findings: list[Finding] = Field(description=f"What is wrong, the first {MAX_FINDINGS}.")
     more_findings: int = Field(default=0, description="Findings beyond those listed.")
     witnesses: list[WitnessReport]
+    verified_at: dt.datetime = Field(description="When this verification ended (concurrent callers share it).")
 
 
 # --- verification ----------------------------------------------------------------------------------
@@ -477,11 +479,17 @@ class Verifier:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
         self._flights: dict[bool, asyncio.Task[VerifyResult]] = {}
+        self._last: dict[bool, tuple[float, VerifyResult]] = {}
         self._one_at_a_time = asyncio.Lock()
         self.runs = 0  # verifications run (however many callers each served)
 
     async def verify(self, principal: Principal, *, genesis: bool) -> VerifyResult:
-        """Join the verification of this scope under way, or start one."""
+        """The verification of this scope that ended within ``IV_AUDIT_VERIFY_REUSE_SECONDS``, or
+        the one under way, or a new one."""
+        reuse = self.app.state.settings.audit_verify_reuse_seconds
+        last = self._last.get(genesis)
+        if last is not None and time.monotonic() - last[0] < reuse:
+            return last[1]
         flight = self._flights.get(genesis)
         if flight is None:
             flight = asyncio.create_task(self._run(principal, genesis))
@@ -492,7 +500,9 @@ class Verifier:
     async def _run(self, principal: Principal, genesis: bool) -> VerifyResult:
         async with self._one_at_a_time:
             self.runs += 1
-            return await verify_feed(self.app, principal, genesis=genesis)
+            result = await verify_feed(self.app, principal, genesis=genesis)
+        self._last[genesis] = (time.monotonic(), result)
+        return result
 
 
 async def _witnessed(app: FastAPI, principal: Principal, after: int) -> dict[str, list[CheckpointRead] | None]:
@@ -551,9 +561,15 @@ async def verify_feed(app: FastAPI, principal: Principal, *, genesis: bool) -> V
     witnessed = await _witnessed(app, principal, mark.checkpoint or 0 if mark else 0)
     db: Database = app.state.db
     async with db.session(write=False) as session:
-        head = await session.get(ChangeHead, 1)
-        head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, GENESIS_HASH)
+        # Checkpoints first, then the head with the newest event in one statement, and events only up
+        # to that head: writes committed meanwhile (PostgreSQL reads each statement afresh) can then
+        # neither look like a checkpoint ahead of the head nor like events beyond it.
         checkpoints = list((await session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.number))).all())
+        newest_event = select(func.max(ChangeEvent.seq)).scalar_subquery()
+        row = (
+            await session.execute(select(ChangeHead.seq, ChangeHead.hash, newest_event).where(ChangeHead.id == 1))
+        ).one_or_none()
+        head_seq, head_hash, max_seq = (row[0], row[1], row[2] or 0) if row is not None else (0, GENESIS_HASH, 0)
         by_number = {c.number: c for c in checkpoints}
         at_seqs = await _hashes_at(
             session,
@@ -588,14 +604,23 @@ async def verify_feed(app: FastAPI, principal: Principal, *, genesis: bool) -> V
         # The chain, chunk by chunk: the database read here, the hashing in a worker thread.
         while not scan.broken:
             stmt = (
-                select(*_EVENT_COLUMNS).where(ChangeEvent.seq >= scan.next_seq).order_by(ChangeEvent.seq).limit(CHUNK)
+                select(*_EVENT_COLUMNS)
+                .where(ChangeEvent.seq >= scan.next_seq, ChangeEvent.seq <= head_seq)
+                .order_by(ChangeEvent.seq)
+                .limit(CHUNK)
             )
             rows = (await session.execute(stmt)).all()
             await anyio.to_thread.run_sync(scan.scan, rows, findings)
             if len(rows) < CHUNK:
                 break
     end_seq, end_hash = scan.next_seq - 1, scan.prev_hash
-    if not scan.broken and (end_seq, end_hash) != (head_seq, head_hash):
+    if max_seq > head_seq:
+        findings.add(
+            "head_mismatch",
+            f"events up to seq {max_seq} lie beyond the head at seq {head_seq}: the head was moved back",
+            seq=head_seq + 1,
+        )
+    elif not scan.broken and (end_seq, end_hash) != (head_seq, head_hash):
         findings.add(
             "head_mismatch",
             f"the head says seq {head_seq}, the chain ends at seq {end_seq}: the head was moved",
@@ -693,6 +718,7 @@ async def verify_feed(app: FastAPI, principal: Principal, *, genesis: bool) -> V
         findings=findings.items,
         more_findings=findings.more,
         witnesses=reports,
+        verified_at=utcnow(),
     )
 
 

@@ -121,6 +121,9 @@ class ServiceSettings(CommonSettings):
     audit_poll_seconds: float = Field(default=1.0, gt=0)
     # How often this service records the other services' newest signed checkpoints (witnesses).
     audit_witness_seconds: float = Field(default=30.0, gt=0)
+    # A verification that ended this recently answers callers who arrive after it (they see its
+    # verified_at), so auditors asking in a loop cost one run per window, not one run after another.
+    audit_verify_reuse_seconds: float = Field(default=2.0, ge=0)
 
     @property
     def audit_key_path(self) -> Path:

@@ -156,6 +156,15 @@ async def test_the_newest_events_cut_off_with_the_head_rewound(suite: Suite, tok
     assert not kinds(result) & {"event_altered", "event_missing", "chain_broken", "head_mismatch"}
 
 
+async def test_a_head_moved_back_over_events_that_stay(suite: Suite, tokens: Tokens) -> None:
+    first, second = await history(suite, tokens)
+    await rewind_head_to(suite, first.seq)
+    result = await verify(suite, tokens)
+    assert result["ok"] is False
+    assert [f["kind"] for f in result["findings"]] == ["head_mismatch"]
+    assert f"events up to seq {second.seq}" in result["findings"][0]["detail"]
+
+
 async def test_a_full_recomputed_rewrite_contradicts_the_signed_checkpoints(suite: Suite, tokens: Tokens) -> None:
     first, second = await history(suite, tokens)
     await sql(suite, "UPDATE change_events SET actor = 'someone-innocent' WHERE seq = :s", s=first.seq)
@@ -303,6 +312,26 @@ async def test_twenty_concurrent_verifications_share_one_run_in_a_worker_thread(
     assert verifier.runs == runs + 1
     assert all(r == results[0] for r in results) and results[0]["ok"] is True
     assert threads and threading.main_thread().name not in threads
+
+
+async def test_a_verification_that_just_ended_answers_those_who_ask_next(
+    suite: Suite, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = app_of(suite)
+    verifier: audit.Verifier = app.state.audit_verifier
+    monkeypatch.setattr(verifier, "_last", {})
+    monkeypatch.setattr(
+        app.state, "settings", app.state.settings.model_copy(update={"audit_verify_reuse_seconds": 3600})
+    )
+    await make_chain(suite, tokens)
+    first = await verify(suite, tokens)
+    runs = verifier.runs
+    await make_chain(suite, tokens)
+    assert await verify(suite, tokens) == first  # the same verification, its verified_at says when
+    assert verifier.runs == runs
+    app.state.settings = app.state.settings.model_copy(update={"audit_verify_reuse_seconds": 0})
+    fresh = await verify(suite, tokens)
+    assert fresh["count"] == first["count"] + 1 and fresh["verified_at"] > first["verified_at"]
 
 
 # --- keys, checkpoints, witnesses ----------------------------------------------------------------
