@@ -37,6 +37,7 @@ help:
 	@echo "make test-postgres  run every test on PostgreSQL ($(POSTGRES_URL))"
 	@echo "make lint           ruff, mypy and the import-linter contracts"
 	@echo "make token ROLE=architect [SUB=.. UNIT=.. CLEARANCE=..]  print a development token"
+	@echo "                    (roles: reader auditor contributor portfolio_manager chain_owner architect admin)"
 	@echo "make bench          run the benchmarks in bench/"
 
 $(CURDIR)/.tools/bin/uv:

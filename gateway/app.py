@@ -18,6 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
+from gateway.audit_keys import audit_keys_router
 from gateway.fanout import references_router
 from gateway.health import health_router, watch_upstreams
 from gateway.openapi import OpenAPICatalogue
@@ -110,6 +111,7 @@ def create_app(
     app.include_router(health_router())
     app.include_router(problems_router())
     app.include_router(references_router())
+    app.include_router(audit_keys_router())
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
 
     async def openapi_document() -> JSONResponse:

@@ -41,6 +41,8 @@ def settings_for(var_dir: Path, service: str | None = None, database_url: str = 
         "var_dir": var_dir,
         "log_json": False,
         "log_level": "WARNING",
+        # Tests change a feed and verify it again at once (tests/chassis/test_audit.py covers reuse).
+        "audit_verify_reuse_seconds": 0,
         **TEST_UPSTREAMS,
         **extra,
     }
@@ -55,6 +57,8 @@ def gateway_settings(var_dir: Path, **overrides: Any) -> GatewaySettings:
         "var_dir": var_dir,
         "log_json": False,
         "log_level": "WARNING",
+        # Tests change a feed and verify it again at once (tests/chassis/test_audit.py covers reuse).
+        "audit_verify_reuse_seconds": 0,
         **TEST_UPSTREAMS,
         **overrides,
     }

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import httpx2
 from fastapi import APIRouter, FastAPI
 
+from services.chassis.audit import AuditKeys, Verifier, audit_router, keep_checkpointing, keep_witnessing
 from services.chassis.auth import TokenVerifier
 from services.chassis.changes import changes_router
 from services.chassis.credentials import ServiceCredentials
@@ -90,7 +91,12 @@ def create_service_app(
         app.state.upstreams = Upstreams(settings, client)
         app.state.credentials = ServiceCredentials(settings, settings.service, client)
         app.state.verifier = TokenVerifier(settings)
-        jobs = (_purge_idempotency_keys, _heartbeat, *background) if settings.background_tasks else ()
+        app.state.audit_verifier = Verifier(app)
+        jobs = (
+            (_purge_idempotency_keys, _heartbeat, keep_checkpointing, keep_witnessing, *background)
+            if settings.background_tasks
+            else ()
+        )
         tasks: list[asyncio.Task[None]] = [asyncio.create_task(job(app)) for job in jobs]
         try:
             yield
@@ -118,6 +124,9 @@ def create_service_app(
     app.state.metrics = Metrics(settings.service)
     app.state.tracer_provider = provider
     app.state.collections = {c.path: c for c in collections}
+    # Outside development a service without its audit signing key refuses to start.
+    app.state.audit_keys = AuditKeys.load(settings)
+    app.state.audit_verified = None  # where this process last found its feed intact (audit.Verified)
 
     add_exception_handlers(app)
 
@@ -135,6 +144,7 @@ def create_service_app(
         app.include_router(router)
     app.include_router(references_router(collections))
     app.include_router(changes_router(f"/{settings.service}"))
+    app.include_router(audit_router(f"/{settings.service}"))
     mount_explorer(app, title=title)
     install_openapi(app, tags=tags)
     unguarded = unguarded_writes(app.routes)

@@ -30,7 +30,18 @@ from fastapi.security.utils import get_authorization_scheme_param
 from services.chassis.errors import Forbidden, Unauthenticated
 from services.chassis.settings import CommonSettings
 
-ROLES: tuple[str, ...] = ("reader", "contributor", "portfolio_manager", "chain_owner", "architect", "admin")
+ROLES: tuple[str, ...] = (
+    "reader",
+    "auditor",
+    "contributor",
+    "portfolio_manager",
+    "chain_owner",
+    "architect",
+    "admin",
+)
+AUDITOR_ROLES: tuple[str, ...] = ("auditor",)
+"""Who may verify the audit feed and read what a service witnessed (and admin, as always). An
+auditor reads everything they are cleared for and writes nothing: no write admits the role."""
 CLEARANCES: tuple[str, ...] = ("public", "internal", "confidential", "secret")
 ALGORITHMS = ["RS256", "ES256"]
 DEV_ALGORITHM = "ES256"
@@ -66,12 +77,11 @@ class Principal:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
 
-def ensure_dev_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    """Load the development signing key, creating it atomically if no process has yet."""
+def ensure_private_key(path: Path, generate: Callable[[], Any]) -> Any:
+    """Load a private key file, creating it atomically (``generate()``) if no process has yet."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        key = ec.generate_private_key(ec.SECP256R1())
-        pem = key.private_bytes(
+        pem = generate().private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
@@ -85,7 +95,12 @@ def ensure_dev_key(path: Path) -> ec.EllipticCurvePrivateKey:
                 os.link(tmp, path)
         finally:
             os.unlink(tmp)
-    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+def ensure_dev_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    """Load the development signing key, creating it atomically if no process has yet."""
+    loaded = ensure_private_key(path, lambda: ec.generate_private_key(ec.SECP256R1()))
     if not isinstance(loaded, ec.EllipticCurvePrivateKey):
         raise ValueError(f"{path} is not an EC private key")
     return loaded

@@ -19,6 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.chassis import audit  # noqa: F401 - registers its tables on ChassisBase for autogenerate
 from services.chassis.changes import GENESIS_HASH
 from services.chassis.db import ChassisBase, UTCDateTime, single_use_engine
 
@@ -216,3 +217,35 @@ def drop_instances() -> None:
         batch.drop_column("holder")
     op.drop_index(op.f("ix_instances_seen_at"), table_name="instances")
     op.drop_table("instances")
+
+
+def create_audit_tables() -> None:
+    """Signed checkpoints of the service's own feed, and the other feeds' it witnessed."""
+    seq_type: Any = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    op.create_table(
+        "audit_checkpoints",
+        sa.Column("number", seq_type, autoincrement=False, nullable=False),
+        sa.Column("seq", seq_type, nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("kid", sa.String(length=64), nullable=False),
+        sa.Column("signature", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("number", name=op.f("pk_audit_checkpoints")),
+    )
+    op.create_table(
+        "audit_witnesses",
+        sa.Column("feed", sa.String(length=40), nullable=False),
+        sa.Column("number", seq_type, autoincrement=False, nullable=False),
+        sa.Column("seq", seq_type, nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("kid", sa.String(length=64), nullable=False),
+        sa.Column("signature", sa.String(length=100), nullable=False),
+        sa.Column("witnessed_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("feed", "number", name=op.f("pk_audit_witnesses")),
+    )
+
+
+def drop_audit_tables() -> None:
+    op.drop_table("audit_witnesses")
+    op.drop_table("audit_checkpoints")

@@ -108,6 +108,30 @@ class ServiceSettings(CommonSettings):
     # transaction on a single connection, which a concurrent task must not share.
     background_tasks: bool = True
 
+    # The audit feed's signing key (Ed25519, PEM): a file from a mounted secret, never the
+    # database. Development generates one per service into var_dir; a service refuses to start
+    # outside development without it. Public keys of earlier signing keys stay published (and
+    # verify the checkpoints they signed) while listed in audit_public_key_files.
+    audit_signing_key_file: Path | None = None
+    audit_public_key_files: list[Path] = []
+    # A signed checkpoint of the feed's head after this many new events, or this many seconds
+    # after the last one when the feed moved at all; the head is looked at every poll.
+    audit_checkpoint_every_events: int = Field(default=100, ge=1)
+    audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
+    audit_poll_seconds: float = Field(default=1.0, gt=0)
+    # How often this service records the other services' newest signed checkpoints (witnesses).
+    audit_witness_seconds: float = Field(default=30.0, gt=0)
+    # A verification that ended this recently answers callers who arrive after it (they see its
+    # verified_at), so auditors asking in a loop cost one run per window, not one run after another.
+    audit_verify_reuse_seconds: float = Field(default=2.0, ge=0)
+
+    @property
+    def audit_key_path(self) -> Path:
+        """The signing key: the mounted file, or in development one generated per service."""
+        if self.audit_signing_key_file is not None:
+            return self.audit_signing_key_file
+        return self.var_dir / f"audit-signing-key-{self.service}.pem"
+
     @classmethod
     def for_service(cls, service: str, **overrides: object) -> Self:
         """Settings for ``service``; its database URL comes from ``IV_<SERVICE>_DATABASE_URL``."""

@@ -207,6 +207,7 @@ def calls(app: FastAPI, world: World) -> list[tuple[str, dict[str, Any]]]:
             {"target": world.secret["initiative"]["href"]},
             {"target": world.principle["href"]},
         ],
+        "/v1/changes/witnessed": [{"feed": feed} for feed in ("valuechains", "portfolio", "principles")],
     }
     found: list[tuple[str, dict[str, Any]]] = []
     for template, item in app.openapi()["paths"].items():
@@ -244,7 +245,9 @@ async def test_no_classified_record_shows_through_any_endpoint(
 ) -> None:
     app = suite.apps[service]
     secrets = world.secrets()
-    uncleared = tokens("reader", sub="u-ntk-reader", clearance="internal", unit=UNCLEARED_UNIT)
+    # An auditor reads everything a reader does, and the audit endpoints besides: uncleared, neither
+    # shows a classified record.
+    uncleared = tokens("reader", "auditor", sub="u-ntk-reader", clearance="internal", unit=UNCLEARED_UNIT)
     cleared = tokens("admin", sub="u-ntk-admin", clearance="secret")
     shown_to_cleared: set[str] = set()
     async with suite.client(service, uncleared) as reader, suite.client(service, cleared) as admin:

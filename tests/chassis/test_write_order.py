@@ -72,12 +72,16 @@ def test_a_service_with_an_unguarded_write_refuses_to_start(var_dir: Path) -> No
     assert not any(isinstance(r, GuardedRoute) for r in loose.routes)
 
 
-async def test_a_reader_gets_403_for_every_write_whatever_they_send(suite: Suite, tokens: Tokens) -> None:
+@pytest.mark.parametrize("role", ["reader", "auditor"])
+async def test_a_reader_or_auditor_gets_403_for_every_write_whatever_they_send(
+    suite: Suite, tokens: Tokens, role: str
+) -> None:
     """No body, half a body, a body with unknown fields or a documented example with references,
-    with or without If-Match: 403, and not one call to another service."""
+    with or without If-Match: 403, and not one call to another service. An auditor reads
+    everything they are cleared for and writes nothing."""
     checked = 0
     for service, app in suite.apps.items():
-        async with suite.client(service, tokens("reader", clearance="secret")) as reader:
+        async with suite.client(service, tokens(role, clearance="secret")) as reader:
             for method, path, operation in write_operations(app):
                 variants: list[dict[str, Any]] = [
                     {"content": NOT_JSON, "headers": {"content-type": "application/json"}},

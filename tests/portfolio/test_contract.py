@@ -88,7 +88,7 @@ async def test_resource_contract(
         assert feed[1]["changes"] == {k: [body[k], v] for k, v in change.items()}
         assert feed[2]["changes"] == {"status": [resource["status"], "archived"]}
         assert all(e["actor"] == "u-pm-1" for e in feed)
-        verify = await client.get("/v1/changes/verify")
+        verify = await client.get("/v1/changes/verify", headers=tokens("auditor"))
         assert verify.json()["ok"] is True
 
 
@@ -152,4 +152,4 @@ async def test_two_rounds_opened_at_once_leave_one_open(committed_suite: Suite, 
             # Committed rows stay for the session: leave no round of this test open.
             for round_ in made:
                 await client.delete(f"/v1/rounds/{round_['id']}")
-        assert (await client.get("/v1/changes/verify")).json()["ok"] is True
+        assert (await client.get("/v1/changes/verify", headers=tokens("auditor"))).json()["ok"] is True

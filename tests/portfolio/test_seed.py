@@ -100,7 +100,7 @@ async def test_demo_seed(empty_database: str, var_dir: Path, tokens: Tokens) -> 
             diff = (await client.get(f"/v1/rounds/{current['id']}/diff", params={"against": previous["id"]})).json()
             assert diff["added"] and diff["decisions_changed"] and diff["budget_moves"]
 
-            assert (await client.get("/v1/changes/verify")).json()["ok"] is True
+            assert (await client.get("/v1/changes/verify", headers=tokens("auditor"))).json()["ok"] is True
     finally:
         await database.dispose()
 

@@ -262,7 +262,7 @@ async def test_change_feed_records_team_changes_as_old_new(suite: Suite, tokens:
             "fte_external": [2.5, 1.0],
             "name": ["Zaakdossier Alpha", "Renamed"],
         }
-        verify = await owner.get("/v1/changes/verify")
+        verify = await owner.get("/v1/changes/verify", headers=tokens("auditor"))
         assert verify.json()["ok"] is True
 
 
