@@ -37,6 +37,9 @@ class CommonSettings(BaseSettings):
     jwt_leeway_seconds: int = 30
     # Tokens that live longer than this are refused: a stolen token must not work for ever.
     jwt_max_lifetime_seconds: int = Field(default=24 * 3600, ge=60)
+    # Verified tokens kept (by their hash, until their exp) so a caller's next request skips the
+    # signature check; 0 keeps none.
+    token_cache_size: int = Field(default=4096, ge=0)
 
     # Where each service lives, keyed by its public prefix; the gateway and the services'
     # own reference checks read the same table (services.chassis.routing).

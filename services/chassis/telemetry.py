@@ -6,8 +6,11 @@ its own ``service.name``); spans are exported over OTLP when ``OTEL_EXPORTER_OTL
 
 from __future__ import annotations
 
+import atexit
 import logging
+import logging.handlers
 import os
+import queue
 import sys
 import time
 
@@ -63,16 +66,37 @@ class TraceContextFilter(logging.Filter):
         return True
 
 
+class HandOff(logging.handlers.QueueHandler):
+    """Puts a record on the queue as it is: formatting and writing happen on the listener's thread,
+    never on the event loop. The record keeps its ``exc_info`` (the queue stays in this process) and
+    takes the trace ids along, read here while the request's span is current."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record.msg = record.getMessage()  # the arguments as they are now, not when written
+        record.args = None
+        return record
+
+
+def hand_off(handler: logging.Handler) -> tuple[HandOff, logging.handlers.QueueListener]:
+    """A handler for the loggers and the listener that gives its records to ``handler`` on a thread
+    of its own (started by the caller)."""
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    front = HandOff(records)
+    front.addFilter(TraceContextFilter())
+    return front, logging.handlers.QueueListener(records, handler)
+
+
 _logging_configured = False
+_listener: logging.handlers.QueueListener | None = None
 
 
 def configure_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
-    """JSON lines on stderr, each with ``trace_id``; configured once per process."""
-    global _logging_configured
+    """JSON lines on stderr, each with ``trace_id``; configured once per process. Records are handed
+    to a thread that formats and writes them (``HandOff``), so a request never waits for stderr."""
+    global _logging_configured, _listener
     if _logging_configured:
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(TraceContextFilter())
     if json_logs:
         handler.setFormatter(
             JsonFormatter(
@@ -86,8 +110,11 @@ def configure_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
         who = os.environ.get("IV_PROCESS_NAME")
         prefix = f"{who:<11} " if who else ""
         handler.setFormatter(logging.Formatter(prefix + "%(asctime)s %(levelname)-7s %(name)s %(message)s", "%H:%M:%S"))
+    front, _listener = hand_off(handler)
+    _listener.start()
+    atexit.register(_listener.stop)  # writes what is still queued
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [front]
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []

@@ -10,6 +10,7 @@ import json
 import logging
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -280,3 +281,41 @@ async def test_seed_loads_only_into_an_empty_database(tmp_path: Path) -> None:
         await db.dispose()
         assert events > 0
         assert await seed_if_empty(settings, metadata, loader) is False
+
+
+def test_logs_are_written_off_the_callers_thread() -> None:
+    from pythonjsonlogger.json import JsonFormatter
+
+    from services.chassis.telemetry import hand_off
+
+    written: list[tuple[int, str]] = []
+
+    class Recording(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            written.append((threading.get_ident(), self.format(record)))
+
+    recording = Recording()
+    recording.setFormatter(JsonFormatter("{levelname}{name}{message}", style="{"))
+    front, listener = hand_off(recording)
+    logger = logging.getLogger("iv.test.hand-off")
+    logger.addHandler(front)
+    logger.propagate = False
+    listener.start()
+    try:
+        provider = build_tracer_provider("logs")
+        provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+        with provider.get_tracer("t").start_as_current_span("work") as span:
+            try:
+                raise ValueError("boom")
+            except ValueError:
+                logger.exception("failed with %s", "detail")
+            expected = format(span.get_span_context().trace_id, "032x")
+    finally:
+        listener.stop()
+        logger.removeHandler(front)
+    [(thread, line)] = written
+    assert thread != threading.get_ident()
+    record = json.loads(line)
+    assert record["message"] == "failed with detail"
+    assert record["trace_id"] == expected
+    assert "ValueError: boom" in record["exc_info"]
