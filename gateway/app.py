@@ -36,9 +36,9 @@ from services.chassis.telemetry import (
     ObservabilityMiddleware,
     build_tracer_provider,
     configure_logging,
-    instrument_app,
     instrument_client,
     metrics_endpoint,
+    telemetry_config,
 )
 
 TITLE = "IV-platform"
@@ -61,7 +61,7 @@ def create_app(
     """Build the gateway. The pooled client starts in lifespan; ``transport`` wires tests in-process."""
     settings = settings or GatewaySettings()
     configure_logging(settings.log_level, json_logs=settings.log_json)
-    provider = build_tracer_provider("gateway")
+    provider = build_tracer_provider("gateway", settings.trace_sample_ratio)
     metrics = Metrics("gateway")
     upstream_metrics = UpstreamMetrics(metrics.registry)  # once per app: a lifespan may run again
 
@@ -98,6 +98,7 @@ def create_app(
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        telemetry=telemetry_config(provider),
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -133,7 +134,6 @@ def create_app(
         )
     # Outermost of ours, so preflight and error answers carry the headers too.
     app.add_middleware(SecurityHeadersMiddleware)
-    instrument_app(app, provider)
     return app
 
 

@@ -32,10 +32,10 @@ from services.chassis.telemetry import (
     ObservabilityMiddleware,
     build_tracer_provider,
     configure_logging,
-    instrument_app,
     instrument_client,
     instrument_engine,
     metrics_endpoint,
+    telemetry_config,
 )
 
 logger = logging.getLogger("iv.app")
@@ -76,7 +76,7 @@ def create_service_app(
     configure_logging(settings.log_level, json_logs=settings.log_json)
     # A serving process runs no migrations; only readiness asks alembic where the schema is.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    provider = build_tracer_provider(settings.service)
+    provider = build_tracer_provider(settings.service, settings.trace_sample_ratio)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -112,6 +112,7 @@ def create_service_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        telemetry=telemetry_config(provider),
     )
     app.state.settings = settings
     app.state.instance_id = new_instance_id()
@@ -144,7 +145,6 @@ def create_service_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeadersMiddleware)
-    instrument_app(app, provider)
     return app
 
 

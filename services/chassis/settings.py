@@ -61,6 +61,9 @@ class CommonSettings(BaseSettings):
     service_token_lifetime_seconds: int = Field(default=600, ge=1)
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Of the traces that start here (no caller's decision to follow), the share kept when spans are
+    # exported (services.chassis.telemetry); nothing is recorded while nothing exports.
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     log_level: str = "INFO"
     log_json: bool = True
 

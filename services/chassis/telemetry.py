@@ -2,6 +2,12 @@
 
 Each app gets its own tracer provider (so one process can host several apps in tests, each with
 its own ``service.name``); spans are exported over OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set.
+One layer traces requests: FastAPI's own telemetry (``telemetry_config``), not also the ASGI
+instrumentation. Nothing is recorded while nothing exports (no span processor): spans are then
+non-recording, carrying the trace context on (every answer still names its trace id) but costing
+next to nothing, and the database gets no statement spans. When something exports, sampling is
+``ParentBased(TraceIdRatioBased(IV_TRACE_SAMPLE_RATIO))``: a caller's decision is followed, and a
+trace that starts here is kept with that probability.
 """
 
 from __future__ import annotations
@@ -13,28 +19,89 @@ import os
 import queue
 import sys
 import time
+from collections.abc import Callable, MutableMapping, Sequence
+from typing import Any
 
 import httpx2
-from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import metrics, trace
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler, SamplingResult, TraceIdRatioBased
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_logger = logging.getLogger("iv.access")
 
+TRACE_ID_HEADER = "X-Trace-Id"
+"""Every answer names the trace it belongs to, so a caller has something to quote."""
 
-def build_tracer_provider(service_name: str) -> TracerProvider:
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service_name}))
+UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class ServiceTracerProvider(TracerProvider):
+    """A tracer provider that records only while a span processor (an exporter) is attached."""
+
+    def __init__(self, service_name: str, sample_ratio: float = 1.0) -> None:
+        self.exporting = False
+        self._when_exporting: list[Callable[[], None]] = []
+        super().__init__(
+            resource=Resource.create({SERVICE_NAME: service_name}), sampler=ExportingSampler(self, sample_ratio)
+        )
+
+    def add_span_processor(self, span_processor: SpanProcessor) -> None:
+        super().add_span_processor(span_processor)
+        self.exporting = True
+        waiting, self._when_exporting = self._when_exporting, []
+        for callback in waiting:
+            callback()
+
+    def when_exporting(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once something exports: now, or when the first processor is attached."""
+        if self.exporting:
+            callback()
+        else:
+            self._when_exporting.append(callback)
+
+
+class ExportingSampler(Sampler):
+    """Drops every span while its provider exports nothing; otherwise ParentBased(TraceIdRatioBased)."""
+
+    def __init__(self, provider: ServiceTracerProvider, ratio: float) -> None:
+        self.provider = provider
+        self.sampled = ParentBased(TraceIdRatioBased(ratio))
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        sampler = self.sampled if self.provider.exporting else ALWAYS_OFF
+        return sampler.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return f"ExportingSampler{{{self.sampled.get_description()}}}"
+
+
+def build_tracer_provider(service_name: str, sample_ratio: float = 1.0) -> ServiceTracerProvider:
+    provider = ServiceTracerProvider(service_name, sample_ratio)
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -42,18 +109,43 @@ def build_tracer_provider(service_name: str) -> TracerProvider:
     return provider
 
 
-def instrument_app(app: FastAPI, provider: TracerProvider) -> None:
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="/healthz,/readyz,/metrics")
+def _untraced(scope: MutableMapping[str, Any]) -> bool:
+    return scope.get("path") in UNTRACED_PATHS
 
 
-def instrument_engine(engine: AsyncEngine, provider: TracerProvider) -> None:
-    meter = metrics.get_meter("iv.sqlalchemy")
-    usage = meter.create_up_down_counter("db.client.connections.usage", unit="connections")
-    EngineTracer(provider.get_tracer("opentelemetry.instrumentation.sqlalchemy"), engine.sync_engine, usage)
+def telemetry_config(provider: TracerProvider) -> TelemetryConfig:
+    """FastAPI's own request tracing (``FastAPI(telemetry=...)``) on ``provider``: a server span per
+    request, nothing else (metrics and the access log are ours, probes are not traced)."""
+    return {
+        "tracer_provider": provider,
+        "tracing": True,
+        "metrics": False,
+        "logs": False,
+        "operation_spans": False,
+        "auto_configure": False,
+        "exclude": _untraced,
+    }
+
+
+def instrument_engine(engine: AsyncEngine, provider: ServiceTracerProvider) -> None:
+    """A span per SQL statement, from when something exports."""
+
+    def instrument() -> None:
+        meter = metrics.get_meter("iv.sqlalchemy")
+        usage = meter.create_up_down_counter("db.client.connections.usage", unit="connections")
+        EngineTracer(provider.get_tracer("opentelemetry.instrumentation.sqlalchemy"), engine.sync_engine, usage)
+
+    provider.when_exporting(instrument)
 
 
 def instrument_client(client: httpx2.AsyncClient, provider: TracerProvider) -> None:
     HTTPX2ClientInstrumentor.instrument_client(client, tracer_provider=provider)
+
+
+def current_trace_id() -> str | None:
+    """The current trace's id as 32 hex digits (what logs carry as ``trace_id``), if there is one."""
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
 
 
 class TraceContextFilter(logging.Filter):
@@ -177,10 +269,14 @@ class ObservabilityMiddleware:
         started = time.perf_counter()
         status = 500
 
+        trace_id = current_trace_id()
+
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if trace_id is not None:
+                    MutableHeaders(scope=message)[TRACE_ID_HEADER] = trace_id
             await send(message)
 
         try:
@@ -191,7 +287,7 @@ class ObservabilityMiddleware:
             self.metrics.observe(scope["method"], route, status, elapsed)
             principal = (scope.get("state") or {}).get("principal")
             own_work = str(getattr(principal, "sub", "")).startswith("service:")
-            if route not in ("/healthz", "/readyz", "/metrics"):
+            if route not in UNTRACED_PATHS:
                 # The services' own polling (the follower every few seconds) is not news: debug level.
                 access_logger.log(
                     logging.DEBUG if own_work and status < 400 else logging.INFO,

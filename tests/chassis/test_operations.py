@@ -24,11 +24,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import ValidationError
 from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.chassis.auth import ensure_dev_key
 from services.chassis.db import ChassisBase, Database
 from services.chassis.settings import CommonSettings, ServiceSettings
-from services.chassis.telemetry import TraceContextFilter, build_tracer_provider
+from services.chassis.telemetry import TraceContextFilter, build_tracer_provider, instrument_engine
 from tests.conftest import ServiceDatabase, Suite
 from tests.support import Tokens, available_services, client_for, running, service_module, settings_for
 
@@ -319,3 +320,75 @@ def test_logs_are_written_off_the_callers_thread() -> None:
     assert record["message"] == "failed with detail"
     assert record["trace_id"] == expected
     assert "ValueError: boom" in record["exc_info"]
+
+
+async def test_every_answer_names_its_trace(suite: Suite, tokens: Tokens, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Successes and errors alike carry X-Trace-Id: the caller's trace when it sent one, else a new
+    one (also while nothing exports traces: ``test_nothing_is_recorded_while_nothing_exports``)."""
+    async with suite.client("valuechains", {**tokens("admin"), "traceparent": _TRACEPARENT}) as client:
+        answers = [
+            await client.get("/v1/chains"),
+            await client.get("/v1/chains/no-such-chain"),
+            await client.get("/no/such/path"),
+            await client.get("/v1/chains", params={"limit": "many"}),
+            await client.post("/v1/chains", content=b"x" * 2_000_000, headers={"content-type": "application/json"}),
+            await client.get("/v1/chains", headers={"Authorization": "Bearer not-a-token"}),
+        ]
+    assert [a.status_code for a in answers] == [200, 404, 404, 422, 413, 401]
+    assert {a.headers["X-Trace-Id"] for a in answers} == {_TRACE_ID}
+    async with suite.client("valuechains", tokens("admin")) as client:
+        first, second = await client.get("/v1/chains"), await client.get("/v1/chains")
+    assert len(first.headers["X-Trace-Id"]) == 32
+    assert first.headers["X-Trace-Id"] != second.headers["X-Trace-Id"]
+
+    chains = suite.apps["valuechains"].state.collections["/valuechains/v1/chains"]
+
+    async def explode(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(chains, "list_page", explode)
+    transport = httpx2.ASGITransport(app=suite.apps["valuechains"], raise_app_exceptions=False)
+    headers = {**tokens("admin"), "traceparent": _TRACEPARENT}
+    async with httpx2.AsyncClient(transport=transport, base_url="http://t", headers=headers) as raw:
+        failed = await raw.get("/v1/chains")
+    assert failed.status_code == 500
+    assert failed.headers["X-Trace-Id"] == _TRACE_ID
+
+
+def test_nothing_is_recorded_while_nothing_exports() -> None:
+    provider = build_tracer_provider("quiet")
+    with provider.get_tracer("t").start_as_current_span("work") as span:
+        assert not span.is_recording()
+        assert span.get_span_context().is_valid  # the context still travels, and names the trace
+    engine = create_async_engine("sqlite+aiosqlite://")
+    instrument_engine(engine, provider)
+    assert len(engine.sync_engine.dispatch.before_cursor_execute) == 0  # no statement spans
+    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    assert len(engine.sync_engine.dispatch.before_cursor_execute) == 1
+    with provider.get_tracer("t").start_as_current_span("work") as span:
+        assert span.is_recording()
+
+
+def test_traces_are_sampled_by_ratio_and_follow_the_callers_decision() -> None:
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
+
+    exporter = InMemorySpanExporter()
+    never = build_tracer_provider(
+        "never", ServiceSettings(service="valuechains", trace_sample_ratio=0).trace_sample_ratio
+    )
+    never.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = never.get_tracer("t")
+    with tracer.start_as_current_span("started here") as span:
+        assert not span.is_recording()
+    sampled_parent = SpanContext(int(_TRACE_ID, 16), 0x00F067AA0BA902B7, is_remote=True, trace_flags=TraceFlags(1))
+    with tracer.start_as_current_span(
+        "asked by a caller", context=set_span_in_context(NonRecordingSpan(sampled_parent))
+    ):
+        pass
+    assert [s.name for s in exporter.get_finished_spans()] == ["asked by a caller"]
+    always = build_tracer_provider("always")
+    always.add_span_processor(SimpleSpanProcessor(exporter))
+    with always.get_tracer("t").start_as_current_span("kept") as span:
+        assert span.is_recording()
+    with pytest.raises(ValidationError):
+        ServiceSettings(service="valuechains", trace_sample_ratio=1.5)
