@@ -216,3 +216,12 @@ def drop_instances() -> None:
         batch.drop_column("holder")
     op.drop_index(op.f("ix_instances_seen_at"), table_name="instances")
     op.drop_table("instances")
+
+
+def create_change_type_index() -> None:
+    """The feed filtered by ``type`` reads one range of (type, seq), in order."""
+    op.create_index("ix_change_events_type_seq", "change_events", ["type", "seq"], unique=False)
+
+
+def drop_change_type_index() -> None:
+    op.drop_index("ix_change_events_type_seq", table_name="change_events")
