@@ -8,35 +8,16 @@ every match and sorting it for one page. On PostgreSQL the planner decides by st
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from tests.conftest import Suite
-from tests.support import Tokens, available_services, database_base_url
+from tests.support import Tokens, available_services, database_base_url, statements
 
 pytestmark = pytest.mark.skipif(database_base_url() is not None, reason="SQLite's query plans")
 
 CHAIN = "/valuechains/v1/chains/019a0000-0000-7000-8000-000000000001"
-
-
-@contextlib.contextmanager
-def statements(suite: Suite, service: str) -> Iterator[list[tuple[str, Any]]]:
-    """The SQL statements (with their parameters) the service sends meanwhile."""
-    engine = suite.apps[service].state.db.engine.sync_engine
-    seen: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def plan_of(suite: Suite, service: str, statement: str, parameters: Any) -> list[str]:
