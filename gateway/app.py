@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -26,7 +26,7 @@ from gateway.proxy import PROXIED_METHODS, proxy_endpoint
 from gateway.resilience import UpstreamClient, UpstreamMetrics
 from gateway.settings import GatewaySettings
 from services.chassis.auth import TokenVerifier
-from services.chassis.errors import add_exception_handlers
+from services.chassis.errors import NotFound, add_exception_handlers
 from services.chassis.explorer import mount_explorer
 from services.chassis.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from services.chassis.openapi import PROBLEM_SCHEMA, problem_catalogue
@@ -117,6 +117,9 @@ def create_app(
     app.add_api_route("/openapi.json", openapi_document, include_in_schema=False)
     mount_explorer(app, title=TITLE)
     for prefix in settings.upstreams():
+        # A service's metrics are for the operators' scraper, never passed through the front door.
+        for hidden in ("/metrics", "/metrics/{rest:path}"):
+            app.add_api_route(prefix + hidden, not_proxied, methods=PROXIED_METHODS, include_in_schema=False)
         app.add_api_route(
             prefix + "/{path:path}", proxy_endpoint(prefix), methods=PROXIED_METHODS, include_in_schema=False
         )
@@ -135,6 +138,10 @@ def create_app(
     # Outermost of ours, so preflight and error answers carry the headers too.
     app.add_middleware(SecurityHeadersMiddleware)
     return app
+
+
+async def not_proxied(request: Request) -> None:
+    raise NotFound(f"no resource at {request.url.path}")
 
 
 def own_document(app: FastAPI) -> dict[str, Any]:

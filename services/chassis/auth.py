@@ -32,7 +32,15 @@ from fastapi.security.utils import get_authorization_scheme_param
 from services.chassis.errors import Forbidden, Unauthenticated
 from services.chassis.settings import CommonSettings
 
-ROLES: tuple[str, ...] = ("reader", "contributor", "portfolio_manager", "chain_owner", "architect", "admin")
+ROLES: tuple[str, ...] = (
+    "reader",
+    "contributor",
+    "portfolio_manager",
+    "chain_owner",
+    "architect",
+    "admin",
+    "auditor",
+)
 CLEARANCES: tuple[str, ...] = ("public", "internal", "confidential", "secret")
 ALGORITHMS = ["RS256", "ES256"]
 DEV_ALGORITHM = "ES256"

@@ -305,6 +305,19 @@ class ObservabilityMiddleware:
                 )
 
 
-def metrics_endpoint(request: Request) -> Response:
+METRICS_ROLES = frozenset({"admin", "auditor"})
+"""Who may read a process's metrics (they tell of load, failures and the upstreams' state)."""
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """``/metrics``: for a token with a role in ``METRICS_ROLES`` (401 without a valid token, 403
+    with another role). Where ``IV_METRICS_PORT`` is set they are also served on a listener of their
+    own, without a token, for a scraper that the network policy lets in (``serve_metrics``)."""
+    from services.chassis.auth import principal_of  # the chassis's auth builds on its errors, which use this module
+    from services.chassis.errors import Forbidden
+
+    principal = await principal_of(request)
+    if not principal.roles & METRICS_ROLES:
+        raise Forbidden(f"the metrics are for the roles: {', '.join(sorted(METRICS_ROLES))}")
     metrics_: Metrics = request.app.state.metrics
     return metrics_.render()

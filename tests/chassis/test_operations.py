@@ -129,7 +129,7 @@ async def test_metrics_count_requests_by_route(suite: Suite, tokens: Tokens) -> 
     async with suite.client("valuechains", tokens("reader")) as client:
         await client.get("/v1/chains")
         await client.get("/v1/chains/does-not-exist")
-        text = (await client.get("/metrics")).text
+        text = (await client.get("/metrics", headers=tokens("auditor"))).text
     assert 'http_requests_total{method="GET",route="/v1/chains",service="valuechains",status="200"}' in text
     assert 'route="/v1/chains/{id}",service="valuechains",status="404"' in text
     assert "http_request_duration_seconds_bucket" in text
@@ -392,3 +392,19 @@ def test_traces_are_sampled_by_ratio_and_follow_the_callers_decision() -> None:
         assert span.is_recording()
     with pytest.raises(ValidationError):
         ServiceSettings(service="valuechains", trace_sample_ratio=1.5)
+
+
+@pytest.mark.parametrize("service", available_services())
+async def test_metrics_need_an_admin_or_auditor_token(suite: Suite, tokens: Tokens, service: str) -> None:
+    async with suite.client(service) as client:
+        anonymous = await client.get("/metrics")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"] == "application/problem+json"
+        for role in ("reader", "architect", "portfolio_manager"):
+            refused = await client.get("/metrics", headers=tokens(role, clearance="secret"))
+            assert refused.status_code == 403, role
+            assert "http_requests_total" not in refused.text
+        for role in ("admin", "auditor"):
+            allowed = await client.get("/metrics", headers=tokens(role))
+            assert allowed.status_code == 200, role
+            assert "http_requests_total" in allowed.text
