@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx2
 from fastapi import APIRouter, FastAPI
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 
 from services.chassis.auth import TokenVerifier
 from services.chassis.changes import changes_router
@@ -41,6 +44,22 @@ from services.chassis.telemetry import (
 logger = logging.getLogger("iv.app")
 
 BackgroundTask = Callable[[FastAPI], Coroutine[Any, Any, None]]
+AppFigures = Callable[[FastAPI], Iterable[Metric]]
+"""A service's own figures for ``/metrics``, read from its app on each scrape."""
+
+
+def pool_figures(app: FastAPI) -> Iterable[Metric]:
+    """The database pool of each engine: connections kept, and in use now."""
+    db: Database | None = getattr(app.state, "db", None)
+    size = GaugeMetricFamily("db_pool_size", "Connections the engine's pool keeps.", labels=["service", "engine"])
+    used = GaugeMetricFamily(
+        "db_pool_checked_out", "Connections of the engine's pool in use now.", labels=["service", "engine"]
+    )
+    service = app.state.settings.service
+    for engine, (kept, in_use) in (db.pools() if db is not None else {}).items():
+        size.add_metric([service, engine], kept)
+        used.add_metric([service, engine], in_use)
+    return [size, used]
 
 
 async def _purge_idempotency_keys(app: FastAPI) -> None:
@@ -68,6 +87,7 @@ def create_service_app(
     transport: httpx2.AsyncBaseTransport | None = None,
     database: Database | None = None,
     background: Sequence[BackgroundTask] = (),
+    figures: Sequence[AppFigures] = (),
 ) -> FastAPI:
     """Build a service app. Engines, the HTTP client and background tasks start in lifespan.
 
@@ -117,6 +137,8 @@ def create_service_app(
     app.state.settings = settings
     app.state.instance_id = new_instance_id()
     app.state.metrics = Metrics(settings.service)
+    for read in (pool_figures, *figures):
+        app.state.metrics.add_figures(functools.partial(read, app))
     app.state.tracer_provider = provider
     app.state.collections = {c.path: c for c in collections}
 
@@ -168,6 +190,7 @@ def service_factory(
     migrations_dir: Path,
     tags: list[dict[str, Any]] | None = None,
     background: Sequence[BackgroundTask] = (),
+    figures: Sequence[AppFigures] = (),
     settings_class: type[ServiceSettings] = ServiceSettings,
 ) -> AppFactory:
     """The ``create_app`` of a service (``uvicorn --factory services.<service>.app:create_app``).
@@ -197,6 +220,7 @@ def service_factory(
             transport=transport,
             database=database,
             background=background,
+            figures=figures,
         )
 
     return create_app

@@ -13,7 +13,7 @@ import json
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import BigInteger, ColumnElement, Index, Integer, String, Text, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,8 @@ from services.chassis.pagination import MAX_LIMIT
 from services.chassis.uow import CurrentPrincipal, ReadSession
 
 GENESIS_HASH = "0" * 64
+FEED_HEAD_HEADER = "X-Feed-Head"
+"""The seq of the feed's newest event, on every page: how far behind a follower is."""
 MAX_SEQ = 2**63 - 1
 
 
@@ -256,11 +258,13 @@ def changes_router(public_prefix: str) -> APIRouter:
         description=(
             "Every create, update and archive of this service, in order (the audit trail and the "
             "feed other systems follow instead of copying data). Page with `after` = the last "
-            "`seq` you processed. Events of resources above your clearance are left out."
+            "`seq` you processed. Events of resources above your clearance are left out. "
+            "`X-Feed-Head` carries the seq of the newest event: how far behind a follower is."
         ),
     )
     async def read_changes(
         request: Request,
+        response: Response,
         principal: CurrentPrincipal,
         session: ReadSession,
         after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Return events with seq greater than this.")] = 0,
@@ -277,6 +281,8 @@ def changes_router(public_prefix: str) -> APIRouter:
         if type:
             stmt = stmt.where(ChangeEvent.type == type)
         rows = (await session.scalars(stmt.order_by(ChangeEvent.seq).limit(limit + 1))).all()
+        head = await session.scalar(select(ChangeHead.seq).where(ChangeHead.id == 1))
+        response.headers[FEED_HEAD_HEADER] = str(head or 0)
         items = [to_read(e) for e in rows[:limit]]
         next_href = None
         if len(rows) > limit:

@@ -19,7 +19,7 @@ import os
 import queue
 import sys
 import time
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 
 import httpx2
@@ -36,6 +36,7 @@ from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import MutableHeaders
@@ -239,12 +240,29 @@ class Metrics:
         )
         self.service = service
 
+    def add_figures(self, read: Callable[[], Iterable[Metric]]) -> None:
+        """Figures read when the metrics are asked for (a pool's connections, a follower's lag)."""
+        self.registry.register(_Figures(read))
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(self.service, method, route, str(status)).inc()
         self.latency.labels(self.service, method, route).observe(seconds)
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class _Figures:
+    """A collector of figures read on each scrape."""
+
+    def __init__(self, read: Callable[[], Iterable[Metric]]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterable[Metric]:
+        return list(self.read())
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # nothing to check at registration: read only when scraped
 
 
 def route_template(scope: Scope) -> str:

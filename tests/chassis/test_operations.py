@@ -408,3 +408,16 @@ async def test_metrics_need_an_admin_or_auditor_token(suite: Suite, tokens: Toke
             allowed = await client.get("/metrics", headers=tokens(role))
             assert allowed.status_code == 200, role
             assert "http_requests_total" in allowed.text
+
+
+@pytest.mark.parametrize("service", available_services())
+async def test_metrics_show_the_database_pool(suite: Suite, tokens: Tokens, service: str) -> None:
+    async with suite.client(service, tokens("auditor")) as client:
+        text = (await client.get("/metrics")).text
+    pools = suite.apps[service].state.db.pools()
+    assert pools  # the suite's engines pool their connections too
+    for engine, (kept, in_use) in pools.items():
+        labels = f'engine="{engine}",service="{service}"'
+        assert f"db_pool_size{{{labels}}} {float(kept)}" in text
+        assert f"db_pool_checked_out{{{labels}}} " in text
+        assert in_use >= 0
