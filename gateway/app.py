@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -27,7 +27,7 @@ from gateway.proxy import PROXIED_METHODS, proxy_endpoint
 from gateway.resilience import UpstreamClient, UpstreamMetrics
 from gateway.settings import GatewaySettings
 from services.chassis.auth import TokenVerifier
-from services.chassis.errors import add_exception_handlers
+from services.chassis.errors import NotFound, add_exception_handlers
 from services.chassis.explorer import mount_explorer
 from services.chassis.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from services.chassis.openapi import PROBLEM_SCHEMA, problem_catalogue
@@ -37,9 +37,9 @@ from services.chassis.telemetry import (
     ObservabilityMiddleware,
     build_tracer_provider,
     configure_logging,
-    instrument_app,
     instrument_client,
     metrics_endpoint,
+    telemetry_config,
 )
 
 TITLE = "IV-platform"
@@ -64,7 +64,7 @@ def create_app(
     """Build the gateway. The pooled client starts in lifespan; ``transport`` wires tests in-process."""
     settings = settings or GatewaySettings()
     configure_logging(settings.log_level, json_logs=settings.log_json)
-    provider = build_tracer_provider("gateway")
+    provider = build_tracer_provider("gateway", settings.trace_sample_ratio)
     metrics = Metrics("gateway")
     upstream_metrics = UpstreamMetrics(metrics.registry)  # once per app: a lifespan may run again
 
@@ -102,6 +102,7 @@ def create_app(
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        telemetry=telemetry_config(provider),
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -121,6 +122,9 @@ def create_app(
     app.add_api_route("/openapi.json", openapi_document, include_in_schema=False)
     mount_explorer(app, title=TITLE)
     for prefix in settings.upstreams():
+        # A service's metrics are for the operators' scraper, never passed through the front door.
+        for hidden in ("/metrics", "/metrics/{rest:path}"):
+            app.add_api_route(prefix + hidden, not_proxied, methods=PROXIED_METHODS, include_in_schema=False)
         app.add_api_route(
             prefix + "/{path:path}", proxy_endpoint(prefix), methods=PROXIED_METHODS, include_in_schema=False
         )
@@ -138,8 +142,11 @@ def create_app(
         )
     # Outermost of ours, so preflight and error answers carry the headers too.
     app.add_middleware(SecurityHeadersMiddleware)
-    instrument_app(app, provider)
     return app
+
+
+async def not_proxied(request: Request) -> None:
+    raise NotFound(f"no resource at {request.url.path}")
 
 
 def own_document(app: FastAPI) -> dict[str, Any]:

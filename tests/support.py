@@ -7,13 +7,14 @@ import datetime as dt
 import importlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx2
 from fastapi import FastAPI
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from gateway.settings import GatewaySettings
@@ -224,3 +225,19 @@ def own_operations(schema: Mapping[str, Any], prefixes: tuple[str, ...]) -> list
         if path.startswith(prefixes)
         for method, op in item.items()
     ]
+
+
+@contextlib.contextmanager
+def statements(suite: Any, service: str) -> Iterator[list[tuple[str, Any]]]:
+    """The SQL statements (with their parameters) the service sends meanwhile."""
+    engine = suite.apps[service].state.db.engine.sync_engine
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx2
 from fastapi import APIRouter, FastAPI
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 
 from services.chassis.audit import AuditKeys, Verifier, audit_router, keep_checkpointing, keep_witnessing
 from services.chassis.auth import TokenVerifier
@@ -33,15 +36,31 @@ from services.chassis.telemetry import (
     ObservabilityMiddleware,
     build_tracer_provider,
     configure_logging,
-    instrument_app,
     instrument_client,
     instrument_engine,
     metrics_endpoint,
+    telemetry_config,
 )
 
 logger = logging.getLogger("iv.app")
 
 BackgroundTask = Callable[[FastAPI], Coroutine[Any, Any, None]]
+AppFigures = Callable[[FastAPI], Iterable[Metric]]
+"""A service's own figures for ``/metrics``, read from its app on each scrape."""
+
+
+def pool_figures(app: FastAPI) -> Iterable[Metric]:
+    """The database pool of each engine: connections kept, and in use now."""
+    db: Database | None = getattr(app.state, "db", None)
+    size = GaugeMetricFamily("db_pool_size", "Connections the engine's pool keeps.", labels=["service", "engine"])
+    used = GaugeMetricFamily(
+        "db_pool_checked_out", "Connections of the engine's pool in use now.", labels=["service", "engine"]
+    )
+    service = app.state.settings.service
+    for engine, (kept, in_use) in (db.pools() if db is not None else {}).items():
+        size.add_metric([service, engine], kept)
+        used.add_metric([service, engine], in_use)
+    return [size, used]
 
 
 async def _purge_idempotency_keys(app: FastAPI) -> None:
@@ -69,6 +88,7 @@ def create_service_app(
     transport: httpx2.AsyncBaseTransport | None = None,
     database: Database | None = None,
     background: Sequence[BackgroundTask] = (),
+    figures: Sequence[AppFigures] = (),
 ) -> FastAPI:
     """Build a service app. Engines, the HTTP client and background tasks start in lifespan.
 
@@ -77,7 +97,7 @@ def create_service_app(
     configure_logging(settings.log_level, json_logs=settings.log_json)
     # A serving process runs no migrations; only readiness asks alembic where the schema is.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    provider = build_tracer_provider(settings.service)
+    provider = build_tracer_provider(settings.service, settings.trace_sample_ratio)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -118,10 +138,13 @@ def create_service_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        telemetry=telemetry_config(provider),
     )
     app.state.settings = settings
     app.state.instance_id = new_instance_id()
     app.state.metrics = Metrics(settings.service)
+    for read in (pool_figures, *figures):
+        app.state.metrics.add_figures(functools.partial(read, app))
     app.state.tracer_provider = provider
     app.state.collections = {c.path: c for c in collections}
     # Outside development a service without its audit signing key refuses to start.
@@ -154,7 +177,6 @@ def create_service_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeadersMiddleware)
-    instrument_app(app, provider)
     return app
 
 
@@ -178,6 +200,7 @@ def service_factory(
     migrations_dir: Path,
     tags: list[dict[str, Any]] | None = None,
     background: Sequence[BackgroundTask] = (),
+    figures: Sequence[AppFigures] = (),
     settings_class: type[ServiceSettings] = ServiceSettings,
 ) -> AppFactory:
     """The ``create_app`` of a service (``uvicorn --factory services.<service>.app:create_app``).
@@ -207,6 +230,7 @@ def service_factory(
             transport=transport,
             database=database,
             background=background,
+            figures=figures,
         )
 
     return create_app

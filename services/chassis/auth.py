@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import tempfile
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,11 +142,56 @@ def issue_dev_token(
     return jwt.encode(claims, ensure_dev_key(settings.dev_key_path), algorithm=DEV_ALGORITHM)
 
 
+class VerifiedTokens:
+    """Tokens already verified, so a caller's next request skips the signature check.
+
+    Keyed by the SHA-256 of the whole token (never a prefix, never the token itself), bounded to
+    ``size`` entries (the least recently used goes first), and an entry is served only while the
+    token's own ``exp`` has not passed: never beyond what the token itself allows. ``size`` 0 keeps
+    nothing.
+    """
+
+    def __init__(self, size: int, clock: Callable[[], float] = time.time) -> None:
+        self.size = size
+        self.clock = clock
+        self._entries: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
+
+    @staticmethod
+    def key(token: str) -> bytes:
+        return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+    def get(self, token: str) -> Principal | None:
+        key = self.key(token)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        exp, principal = entry
+        if self.clock() >= exp:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return principal
+
+    def put(self, token: str, exp: float, principal: Principal) -> None:
+        if self.size <= 0:
+            return
+        key = self.key(token)
+        self._entries[key] = (exp, principal)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class TokenVerifier:
-    """Verifies bearer tokens against the development key or the configured JWKS."""
+    """Verifies bearer tokens against the development key or the configured JWKS; tokens it has
+    verified are remembered until they expire (``VerifiedTokens``)."""
 
     def __init__(self, settings: CommonSettings) -> None:
         self.settings = settings
+        self.verified = VerifiedTokens(settings.token_cache_size)
         self._jwks: jwt.PyJWKClient | None = None
         self._dev_public_key: ec.EllipticCurvePublicKey | None = None
         if settings.jwks_url:
@@ -165,6 +212,9 @@ class TokenVerifier:
         return signing_key.key
 
     async def verify(self, token: str) -> Principal:
+        cached = self.verified.get(token)
+        if cached is not None:
+            return cached
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -196,7 +246,9 @@ class TokenVerifier:
             raise Unauthenticated(
                 f"the token lives longer than the {self.settings.jwt_max_lifetime_seconds} seconds accepted"
             )
-        return principal_from_claims(claims, token)
+        principal = principal_from_claims(claims, token)
+        self.verified.put(token, float(exp), principal)
+        return principal
 
 
 def principal_from_claims(claims: dict[str, Any], token: str) -> Principal:

@@ -14,9 +14,9 @@ import json
 from typing import Annotated, Any, Protocol
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import BigInteger, ColumnElement, Integer, String, Text, and_, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, Index, Integer, String, Text, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,11 +28,15 @@ from services.chassis.pagination import MAX_LIMIT
 from services.chassis.uow import CurrentPrincipal, ReadSession
 
 GENESIS_HASH = "0" * 64
+FEED_HEAD_HEADER = "X-Feed-Head"
+"""The seq of the feed's newest event, on every page: how far behind a follower is."""
 MAX_SEQ = 2**63 - 1
 
 
 class ChangeEvent(ChassisBase):
     __tablename__ = "change_events"
+    # The feed filtered by type, in seq order: one range of this index, no sort.
+    __table_args__ = (Index("ix_change_events_type_seq", "type", "seq"),)
 
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
@@ -243,11 +247,13 @@ def changes_router(public_prefix: str) -> APIRouter:
         description=(
             "Every create, update and archive of this service, in order (the audit trail and the "
             "feed other systems follow instead of copying data). Page with `after` = the last "
-            "`seq` you processed. Events of resources above your clearance are left out."
+            "`seq` you processed. Events of resources above your clearance are left out. "
+            "`X-Feed-Head` carries the seq of the newest event: how far behind a follower is."
         ),
     )
     async def read_changes(
         request: Request,
+        response: Response,
         principal: CurrentPrincipal,
         session: ReadSession,
         after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Return events with seq greater than this.")] = 0,
@@ -264,6 +270,8 @@ def changes_router(public_prefix: str) -> APIRouter:
         if type:
             stmt = stmt.where(ChangeEvent.type == type)
         rows = (await session.scalars(stmt.order_by(ChangeEvent.seq).limit(limit + 1))).all()
+        head = await session.scalar(select(ChangeHead.seq).where(ChangeHead.id == 1))
+        response.headers[FEED_HEAD_HEADER] = str(head or 0)
         items = [to_read(e) for e in rows[:limit]]
         next_href = None
         if len(rows) > limit:

@@ -18,7 +18,7 @@ from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -111,6 +111,24 @@ class Database:
     @property
     def engines(self) -> list[AsyncEngine]:
         return [self.engine] if self.write_engine is self.engine else [self.engine, self.write_engine]
+
+    def pools(self) -> dict[str, tuple[int, int]]:
+        """(connections the pool keeps, connections in use now) of each engine: ``read`` and
+        ``write`` on SQLite, ``shared`` where one engine serves both."""
+        named = (
+            {"shared": self.engine}
+            if self.write_engine is self.engine
+            else {
+                "read": self.engine,
+                "write": self.write_engine,
+            }
+        )
+        figures = {}
+        for name, engine in named.items():
+            pool = engine.pool
+            if isinstance(pool, QueuePool):
+                figures[name] = (pool.size(), pool.checkedout())
+        return figures
 
     @asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:

@@ -249,3 +249,12 @@ def create_audit_tables() -> None:
 def drop_audit_tables() -> None:
     op.drop_table("audit_witnesses")
     op.drop_table("audit_checkpoints")
+
+
+def create_change_type_index() -> None:
+    """The feed filtered by ``type`` reads one range of (type, seq), in order."""
+    op.create_index("ix_change_events_type_seq", "change_events", ["type", "seq"], unique=False)
+
+
+def drop_change_type_index() -> None:
+    op.drop_index("ix_change_events_type_seq", table_name="change_events")

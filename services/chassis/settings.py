@@ -37,6 +37,9 @@ class CommonSettings(BaseSettings):
     jwt_leeway_seconds: int = 30
     # Tokens that live longer than this are refused: a stolen token must not work for ever.
     jwt_max_lifetime_seconds: int = Field(default=24 * 3600, ge=60)
+    # Verified tokens kept (by their hash, until their exp) so a caller's next request skips the
+    # signature check; 0 keeps none.
+    token_cache_size: int = Field(default=4096, ge=0)
 
     # Where each service lives, keyed by its public prefix; the gateway and the services'
     # own reference checks read the same table (services.chassis.routing).
@@ -58,6 +61,9 @@ class CommonSettings(BaseSettings):
     service_token_lifetime_seconds: int = Field(default=600, ge=1)
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Of the traces that start here (no caller's decision to follow), the share kept when spans are
+    # exported (services.chassis.telemetry); nothing is recorded while nothing exports.
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -2,36 +2,107 @@
 
 Each app gets its own tracer provider (so one process can host several apps in tests, each with
 its own ``service.name``); spans are exported over OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set.
+One layer traces requests: FastAPI's own telemetry (``telemetry_config``), not also the ASGI
+instrumentation. Nothing is recorded while nothing exports (no span processor): spans are then
+non-recording, carrying the trace context on (every answer still names its trace id) but costing
+next to nothing, and the database gets no statement spans. When something exports, sampling is
+``ParentBased(TraceIdRatioBased(IV_TRACE_SAMPLE_RATIO))``: a caller's decision is followed, and a
+trace that starts here is kept with that probability.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import logging.handlers
 import os
+import queue
 import sys
 import time
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from typing import Any
 
 import httpx2
-from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import metrics, trace
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler, SamplingResult, TraceIdRatioBased
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_logger = logging.getLogger("iv.access")
 
+TRACE_ID_HEADER = "X-Trace-Id"
+"""Every answer names the trace it belongs to, so a caller has something to quote."""
 
-def build_tracer_provider(service_name: str) -> TracerProvider:
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service_name}))
+UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class ServiceTracerProvider(TracerProvider):
+    """A tracer provider that records only while a span processor (an exporter) is attached."""
+
+    def __init__(self, service_name: str, sample_ratio: float = 1.0) -> None:
+        self.exporting = False
+        self._when_exporting: list[Callable[[], None]] = []
+        super().__init__(
+            resource=Resource.create({SERVICE_NAME: service_name}), sampler=ExportingSampler(self, sample_ratio)
+        )
+
+    def add_span_processor(self, span_processor: SpanProcessor) -> None:
+        super().add_span_processor(span_processor)
+        self.exporting = True
+        waiting, self._when_exporting = self._when_exporting, []
+        for callback in waiting:
+            callback()
+
+    def when_exporting(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once something exports: now, or when the first processor is attached."""
+        if self.exporting:
+            callback()
+        else:
+            self._when_exporting.append(callback)
+
+
+class ExportingSampler(Sampler):
+    """Drops every span while its provider exports nothing; otherwise ParentBased(TraceIdRatioBased)."""
+
+    def __init__(self, provider: ServiceTracerProvider, ratio: float) -> None:
+        self.provider = provider
+        self.sampled = ParentBased(TraceIdRatioBased(ratio))
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        sampler = self.sampled if self.provider.exporting else ALWAYS_OFF
+        return sampler.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return f"ExportingSampler{{{self.sampled.get_description()}}}"
+
+
+def build_tracer_provider(service_name: str, sample_ratio: float = 1.0) -> ServiceTracerProvider:
+    provider = ServiceTracerProvider(service_name, sample_ratio)
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -39,18 +110,43 @@ def build_tracer_provider(service_name: str) -> TracerProvider:
     return provider
 
 
-def instrument_app(app: FastAPI, provider: TracerProvider) -> None:
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="/healthz,/readyz,/metrics")
+def _untraced(scope: MutableMapping[str, Any]) -> bool:
+    return scope.get("path") in UNTRACED_PATHS
 
 
-def instrument_engine(engine: AsyncEngine, provider: TracerProvider) -> None:
-    meter = metrics.get_meter("iv.sqlalchemy")
-    usage = meter.create_up_down_counter("db.client.connections.usage", unit="connections")
-    EngineTracer(provider.get_tracer("opentelemetry.instrumentation.sqlalchemy"), engine.sync_engine, usage)
+def telemetry_config(provider: TracerProvider) -> TelemetryConfig:
+    """FastAPI's own request tracing (``FastAPI(telemetry=...)``) on ``provider``: a server span per
+    request, nothing else (metrics and the access log are ours, probes are not traced)."""
+    return {
+        "tracer_provider": provider,
+        "tracing": True,
+        "metrics": False,
+        "logs": False,
+        "operation_spans": False,
+        "auto_configure": False,
+        "exclude": _untraced,
+    }
+
+
+def instrument_engine(engine: AsyncEngine, provider: ServiceTracerProvider) -> None:
+    """A span per SQL statement, from when something exports."""
+
+    def instrument() -> None:
+        meter = metrics.get_meter("iv.sqlalchemy")
+        usage = meter.create_up_down_counter("db.client.connections.usage", unit="connections")
+        EngineTracer(provider.get_tracer("opentelemetry.instrumentation.sqlalchemy"), engine.sync_engine, usage)
+
+    provider.when_exporting(instrument)
 
 
 def instrument_client(client: httpx2.AsyncClient, provider: TracerProvider) -> None:
     HTTPX2ClientInstrumentor.instrument_client(client, tracer_provider=provider)
+
+
+def current_trace_id() -> str | None:
+    """The current trace's id as 32 hex digits (what logs carry as ``trace_id``), if there is one."""
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
 
 
 class TraceContextFilter(logging.Filter):
@@ -63,16 +159,37 @@ class TraceContextFilter(logging.Filter):
         return True
 
 
+class HandOff(logging.handlers.QueueHandler):
+    """Puts a record on the queue as it is: formatting and writing happen on the listener's thread,
+    never on the event loop. The record keeps its ``exc_info`` (the queue stays in this process) and
+    takes the trace ids along, read here while the request's span is current."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record.msg = record.getMessage()  # the arguments as they are now, not when written
+        record.args = None
+        return record
+
+
+def hand_off(handler: logging.Handler) -> tuple[HandOff, logging.handlers.QueueListener]:
+    """A handler for the loggers and the listener that gives its records to ``handler`` on a thread
+    of its own (started by the caller)."""
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    front = HandOff(records)
+    front.addFilter(TraceContextFilter())
+    return front, logging.handlers.QueueListener(records, handler)
+
+
 _logging_configured = False
+_listener: logging.handlers.QueueListener | None = None
 
 
 def configure_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
-    """JSON lines on stderr, each with ``trace_id``; configured once per process."""
-    global _logging_configured
+    """JSON lines on stderr, each with ``trace_id``; configured once per process. Records are handed
+    to a thread that formats and writes them (``HandOff``), so a request never waits for stderr."""
+    global _logging_configured, _listener
     if _logging_configured:
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(TraceContextFilter())
     if json_logs:
         handler.setFormatter(
             JsonFormatter(
@@ -86,8 +203,11 @@ def configure_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
         who = os.environ.get("IV_PROCESS_NAME")
         prefix = f"{who:<11} " if who else ""
         handler.setFormatter(logging.Formatter(prefix + "%(asctime)s %(levelname)-7s %(name)s %(message)s", "%H:%M:%S"))
+    front, _listener = hand_off(handler)
+    _listener.start()
+    atexit.register(_listener.stop)  # writes what is still queued
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [front]
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
@@ -120,12 +240,29 @@ class Metrics:
         )
         self.service = service
 
+    def add_figures(self, read: Callable[[], Iterable[Metric]]) -> None:
+        """Figures read when the metrics are asked for (a pool's connections, a follower's lag)."""
+        self.registry.register(_Figures(read))
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(self.service, method, route, str(status)).inc()
         self.latency.labels(self.service, method, route).observe(seconds)
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class _Figures:
+    """A collector of figures read on each scrape."""
+
+    def __init__(self, read: Callable[[], Iterable[Metric]]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterable[Metric]:
+        return list(self.read())
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # nothing to check at registration: read only when scraped
 
 
 def route_template(scope: Scope) -> str:
@@ -150,10 +287,14 @@ class ObservabilityMiddleware:
         started = time.perf_counter()
         status = 500
 
+        trace_id = current_trace_id()
+
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if trace_id is not None:
+                    MutableHeaders(scope=message)[TRACE_ID_HEADER] = trace_id
             await send(message)
 
         try:
@@ -164,7 +305,7 @@ class ObservabilityMiddleware:
             self.metrics.observe(scope["method"], route, status, elapsed)
             principal = (scope.get("state") or {}).get("principal")
             own_work = str(getattr(principal, "sub", "")).startswith("service:")
-            if route not in ("/healthz", "/readyz", "/metrics"):
+            if route not in UNTRACED_PATHS:
                 # The services' own polling (the follower every few seconds) is not news: debug level.
                 access_logger.log(
                     logging.DEBUG if own_work and status < 400 else logging.INFO,
@@ -182,6 +323,19 @@ class ObservabilityMiddleware:
                 )
 
 
-def metrics_endpoint(request: Request) -> Response:
+METRICS_ROLES = frozenset({"admin", "auditor"})
+"""Who may read a process's metrics (they tell of load, failures and the upstreams' state)."""
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """``/metrics``: for a token with a role in ``METRICS_ROLES`` (401 without a valid token, 403
+    with another role). Where ``IV_METRICS_PORT`` is set they are also served on a listener of their
+    own, without a token, for a scraper that the network policy lets in (``serve_metrics``)."""
+    from services.chassis.auth import principal_of  # the chassis's auth builds on its errors, which use this module
+    from services.chassis.errors import Forbidden
+
+    principal = await principal_of(request)
+    if not principal.roles & METRICS_ROLES:
+        raise Forbidden(f"the metrics are for the roles: {', '.join(sorted(METRICS_ROLES))}")
     metrics_: Metrics = request.app.state.metrics
     return metrics_.render()

@@ -10,13 +10,14 @@ from services.principles.evaluations.api import router as evaluations_router
 from services.principles.evaluations.service import evaluations
 from services.principles.explanations.api import router as explanations_router
 from services.principles.explanations.service import explanations
-from services.principles.follower.service import follow_changes
+from services.principles.follower.service import follow_changes, follower_figures
 from services.principles.principles.api import router as principles_router
 from services.principles.principles.service import principles
 from services.principles.reports.api import router as reports_router
 from services.principles.reviews.api import router as reviews_router
 from services.principles.reviews.schemas import CRITERIA_TEXT, OUTCOME_RULE
 from services.principles.reviews.service import reviews
+from services.principles.rules.engine import rule_figures
 from services.principles.settings import PrinciplesSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -70,5 +71,6 @@ create_app = service_factory(
     migrations_dir=MIGRATIONS,
     tags=TAGS,
     background=[follow_changes],
+    figures=[follower_figures, rule_figures],
     settings_class=PrinciplesSettings,
 )

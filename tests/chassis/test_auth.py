@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import http.server
 import json
@@ -13,7 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from services.chassis.auth import TokenVerifier, ensure_dev_key
+from services.chassis.auth import Principal, TokenVerifier, VerifiedTokens, ensure_dev_key
 from services.chassis.errors import Unauthenticated
 from services.chassis.settings import CommonSettings
 from tests.chassis.cases import CASES, Case, case_ids
@@ -177,3 +178,75 @@ async def test_a_token_that_lives_for_ever_is_refused(suite: Suite, var_dir: Pat
     async with suite.client("valuechains") as client:
         assert (await client.get("/v1/chains", headers={"Authorization": f"Bearer {forever}"})).status_code == 401
         assert (await client.get("/v1/chains", headers={"Authorization": f"Bearer {day}"})).status_code == 200
+
+
+def _dev_verifier(var_dir: Path, **settings: object) -> TokenVerifier:
+    return TokenVerifier(CommonSettings(var_dir=var_dir, jwt_leeway_seconds=0, **settings))  # type: ignore[arg-type]
+
+
+async def test_a_verified_token_is_remembered_until_it_expires(
+    var_dir: Path, dev_key: ec.EllipticCurvePrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = _dev_verifier(var_dir)
+    token = jwt.encode(_claims(), dev_key, "ES256")
+    decoded: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(token: str, *args: object, **kwargs: object) -> object:
+        decoded.append(token)
+        return real_decode(token, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    first = await verifier.verify(token)
+    again = await verifier.verify(token)
+    assert again == first
+    assert decoded == [token]  # the signature was checked once
+    # Once the token's own exp has passed, the cache serves it no more: it is verified again, and
+    # refused as any expired token is.
+    verifier.verified.clock = lambda: float(jwt.decode(token, options={"verify_signature": False})["exp"])
+    monkeypatch.setattr(jwt, "decode", real_decode)
+    assert verifier.verified.get(token) is None
+    assert len(verifier.verified) == 0
+
+
+async def test_an_expired_token_is_not_served_from_the_cache(
+    var_dir: Path, dev_key: ec.EllipticCurvePrivateKey
+) -> None:
+    verifier = _dev_verifier(var_dir)
+    now = dt.datetime.now(dt.UTC)
+    token = jwt.encode(_claims(iat=now, exp=now + dt.timedelta(seconds=2)), dev_key, "ES256")
+    await verifier.verify(token)
+    assert len(verifier.verified) == 1
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    await asyncio.sleep(max(0.0, exp - dt.datetime.now(dt.UTC).timestamp()) + 0.05)  # past its exp
+    with pytest.raises(Unauthenticated, match="expired"):
+        await verifier.verify(token)
+    assert len(verifier.verified) == 0
+
+
+async def test_a_different_token_with_the_same_prefix_is_verified_on_its_own(
+    var_dir: Path, dev_key: ec.EllipticCurvePrivateKey
+) -> None:
+    verifier = _dev_verifier(var_dir)
+    token = jwt.encode(_claims(), dev_key, "ES256")
+    await verifier.verify(token)
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}{'AAAA' if signature[-4:] != 'AAAA' else 'BBBB'}"
+    with pytest.raises(Unauthenticated):
+        await verifier.verify(forged)
+    other_claims = jwt.encode(_claims(roles=["reader"], sub="u-other"), dev_key, "ES256")
+    assert (await verifier.verify(other_claims)).sub == "u-other"
+
+
+def test_the_token_cache_is_bounded() -> None:
+    cache = VerifiedTokens(2, clock=lambda: 0.0)
+    principals = [Principal(sub=f"u{n}", roles=frozenset({"reader"})) for n in range(3)]
+    for n, principal in enumerate(principals):
+        cache.put(f"token-{n}", 100.0, principal)
+    assert len(cache) == 2
+    assert cache.get("token-0") is None  # the least recently used went first
+    assert cache.get("token-2") == principals[2]
+    assert len(VerifiedTokens(0)) == 0
+    off = VerifiedTokens(0)
+    off.put("token", 100.0, principals[0])
+    assert off.get("token") is None

@@ -10,6 +10,7 @@ import json
 import logging
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import ValidationError
 from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.chassis.auth import ensure_dev_key
 from services.chassis.db import ChassisBase, Database
 from services.chassis.settings import CommonSettings, ServiceSettings
-from services.chassis.telemetry import TraceContextFilter, build_tracer_provider
+from services.chassis.telemetry import TraceContextFilter, build_tracer_provider, instrument_engine
 from tests.conftest import ServiceDatabase, Suite
 from tests.support import Tokens, available_services, client_for, running, service_module, settings_for
 
@@ -127,7 +129,7 @@ async def test_metrics_count_requests_by_route(suite: Suite, tokens: Tokens) -> 
     async with suite.client("valuechains", tokens("reader")) as client:
         await client.get("/v1/chains")
         await client.get("/v1/chains/does-not-exist")
-        text = (await client.get("/metrics")).text
+        text = (await client.get("/metrics", headers=tokens("auditor"))).text
     assert 'http_requests_total{method="GET",route="/v1/chains",service="valuechains",status="200"}' in text
     assert 'route="/v1/chains/{id}",service="valuechains",status="404"' in text
     assert "http_request_duration_seconds_bucket" in text
@@ -280,3 +282,142 @@ async def test_seed_loads_only_into_an_empty_database(tmp_path: Path) -> None:
         await db.dispose()
         assert events > 0
         assert await seed_if_empty(settings, metadata, loader) is False
+
+
+def test_logs_are_written_off_the_callers_thread() -> None:
+    from pythonjsonlogger.json import JsonFormatter
+
+    from services.chassis.telemetry import hand_off
+
+    written: list[tuple[int, str]] = []
+
+    class Recording(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            written.append((threading.get_ident(), self.format(record)))
+
+    recording = Recording()
+    recording.setFormatter(JsonFormatter("{levelname}{name}{message}", style="{"))
+    front, listener = hand_off(recording)
+    logger = logging.getLogger("iv.test.hand-off")
+    logger.addHandler(front)
+    logger.propagate = False
+    listener.start()
+    try:
+        provider = build_tracer_provider("logs")
+        provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+        with provider.get_tracer("t").start_as_current_span("work") as span:
+            try:
+                raise ValueError("boom")
+            except ValueError:
+                logger.exception("failed with %s", "detail")
+            expected = format(span.get_span_context().trace_id, "032x")
+    finally:
+        listener.stop()
+        logger.removeHandler(front)
+    [(thread, line)] = written
+    assert thread != threading.get_ident()
+    record = json.loads(line)
+    assert record["message"] == "failed with detail"
+    assert record["trace_id"] == expected
+    assert "ValueError: boom" in record["exc_info"]
+
+
+async def test_every_answer_names_its_trace(suite: Suite, tokens: Tokens, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Successes and errors alike carry X-Trace-Id: the caller's trace when it sent one, else a new
+    one (also while nothing exports traces: ``test_nothing_is_recorded_while_nothing_exports``)."""
+    async with suite.client("valuechains", {**tokens("admin"), "traceparent": _TRACEPARENT}) as client:
+        answers = [
+            await client.get("/v1/chains"),
+            await client.get("/v1/chains/no-such-chain"),
+            await client.get("/no/such/path"),
+            await client.get("/v1/chains", params={"limit": "many"}),
+            await client.post("/v1/chains", content=b"x" * 2_000_000, headers={"content-type": "application/json"}),
+            await client.get("/v1/chains", headers={"Authorization": "Bearer not-a-token"}),
+        ]
+    assert [a.status_code for a in answers] == [200, 404, 404, 422, 413, 401]
+    assert {a.headers["X-Trace-Id"] for a in answers} == {_TRACE_ID}
+    async with suite.client("valuechains", tokens("admin")) as client:
+        first, second = await client.get("/v1/chains"), await client.get("/v1/chains")
+    assert len(first.headers["X-Trace-Id"]) == 32
+    assert first.headers["X-Trace-Id"] != second.headers["X-Trace-Id"]
+
+    chains = suite.apps["valuechains"].state.collections["/valuechains/v1/chains"]
+
+    async def explode(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(chains, "list_page", explode)
+    transport = httpx2.ASGITransport(app=suite.apps["valuechains"], raise_app_exceptions=False)
+    headers = {**tokens("admin"), "traceparent": _TRACEPARENT}
+    async with httpx2.AsyncClient(transport=transport, base_url="http://t", headers=headers) as raw:
+        failed = await raw.get("/v1/chains")
+    assert failed.status_code == 500
+    assert failed.headers["X-Trace-Id"] == _TRACE_ID
+
+
+def test_nothing_is_recorded_while_nothing_exports() -> None:
+    provider = build_tracer_provider("quiet")
+    with provider.get_tracer("t").start_as_current_span("work") as span:
+        assert not span.is_recording()
+        assert span.get_span_context().is_valid  # the context still travels, and names the trace
+    engine = create_async_engine("sqlite+aiosqlite://")
+    instrument_engine(engine, provider)
+    assert len(engine.sync_engine.dispatch.before_cursor_execute) == 0  # no statement spans
+    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    assert len(engine.sync_engine.dispatch.before_cursor_execute) == 1
+    with provider.get_tracer("t").start_as_current_span("work") as span:
+        assert span.is_recording()
+
+
+def test_traces_are_sampled_by_ratio_and_follow_the_callers_decision() -> None:
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
+
+    exporter = InMemorySpanExporter()
+    never = build_tracer_provider(
+        "never", ServiceSettings(service="valuechains", trace_sample_ratio=0).trace_sample_ratio
+    )
+    never.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = never.get_tracer("t")
+    with tracer.start_as_current_span("started here") as span:
+        assert not span.is_recording()
+    sampled_parent = SpanContext(int(_TRACE_ID, 16), 0x00F067AA0BA902B7, is_remote=True, trace_flags=TraceFlags(1))
+    with tracer.start_as_current_span(
+        "asked by a caller", context=set_span_in_context(NonRecordingSpan(sampled_parent))
+    ):
+        pass
+    assert [s.name for s in exporter.get_finished_spans()] == ["asked by a caller"]
+    always = build_tracer_provider("always")
+    always.add_span_processor(SimpleSpanProcessor(exporter))
+    with always.get_tracer("t").start_as_current_span("kept") as span:
+        assert span.is_recording()
+    with pytest.raises(ValidationError):
+        ServiceSettings(service="valuechains", trace_sample_ratio=1.5)
+
+
+@pytest.mark.parametrize("service", available_services())
+async def test_metrics_need_an_admin_or_auditor_token(suite: Suite, tokens: Tokens, service: str) -> None:
+    async with suite.client(service) as client:
+        anonymous = await client.get("/metrics")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"] == "application/problem+json"
+        for role in ("reader", "architect", "portfolio_manager"):
+            refused = await client.get("/metrics", headers=tokens(role, clearance="secret"))
+            assert refused.status_code == 403, role
+            assert "http_requests_total" not in refused.text
+        for role in ("admin", "auditor"):
+            allowed = await client.get("/metrics", headers=tokens(role))
+            assert allowed.status_code == 200, role
+            assert "http_requests_total" in allowed.text
+
+
+@pytest.mark.parametrize("service", available_services())
+async def test_metrics_show_the_database_pool(suite: Suite, tokens: Tokens, service: str) -> None:
+    async with suite.client(service, tokens("auditor")) as client:
+        text = (await client.get("/metrics")).text
+    pools = suite.apps[service].state.db.pools()
+    assert pools  # the suite's engines pool their connections too
+    for engine, (kept, in_use) in pools.items():
+        labels = f'engine="{engine}",service="{service}"'
+        assert f"db_pool_size{{{labels}}} {float(kept)}" in text
+        assert f"db_pool_checked_out{{{labels}}} " in text
+        assert in_use >= 0

@@ -212,3 +212,25 @@ async def test_problem_catalogue(rig: Rig) -> None:
     assert all(p["type"] == f"/problems/{p['slug']}" for p in catalogue)
     assert one.json()["status"] == 504
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/metrics/", "/metrics/extra"])
+@pytest.mark.parametrize("service", ["valuechains", "portfolio", "principles"])
+async def test_the_services_metrics_are_not_passed_through(rig: Rig, tokens: Tokens, service: str, path: str) -> None:
+    mark = len(rig.transport.requests)
+    async with rig.client(tokens("admin")) as client:
+        answer = await client.get(f"/{service}{path}")
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["X-Trace-Id"]
+    assert rig.transport.requests[mark:] == []  # no service was asked
+
+
+async def test_the_gateways_own_metrics_need_an_admin_or_auditor_token(rig: Rig, tokens: Tokens) -> None:
+    async with rig.client() as client:
+        assert (await client.get("/metrics")).status_code == 401
+        assert (await client.get("/metrics", headers=tokens("reader", clearance="secret"))).status_code == 403
+        for role in ("admin", "auditor"):
+            answer = await client.get("/metrics", headers=tokens(role))
+            assert answer.status_code == 200
+            assert "gateway_upstream_breaker_open" in answer.text

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from services.portfolio.duplicates.matching import candidates, find_duplicates, name_similarity, prepare, tokens
 from tests.conftest import Suite
 from tests.portfolio.helpers import created, ebo_body, initiative_body, local, make_chain, pm
@@ -165,3 +167,67 @@ async def test_initiatives_built_twice(suite: Suite, tokens: Tokens) -> None:
         assert frozenset((made[2]["href"], made[3]["href"])) not in found
         assert all(made[4]["href"] not in pair for pair in found)
         assert all(p["a_unit"] is None for p in pairs)
+
+
+async def test_pairs_are_computed_once_per_register_version(
+    suite: Suite, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.portfolio.duplicates import service
+
+    computed: list[int] = []
+
+    def counting(names: Any, *args: Any, **kwargs: Any) -> Any:
+        computed.append(len(names))
+        return find_duplicates(names, *args, **kwargs)
+
+    monkeypatch.setattr(service, "find_duplicates", counting)
+    params: dict[str, str | int] = {"kind": "ebo", "limit": 1}
+    async with suite.client("portfolio", pm(tokens)) as client:
+        for first, second in PLANTED:
+            for name, unit, description in (first, second):
+                await created(client, "/v1/ebos", ebo_body(unit, name=name, description=description))
+        whole = (await client.get("/v1/duplicates", params={**params, "limit": 100})).json()["items"]
+        page = (await client.get("/v1/duplicates", params=params)).json()
+        pages = [page["items"]]
+        while page["next"]:
+            page = (await client.get(local(page["next"]))).json()
+            pages.append(page["items"])
+        assert [pair for items in pages for pair in items] == whole
+        assert len(computed) == 1  # every page from the pairs computed for the first
+
+        # A write moves the change feed's head: a new version of the register, computed anew.
+        await created(client, "/v1/ebos", ebo_body("Eenheid Den Haag", name="Verhoorplanner Den Haag"))
+        again = (await client.get("/v1/duplicates", params={**params, "limit": 100})).json()["items"]
+        assert len(computed) == 2
+        assert len(again) > len(whole)
+
+    # Another caller may see other records: pairs are kept per set of visible records.
+    async with suite.client("portfolio", pm(tokens, clearance="secret")) as cleared:
+        hidden = await created(
+            cleared,
+            "/v1/ebos",
+            ebo_body(
+                "Eenheid Zeeland", name="Kentekenscanner", description=PLANTED[1][0][2], data_classification="secret"
+            ),
+        )
+        secret_pairs = (await cleared.get("/v1/duplicates", params={"kind": "ebo", "limit": 100})).json()
+    async with suite.client("portfolio", tokens("reader", clearance="internal")) as reader:
+        visible_pairs = (await reader.get("/v1/duplicates", params={"kind": "ebo", "limit": 100})).json()
+    assert len(computed) == 4
+    assert secret_pairs["coverage"]["left_out"] == 0
+    assert visible_pairs["coverage"]["left_out"] == 1
+    assert hidden["href"] in {p[side]["href"] for p in secret_pairs["items"] for side in ("a", "b")}
+    assert hidden["href"] not in {p[side]["href"] for p in visible_pairs["items"] for side in ("a", "b")}
+
+
+def test_the_pair_cache_is_bounded() -> None:
+    from services.chassis.figures import Coverage
+    from services.portfolio.duplicates.service import Compared, PairCache
+
+    cache = PairCache(size=2)
+    empty = Compared(rows=[], matches=[], positions=[], coverage=Coverage.visible(seen=0, total=0))
+    for n in range(3):
+        cache.put((n,), empty)
+    assert len(cache) == 2
+    assert cache.get((0,)) is None
+    assert cache.get((2,)) is empty

@@ -302,3 +302,49 @@ async def test_the_background_task_keeps_assessments_current(
         async with committed_suite.client("principles", tokens("reader")) as client:
             [judged] = await assessments_of(client, principle, programme)
         assert judged["assessed_by"] == "service:principles" and judged["outcome"] == "complies"
+
+
+async def test_metrics_show_how_far_behind_each_feed_is(suite: Suite, tokens: Tokens) -> None:
+    app = suite.apps["principles"]
+    follower = Follower(app, owner="follower-lag")
+    app.state.follower = follower  # as the background task does
+    async with suite.client("principles", tokens("auditor")) as client:
+        assert "principles_feed_events_behind{" not in (await client.get("/metrics")).text  # not polled yet
+        await make_programme(suite, tokens)
+        await follower.run_once()
+        assert follower.state["portfolio"].behind == 0
+        caught_up = (await client.get("/metrics")).text
+        assert 'principles_feed_events_behind{feed="portfolio"} 0.0' in caught_up
+        assert 'principles_feed_failures{feed="portfolio"} 0.0' in caught_up
+
+        suite.transport.down.add("portfolio.test")
+        try:
+            await follower.run_once()
+        finally:
+            suite.transport.down.discard("portfolio.test")
+        assert 'principles_feed_failures{feed="portfolio"} 1.0' in (await client.get("/metrics")).text
+
+    # The feed names its head on every page: what "behind" is measured against.
+    await make_programme(suite, tokens)
+    async with suite.client("portfolio", tokens("admin")) as portfolio:
+        first = await portfolio.get("/v1/changes", params={"after": 0, "limit": 1})
+        newest = first.headers["X-Feed-Head"]
+        last = await portfolio.get("/v1/changes", params={"after": int(newest) - 1})
+    assert [e["seq"] for e in last.json()["items"]] == [int(newest)]
+    assert int(newest) > first.json()["items"][0]["seq"]
+
+
+async def test_metrics_count_rule_evaluations(suite: Suite, tokens: Tokens) -> None:
+    from services.principles.rules.engine import RULE_STATS
+
+    before = RULE_STATS.evaluations["ok"]
+    follower = Follower(suite.apps["principles"], owner="follower-rules")
+    async with suite.client("principles", architect(tokens)) as client:
+        await make_principle(client, applies_to=["programme"], rule=RULE)
+        await follower.run_once()
+        await make_programme(suite, tokens)
+        await follower.run_once()
+        text = (await client.get("/metrics", headers=tokens("auditor"))).text
+    assert RULE_STATS.evaluations["ok"] > before
+    assert f'principles_rule_evaluations_total{{outcome="ok"}} {float(RULE_STATS.evaluations["ok"])}' in text
+    assert "principles_rule_worker_seconds_total " in text

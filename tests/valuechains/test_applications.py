@@ -8,7 +8,7 @@ from typing import Any
 import httpx2
 
 from tests.conftest import Suite
-from tests.support import Tokens
+from tests.support import Tokens, statements
 from tests.valuechains.helpers import (
     application_body,
     events_for,
@@ -428,3 +428,28 @@ async def test_a_chain_says_how_many_of_the_applications_it_counts_the_caller_ma
             assert shown["applications_not_visible"] == not_visible, clearance
     async with suite.client("valuechains", tokens("admin")) as admin:
         assert (await admin.get(f"/v1/chains/{chain['id']}")).json()["applications_not_visible"] == 0
+
+
+async def test_a_chain_by_id_is_one_statement_with_its_figures(suite: Suite, tokens: Tokens) -> None:
+    async with suite.client("valuechains", tokens("admin")) as admin:
+        chain = await make_chain(admin)
+        empty = await make_chain(admin)
+        await make_application(admin, chain, findings=findings(2, 1), supported_until="2020-01-31")
+        await make_application(admin, chain, data_classification="secret", findings=findings(3))
+    for one in (chain, empty):
+        async with suite.client("valuechains", tokens("reader")) as reader:
+            listed = (await reader.get("/v1/chains", params={"id": one["id"]})).json()["items"]
+            with statements(suite, "valuechains") as seen:
+                single = await reader.get(f"/v1/chains/{one['id']}")
+        assert single.status_code == 200
+        assert single.json() == listed[0]
+        assert single.headers["etag"] == f'"{listed[0]["version"]}"'
+        assert len([s for s, _ in seen if s.lstrip().upper().startswith("SELECT")]) == 1
+    assert listed[0]["active_applications"] == 0
+    async with suite.client("valuechains", tokens("reader")) as reader:
+        figures = (await reader.get(f"/v1/chains/{chain['id']}")).json()
+        assert (await reader.get("/v1/chains/no-such-chain")).status_code == 404
+    assert figures["active_applications"] == 2
+    assert figures["open_critical_findings"] == 5
+    assert figures["applications_past_support"] == 1
+    assert figures["applications_not_visible"] == 1

@@ -122,7 +122,17 @@ class Collection(Generic[M]):
 
     async def render_many(self, ctx: RequestContext, objs: Sequence[M]) -> list[BaseModel]:
         extras = await self.extra_fields(ctx, objs) if objs else {}
-        return [self.read.model_validate({**self.representation(o), **extras.get(o.id, {})}) for o in objs]
+        return [self.rendered(o, extras.get(o.id, {})) for o in objs]
+
+    def rendered(self, obj: M, extras: Mapping[str, Any]) -> BaseModel:
+        return self.read.model_validate({**self.representation(obj), **extras})
+
+    async def read_one(self, ctx: RequestContext, id_: str) -> tuple[M, dict[str, Any]]:
+        """A record for ``GET /v1/<collection>/{id}`` with its derived fields (404 when it does not
+        exist for the caller). A collection may fold both into one statement."""
+        obj = await self.get(ctx, id_)
+        extras = await self.extra_fields(ctx, [obj])
+        return obj, extras.get(obj.id, {})
 
     async def render(self, ctx: RequestContext, obj: M) -> BaseModel:
         return (await self.render_many(ctx, [obj]))[0]

@@ -177,8 +177,8 @@ def crud_router(
         responses={200: {"headers": ETAG_HEADER}, **problem_responses(401, 403, 404, 422)},
     )
     async def get_item(ctx: Ctx, id: ResourceId) -> Response:
-        obj = await c.get(ctx, id)
-        return await ctx.respond(await c.render(ctx, obj), headers=single_headers(obj))
+        obj, extras = await c.read_one(ctx, id)
+        return await ctx.respond(c.rendered(obj, extras), headers=single_headers(obj))
 
     if create and c.create_schema is not None:
         create_schema = c.create_schema

@@ -33,16 +33,19 @@ import socket
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 from fastapi import FastAPI
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 
 from services.chassis.auth import Principal
+from services.chassis.changes import FEED_HEAD_HEADER
 from services.chassis.credentials import ServiceCredentials
 from services.chassis.db import Database, utcnow
 from services.chassis.errors import Problem, ServiceUnavailable
@@ -77,6 +80,9 @@ class LeaseLost(Exception):
 class FeedState:
     failures: int = 0
     retry_at: float = 0.0
+    behind: int | None = None
+    """Events of the feed not processed yet (its head minus our cursor) at the last poll; None while
+    another instance follows it, or before the first poll."""
 
 
 @dataclass(frozen=True)
@@ -134,9 +140,11 @@ class Follower:
     async def follow(self, feed: str) -> int:
         """Process pages of one feed while this instance holds its lease."""
         total = 0
+        state = self.state.setdefault(feed, FeedState())
         while True:
             cursor = await self.claim(feed)
             if cursor is None:
+                state.behind = None
                 return total  # another instance follows this feed now
             response = await self.upstreams.get_json(
                 f"/{feed}/v1/changes",
@@ -146,6 +154,9 @@ class Follower:
             if response.status_code != 200:
                 raise ServiceUnavailable(f"the {feed} change feed answered {response.status_code}")
             events = [e for e in response.json().get("items", []) if isinstance(e, dict)]
+            head = response.headers.get(FEED_HEAD_HEADER, "")
+            if head.isdigit():
+                state.behind = max(0, int(head) - (int(events[-1]["seq"]) if events else cursor))
             if not events:
                 return total
             await self.process(feed, cursor, events)
@@ -366,6 +377,24 @@ def _work_started(event: dict[str, Any]) -> tuple[str, dt.datetime] | None:
         return subject, dt.datetime.fromisoformat(str(event.get("at")).replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def follower_figures(app: FastAPI) -> Iterable[Metric]:
+    """How far behind each followed feed this instance is, and how many polls of it failed in a row."""
+    behind = GaugeMetricFamily(
+        "principles_feed_events_behind",
+        "Events of each followed feed not processed yet (the feed's head minus the cursor), at the last poll.",
+        labels=["feed"],
+    )
+    failures = GaugeMetricFamily(
+        "principles_feed_failures", "Polls of each followed feed that failed in a row.", labels=["feed"]
+    )
+    follower: Follower | None = getattr(app.state, "follower", None)
+    for feed, state in (follower.state if follower is not None else {}).items():
+        if state.behind is not None:
+            behind.add_metric([feed], state.behind)
+        failures.add_metric([feed], state.failures)
+    return [behind, failures]
 
 
 async def follow_changes(app: FastAPI) -> None:

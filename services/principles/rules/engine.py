@@ -27,10 +27,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
 
 from services.chassis.errors import ValidationProblem
 from services.principles.settings import PrinciplesSettings
@@ -302,6 +306,30 @@ _runner = RuleRunner()
 atexit.register(_runner.stop)
 
 
+@dataclass
+class RuleStats:
+    """What this process's rule evaluations came to: how many, by outcome, and the time spent in the
+    worker (the worker process is one per process, so these are too)."""
+
+    evaluations: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+RULE_STATS = RuleStats()
+
+
+def rule_figures(_app: Any = None) -> Iterable[Metric]:
+    """The rule worker's figures for ``/metrics``."""
+    evaluations = CounterMetricFamily(
+        "principles_rule_evaluations", "Rule evaluations, by outcome (ok: true or false; error).", labels=["outcome"]
+    )
+    for outcome in ("ok", "error"):
+        evaluations.add_metric([outcome], RULE_STATS.evaluations[outcome])
+    seconds = CounterMetricFamily("principles_rule_worker_seconds", "Time spent waiting for the rule worker.")
+    seconds.add_metric([], RULE_STATS.seconds)
+    return [evaluations, seconds]
+
+
 async def evaluate(jobs: Sequence[tuple[str, Any]], settings: PrinciplesSettings) -> list[RuleResult]:
     """Evaluate (rule, subject) pairs in the worker process, each within its time and size budget."""
     results: list[RuleResult | None] = [None] * len(jobs)
@@ -320,7 +348,11 @@ async def evaluate(jobs: Sequence[tuple[str, Any]], settings: PrinciplesSettings
         runnable.append((rule, encoded))
         positions.append(i)
     if runnable:
+        started = time.perf_counter()
         answers = await asyncio.to_thread(_runner.run, runnable, settings.rule_timeout_seconds, settings.rule_memory_mb)
+        RULE_STATS.seconds += time.perf_counter() - started
         for i, answer in zip(positions, answers, strict=True):
             results[i] = answer
+    for result in results:
+        RULE_STATS.evaluations["error" if result is None or result.error is not None else "ok"] += 1
     return [r if r is not None else RuleResult(error="not evaluated") for r in results]

@@ -10,13 +10,14 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Date, Select, and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.chassis.dates import add_months
 from services.chassis.figures import tally
 from services.chassis.resources import ARCHIVED
 from services.valuechains.applications.models import Application
+from services.valuechains.chains.models import Chain
 
 SUPPORT_HORIZON_MONTHS = 6
 RELEASE_HORIZON_MONTHS = 12
@@ -109,13 +110,11 @@ def foundation_columns(as_of: dt.date, visible: ColumnElement[bool] | None = Non
     ]
 
 
-async def chain_figures(
-    session: AsyncSession, chain_ids: Sequence[str], today: dt.date, visible: ColumnElement[bool] | None
-) -> dict[str, dict[str, int]]:
-    """The derived figures of these chains in one query: their active applications (every one of them,
-    whatever its classification), open critical and high findings, applications past support, and how
-    many of the counted applications the caller may not see (``visible``: need to know on them)."""
-    stmt = (
+def chain_figures_query(today: dt.date, visible: ColumnElement[bool] | None) -> Select[str, int, int, int, int, int]:
+    """The derived figures per chain, over every chain's active applications (grouped by chain):
+    their number (every one of them, whatever its classification) and how many the caller may see
+    (``visible``: need to know on them), open critical and high findings, applications past support."""
+    return (
         select(
             Application.chain_id,
             *tally(Application.id, visible),
@@ -123,16 +122,39 @@ async def chain_figures(
             total(Application.findings_high).label("high"),
             counted(past_support(today)).label("past_support"),
         )
-        .where(Application.chain_id.in_(list(dict.fromkeys(chain_ids))), active())
+        .where(active())
         .group_by(Application.chain_id)
     )
+
+
+def figures_of(row: Any) -> dict[str, int]:
+    """A chain's figures from a row of ``chain_figures_query`` (its columns, perhaps outer-joined:
+    a chain without active applications has all zeros)."""
+    if row.total is None:
+        return dict.fromkeys(CHAIN_FIGURES, 0)
+    return {
+        "active_applications": int(row.total),
+        "open_critical_findings": int(row.critical),
+        "open_high_findings": int(row.high),
+        "applications_past_support": int(row.past_support),
+        "applications_not_visible": int(row.total) - int(row.seen),
+    }
+
+
+async def chain_figures(
+    session: AsyncSession, chain_ids: Sequence[str], today: dt.date, visible: ColumnElement[bool] | None
+) -> dict[str, dict[str, int]]:
+    """The derived figures of these chains (a page) in one query."""
+    stmt = chain_figures_query(today, visible).where(Application.chain_id.in_(list(dict.fromkeys(chain_ids))))
     figures = {id_: dict.fromkeys(CHAIN_FIGURES, 0) for id_ in chain_ids}
     for row in (await session.execute(stmt)).all():
-        figures[row.chain_id] = {
-            "active_applications": int(row.total),
-            "open_critical_findings": int(row.critical),
-            "open_high_findings": int(row.high),
-            "applications_past_support": int(row.past_support),
-            "applications_not_visible": int(row.total) - int(row.seen),
-        }
+        figures[row.chain_id] = figures_of(row)
     return figures
+
+
+def with_figures(stmt: Select[Any], chain_id: str, today: dt.date, visible: ColumnElement[bool] | None) -> Select[Any]:
+    """``stmt`` (selecting one chain) with that chain's figures beside it, in the same statement."""
+    figures = chain_figures_query(today, visible).where(Application.chain_id == chain_id).subquery()
+    return stmt.outerjoin(figures, figures.c.chain_id == Chain.id).add_columns(
+        figures.c.total, figures.c.seen, figures.c.critical, figures.c.high, figures.c.past_support
+    )

@@ -7,11 +7,11 @@ from typing import Any
 
 from services.chassis.auth import Principal
 from services.chassis.db import utcnow
-from services.chassis.errors import Conflict, Forbidden
+from services.chassis.errors import Conflict, Forbidden, NotFound
 from services.chassis.resources import ARCHIVED, Collection, Operation, Precondition
 from services.chassis.resources.pipeline import act
 from services.chassis.uow import RequestContext
-from services.valuechains.applications.figures import chain_figures
+from services.valuechains.applications.figures import chain_figures, figures_of, with_figures
 from services.valuechains.applications.service import applications
 from services.valuechains.chains.models import Chain
 from services.valuechains.chains.schemas import ChainCreate, ChainQuery, ChainRead, ChainUpdate, Owner
@@ -67,6 +67,15 @@ class Chains(Collection[Chain]):
         """The foundation figures of every chain on the page, in one query."""
         visible = applications.visibility(ctx.principal)
         return await chain_figures(ctx.session, [o.id for o in objs], utcnow().date(), visible)
+
+    async def read_one(self, ctx: RequestContext, id_: str) -> tuple[Chain, dict[str, Any]]:
+        """The chain and its figures in one statement (the row and the aggregate joined)."""
+        visible = applications.visibility(ctx.principal)
+        stmt = with_figures(self.base_select(ctx.principal).where(Chain.id == id_), id_, utcnow().date(), visible)
+        row = (await ctx.session.execute(stmt)).first()
+        if row is None:
+            raise NotFound(f"no {self.kind} {id_}")
+        return row[0], figures_of(row)
 
     async def reassign_owner(self, ctx: RequestContext, owner: Owner) -> Chain:
         """Hand the chain to another accountable person: admin only, If-Match required, audited."""
