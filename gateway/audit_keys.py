@@ -7,7 +7,6 @@ checkpoints look forged, so a service that cannot be reached makes the answer 50
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,6 +15,7 @@ from pydantic import BaseModel, Field
 from gateway.resilience import Upstream, UpstreamClient
 from services.chassis.audit import KEYS_PATH, Jwk
 from services.chassis.errors import Problem, ServiceUnavailable, problem_responses
+from services.chassis.tasks import gather
 
 
 class FeedJwk(Jwk):
@@ -51,7 +51,7 @@ def audit_keys_router() -> APIRouter:
             )
 
         upstreams = list(client.upstreams.values())
-        answers = await asyncio.gather(*(keys_of(u) for u in upstreams))
+        answers = await gather(*(keys_of(u) for u in upstreams))
         missing = [u.name for u, keys in zip(upstreams, answers, strict=True) if keys is None]
         if missing:
             raise ServiceUnavailable(f"the audit keys of {', '.join(missing)} could not be fetched")

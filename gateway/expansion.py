@@ -8,7 +8,6 @@ may see. What cannot be resolved stays a reference with an ``error``; the rest i
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from collections import defaultdict
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from services.chassis.errors import NOT_FOUND, BadRequest, Problem, type_for_sta
 from services.chassis.pagination import MAX_BATCH
 from services.chassis.references import not_found, unresolved
 from services.chassis.routing import parse_href
+from services.chassis.tasks import gather
 
 Slot = tuple[ExpandNode, Any, Any]
 """(node, container, key): ``container[key]`` holds a reference to replace."""
@@ -104,7 +104,7 @@ class Expander:
             for (service, collection), ids in by_collection.items()
             for i in range(0, len(ids), MAX_BATCH)
         ]
-        answers = await asyncio.gather(*(self._batch(*batch) for batch in batches))
+        answers = await gather(*(self._batch(*batch) for batch in batches))
         for answer in answers:
             result.update(answer)
         return result

@@ -9,7 +9,6 @@ and invite archiving what is still in use, so an unreachable service makes the w
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
@@ -26,6 +25,7 @@ from services.chassis.errors import PROBLEM_JSON, ValidationProblem, problem_res
 from services.chassis.pagination import MAX_LIMIT, Page
 from services.chassis.resources import ReferencingItem
 from services.chassis.routing import parse_href
+from services.chassis.tasks import gather
 
 
 class FanOutQuery(BaseModel):
@@ -120,7 +120,7 @@ def references_router() -> APIRouter:
         pending = [s for s in services if s in state]
         authorization = request.headers.get("authorization")
         try:
-            answers = await asyncio.gather(
+            answers = await gather(
                 *(_ask(client, service, query, state[service], authorization) for service in pending)
             )
         except ServiceAnswer as exc:

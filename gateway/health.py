@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.resilience import Upstream, UpstreamClient
 from gateway.settings import GatewaySettings
+from services.chassis.tasks import gather
 
 
 async def _probe(client: UpstreamClient, upstream: Upstream, seconds: float) -> dict[str, Any]:
@@ -49,7 +50,7 @@ async def _probe(client: UpstreamClient, upstream: Upstream, seconds: float) -> 
 async def check_upstreams(client: UpstreamClient, seconds: float) -> dict[str, dict[str, Any]]:
     """Every service's readiness now (each probe allowed ``seconds``), with its breaker; the gauges follow."""
     upstreams = list(client.upstreams.values())
-    probes = await asyncio.gather(*(_probe(client, u, seconds) for u in upstreams))
+    probes = await gather(*(_probe(client, u, seconds) for u in upstreams))
     if client.metrics is not None:
         for upstream, probe in zip(upstreams, probes, strict=True):
             client.metrics.ready.labels(upstream.name).set(1 if probe["ready"] else 0)

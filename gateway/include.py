@@ -18,7 +18,6 @@ before anything is sent (an unknown name is 400 naming it) and never forwarded.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -34,6 +33,7 @@ from gateway.settings import GatewaySettings
 from services.chassis.errors import BadRequest, Problem, ProblemType, ServiceUnavailable, type_for_status
 from services.chassis.routing import SERVICES, parse_href
 from services.chassis.schema_index import ANY_COLLECTION, SchemaIndex
+from services.chassis.tasks import gather
 
 if TYPE_CHECKING:
     from gateway.openapi import OpenAPICatalogue
@@ -191,7 +191,7 @@ class Includer:
         if not isinstance(data, dict):
             return
         href = data["href"] if isinstance(data.get("href"), str) else plan.href
-        answers = await asyncio.gather(*(self.list(c, href) for c in plan.collections))
+        answers = await gather(*(self.list(c, href) for c in plan.collections))
         data["included"] = {c.name: answer for c, answer in zip(plan.collections, answers, strict=True)}
 
     async def list(self, collection: Includable, href: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from services.chassis.canonical import canonical_json
 from services.chassis.errors import Problem
 from services.chassis.routing import SERVICES
 from services.chassis.schema_index import SchemaIndex
+from services.chassis.tasks import gather
 
 logger = logging.getLogger("iv.gateway.openapi")
 
@@ -296,7 +297,7 @@ class OpenAPICatalogue:
 
     async def _fetch_all(self) -> dict[str, dict[str, Any] | None]:
         names = [u.name for u in self.upstreams.upstreams.values()]
-        results = await asyncio.gather(*(self._fetch(name) for name in names))
+        results = await gather(*(self._fetch(name) for name in names))
         return dict(zip(names, results, strict=True))
 
     async def _fetch(self, name: str) -> dict[str, Any] | None:

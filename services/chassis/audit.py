@@ -61,6 +61,7 @@ from services.chassis.pagination import MAX_LIMIT
 from services.chassis.references import Upstreams
 from services.chassis.routing import SERVICES
 from services.chassis.settings import ServiceSettings
+from services.chassis.tasks import gather
 from services.chassis.uow import ReadSession
 
 logger = logging.getLogger("iv.audit")
@@ -533,7 +534,7 @@ async def _witnessed(app: FastAPI, principal: Principal, after: int) -> dict[str
             cursor = batch[-1].number
 
     others = [s for s in SERVICES if s != settings.service]
-    answers = await asyncio.gather(*(ask(s) for s in others))
+    answers = await gather(*(ask(s) for s in others))
     return dict(zip(others, answers, strict=True))
 
 

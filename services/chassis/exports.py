@@ -35,7 +35,6 @@ become rows, which reference columns get their target's name beside them), and a
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import types
@@ -52,6 +51,7 @@ from services.chassis.auth import Principal
 from services.chassis.errors import NotAcceptable, Problem, problem_responses
 from services.chassis.figures import Coverage
 from services.chassis.references import Upstreams, group_by_collection
+from services.chassis.tasks import gather
 from services.chassis.uow import RequestContext
 
 JSON = "application/json"
@@ -393,7 +393,7 @@ async def resolve_names(upstreams: Upstreams, principal: Principal, hrefs: Itera
             return None  # the owner is down or refused: its names stay unresolved
 
     paths = list(by_collection)
-    for path, found in zip(paths, await asyncio.gather(*(fetch(p) for p in paths)), strict=True):
+    for path, found in zip(paths, await gather(*(fetch(p) for p in paths)), strict=True):
         for id_ in by_collection[path]:
             if found is None:
                 names[f"{path}/{id_}"] = UNRESOLVED_UNAVAILABLE

@@ -7,7 +7,6 @@ transaction starts: unknown target 422, owner unreachable 503, and nothing is st
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +21,7 @@ from services.chassis.errors import NOT_FOUND, ProblemType, ServiceUnavailable, 
 from services.chassis.pagination import MAX_BATCH, MAX_LIMIT
 from services.chassis.routing import parse_href
 from services.chassis.settings import CommonSettings
+from services.chassis.tasks import gather
 
 ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 
@@ -181,7 +181,7 @@ class Upstreams:
         """Representations by id, fetched in batches of up to 100; ids not visible are absent."""
         unique = list(dict.fromkeys(ids))
         chunks = [unique[i : i + MAX_BATCH] for i in range(0, len(unique), MAX_BATCH)]
-        pages = await asyncio.gather(
+        pages = await gather(
             *(
                 self.get_json(collection_path, principal, [("id", i) for i in chunk] + [("limit", str(MAX_BATCH))])
                 for chunk in chunks
@@ -203,7 +203,7 @@ class Upstreams:
         by_collection, others = group_by_collection(hrefs)
         result: dict[str, dict[str, Any] | None] = dict.fromkeys(others)
         collections = list(by_collection)
-        fetched = await asyncio.gather(*(self.batch_get(path, by_collection[path], principal) for path in collections))
+        fetched = await gather(*(self.batch_get(path, by_collection[path], principal) for path in collections))
         for path, items in zip(collections, fetched, strict=True):
             for id_ in by_collection[path]:
                 result[f"{path}/{id_}"] = items.get(id_)

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,6 +32,7 @@ from services.chassis.resources import Collection, ListQuery
 from services.chassis.resources.model import M
 from services.chassis.routing import parse_href
 from services.chassis.schema_index import ANY_COLLECTION, SchemaIndex
+from services.chassis.tasks import gather
 from services.principles.kinds import CHAINS_PATH, COLLECTION_OF_KIND, KINDS, SUBJECT_COLLECTIONS, Target
 from services.principles.refs import PRINCIPLES_PATH
 
@@ -217,9 +217,7 @@ async def chain_filters(upstreams: Upstreams, principal: Principal) -> dict[str,
 async def chain_subjects(upstreams: Upstreams, principal: Principal, chain: str) -> list[str]:
     """The chain and every subject its owners list under it now, as this caller may see them."""
     filters = await chain_filters(upstreams, principal)
-    pages = await asyncio.gather(
-        *(upstreams.list_all(path, principal, [(name, chain)]) for path, name in filters.items())
-    )
+    pages = await gather(*(upstreams.list_all(path, principal, [(name, chain)]) for path, name in filters.items()))
     hrefs = [chain, *(item["href"] for page in pages for item in page if isinstance(item.get("href"), str))]
     if len(hrefs) > MAX_CHAIN_SUBJECTS:
         raise ValidationProblem.field(

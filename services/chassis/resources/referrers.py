@@ -9,7 +9,6 @@ An unreachable service makes the archive 503: an answer with a service missing w
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from services.chassis.auth import Principal
 from services.chassis.credentials import ServiceCredentials
 from services.chassis.errors import Conflict
 from services.chassis.resources.collection import Collection
+from services.chassis.tasks import gather
 
 if TYPE_CHECKING:
     from services.chassis.uow import RequestContext
@@ -65,9 +65,7 @@ async def elsewhere(ctx: RequestContext, target: str, principal: Principal) -> l
     own = f"/{ctx.settings.service}"
     prefixes = [prefix for prefix in ctx.upstreams.table if prefix != own]
     params = [("target", target), ("in_use", "true")]
-    pages = await asyncio.gather(
-        *(ctx.upstreams.list_all(f"{prefix}/v1/references", principal, params) for prefix in prefixes)
-    )
+    pages = await gather(*(ctx.upstreams.list_all(f"{prefix}/v1/references", principal, params) for prefix in prefixes))
     return [
         Referrer(item["href"], item["field"])
         for page in pages

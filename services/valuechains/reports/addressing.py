@@ -6,7 +6,6 @@ When the portfolio cannot be asked, the answer says the addressing is unknown, n
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from sqlalchemy import ColumnElement, or_
 
 from services.chassis.errors import ServiceUnavailable
 from services.chassis.pagination import MAX_BATCH
+from services.chassis.tasks import gather
 from services.chassis.uow import RequestContext
 from services.valuechains.applications import figures
 from services.valuechains.applications.models import Application
@@ -38,7 +38,7 @@ async def addressed_by(ctx: RequestContext, hrefs: Sequence[str]) -> dict[str, l
     """Per application href, the initiatives the portfolio shows the caller that name it (503 as
     ``ServiceUnavailable`` when the portfolio cannot be asked)."""
     chunks = [hrefs[i : i + MAX_BATCH] for i in range(0, len(hrefs), MAX_BATCH)]
-    pages = await asyncio.gather(
+    pages = await gather(
         *(
             ctx.upstreams.list_all(INITIATIVES_PATH, ctx.principal, [("application", href) for href in chunk])
             for chunk in chunks
