@@ -74,8 +74,8 @@ def alternate(
     return samples
 
 
-def upstream_requests(client: httpx2.Client, gateway: str) -> float:
-    text = client.get(gateway + "/metrics").text
+def upstream_requests(client: httpx2.Client, gateway: str, auditor: dict[str, str]) -> float:
+    text = client.get(gateway + "/metrics", headers=auditor).text
     return sum(
         float(line.rsplit(" ", 1)[1])
         for line in text.splitlines()
@@ -185,9 +185,10 @@ def main(report: Callable[[str], None] = print) -> None:
                 pages = alternate(
                     client, {"plain": page, "expanded": page + "&expand=value_chain"}, reader, PAGE_REQUESTS
                 )
-                before = upstream_requests(client, gateway)
+                auditor = {"Authorization": f"Bearer {platform.token('auditor')}"}  # /metrics needs it
+                before = upstream_requests(client, gateway, auditor)
                 expanded = client.get(page + "&expand=value_chain", headers=reader).json()
-                sent = upstream_requests(client, gateway) - before
+                sent = upstream_requests(client, gateway, auditor) - before
                 resolved = sum(1 for item in expanded["items"] if "name" in item["value_chain"])
             rates = {
                 "direct": measure_throughput(platform, f"{direct}/v1/chains/{CHAIN}", reader),
