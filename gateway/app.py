@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from gateway.audit_keys import audit_keys_router
 from gateway.fanout import references_router
@@ -31,6 +32,7 @@ from services.chassis.errors import NotFound, add_exception_handlers
 from services.chassis.explorer import mount_explorer
 from services.chassis.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from services.chassis.openapi import PROBLEM_SCHEMA, problem_catalogue
+from services.chassis.queries import make_strict, unchecked_routes
 from services.chassis.references import build_http_client
 from services.chassis.telemetry import (
     Metrics,
@@ -104,6 +106,7 @@ def create_app(
         redoc_url=None,
         telemetry=telemetry_config(provider),
     )
+    make_strict(app)
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.tracer_provider = provider
@@ -122,12 +125,27 @@ def create_app(
     app.add_api_route("/openapi.json", openapi_document, include_in_schema=False)
     mount_explorer(app, title=TITLE)
     for prefix in settings.upstreams():
-        # A service's metrics are for the operators' scraper, never passed through the front door.
+        # What the gateway passes on, the service checks the query of (PassOnRoute). A service's
+        # metrics are for the operators' scraper, never passed through the front door.
         for hidden in ("/metrics", "/metrics/{rest:path}"):
-            app.add_api_route(prefix + hidden, not_proxied, methods=PROXIED_METHODS, include_in_schema=False)
-        app.add_api_route(
-            prefix + "/{path:path}", proxy_endpoint(prefix), methods=PROXIED_METHODS, include_in_schema=False
+            app.router.add_api_route(
+                prefix + hidden,
+                not_proxied,
+                methods=PROXIED_METHODS,
+                include_in_schema=False,
+                route_class_override=PassOnRoute,
+            )
+        app.router.add_api_route(
+            prefix + "/{path:path}",
+            proxy_endpoint(prefix),
+            methods=PROXIED_METHODS,
+            include_in_schema=False,
+            route_class_override=PassOnRoute,
         )
+    # The gateway's own routes refuse a query they do not take, as the services' do.
+    unchecked = unchecked_routes(app.routes, exempt=(PassOnRoute,))
+    if unchecked:
+        raise RuntimeError(f"routes must come from a strict_router (their query is checked): {unchecked}")
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
@@ -143,6 +161,10 @@ def create_app(
     # Outermost of ours, so preflight and error answers carry the headers too.
     app.add_middleware(SecurityHeadersMiddleware)
     return app
+
+
+class PassOnRoute(APIRoute):
+    """A route that passes its request on to a service, query and all: the service checks it."""
 
 
 async def not_proxied(request: Request) -> None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from gateway.resilience import Upstream, UpstreamClient
 from services.chassis.audit import KEYS_PATH, Jwk
 from services.chassis.errors import Problem, ServiceUnavailable, problem_responses
+from services.chassis.queries import strict_router
 from services.chassis.tasks import gather
 
 
@@ -27,7 +28,7 @@ class FeedJwkSet(BaseModel):
 
 
 def audit_keys_router() -> APIRouter:
-    router = APIRouter(tags=["audit"])
+    router = strict_router(tags=["audit"])
 
     @router.get(
         KEYS_PATH,

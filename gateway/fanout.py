@@ -23,6 +23,7 @@ from gateway.resilience import UpstreamClient
 from services.chassis.auth import CurrentPrincipal
 from services.chassis.errors import PROBLEM_JSON, ValidationProblem, problem_responses
 from services.chassis.pagination import MAX_LIMIT, Page
+from services.chassis.queries import strict_router
 from services.chassis.resources import ReferencingItem
 from services.chassis.routing import parse_href
 from services.chassis.tasks import gather
@@ -98,7 +99,7 @@ async def _ask(
 
 
 def references_router() -> APIRouter:
-    router = APIRouter(tags=["references"])
+    router = strict_router(tags=["references"])
 
     @router.get(
         "/references",

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.resilience import Upstream, UpstreamClient
 from gateway.settings import GatewaySettings
+from services.chassis.queries import strict_router
 from services.chassis.tasks import gather
 
 
@@ -67,7 +68,7 @@ async def watch_upstreams(client: UpstreamClient, settings: GatewaySettings) -> 
 
 
 def health_router() -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    router = strict_router(tags=["operations"])
 
     @router.get("/healthz", summary="Liveness", description="200 while the gateway process is alive.")
     async def healthz() -> dict[str, str]:

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from services.chassis.errors import PROBLEM_TYPES, NotFound, ProblemType, problem_responses
+from services.chassis.queries import strict_router
 
 
 class ProblemTypeRead(BaseModel):
@@ -28,7 +29,7 @@ def _read(problem_type: ProblemType) -> ProblemTypeRead:
 
 
 def problems_router() -> APIRouter:
-    router = APIRouter(tags=["problems"])
+    router = strict_router(tags=["problems"])
 
     @router.get("/problems", summary="Problem types", response_model=list[ProblemTypeRead])
     async def catalogue() -> list[ProblemTypeRead]:

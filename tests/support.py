@@ -241,3 +241,17 @@ def statements(suite: Any, service: str) -> Iterator[list[tuple[str, Any]]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def app_with(var_dir: Path, router: Any) -> FastAPI:
+    """A bare service app serving only ``router`` (to see what the chassis refuses to start)."""
+    from services.chassis.app import create_service_app
+
+    return create_service_app(
+        settings_for(var_dir, "portfolio", "sqlite+aiosqlite://"),
+        title="t",
+        description="d",
+        collections=[],
+        routers=[router],
+        migrations_dir=Path(__file__).parent,
+    )

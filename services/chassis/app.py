@@ -27,6 +27,7 @@ from services.chassis.idempotency import IdempotentReplay, purge_expired
 from services.chassis.instances import keep_beating, new_instance_id
 from services.chassis.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from services.chassis.openapi import install_openapi
+from services.chassis.queries import make_strict, unchecked_routes
 from services.chassis.references import Upstreams, build_http_client
 from services.chassis.resources import Collection, references_router
 from services.chassis.resources.routers import unguarded_writes
@@ -140,6 +141,7 @@ def create_service_app(
         redoc_url=None,
         telemetry=telemetry_config(provider),
     )
+    make_strict(app)
     app.state.settings = settings
     app.state.instance_id = new_instance_id()
     app.state.metrics = Metrics(settings.service)
@@ -173,6 +175,9 @@ def create_service_app(
     unguarded = unguarded_writes(app.routes)
     if unguarded:
         raise RuntimeError(f"write routes must be declared with resources.write (the write pipeline): {unguarded}")
+    unchecked = unchecked_routes(app.routes)
+    if unchecked:
+        raise RuntimeError(f"routes must come from a strict_router (their query is checked): {unchecked}")
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)

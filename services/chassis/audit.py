@@ -58,6 +58,7 @@ from services.chassis.changes import GENESIS_HASH, MAX_SEQ, ChangeEvent, ChangeH
 from services.chassis.db import ChassisBase, Database, UTCDateTime, utcnow
 from services.chassis.errors import Forbidden, Problem, problem_responses
 from services.chassis.pagination import MAX_LIMIT
+from services.chassis.queries import strict_router
 from services.chassis.references import Upstreams
 from services.chassis.routing import SERVICES
 from services.chassis.settings import ServiceSettings
@@ -761,7 +762,7 @@ Auditor = Annotated[Principal, Depends(require_role(*AUDITOR_ROLES))]
 
 
 def audit_router(public_prefix: str) -> APIRouter:
-    router = APIRouter(tags=["changes"])
+    router = strict_router(tags=["changes"])
 
     @router.get(
         KEYS_PATH,

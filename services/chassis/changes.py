@@ -25,6 +25,7 @@ from services.chassis.canonical import canonical_digest, canonical_json
 from services.chassis.db import ChassisBase, UTCDateTime, utcnow
 from services.chassis.errors import problem_responses
 from services.chassis.pagination import MAX_LIMIT
+from services.chassis.queries import strict_router
 from services.chassis.uow import CurrentPrincipal, ReadSession
 
 GENESIS_HASH = "0" * 64
@@ -237,7 +238,7 @@ def to_read(event: ChangeEvent) -> ChangeRead:
 
 
 def changes_router(public_prefix: str) -> APIRouter:
-    router = APIRouter(tags=["changes"])
+    router = strict_router(tags=["changes"])
 
     @router.get(
         "/v1/changes",

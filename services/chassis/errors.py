@@ -46,6 +46,12 @@ def _register(slug: str, status: int, title: str, description: str) -> ProblemTy
 
 
 BAD_REQUEST = _register("bad-request", 400, "Bad request", "The request is malformed.")
+QUERY_PARAMETER = _register(
+    "query-parameter",
+    400,
+    "Query parameter not taken",
+    "A query parameter the operation does not take, or a single-valued one given more than once; `parameter` names it.",
+)
 UNAUTHENTICATED = _register(
     "unauthenticated",
     401,

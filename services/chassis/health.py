@@ -12,10 +12,11 @@ from sqlalchemy import text
 from services.chassis.db import Database
 from services.chassis.errors import PROBLEM_JSON, UNAVAILABLE, problem_body
 from services.chassis.migrations import current_revisions, head_revisions
+from services.chassis.queries import strict_router
 
 
 def health_router(migrations_dir: Path) -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    router = strict_router(tags=["operations"])
     heads = head_revisions(migrations_dir)
 
     @router.get("/healthz", summary="Liveness", description="200 while the process is alive.")

@@ -53,9 +53,10 @@ HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "opti
 
 
 def _document_common_problems(operation: dict[str, Any]) -> None:
-    """Answers any operation can give, documented once here instead of on every route: 401/403
-    where a token is needed, 422 where there is input (the chassis rejects unstorable text)."""
-    statuses = []
+    """Answers any operation can give, documented once here instead of on every route: 400 for a
+    query parameter it does not take (``services.chassis.queries``), 401/403 where a token is
+    needed, 422 where there is input (the chassis rejects unstorable text)."""
+    statuses = [400]
     if operation.get("security"):
         statuses += [401, 403]
     if operation.get("parameters") or operation.get("requestBody"):

@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 from fastapi import APIRouter, FastAPI
 
-from services.chassis.app import create_service_app
 from services.chassis.resources.routers import GuardedRoute, unguarded_writes
 from tests.conftest import Suite
 from tests.portfolio.helpers import initiative_body, make_chain, pm
-from tests.support import Tokens, available_services, service_module, settings_for
+from tests.support import Tokens, app_with, available_services, service_module, settings_for
 
 WRITE_METHODS = ("post", "put", "patch", "delete")
 NOWHERE = "019a0000-dead-7000-8000-000000000000"
@@ -61,14 +60,7 @@ def test_a_service_with_an_unguarded_write_refuses_to_start(var_dir: Path) -> No
         return {}
 
     with pytest.raises(RuntimeError, match="write pipeline"):
-        create_service_app(
-            settings_for(var_dir, "portfolio", "sqlite+aiosqlite://"),
-            title="t",
-            description="d",
-            collections=[],
-            routers=[loose],
-            migrations_dir=Path(__file__).parent,
-        )
+        app_with(var_dir, loose)
     assert not any(isinstance(r, GuardedRoute) for r in loose.routes)
 
 
@@ -77,8 +69,8 @@ async def test_a_reader_or_auditor_gets_403_for_every_write_whatever_they_send(
     suite: Suite, tokens: Tokens, role: str
 ) -> None:
     """No body, half a body, a body with unknown fields or a documented example with references,
-    with or without If-Match: 403, and not one call to another service. An auditor reads
-    everything they are cleared for and writes nothing."""
+    with or without If-Match, with a query the route does not take: 403, and not one call to
+    another service. An auditor reads everything they are cleared for and writes nothing."""
     checked = 0
     for service, app in suite.apps.items():
         async with suite.client(service, tokens(role, clearance="secret")) as reader:
@@ -87,6 +79,7 @@ async def test_a_reader_or_auditor_gets_403_for_every_write_whatever_they_send(
                     {"content": NOT_JSON, "headers": {"content-type": "application/json"}},
                     {"json": {"surprise": True}},
                     {"json": {}, "headers": {"If-Match": '"999"', "Idempotency-Key": f"k-{checked}"}},
+                    {"json": {}, "params": {"surprise": "1", "force": "true"}},
                 ]
                 example = example_body(app, operation)
                 if example is not None:

@@ -47,7 +47,8 @@ async def test_service_problems_pass_through(rig: Rig, tokens: Tokens) -> None:
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
     assert missing.json()["type"] == "/problems/not-found"
-    assert unknown_param.status_code == 422
+    assert unknown_param.status_code == 400  # the service's own answer, passed on
+    assert unknown_param.json()["type"] == "/problems/query-parameter"
 
 
 async def test_strips_hop_by_hop_and_spoofable_identity_headers(rig: Rig, tokens: Tokens) -> None:

@@ -23,6 +23,7 @@ from services.chassis.resources.params import (
     ListQuery,
     ReferencesQuery,
     ResourceId,
+    any_of,
 )
 from services.chassis.resources.pipeline import Operation, Precondition
 from services.chassis.resources.routers import (
@@ -57,6 +58,7 @@ __all__ = [
     "ResourceId",
     "ResourceMixin",
     "ResourceRead",
+    "any_of",
     "created_headers",
     "crud_router",
     "guarded",

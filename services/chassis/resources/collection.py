@@ -217,13 +217,19 @@ class Collection(Generic[M]):
         return stmt.where(visibility) if visibility is not None else stmt
 
     def filter_clauses(self, query: ListQuery) -> list[ColumnElement[bool]]:
-        """Equality filters from the query model's own fields (beyond paging and batch)."""
+        """Filters from the query model's own fields (beyond paging and batch): equality, or for a
+        repeatable filter (``any_of``) any of its values."""
         clauses = []
         for field in type(query).model_fields:
             if field in ListQuery.model_fields:
                 continue
             value = getattr(query, field)
-            if value is None:
+            if value is None or value == []:
+                continue
+            if isinstance(value, list):
+                column = getattr(self.model, field)
+                # One value stays an equality, so the composite indexes serve it with their order.
+                clauses.append(column == value[0] if len(value) == 1 else column.in_(value))
                 continue
             if field in self.references:
                 spec = self.references[field]

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Header, Path, Query
 from pydantic import Field
 
 from services.chassis.pagination import MAX_BATCH, PageQuery
+
+MAX_FILTER_VALUES = 20
+
+
+def any_of(description: str = "") -> Any:
+    """A filter that takes one value or several, repeated (``?status=active&status=approved``), and
+    keeps what matches any of them; not given, it filters nothing (``Collection.filter_clauses``)."""
+    repeat = f"Repeatable (`?name=a&name=b`: either), up to {MAX_FILTER_VALUES} values."
+    return Field(default_factory=list, max_length=MAX_FILTER_VALUES, description=f"{description} {repeat}".strip())
 
 
 class ListQuery(PageQuery):

@@ -22,6 +22,7 @@ from services.chassis.concurrency import etag
 from services.chassis.errors import ValidationProblem, problem_responses
 from services.chassis.idempotency import Reservation, reserve_for
 from services.chassis.pagination import Page, apply_keyset, next_link
+from services.chassis.queries import StrictRoute, strict_router
 from services.chassis.resources.collection import Collection
 from services.chassis.resources.model import ResourceMixin
 from services.chassis.resources.params import (
@@ -46,8 +47,9 @@ from services.chassis.uow import Ctx, RequestContext
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-class GuardedRoute(APIRoute):
-    """A write route: steps 1-4 of the pipeline run before FastAPI's own request handling."""
+class GuardedRoute(StrictRoute):
+    """A write route: steps 1-5 of the pipeline run before FastAPI's own request handling, the
+    query's check (``StrictRoute``) after them."""
 
     operation: ClassVar[Operation]
 
@@ -150,7 +152,7 @@ def crud_router(
     def text(operation: str, generic: str = "") -> str:
         return "\n\n".join(part for part in (texts.get(operation, ""), generic) if part)
 
-    router = APIRouter(tags=[c.name])
+    router = strict_router(tags=[c.name])
     page_model = Page[c.read]  # type: ignore[name-defined]
     base = f"/v1/{c.name}"
 
@@ -278,7 +280,7 @@ def nested_router(
     the parent's ``check_state`` whether it takes new children); the parent must exist for the
     caller (404 otherwise).
     """
-    router = APIRouter(tags=[child.name])
+    router = strict_router(tags=[child.name])
     path = f"/v1/{parent.name}/{{id}}/{child.name}"
 
     @router.get(
@@ -328,7 +330,7 @@ class ReferencingItem(BaseModel):
 
 
 def references_router(collections: Sequence[Collection[Any]]) -> APIRouter:
-    router = APIRouter(tags=["references"])
+    router = strict_router(tags=["references"])
 
     @router.get(
         "/v1/references",

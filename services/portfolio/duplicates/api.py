@@ -1,15 +1,16 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from services.chassis.errors import problem_responses
+from services.chassis.queries import strict_router
 from services.chassis.resources import crud_router
 from services.chassis.uow import Ctx
 from services.portfolio.duplicates.dismissals import dismissals
 from services.portfolio.duplicates.schemas import DuplicatePage, DuplicatesQuery
 from services.portfolio.duplicates.service import duplicates
 
-router = APIRouter(tags=["duplicates"])
+router = strict_router(tags=["duplicates"])
 dismissals_router = crud_router(
     dismissals,
     update=False,

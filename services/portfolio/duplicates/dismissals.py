@@ -18,7 +18,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.chassis.auth import clearance_rank
 from services.chassis.errors import Conflict, ValidationProblem
 from services.chassis.references import Ref
-from services.chassis.resources import ARCHIVED, Collection, Input, ListQuery, RefField, ResourceMixin, ResourceRead
+from services.chassis.resources import (
+    ARCHIVED,
+    Collection,
+    Input,
+    ListQuery,
+    RefField,
+    ResourceMixin,
+    ResourceRead,
+    any_of,
+)
 from services.chassis.routing import parse_href
 from services.chassis.uow import RequestContext
 from services.portfolio.base import Base
@@ -85,7 +94,7 @@ class DismissalRead(ResourceRead):
 
 
 class DismissalQuery(ListQuery):
-    kind: DismissalKind | None = Field(default=None, description="Dismissals of this register.")
+    kind: list[DismissalKind] = any_of("Dismissals of this register.")
 
 
 class Dismissals(Collection[DuplicateDismissal]):

@@ -1,7 +1,7 @@
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from services.chassis.errors import problem_responses
+from services.chassis.queries import strict_router
 from services.chassis.resources import (
     ETAG_HEADER,
     LOCATION_HEADER,
@@ -33,7 +33,7 @@ router = crud_router(
     },
 )
 
-decisions = APIRouter()  # tagged "ebos" by the router it joins
+decisions = strict_router()  # tagged "ebos" by the router it joins
 
 
 @write(

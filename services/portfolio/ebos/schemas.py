@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.chassis.references import reference_filter
-from services.chassis.resources import Input, ListQuery, ResourceRead
+from services.chassis.resources import Input, ListQuery, ResourceRead, any_of
 from services.portfolio.common import Classification, Hosting, LongText, Text200
 from services.portfolio.refs import CHAINS_PATH, EboRef, ValueChainRef
 
@@ -167,7 +167,7 @@ class EboRegistered(EboRead):
 
 class EboQuery(ListQuery):
     unit: str | None = Field(default=None, max_length=120, description="EBOs of this unit.")
-    status: Literal["registered", "under_review", "adopted", "tolerated", "phased_out", "archived"] | None = None
+    status: list[Literal["registered", "under_review", "adopted", "tolerated", "phased_out", "archived"]] = any_of()
     value_chain: str | None = reference_filter(CHAINS_PATH, "href of a value chain.")
-    hosting: Hosting | None = None
-    data_classification: Classification | None = None
+    hosting: list[Hosting] = any_of()
+    data_classification: list[Classification] = any_of()

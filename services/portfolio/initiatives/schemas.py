@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 
 from services.chassis.references import reference_filter
-from services.chassis.resources import Input, ListQuery, ResourceRead
+from services.chassis.resources import Input, ListQuery, ResourceRead, any_of
 from services.portfolio.common import BudgetEur, Classification, Funding, Hosting, Kind, LongText, Text200
 from services.portfolio.initiatives.budgets import SPREADING
 from services.portfolio.refs import CHAINS_PATH, PROGRAMMES_PATH, ApplicationRef, ProgrammeRef, ValueChainRef
@@ -199,11 +199,11 @@ class InitiativeQuery(ListQuery):
     value_chain: str | None = reference_filter(
         CHAINS_PATH, "href of a value chain, e.g. `/valuechains/v1/chains/<id>`."
     )
-    kind: Kind | None = None
-    funding: Funding | None = None
-    status: Literal["proposed", "approved", "active", "delivered", "stopped", "archived"] | None = None
-    hosting: Hosting | None = None
-    data_classification: Classification | None = None
+    kind: list[Kind] = any_of()
+    funding: list[Funding] = any_of()
+    status: list[Literal["proposed", "approved", "active", "delivered", "stopped", "archived"]] = any_of()
+    hosting: list[Hosting] = any_of()
+    data_classification: list[Classification] = any_of()
     uses_generic_facilities: bool | None = None
     application: list[Annotated[str, Field(max_length=200)]] = Field(
         default_factory=list,

@@ -2,7 +2,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from services.chassis.resources import Input, ListQuery, Person, ResourceRead
+from services.chassis.resources import Input, ListQuery, Person, ResourceRead, any_of
 
 ProgrammeStatus = Literal["proposed", "active", "completed"]
 Code = Annotated[
@@ -56,6 +56,6 @@ class ProgrammeRead(ResourceRead):
 
 class ProgrammeQuery(ListQuery):
     code: str | None = Field(default=None, max_length=20, description="Exact code.")
-    status: Literal["proposed", "active", "completed", "archived"] | None = None
+    status: list[Literal["proposed", "active", "completed", "archived"]] = any_of()
     owner_subject: str | None = Field(default=None, max_length=200, description="Programmes owned by this subject.")
     owner_unit: str | None = Field(default=None, max_length=120, description="Programmes owned from this unit.")

@@ -1,17 +1,18 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from services.chassis.errors import ValidationProblem
 from services.chassis.exports import Accepted, Export
+from services.chassis.queries import strict_router
 from services.chassis.uow import Ctx
 from services.portfolio.reports.reconciliation import reconciliation_report
 from services.portfolio.reports.schemas import RatioReport, ReconciliationReport, YearRatioReport
 from services.portfolio.reports.service import COUNTED_STATUSES, ratio_report, year_ratio_report
 
-router = APIRouter(tags=["reports"])
+router = strict_router(tags=["reports"])
 
 RATIO = Export(
     filename="ratio",

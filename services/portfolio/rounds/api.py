@@ -1,11 +1,12 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from starlette.responses import Response
 
 from services.chassis.errors import NotFound, problem_responses
 from services.chassis.exports import Accepted, Export
 from services.chassis.pagination import Page
+from services.chassis.queries import strict_router
 from services.chassis.resources import (
     ETAG_HEADER,
     LOCATION_HEADER,
@@ -50,7 +51,7 @@ router = crud_router(
 ItemId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="The item's id.")]
 FROZEN_NOTE = "A closed round is frozen: this is then 409."
 
-extra = APIRouter()  # tagged "rounds" by the router it joins
+extra = strict_router()  # tagged "rounds" by the router it joins
 DIFF = Export(
     filename="round-diff",
     sections=("", "summary", "added", "removed", "decisions_changed", "rank_moves", "budget_moves"),

@@ -5,7 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.chassis.figures import Coverage
 from services.chassis.pagination import PageQuery
-from services.chassis.resources import Input, ListQuery, ResourceRead
+from services.chassis.resources import Input, ListQuery, ResourceRead, any_of
 from services.portfolio.common import BudgetEur, Text200
 from services.portfolio.refs import InitiativeRef, RoundRef
 
@@ -210,12 +210,12 @@ class RoundRead(ResourceRead):
 
 
 class RoundQuery(ListQuery):
-    status: RoundStatus | None = None
+    status: list[RoundStatus] = any_of()
     period: str | None = Field(default=None, max_length=20, description="Exact period, e.g. `2026-T3`.")
 
 
 class RoundItemQuery(PageQuery):
-    decision: Decision | None = None
+    decision: list[Decision] = any_of()
     value_chain: str | None = Field(
         default=None, max_length=200, description="Only items whose initiative serves this value chain (href)."
     )

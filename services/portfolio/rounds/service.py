@@ -124,8 +124,8 @@ class Rounds(PortfolioCollection[Round]):
     async def list_items(self, ctx: RequestContext, round_id: str, query: RoundItemQuery) -> Page[Any]:
         obj = await self.get(ctx, round_id)
         stmt = round_items.base_select(ctx.principal).where(RoundItem.round_id == obj.id)
-        if query.decision is not None:
-            stmt = stmt.where(RoundItem.decision == query.decision)
+        if query.decision:
+            stmt = stmt.where(RoundItem.decision.in_(query.decision))
         if query.value_chain is not None:
             # A closed round's items serve the chain they served when it closed.
             live = RoundItem.initiative_id.in_(select(Initiative.id).where(Initiative.value_chain == query.value_chain))

@@ -1,16 +1,16 @@
 from enum import Enum
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from services.chassis.concurrency import etag
 from services.chassis.errors import problem_responses
+from services.chassis.queries import strict_router
 from services.chassis.resources import ETAG_HEADER, LOCATION_HEADER, crud_router, write
 from services.chassis.uow import Ctx
 from services.principles.assessments.schemas import AssessmentRead, ManualAssessmentCreate
 from services.principles.assessments.service import RECORD_MANUAL, assessments, record_manual
 
-router = APIRouter()
+router = strict_router()
 TAGS: list[str | Enum] = ["assessments"]  # on each route: the included standard routes carry their own
 
 

@@ -3,7 +3,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 
 from services.chassis.references import Ref, reference_filter
-from services.chassis.resources import Input, ResourceRead
+from services.chassis.resources import Input, ResourceRead, any_of
 from services.principles.kinds import SUBJECT_KINDS_DESCRIPTION, SubjectKind
 from services.principles.refs import EVALUATIONS_PATH, EvaluationRef, ExplanationRef, PrincipleRef
 from services.principles.subjects import SubjectRecordQuery
@@ -87,9 +87,9 @@ class ManualAssessmentCreate(Input):
 
 
 class AssessmentQuery(SubjectRecordQuery):
-    subject_kind: SubjectKind | None = None
-    outcome: Outcome | None = None
-    source: Source | None = None
+    subject_kind: list[SubjectKind] = any_of()
+    outcome: list[Outcome] = any_of()
+    source: list[Source] = any_of()
     evaluation: str | None = reference_filter(EVALUATIONS_PATH, "href (or id) of an evaluation.")
     latest: bool = Field(
         default=False, description="Only the latest (non-archived) assessment per principle and subject."

@@ -1,12 +1,11 @@
-from fastapi import APIRouter
-
 from services.chassis.errors import problem_responses
+from services.chassis.queries import strict_router
 from services.chassis.resources import write
 from services.chassis.uow import Ctx
 from services.principles.checks.schemas import ComplianceCheck, ComplianceCheckCreate
 from services.principles.checks.service import CHECK, check
 
-router = APIRouter(tags=["compliance-checks"])
+router = strict_router(tags=["compliance-checks"])
 
 
 @write(

@@ -1,16 +1,16 @@
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from services.chassis.concurrency import etag
 from services.chassis.errors import problem_responses
+from services.chassis.queries import strict_router
 from services.chassis.resources import ETAG_HEADER, LOCATION_HEADER, ResourceId, crud_router, write
 from services.chassis.uow import Ctx
 from services.principles.evaluations.schemas import EvaluationCreate, EvaluationRead
 from services.principles.evaluations.service import EVALUATE, EVALUATOR_ROLES, evaluations, run, shown_assessments
 
-router = APIRouter(tags=["evaluations"])
+router = strict_router(tags=["evaluations"])
 
 EVALUATE_DESCRIPTION = f"""Judge live subjects against the principles ("pas toe of leg uit").
 

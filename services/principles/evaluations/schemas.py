@@ -3,7 +3,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.chassis.references import Ref
-from services.chassis.resources import Input, ListQuery, ResourceRead
+from services.chassis.resources import Input, ListQuery, ResourceRead, any_of
 from services.principles.assessments.schemas import ASSESSMENT_EXAMPLE, AssessmentRead
 from services.principles.kinds import SUBJECT_KINDS_DESCRIPTION, SubjectKind
 from services.principles.refs import PrincipleRef
@@ -105,6 +105,6 @@ class EvaluationRead(ResourceRead):
 
 
 class EvaluationQuery(ListQuery):
-    subject_kind: SubjectKind | None = None
-    trigger: Trigger | None = None
+    subject_kind: list[SubjectKind] = any_of()
+    trigger: list[Trigger] = any_of()
     requested_by: str | None = Field(default=None, max_length=200)

@@ -1,7 +1,7 @@
 from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from services.chassis.concurrency import etag
@@ -9,6 +9,7 @@ from services.chassis.db import utcnow
 from services.chassis.errors import problem_responses
 from services.chassis.exports import Accepted, Export
 from services.chassis.figures import read_tally
+from services.chassis.queries import strict_router
 from services.chassis.resources import (
     ETAG_HEADER,
     LOCATION_HEADER,
@@ -43,7 +44,7 @@ from services.principles.explanations.service import (
     request,
 )
 
-router = APIRouter()
+router = strict_router()
 TAGS: list[str | Enum] = ["explanations"]  # on each route: the included standard routes carry their own
 
 REGISTER_EXPORT = Export(filename="explanations-register", sections=("items",), names=("subject",))

@@ -5,7 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.chassis.figures import Coverage
 from services.chassis.references import Ref
-from services.chassis.resources import Input, ResourceRead
+from services.chassis.resources import Input, ResourceRead, any_of
 from services.principles.kinds import SUBJECT_KINDS_DESCRIPTION, SubjectKind
 from services.principles.refs import PrincipleRef
 from services.principles.subjects import SubjectRecordQuery
@@ -148,7 +148,7 @@ class ExplanationRead(ResourceRead):
 
 
 class ExplanationQuery(SubjectRecordQuery):
-    status: ExplanationStatus | None = None
+    status: list[ExplanationStatus] = any_of()
     requested_by: str | None = Field(default=None, max_length=200)
     review_by_before: dt.date | None = Field(
         default=None,

@@ -1,18 +1,19 @@
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from sqlalchemy import select
 
 from services.chassis.errors import NotFound, ValidationProblem, problem_responses
 from services.chassis.pagination import Page, PageQuery, apply_keyset, decode_cursor, next_link
+from services.chassis.queries import strict_router
 from services.chassis.resources import ResourceId, crud_router
 from services.chassis.uow import Ctx
 from services.principles.principles.models import Principle, PrincipleVersion
 from services.principles.principles.schemas import NORMATIVE_NOTE, PrincipleVersionRead
 from services.principles.principles.service import principles
 
-router = APIRouter()
+router = strict_router()
 TAGS: list[str | Enum] = ["principles"]  # on each route: the included standard routes carry their own
 
 

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.chassis.references import Ref
-from services.chassis.resources import Input, ListQuery, ResourceRead
+from services.chassis.resources import Input, ListQuery, ResourceRead, any_of
 from services.principles.kinds import SUBJECT_KINDS_DESCRIPTION, SubjectKind
 
 Category = Literal[
@@ -138,8 +138,8 @@ class PrincipleRead(ResourceRead):
 
 class PrincipleQuery(ListQuery):
     code: str | None = Field(default=None, max_length=20)
-    category: Category | None = None
-    status: Literal["draft", "active", "retired", "archived"] | None = None
+    category: list[Category] = any_of()
+    status: list[Literal["draft", "active", "retired", "archived"]] = any_of()
 
 
 class PrincipleVersionRead(BaseModel):

@@ -1,14 +1,15 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from services.chassis.exports import Accepted, Export
+from services.chassis.queries import strict_router
 from services.chassis.uow import Ctx
 from services.principles.reports.schemas import ComplianceReport, GroupBy
 from services.principles.reports.service import compliance
 
-router = APIRouter(tags=["reports"])
+router = strict_router(tags=["reports"])
 
 COMPLIANCE = Export(
     filename="compliance",

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.chassis.references import Ref, reference_filter
-from services.chassis.resources import Input, ListQuery, ResourceRead
+from services.chassis.resources import Input, ListQuery, ResourceRead, any_of
 from services.principles.kinds import SUBJECT_COLLECTIONS, SubjectKind
 
 Phase = Literal["start", "execution"]
@@ -121,6 +121,6 @@ class ReviewRead(ResourceRead):
 
 class ReviewQuery(ListQuery):
     subject: str | None = reference_filter(SUBJECT_COLLECTIONS, "href of the subject.", max_length=300)
-    phase: Phase | None = None
-    outcome: ReviewOutcome | None = None
+    phase: list[Phase] = any_of()
+    outcome: list[ReviewOutcome] = any_of()
     reviewer: str | None = Field(default=None, max_length=200)

@@ -5,7 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from services.chassis.references import reference_filter
-from services.chassis.resources import Input, ListQuery, ResourceRead
+from services.chassis.resources import Input, ListQuery, ResourceRead, any_of
 from services.valuechains.applications.models import MAX_FINDINGS
 from services.valuechains.refs import CHAINS_PATH, ChainRef
 
@@ -170,11 +170,11 @@ class ApplicationRead(ResourceRead):
 
 
 class ChainApplicationQuery(ListQuery):
-    category: Category | None = Field(default=None, description="Only applications of this category.")
-    disposition: Disposition | None = Field(default=None, description="Only this disposition, e.g. `eliminate`.")
-    hosting: Hosting | None = Field(default=None, description="Only applications hosted this way.")
-    data_classification: Classification | None = Field(
-        default=None, description="Only this classification (within what your clearance shows you)."
+    category: list[Category] = any_of("Only applications of this category.")
+    disposition: list[Disposition] = any_of("Only this disposition, e.g. `eliminate`.")
+    hosting: list[Hosting] = any_of("Only applications hosted this way.")
+    data_classification: list[Classification] = any_of(
+        "Only this classification (within what your clearance shows you)."
     )
 
 

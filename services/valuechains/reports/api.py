@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from services.chassis.exports import Accepted, Export
+from services.chassis.queries import strict_router
 from services.chassis.uow import Ctx
 from services.valuechains.applications.figures import DEBT_WEIGHTS
 from services.valuechains.reports.history_schemas import (
@@ -26,7 +27,7 @@ from services.valuechains.reports.service import allocation_report, foundation_r
 from services.valuechains.reports.teams import maturity_report, staffing_history, staffing_report
 from services.valuechains.settings import ValuechainsSettings
 
-router = APIRouter(tags=["reports"])
+router = strict_router(tags=["reports"])
 
 STAFFING = Export(filename="staffing", sections=("", "chains", "totals"))
 ALLOCATIONS = Export(filename="allocations", sections=("", "chains", "missing", "overall"))
