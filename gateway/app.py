@@ -31,7 +31,7 @@ from services.chassis.auth import TokenVerifier
 from services.chassis.errors import NotFound, add_exception_handlers
 from services.chassis.explorer import mount_explorer
 from services.chassis.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from services.chassis.openapi import PROBLEM_SCHEMA, problem_catalogue
+from services.chassis.openapi import PROBLEM_SCHEMA, document_common_problems, problem_catalogue
 from services.chassis.queries import make_strict, unchecked_routes
 from services.chassis.references import build_http_client
 from services.chassis.telemetry import (
@@ -174,5 +174,9 @@ async def not_proxied(request: Request) -> None:
 def own_document(app: FastAPI) -> dict[str, Any]:
     """The gateway's own operations, to be merged with the services'."""
     document = get_openapi(title=TITLE, version=VERSION, routes=app.routes)
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                document_common_problems(operation)
     document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     return document

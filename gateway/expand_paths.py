@@ -112,7 +112,7 @@ def plan_expansion(
 def expandable_paths(
     index: SchemaIndex, root: ResponseRoot, *, max_depth: int = MAX_DEPTH, limit: int = 12
 ) -> list[str]:
-    """Expand paths valid on ``root`` (shortest first), for the documentation."""
+    """Expand paths valid on ``root`` (shortest first, up to ``limit``), for the documentation."""
     found: list[str] = []
     frontier: list[tuple[list[str], dict[str, Any]]] = [([], root.schema)]
     while frontier and len(found) < limit:

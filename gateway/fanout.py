@@ -25,14 +25,16 @@ from services.chassis.errors import PROBLEM_JSON, ValidationProblem, problem_res
 from services.chassis.pagination import MAX_LIMIT, Page
 from services.chassis.queries import strict_router
 from services.chassis.resources import ReferencingItem
-from services.chassis.routing import parse_href
+from services.chassis.routing import HREF_PATTERN, parse_href
 from services.chassis.tasks import gather
 
 
 class FanOutQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    target: str = Field(max_length=200, description="The href to look for, e.g. `/valuechains/v1/chains/<id>`.")
+    target: str = Field(
+        max_length=200, pattern=HREF_PATTERN, description="The href to look for, e.g. `/valuechains/v1/chains/<id>`."
+    )
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT, description="Items per page from each service, 1 to 100.")
     after: str | None = Field(default=None, max_length=4096, description="Opaque cursor from the previous `next`.")
     in_use: bool = Field(

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any
 
-from gateway.expand_paths import expandable_paths
+from gateway.expand_paths import MAX_PATHS, expandable_paths
 from gateway.include import DEFAULT_LIMIT, IncludeTable, document_include, include_table
 from gateway.resilience import UpstreamClient
 from services.chassis.canonical import canonical_json
 from services.chassis.errors import Problem
+from services.chassis.references import REFERENCE_EXTENSION
 from services.chassis.routing import SERVICES
 from services.chassis.schema_index import SchemaIndex
 from services.chassis.tasks import gather
@@ -43,6 +44,27 @@ COMPONENT_SECTIONS = (
     "pathItems",
 )
 GATEWAY = "gateway"
+PREFIX = "#/components/schemas/"
+MAX_DOCUMENTED_PATHS = 200
+UNRESOLVED = "UnresolvedReference"
+UNRESOLVED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A reference the gateway could not replace by what it points at, and why.",
+    "required": ["href", "error"],
+    "properties": {
+        "href": {"type": "string"},
+        "error": {
+            "type": "object",
+            "required": ["type", "title", "status", "detail"],
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+            },
+        },
+    },
+}
 
 EXPAND_DESCRIPTION = (
     "Comma-separated paths of references to replace by the resources they point at, resolved "
@@ -207,7 +229,10 @@ def merge_documents(
 
 
 def _document_expand(doc: dict[str, Any]) -> None:
-    """The ``expand`` parameter on every service GET that answers JSON, listing what it can expand."""
+    """The ``expand`` parameter on every service GET whose answer holds references, listing every
+    path it takes; and, in what the services answer, each reference as what it may come back as
+    through the gateway (``<Ref>Expandable``: the reference, the resource it points at, or the
+    reference with the error that kept it from being resolved)."""
     index = SchemaIndex(doc)
     for path, item in doc["paths"].items():
         operation = item.get("get")
@@ -216,21 +241,70 @@ def _document_expand(doc: dict[str, Any]) -> None:
         root = index.response_root(operation)
         if root is None:
             continue
-        examples = expandable_paths(index, root)
-        listing = ", ".join(f"`{p}`" for p in examples) if examples else "none (nothing here is a reference)"
+        paths = expandable_paths(index, root, limit=MAX_DOCUMENTED_PATHS)
         params = operation.setdefault("parameters", [])
-        if any(p.get("name") == "expand" and p.get("in") == "query" for p in params):
+        if not paths or any(p.get("name") == "expand" and p.get("in") == "query" for p in params):
             continue
         params.append(
             {
                 "name": "expand",
                 "in": "query",
                 "required": False,
-                "description": f"{EXPAND_DESCRIPTION}\n\nExpandable here: {listing}.",
-                "schema": {"type": "string", "maxLength": 1000},
-                **({"example": examples[0]} if examples else {}),
+                "style": "form",
+                "explode": True,
+                "description": f"{EXPAND_DESCRIPTION}\n\nExpandable here: {', '.join(f'`{p}`' for p in paths)}.",
+                "schema": {"type": "array", "maxItems": MAX_PATHS, "items": {"type": "string", "enum": paths}},
+                "example": [paths[0]],
             }
         )
+    _expandable_references(doc, index)
+
+
+def _expandable_references(doc: dict[str, Any], index: SchemaIndex) -> None:
+    schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(UNRESOLVED, UNRESOLVED_SCHEMA)
+    refs = {
+        name
+        for name, schema in schemas.items()
+        if isinstance(schema, dict) and REFERENCE_EXTENSION in schema and set(schema.get("properties", {})) == {"href"}
+    }
+    answered = _components_reached(doc, "responses") - _components_reached(doc, "requestBody") - refs
+    expandable: dict[str, str] = {}
+    for name in sorted(refs):
+        target = schemas[name][REFERENCE_EXTENSION]
+        read = index.read_schema_ref(target) if isinstance(target, str) and target != "*" else None
+        resource = {"$ref": read} if read else {"type": "object", "required": ["href"], "description": "A resource."}
+        expandable[f"{PREFIX}{name}"] = f"{PREFIX}{name}Expandable"
+        schemas[f"{name}Expandable"] = {
+            "description": f"{schemas[name].get('description', 'A reference.')} Through the gateway with "
+            "`expand`: the resource it points at, or the reference with an `error`.",
+            "anyOf": [{"$ref": f"{PREFIX}{name}"}, resource, {"$ref": f"{PREFIX}{UNRESOLVED}"}],
+        }
+    for name in answered:
+        for node in _walk_refs(schemas[name]):
+            if node.get("$ref") in expandable:
+                node["$ref"] = expandable[node["$ref"]]
+
+
+def _components_reached(doc: dict[str, Any], part: str) -> set[str]:
+    """The schema components the operations' ``responses`` (or ``requestBody``) reach, transitively."""
+    schemas = doc.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+    todo = [
+        node["$ref"]
+        for item in doc.get("paths", {}).values()
+        for method in HTTP_METHODS
+        if isinstance(item.get(method), dict)
+        for node in _walk_refs(item[method].get(part, {}))
+    ]
+    while todo:
+        ref = todo.pop()
+        if not ref.startswith(PREFIX) or ref[len(PREFIX) :] in seen:
+            continue
+        name = ref[len(PREFIX) :]
+        seen.add(name)
+        todo += [node["$ref"] for node in _walk_refs(schemas.get(name, {}))]
+    return seen
 
 
 @dataclass

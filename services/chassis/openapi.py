@@ -52,7 +52,7 @@ IDEMPOTENCY_PARAMETER: dict[str, Any] = {
 HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options"})
 
 
-def _document_common_problems(operation: dict[str, Any]) -> None:
+def document_common_problems(operation: dict[str, Any]) -> None:
     """Answers any operation can give, documented once here instead of on every route: 400 for a
     query parameter it does not take (``services.chassis.queries``), 401/403 where a token is
     needed, 422 where there is input (the chassis rejects unstorable text)."""
@@ -90,7 +90,7 @@ def install_openapi(app: FastAPI, *, tags: list[dict[str, Any]] | None = None) -
         for path_item in schema.get("paths", {}).values():
             for method, operation in path_item.items():
                 if method in HTTP_METHODS:
-                    _document_common_problems(operation)
+                    document_common_problems(operation)
             operation = path_item.get("post")
             if operation is None:
                 continue

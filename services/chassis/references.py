@@ -89,8 +89,23 @@ def reference_filter(
     to a chain."""
     mark: Any = targets if isinstance(targets, str) else list(targets)
     return Field(
-        default=default, max_length=max_length, description=description, json_schema_extra={REFERENCE_EXTENSION: mark}
+        default=default,
+        max_length=max_length,
+        pattern=href_or_id_pattern(targets),
+        description=description,
+        json_schema_extra={REFERENCE_EXTENSION: mark},
     )
+
+
+ANY_HREF_PREFIX = "/[a-z]+/v1/[a-z][a-z_-]*/"
+
+
+def href_or_id_pattern(targets: str | Sequence[str]) -> str:
+    """What a filter on a reference into ``targets`` takes: an href into one of them (``*``: any
+    collection of the platform), or a bare id, matched whole."""
+    paths = [targets] if isinstance(targets, str) else list(targets)
+    prefix = ANY_HREF_PREFIX if "*" in paths else "(?:" + "|".join(f"{path}/" for path in paths) + ")"
+    return f"^(?:{prefix})?{ID_PATTERN}$"
 
 
 def build_http_client(

@@ -11,7 +11,11 @@ from dataclasses import dataclass
 
 SERVICES: tuple[str, ...] = ("valuechains", "portfolio", "principles")
 
-_HREF = re.compile(r"^/(?P<service>[a-z]+)/v1/(?P<collection>[a-z][a-z_-]*)(?:/(?P<id>[A-Za-z0-9_-]{1,64}))?$")
+HREF_PATTERN = rf"^/({'|'.join(SERVICES)})/v1/[a-z][a-z_-]*(/[A-Za-z0-9_-]{{1,64}})?$"
+"""An href of this platform, for OpenAPI documents (``parse_href`` says the same)."""
+
+# ``\Z``, not ``$``: an href with a trailing newline is not the href without it.
+_HREF = re.compile(r"^/(?P<service>[a-z]+)/v1/(?P<collection>[a-z][a-z_-]*)(?:/(?P<id>[A-Za-z0-9_-]{1,64}))?\Z")
 
 
 @dataclass(frozen=True)

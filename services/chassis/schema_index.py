@@ -220,6 +220,20 @@ class SchemaIndex:
                 listing = self.response_root(operation)
         return listing.schema if listing is not None and listing.is_list else None
 
+    def read_schema_ref(self, collection_path: str) -> str | None:
+        """The ``$ref`` of what a collection's GET by id answers, when it names a component."""
+        one = re.compile(rf"^{re.escape(collection_path)}/\{{[^}}/]+\}}$")
+        for _regex, template, operation in self._get_operations:
+            if not one.match(template):
+                continue
+            responses = operation.get("responses", {})
+            success = next((responses[code] for code in SUCCESS if code in responses), None)
+            content = success.get("content", {}) if isinstance(success, dict) else {}
+            media = next((content[t] for t in JSON_TYPES if t in content), None)
+            ref = media.get("schema", {}).get("$ref") if isinstance(media, dict) else None
+            return ref if isinstance(ref, str) else None
+        return None
+
     # --- examples --------------------------------------------------------------------------
 
     def example(self, schema: Any, depth: int = 0) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -73,23 +74,32 @@ async def test_gateway_operations_and_bearer_scheme(rig: Rig) -> None:
     assert not any(p.startswith(("/openapi.json", "/docs", "/static", "/metrics")) for p in merged["paths"])
 
 
-async def test_expand_is_documented_on_every_service_get_answering_json(rig: Rig) -> None:
+async def test_expand_is_documented_exactly_where_an_answer_holds_references(rig: Rig) -> None:
+    """``expand`` lists every path it takes, and is documented only where there is something to
+    expand; in what the services answer, each reference is described as what it may come back as."""
     async with rig.client() as client:
         merged = (await client.get("/openapi.json")).json()
-    documented = 0
+    documented = {}
     for path, method, operation in operations(merged):
-        json_answer = "application/json" in operation.get("responses", {}).get("200", {}).get("content", {})
         expand = [p for p in operation.get("parameters", []) if p["name"] == "expand" and p["in"] == "query"]
-        if (
-            method == "get"
-            and json_answer
-            and not path.startswith(("/references", "/problems", "/healthz", "/readyz", "/.well-known"))
-        ):
-            assert len(expand) == 1, path
-            documented += 1
-        else:
-            assert expand == [], path
-    assert documented >= 3 * len(available_services())
+        if expand:
+            assert method == "get" and path.startswith(tuple(f"/{s}/" for s in available_services())), path
+            assert expand[0]["schema"]["type"] == "array" and expand[0]["explode"] is True
+            documented[path] = expand[0]["schema"]["items"]["enum"]
+            assert documented[path], path
+    assert len(documented) >= 3 * len(available_services())
+    assert "value_chain" in documented["/portfolio/v1/initiatives"]
+    assert "initiative.value_chain" in documented["/portfolio/v1/rounds/{id}/items"]
+    assert not any(path.endswith(("/healthz", "/readyz")) for path in documented)
+    schemas = merged["components"]["schemas"]
+    expandable = schemas["ChainRefExpandable"]["anyOf"]
+    assert {"$ref": "#/components/schemas/ChainRef"} in expandable
+    assert {"$ref": "#/components/schemas/UnresolvedReference"} in expandable
+    assert any(branch.get("$ref", "").endswith("ChainRead") for branch in expandable)
+    answered = json.dumps(schemas["InitiativeRead"])
+    assert "ChainRefExpandable" in answered and '"#/components/schemas/ChainRef"' not in answered
+    # What a client sends still takes a plain reference.
+    assert "Expandable" not in json.dumps(schemas["InitiativeCreate"])
 
 
 async def test_document_is_cached_when_complete(rig: Rig) -> None:
@@ -156,7 +166,7 @@ def test_merge_renames_differing_components_and_keeps_shared_ones() -> None:
     )
     schemas = merged["components"]["schemas"]
     # Owner differs, so both are renamed; Thing is identical text but points at different Owners.
-    assert set(schemas) == {"AlphaOwner", "BetaOwner", "AlphaThing", "BetaThing", "Problem"}
+    assert set(schemas) == {"AlphaOwner", "BetaOwner", "AlphaThing", "BetaThing", "Problem", "UnresolvedReference"}
     assert schemas["AlphaThing"]["properties"]["owner"]["$ref"] == "#/components/schemas/AlphaOwner"
     assert schemas["BetaThing"]["properties"]["owner"]["$ref"] == "#/components/schemas/BetaOwner"
     alpha_op = merged["paths"]["/alpha/v1/things"]["get"]

@@ -54,7 +54,7 @@ async def test_records_about_a_chain_and_what_belongs_to_it(suite: Suite, tokens
 
         wrong = await client.get("/v1/assessments", params={"value_chain": ours["href"]})
         assert wrong.status_code == 422
-        assert "value chain" in wrong.text
+        assert "value_chain" in wrong.text
 
     # The team moves: its assessments follow it, because the owner is asked, not a copy.
     async with suite.client("valuechains", tokens("admin")) as admin:

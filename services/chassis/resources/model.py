@@ -7,7 +7,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from annotated_types import MinLen
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -39,14 +41,32 @@ M = TypeVar("M", bound=ResourceMixin)
 
 
 class Input(BaseModel):
-    """Base of every request body: unknown fields are rejected, and text must be storable."""
+    """Base of every request body: unknown fields are rejected, text must be storable, and text is
+    trimmed. The trimming comes after the documented limits are checked on the text as sent (a
+    ``maxLength`` means what it says, padding included); text that is nothing but whitespace where
+    some is required is 422."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="before")
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
         return check_text_tree(value)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _trimmed(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str) or value == value.strip():
+            return value
+        trimmed = value.strip()
+        field = cls.model_fields.get(info.field_name or "")
+        if (
+            not trimmed
+            and field is not None
+            and any(isinstance(m, MinLen) and m.min_length > 0 for m in field.metadata)
+        ):
+            raise PydanticCustomError("string_blank", "may not be blank")
+        return trimmed
 
 
 class Person(Input):

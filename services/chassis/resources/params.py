@@ -8,6 +8,7 @@ from fastapi import Header, Path, Query
 from pydantic import Field
 
 from services.chassis.pagination import MAX_BATCH, PageQuery
+from services.chassis.routing import HREF_PATTERN
 
 MAX_FILTER_VALUES = 20
 
@@ -31,7 +32,9 @@ class ListQuery(PageQuery):
 
 
 class ReferencesQuery(PageQuery):
-    target: str = Field(max_length=200, description="The href to look for, e.g. `/valuechains/v1/chains/<id>`.")
+    target: str = Field(
+        max_length=200, pattern=HREF_PATTERN, description="The href to look for, e.g. `/valuechains/v1/chains/<id>`."
+    )
     in_use: bool = Field(
         default=False,
         description=(

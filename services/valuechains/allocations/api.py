@@ -19,7 +19,7 @@ from services.chassis.resources import (
 )
 from services.chassis.uow import Ctx
 from services.valuechains.allocations.models import Allocation
-from services.valuechains.allocations.periods import PERIOD_HELP, parse_period
+from services.valuechains.allocations.periods import PERIOD_HELP, PERIOD_PATTERN, parse_period
 from services.valuechains.allocations.schemas import (
     AllocationPut,
     AllocationRead,
@@ -33,6 +33,8 @@ PeriodParam = Annotated[
     str,
     Path(
         max_length=16,
+        # Documented, and enforced by parse_period with the same pattern and a message that helps.
+        json_schema_extra={"pattern": PERIOD_PATTERN},
         description=f"The period: {PERIOD_HELP}. Anything else is 422.",
         openapi_examples={
             "year": {"summary": "A year", "value": "2027"},

@@ -5,12 +5,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.chassis.figures import CountsAndDetails, Coverage
 from services.chassis.pagination import MAX_BATCH
+from services.chassis.references import href_or_id_pattern
 from services.valuechains.allocations.schemas import Period
 from services.valuechains.applications.schemas import Day
-from services.valuechains.refs import AllocationRef, ApplicationRef, ChainRef, InitiativeRef
+from services.valuechains.refs import CHAINS_PATH, AllocationRef, ApplicationRef, ChainRef, InitiativeRef
 
 ChainFilter = Annotated[
-    list[Annotated[str, Field(max_length=200)]],
+    list[Annotated[str, Field(max_length=200, pattern=href_or_id_pattern(CHAINS_PATH))]],
     Field(
         default_factory=list,
         max_length=MAX_BATCH,
