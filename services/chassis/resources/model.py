@@ -4,8 +4,11 @@ of every representation, and how a field points at another resource."""
 from __future__ import annotations
 
 import datetime as dt
+import types
+import typing
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar, Union
 
 from annotated_types import MinLen
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -40,6 +43,31 @@ class ResourceMixin:
 M = TypeVar("M", bound=ResourceMixin)
 
 
+def _scalar(annotation: Any) -> Any:
+    """The scalar type of a field (``int | None`` and ``Annotated[int, ...]`` are ``int``)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _scalar(typing.get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _scalar(options[0]) if len(options) == 1 else None
+    return annotation
+
+
+def strict_scalar(annotation: Any, value: Any) -> None:
+    """Strict types in bodies: a number is a JSON number and a yes/no a JSON boolean, as the
+    document says, never ``"5"``, ``5.0`` or ``1`` for ``true`` (pydantic's lax mode takes them)."""
+    kind = _scalar(annotation)
+    if value is None:
+        return
+    if kind is bool and not isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "Input should be a JSON boolean, true or false")
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise PydanticCustomError("int_type", "Input should be a JSON integer")
+    if kind in (float, Decimal) and (isinstance(value, bool) or not isinstance(value, int | float | Decimal)):
+        raise PydanticCustomError("float_type", "Input should be a JSON number")
+
+
 class Input(BaseModel):
     """Base of every request body: unknown fields are rejected, text must be storable, and text is
     trimmed. The trimming comes after the documented limits are checked on the text as sent (a
@@ -50,7 +78,10 @@ class Input(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _storable_text(cls, value: Any) -> Any:
+    def _storable_text(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None:
+            strict_scalar(field.annotation, value)
         return check_text_tree(value)
 
     @field_validator("*", mode="after")

@@ -1,0 +1,59 @@
+"""Strict types in bodies (``services.chassis.resources.model.strict_scalar``): a number is a JSON
+number and a yes/no a JSON boolean, as the document says; pydantic's lax mode would take ``"5"``,
+``5.0`` or ``1`` and store something the client did not write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Suite
+from tests.portfolio.helpers import initiative_body, make_chain, pm
+from tests.support import Tokens
+
+LOOSE: list[tuple[str, Any]] = [
+    ("budget_eur", "1000000"),
+    ("budget_eur", 1000000.0),
+    ("budget_eur", True),
+    ("uses_generic_facilities", 1),
+    ("uses_generic_facilities", "true"),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), LOOSE, ids=[f"{f}={v!r}" for f, v in LOOSE])
+async def test_a_loosely_typed_value_is_422_and_changes_nothing(
+    suite: Suite, tokens: Tokens, field: str, value: Any
+) -> None:
+    chain = await make_chain(suite, tokens)
+    async with suite.client("portfolio", pm(tokens)) as manager:
+        answer = await manager.post("/v1/initiatives", json=initiative_body(chain, **{field: value}))
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["errors"][0]["loc"] == ["body", field], answer.text
+        assert (await manager.get("/v1/initiatives")).json()["items"] == []
+        # The same body with the value as its type says is taken.
+        right = {"budget_eur": 1_000_000, "uses_generic_facilities": True}[field]
+        assert (await manager.post("/v1/initiatives", json=initiative_body(chain, **{field: right}))).status_code == 201
+
+
+async def test_numbers_take_json_numbers_and_null_stays_null(suite: Suite, tokens: Tokens) -> None:
+    async with suite.client("valuechains", tokens("admin")) as admin:
+        chain = await admin.post(
+            "/v1/chains",
+            json={
+                "code": "STR1",
+                "name": "Keten",
+                "domain": "Strict",
+                "mission": "Take types at their word.",
+                "owner": {"subject": "u-strict", "name": "S. Trict", "unit": "Eenheid Utrecht"},
+            },
+        )
+        assert chain.status_code == 201, chain.text
+        teams = f"/v1/chains/{chain.json()['id']}/teams"
+        team = {"name": "T", "fte_internal": 2, "fte_hired": 0.5, "maturity": 2}
+        for field, value in (("fte_internal", "2"), ("maturity", 2.0), ("maturity", "2"), ("fte_hired", False)):
+            answer = await admin.post(teams, json={**team, field: value})
+            assert answer.status_code == 422, (field, value, answer.text)
+        created = await admin.post(teams, json=team)
+        assert created.status_code == 201, created.text
+        assert created.json()["fte_internal"] == 2 and created.json()["maturity"] == 2
