@@ -10,6 +10,7 @@ couples the several gateway apps a test process builds. The state machine below 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -191,8 +192,17 @@ class UpstreamClient:
                 f"the {upstream.name} service is unavailable (it failed recently; retrying in {exc.retry_after:.0f}s)",
                 headers={"Retry-After": str(max(1, round(exc.retry_after)))},
             ) from exc
+        started = time.monotonic()
         try:
-            response = await self._with_retries(upstream, method, target, headers, content)
+            for attempt in itertools.count(1):
+                try:
+                    response = await self._attempt(upstream, method, target, headers, content)
+                    break
+                except RETRIED_ERRORS:
+                    wait = self._retry_wait(method, attempt, started)
+                    if wait is None:
+                        raise
+                await asyncio.sleep(wait)
         except (httpx2.RequestError, TimeoutError) as exc:
             upstream.breaker.failed()
             raise _problem_for(upstream, method, exc) from exc
@@ -203,30 +213,16 @@ class UpstreamClient:
         upstream.breaker.succeeded()
         return response
 
-    async def _with_retries(
-        self,
-        upstream: Upstream,
-        method: str,
-        target: str,
-        headers: Sequence[tuple[bytes, bytes]] | Mapping[str, str],
-        content: bytes | None,
-    ) -> httpx2.Response:
-        """Safe methods are tried again after a refused or dropped connection: up to
-        ``retry_attempts`` in all, while the next wait still ends within ``retry_budget_seconds``
-        of the first try. Each wait is random (full jitter) up to 50 ms, 100 ms, 200 ms, ... (at
-        most 400 ms). A plain loop: nothing is built per request for the common first-try success."""
-        attempts = self.settings.retry_attempts if method in RETRIED_METHODS else 1
-        started = time.monotonic()
-        attempt = 1
-        while True:
-            try:
-                return await self._attempt(upstream, method, target, headers, content)
-            except RETRIED_ERRORS:
-                wait = random.uniform(0, min(RETRY_WAIT_MAX, RETRY_WAIT_FIRST * 2 ** (attempt - 1)))
-                if attempt >= attempts or time.monotonic() - started + wait >= self.settings.retry_budget_seconds:
-                    raise
-            attempt += 1
-            await asyncio.sleep(wait)
+    def _retry_wait(self, method: str, attempt: int, started: float) -> float | None:
+        """How long to wait before trying again after ``attempt`` failed to connect or was dropped;
+        None: give up. Safe methods only, ``retry_attempts`` tries in all, and only while the wait
+        ends within ``retry_budget_seconds`` of the first try. Each wait is random (full jitter) up
+        to 50 ms, 100 ms, 200 ms, ... (at most 400 ms). A plain loop in ``send``: nothing is built
+        per request for the common first-try success."""
+        if method not in RETRIED_METHODS or attempt >= self.settings.retry_attempts:
+            return None
+        wait = random.uniform(0, min(RETRY_WAIT_MAX, RETRY_WAIT_FIRST * 2 ** (attempt - 1)))
+        return None if time.monotonic() - started + wait >= self.settings.retry_budget_seconds else wait
 
     async def _attempt(
         self,
