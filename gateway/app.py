@@ -135,12 +135,9 @@ def create_app(
                 include_in_schema=False,
                 route_class_override=PassOnRoute,
             )
-        app.router.add_api_route(
-            prefix + "/{path:path}",
-            proxy_endpoint(prefix),
-            methods=PROXIED_METHODS,
-            include_in_schema=False,
-            route_class_override=PassOnRoute,
+        # A plain Starlette route (no dependencies to resolve): not an API route, so not checked.
+        app.router.add_route(
+            prefix + "/{path:path}", proxy_endpoint(prefix), methods=PROXIED_METHODS, include_in_schema=False
         )
     # The gateway's own routes refuse a query they do not take, as the services' do.
     unchecked = unchecked_routes(app.routes, exempt=(PassOnRoute,))

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx2
 from fastapi.telemetry import TelemetryConfig
-from opentelemetry import metrics, trace
+from opentelemetry import metrics, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
@@ -140,7 +140,19 @@ def instrument_engine(engine: AsyncEngine, provider: ServiceTracerProvider) -> N
 
 
 def instrument_client(client: httpx2.AsyncClient, provider: TracerProvider) -> None:
-    HTTPX2ClientInstrumentor.instrument_client(client, tracer_provider=provider)
+    """A client span per outgoing request from when something exports. Until then each request only
+    carries the current trace context on (W3C ``traceparent``), set by a request hook: the
+    instrumentation's non-recording span per request cost about 7% of the gateway's time under load."""
+    if not isinstance(provider, ServiceTracerProvider):
+        HTTPX2ClientInstrumentor.instrument_client(client, tracer_provider=provider)
+        return
+
+    async def pass_trace_context(request: httpx2.Request) -> None:
+        if not provider.exporting:  # once it exports, the instrumentation's span sets it
+            propagate.inject(request.headers)
+
+    client.event_hooks["request"].append(pass_trace_context)
+    provider.when_exporting(lambda: HTTPX2ClientInstrumentor.instrument_client(client, tracer_provider=provider))
 
 
 def current_trace_id() -> str | None:

@@ -82,6 +82,27 @@ async def test_retries_only_safe_methods_bounded(make_rig: MakeRig, tokens: Toke
     assert counts == {"GET": 3, "HEAD": 3, "POST": 1, "PATCH": 1, "PUT": 1, "DELETE": 1}
 
 
+async def test_retries_stop_within_the_budget(
+    make_rig: MakeRig, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+
+    def longest(low: float, high: float) -> float:
+        waits.append(high)
+        return high
+
+    monkeypatch.setattr("gateway.resilience.random.uniform", longest)
+    async with make_rig(retry_attempts=5, retry_budget_seconds=0.12, breaker_failure_threshold=100) as rig:
+        rig.transport.down.add("valuechains.test")
+        async with rig.client(tokens("reader")) as client:
+            mark = rig.mark()
+            assert (await client.get("/valuechains/v1/chains")).status_code == 503
+            tried = len(rig.sent_to("valuechains.test", mark))
+    # Waits of up to 50 ms, then 100 ms: the second would end past the 120 ms budget, so no third try.
+    assert waits == [0.05, 0.1]
+    assert tried == 2
+
+
 async def test_breaker_opens_fails_fast_and_recovers(make_rig: MakeRig, tokens: Tokens) -> None:
     async with make_rig(breaker_failure_threshold=2, breaker_recovery_seconds=30) as rig:
         clock = FakeClock()
