@@ -20,6 +20,8 @@ from services.chassis.schema_index import ANY_COLLECTION, ResponseRoot, SchemaIn
 MAX_DEPTH = 3
 MAX_REFERENCES = 1000
 MAX_PATHS = 50
+MAX_EXPAND_CHARS = 1000
+"""As documented on every ``expand`` parameter; a longer one is 400, and never echoed."""
 SEGMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -38,6 +40,9 @@ class ExpandNode:
 
 def parse_expand(values: Iterable[str]) -> list[list[str]]:
     """Split ``expand`` values (repeatable, comma-separated) into paths; 400 when malformed."""
+    values = list(values)
+    if sum(len(value) for value in values) > MAX_EXPAND_CHARS:
+        raise BadRequest(f"expand is longer than {MAX_EXPAND_CHARS} characters")
     paths: list[list[str]] = []
     seen: set[str] = set()
     for value in values:
@@ -48,7 +53,7 @@ def parse_expand(values: Iterable[str]) -> list[list[str]]:
             segments = text.split(".")
             bad = next((s for s in segments if not SEGMENT.match(s)), None)
             if bad is not None:
-                raise BadRequest(f"expand path {text!r}: {bad!r} is not a field name")
+                raise BadRequest(f"expand path {text[:80]!r}: {bad[:80]!r} is not a field name")
             if len(segments) > MAX_DEPTH:
                 raise BadRequest(
                     f"expand path {text!r} is {len(segments)} levels deep; at most {MAX_DEPTH} are allowed"

@@ -69,8 +69,8 @@ UNRESOLVED_SCHEMA: dict[str, Any] = {
 EXPAND_DESCRIPTION = (
     "Comma-separated paths of references to replace by the resources they point at, resolved "
     "by the gateway with the caller's token: dotted for nested references (`a.b`), at most 3 "
-    "segments and 1,000 references per request. On a list, paths apply to each item. A reference "
-    "that cannot be resolved (missing, or not visible to you) stays "
+    "segments, 1,000 characters in all and 1,000 references per request. On a list, paths apply "
+    "to each item. A reference that cannot be resolved (missing, or not visible to you) stays "
     '`{"href": ..., "error": {"type": "/problems/not-found", "title": "Not found", "status": 404, '
     '"detail": ...}}` (503 when its owner is down); a path that names no reference is 400.'
 )

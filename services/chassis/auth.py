@@ -279,6 +279,11 @@ bearer_scheme = HTTPBearer(
 )
 
 
+MAX_TOKEN_CHARS = 8192
+"""A signed token of this platform's identity provider is well under 2 KB; a longer one is refused
+before any work is spent on it, and never echoed."""
+
+
 async def principal_of(request: Request) -> Principal:
     """The verified caller of a request (cached on it); 401 problem without a valid token, 403 when
     the token carries none of the platform's roles."""
@@ -288,6 +293,8 @@ async def principal_of(request: Request) -> Principal:
     scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("a bearer token is required")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise Unauthenticated(f"the bearer token is longer than {MAX_TOKEN_CHARS} characters")
     verifier: TokenVerifier = request.app.state.verifier
     principal = await verifier.verify(token)
     if not principal.roles:

@@ -14,6 +14,27 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_day(value: Any) -> Any:
+    """A day as the documents say, ``YYYY-MM-DD``: pydantic would also take ``0`` or ``"20260101"``
+    as seconds since 1970, or a date with a time, and answer for a day the caller did not mean."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return value
+    raise PydanticCustomError("date_format", "Input should be a day, YYYY-MM-DD")
+
+
+IsoDay = Annotated[dt.date, BeforeValidator(iso_day)]
+"""A date in a body or a query, taken only as ``YYYY-MM-DD``."""
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

@@ -57,3 +57,21 @@ async def test_numbers_take_json_numbers_and_null_stays_null(suite: Suite, token
         created = await admin.post(teams, json=team)
         assert created.status_code == 201, created.text
         assert created.json()["fte_internal"] == 2 and created.json()["maturity"] == 2
+
+
+async def test_a_day_is_taken_only_as_yyyy_mm_dd(suite: Suite, tokens: Tokens) -> None:
+    """``0`` or ``20260101`` would be seconds since 1970 to pydantic: a day the caller did not mean."""
+    chain = await make_chain(suite, tokens)
+    async with suite.client("portfolio", pm(tokens)) as manager:
+        for bad in (0, 20260101, "20260101", "2026-01-01T00:00:00"):
+            answer = await manager.post("/v1/initiatives", json=initiative_body(chain, start=bad))
+            assert answer.status_code == 422, (bad, answer.text)
+            assert answer.json()["errors"][0]["loc"] == ["body", "start"], answer.text
+    async with suite.client("valuechains", tokens("reader")) as reader:
+        for bad in ("0", "1700000000", "2026-1-1"):
+            answer = await reader.get("/v1/reports/foundation", params={"as_of": bad})
+            assert answer.status_code == 422, (bad, answer.text)
+        assert (await reader.get("/v1/reports/foundation", params={"as_of": "2026-06-01"})).status_code == 200
+    async with suite.client("principles", tokens("reader")) as reader:
+        answer = await reader.get("/v1/explanations", params={"review_by_before": "0"})
+        assert answer.status_code == 422, answer.text

@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from services.chassis.dates import iso_day
 from services.chassis.db import UTCDateTime, utcnow
 from services.chassis.ids import new_id
 from services.chassis.text import check_text_tree
@@ -60,6 +61,8 @@ def strict_scalar(annotation: Any, value: Any) -> None:
     kind = _scalar(annotation)
     if value is None:
         return
+    if kind is dt.date:
+        iso_day(value)
     if kind is bool and not isinstance(value, bool):
         raise PydanticCustomError("bool_type", "Input should be a JSON boolean, true or false")
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):

@@ -3,6 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.chassis.dates import IsoDay
 from services.chassis.figures import Coverage
 from services.chassis.references import Ref
 from services.chassis.resources import Input, ResourceRead, any_of
@@ -150,7 +151,7 @@ class ExplanationRead(ResourceRead):
 class ExplanationQuery(SubjectRecordQuery):
     status: list[ExplanationStatus] = any_of()
     requested_by: str | None = Field(default=None, max_length=200)
-    review_by_before: dt.date | None = Field(
+    review_by_before: IsoDay | None = Field(
         default=None,
         description="Only approved explanations whose review_by is on or before this date "
         "(which expire this quarter?).",

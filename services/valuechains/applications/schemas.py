@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from services.chassis.dates import IsoDay
 from services.chassis.references import reference_filter
 from services.chassis.resources import Input, ListQuery, ResourceRead, any_of
 from services.valuechains.applications.models import MAX_FINDINGS
@@ -16,7 +17,7 @@ Classification = Literal["public", "internal", "confidential", "secret"]
 
 EARLIEST_DAY = dt.date(1970, 1, 1)
 LATEST_DAY = dt.date(2199, 12, 31)
-Day = Annotated[dt.date, Field(ge=EARLIEST_DAY, le=LATEST_DAY)]
+Day = Annotated[IsoDay, Field(ge=EARLIEST_DAY, le=LATEST_DAY)]
 FindingCount = Annotated[StrictInt, Field(ge=0, le=MAX_FINDINGS)]
 
 CATEGORY_DESCRIPTION = (
