@@ -38,7 +38,7 @@ help:
 	@echo "make lint           ruff, mypy and the import-linter contracts"
 	@echo "make token ROLE=architect [SUB=.. UNIT=.. CLEARANCE=..]  print a development token"
 	@echo "                    (roles: reader auditor contributor portfolio_manager chain_owner architect admin)"
-	@echo "make bench          run the benchmarks in bench/"
+	@echo "make bench          the benchmark's table of ratios (about 4 minutes; QUICK=1: a quick check that it works)"
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -85,7 +85,7 @@ token: install
 		$(if $(CLEARANCE),--clearance "$(CLEARANCE)") $(if $(NAME),--name "$(NAME)")
 
 bench: install
-	@for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python bench/run.py $(if $(QUICK),--quick)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

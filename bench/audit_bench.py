@@ -1,7 +1,8 @@
 """What verifying the audit feed costs everyone else: a cheap GET with and without 20 auditors
 verifying at once.
 
-Run from the repository root: ``.venv/bin/python bench/audit_bench.py`` (``make bench`` runs it).
+Run from the repository root: ``.venv/bin/python bench/audit_bench.py`` (on its own: it takes a few
+minutes, and ``make bench``, bench/run.py, does not run it).
 It starts the real platform (the Procfile's four processes, SQLite, demo data; the principles follower
 off) with the valuechains feed grown to ``EVENTS`` events before it starts, waits until the feed is checkpointed and
 witnessed, verifies it once from genesis (the full cost, timed), then measures ``GET
@@ -23,19 +24,17 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import httpx2  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
 
+from bench.measure import percentile  # noqa: E402
 from bench.processes import COMPONENTS, Platform  # noqa: E402
-from services.chassis.canonical import canonical_json  # noqa: E402
-from services.chassis.changes import ChangeEvent, ChangeHead, event_hash  # noqa: E402
-from services.chassis.db import Database, utcnow  # noqa: E402
+from bench.seed import append_events  # noqa: E402
+from services.chassis.db import Database  # noqa: E402
 
 CHAIN = "019a0000-0000-7000-8000-000000000001"
 EVENTS = 20_000
@@ -47,41 +46,26 @@ ALLOWED = 1.20
 
 
 async def grow_feed(url: str, events: int) -> None:
-    """Append ``events`` events to the chain, hashed as the chassis hashes them (about a path no
-    collection holds), in a few bulk inserts: appending them one by one would take minutes."""
+    """Append ``events`` events to the chain (about a path no collection holds), hashed as the
+    chassis hashes them, in one bulk insert: appending them one by one would take minutes."""
     db = Database(url)
     try:
         async with db.session(write=True) as session:
-            head = await session.get(ChangeHead, 1)
-            assert head is not None
-            seq, prev, now = head.seq, head.hash, utcnow()
-            rows: list[dict[str, Any]] = []
-            for n in range(events):
-                seq += 1
-                event = ChangeEvent(
-                    seq=seq,
-                    type="bench.noted",
-                    subject=f"/valuechains/v1/bench-notes/{n}",
-                    actor="bench",
-                    at=now,
-                    version=1,
-                    changes=canonical_json({"n": [None, n]}),
-                    classification=None,
-                    visible_to_unit=None,
-                    prev_hash=prev,
-                )
-                prev = event_hash(event)
-                rows.append({c.key: getattr(event, c.key) for c in ChangeEvent.__table__.columns} | {"hash": prev})
-            for start in range(0, len(rows), 1000):
-                await session.execute(insert(ChangeEvent), rows[start : start + 1000])
-            head.seq, head.hash = seq, prev
+            await append_events(
+                session,
+                [
+                    {
+                        "type": "bench.noted",
+                        "subject": f"/valuechains/v1/bench-notes/{n}",
+                        "actor": "bench",
+                        "version": 1,
+                        "changes": {"n": [None, n]},
+                    }
+                    for n in range(events)
+                ],
+            )
     finally:
         await db.dispose()
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 def cheap_gets(url: str, headers: dict[str, str]) -> list[float]:

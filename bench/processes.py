@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2
+from sqlalchemy.engine import make_url
 
 from deploy.supervise import procfile
 
@@ -39,6 +40,35 @@ def free_port() -> int:
 def procfile_commands(path: Path = ROOT / "deploy" / "Procfile") -> dict[str, str]:
     """``name: command`` lines of the Procfile (read as ``make run`` reads them)."""
     return procfile(path)
+
+
+async def create_postgres_database(base_url: str, name: str, *, template: str | None = None) -> str:
+    """A new database ``name`` (empty, or a copy of the database ``template``); its URL."""
+    import asyncpg
+
+    url = make_url(base_url)
+    conn = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password, database="postgres"
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    finally:
+        await conn.close()
+    return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres_database(base_url: str, name: str) -> None:
+    import asyncpg
+
+    url = make_url(base_url)
+    conn = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password, database="postgres"
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 @dataclass
@@ -155,11 +185,7 @@ class Platform:
 
     def stop_all(self, *, timeout: float = 15) -> dict[str, int]:
         """SIGINT to every process at once (as Ctrl-C in a terminal), then wait for each."""
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        # One signal only: a second SIGINT tells uvicorn to skip its graceful shutdown.
-        return {name: self._reap(process, timeout) for name, process in self.processes.items()}
+        return stop_platforms(self, timeout=timeout)[0]
 
     @staticmethod
     def _reap(process: subprocess.Popen[bytes], timeout: float) -> int:
@@ -188,6 +214,19 @@ class Platform:
 
     def describe(self) -> str:
         return ", ".join(f"{name} {self.url(name)}" for name in COMPONENTS) + f" ({shlex.quote(str(self.workdir))})"
+
+
+def stop_platforms(*platforms: Platform, timeout: float = 15) -> list[dict[str, int]]:
+    """``stop_all`` of several platforms at once: every process signalled, then each waited for."""
+    for platform in platforms:
+        for process in platform.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+    # One signal only: a second SIGINT tells uvicorn to skip its graceful shutdown.
+    return [
+        {name: Platform._reap(process, timeout) for name, process in platform.processes.items()}
+        for platform in platforms
+    ]
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bench.processes import create_postgres_database, drop_postgres_database
 from gateway.app import create_app as create_gateway
 from services.chassis import demo
 from services.chassis.auth import ensure_dev_key
@@ -39,9 +40,7 @@ from tests.support import (
     Tokens,
     available_services,
     client_for,
-    create_postgres_database,
     database_base_url,
-    drop_postgres_database,
     gateway_settings,
     running,
     service_module,

@@ -7,16 +7,15 @@ import datetime as dt
 import importlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx2
 from fastapi import FastAPI
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
 
+from bench.plans import statements as captured_statements
 from gateway.settings import GatewaySettings
 from services.chassis.auth import issue_dev_token
 from services.chassis.routing import SERVICES
@@ -139,35 +138,6 @@ def database_base_url() -> str | None:
     return os.environ.get("IV_TEST_POSTGRES_URL") or None
 
 
-async def create_postgres_database(base_url: str, name: str, *, template: str | None = None) -> str:
-    """A new database ``name`` (empty, or a copy of the database ``template``); its URL."""
-    import asyncpg
-
-    url = make_url(base_url)
-    conn = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password, database="postgres"
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-    finally:
-        await conn.close()
-    return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-
-
-async def drop_postgres_database(base_url: str, name: str) -> None:
-    import asyncpg
-
-    url = make_url(base_url)
-    conn = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password, database="postgres"
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 def unique_name(prefix: str) -> str:
     return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
 
@@ -227,20 +197,9 @@ def own_operations(schema: Mapping[str, Any], prefixes: tuple[str, ...]) -> list
     ]
 
 
-@contextlib.contextmanager
-def statements(suite: Any, service: str) -> Iterator[list[tuple[str, Any]]]:
+def statements(suite: Any, service: str) -> contextlib.AbstractContextManager[list[tuple[str, Any]]]:
     """The SQL statements (with their parameters) the service sends meanwhile."""
-    engine = suite.apps[service].state.db.engine.sync_engine
-    seen: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    return captured_statements(suite.apps[service].state.db.engine.sync_engine)
 
 
 def app_with(var_dir: Path, router: Any) -> FastAPI:

@@ -8,10 +8,9 @@ every match and sorting it for one page. On PostgreSQL the planner decides by st
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from bench.plans import page_statement, query_plan
 from tests.conftest import Suite
 from tests.support import Tokens, available_services, database_base_url, statements
 
@@ -20,21 +19,14 @@ pytestmark = pytest.mark.skipif(database_base_url() is not None, reason="SQLite'
 CHAIN = "/valuechains/v1/chains/019a0000-0000-7000-8000-000000000001"
 
 
-async def plan_of(suite: Suite, service: str, statement: str, parameters: Any) -> list[str]:
-    async with suite.apps[service].state.db.session(write=False) as session:
-        connection = await session.connection()
-        rows = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-        return [row[3] for row in rows]
-
-
 async def page_plan(suite: Suite, service: str, headers: dict[str, str], path: str, table: str) -> list[str]:
     """The plan of the query that read the page's rows from ``table``."""
     with statements(suite, service) as seen:
         async with suite.client(service, headers) as client:
             answer = await client.get(path)
     assert answer.status_code == 200, answer.text
-    [(statement, parameters)] = [(s, p) for s, p in seen if f"FROM {table}" in s and "LIMIT" in s]
-    return await plan_of(suite, service, statement, parameters)
+    statement, parameters = page_statement(seen, table)
+    return await query_plan(suite.apps[service].state.db, statement, parameters)
 
 
 @pytest.mark.parametrize(

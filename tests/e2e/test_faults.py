@@ -20,15 +20,13 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from bench.processes import ROOT, Platform, free_port
+from bench.processes import ROOT, Platform, create_postgres_database, drop_postgres_database, free_port
 from gateway.app import create_app as create_gateway
 from tests.faults import FaultProxy, fault_proxy
 from tests.support import (
     Tokens,
     client_for,
-    create_postgres_database,
     database_base_url,
-    drop_postgres_database,
     gateway_settings,
     running,
     unique_name,

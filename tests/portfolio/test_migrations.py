@@ -20,6 +20,7 @@ from sqlalchemy import Connection, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bench.processes import create_postgres_database, drop_postgres_database
 from services.chassis.db import single_use_engine
 from services.chassis.migrations import alembic_config, upgrade
 from services.portfolio.app import MIGRATIONS
@@ -27,7 +28,7 @@ from services.portfolio.initiatives.budgets import spread
 from services.portfolio.rounds.models import Round, RoundItem
 from tests.conftest import Suite
 from tests.portfolio.helpers import created, initiative_body, make_chain, pm
-from tests.support import Tokens, create_postgres_database, database_base_url, drop_postgres_database, unique_name
+from tests.support import Tokens, database_base_url, unique_name
 
 BEFORE = "da8e3789bb57"  # the revision before one open round and the snapshots
 BEFORE_BUDGETS = "01cc229e53bd"  # the revision before money per year
