@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import ValidationError
 from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.chassis.auth import ensure_dev_key
@@ -104,6 +105,28 @@ def test_database_url_comes_from_the_service_variable(monkeypatch: pytest.Monkey
     assert ServiceSettings.for_service("portfolio").database_url == "sqlite+aiosqlite:////tmp/elsewhere.db"
     with pytest.raises(ValueError, match="unknown service"):
         ServiceSettings.for_service("payroll")
+
+
+def test_database_password_comes_from_a_file_not_the_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The URL names user, host and database; the password is a mounted file, set into the URL as a
+    password (quoted, never pasted into the text), so a password with URL characters still works."""
+    password = tmp_path / "password"
+    password.write_text("p@ss:w/rd%\n")
+    monkeypatch.setenv("IV_PORTFOLIO_DATABASE_URL", "postgresql+asyncpg://portfolio@db:5432/portfolio")
+    monkeypatch.setenv("IV_PORTFOLIO_DATABASE_PASSWORD_FILE", str(password))
+    url = make_url(ServiceSettings.for_service("portfolio").database_url)
+    assert (url.username, url.password, url.host, url.port, url.database) == (
+        "portfolio",
+        "p@ss:w/rd%",
+        "db",
+        5432,
+        "portfolio",
+    )
+    # One service's variables are not another's: principles keeps its own (default) database.
+    assert make_url(ServiceSettings.for_service("principles").database_url).password is None
+    password.write_text("postgres")
+    with pytest.raises(ValidationError, match="default password"):
+        ServiceSettings.for_service("portfolio", environment="production", jwks_url="https://idp.example/jwks")
 
 
 @pytest.mark.parametrize("service", available_services())
