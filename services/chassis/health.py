@@ -1,4 +1,10 @@
-"""``/healthz``: the process is alive. ``/readyz``: the database answers and is at head."""
+"""``/healthz``: the process is alive. ``/readyz``: the database answers and is at head.
+
+A schema at revisions this code does not know is a newer release's, migrated before its pods
+serve (migrations keep the previous release working: docs/operations.md): the running release
+stays ready through the upgrade, and after a rollback. A schema behind head, or at nothing, is not
+ready.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,14 @@ from sqlalchemy import text
 
 from services.chassis.db import Database
 from services.chassis.errors import PROBLEM_JSON, UNAVAILABLE, problem_body
-from services.chassis.migrations import current_revisions, head_revisions
+from services.chassis.migrations import current_revisions, head_revisions, known_revisions
 from services.chassis.queries import strict_router
 
 
 def health_router(migrations_dir: Path) -> APIRouter:
     router = strict_router(tags=["operations"])
     heads = head_revisions(migrations_dir)
+    known = known_revisions(migrations_dir)
 
     @router.get("/healthz", summary="Liveness", description="200 while the process is alive.")
     async def healthz() -> dict[str, str]:
@@ -26,7 +33,10 @@ def health_router(migrations_dir: Path) -> APIRouter:
     @router.get(
         "/readyz",
         summary="Readiness",
-        description="200 when the database is reachable and migrated to head; 503 problem otherwise.",
+        description=(
+            "200 when the database is reachable and migrated to head (or to a newer release's head); "
+            "503 problem otherwise."
+        ),
         responses={503: {"description": "Not ready", "content": {PROBLEM_JSON: {}}}},
     )
     async def readyz(request: Request) -> JSONResponse:
@@ -39,10 +49,14 @@ def health_router(migrations_dir: Path) -> APIRouter:
                     await session.execute(text("SELECT 1"))
                     checks["database"] = "ok"
                     current = await current_revisions(await session.connection())
-                checks["schema"] = (
-                    "at head" if current == heads else (f"at {sorted(current) or 'nothing'}, head is {sorted(heads)}")
-                )
-                ready = current == heads
+                newer = bool(current) and not current & known
+                if current == heads:
+                    checks["schema"] = "at head"
+                elif newer:
+                    checks["schema"] = f"at {sorted(current)}, newer than this version's head {sorted(heads)}"
+                else:
+                    checks["schema"] = f"at {sorted(current) or 'nothing'}, head is {sorted(heads)}"
+                ready = current == heads or newer
             except Exception as exc:  # noqa: BLE001 - any failure means not ready
                 checks["database"] = f"unreachable: {type(exc).__name__}"
                 ready = False

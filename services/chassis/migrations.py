@@ -39,6 +39,12 @@ def head_revisions(migrations_dir: Path) -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config(migrations_dir, "sqlite://")).get_heads())
 
 
+def known_revisions(migrations_dir: Path) -> set[str]:
+    """Every revision this code has, heads and all before them."""
+    script = ScriptDirectory.from_config(alembic_config(migrations_dir, "sqlite://"))
+    return {revision.revision for revision in script.walk_revisions()}
+
+
 async def current_revisions(conn: AsyncConnection) -> set[str]:
     def read(sync_conn: Connection) -> set[str]:
         return set(MigrationContext.configure(sync_conn).get_current_heads())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal, Self, TypeVar
+from typing import ClassVar, Literal, Self, TypeVar
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -98,8 +98,15 @@ class CommonSettings(BaseSettings):
 class ServiceSettings(CommonSettings):
     """Settings of one domain service."""
 
+    # Variables read per service as ``IV_<SERVICE>_<NAME>`` (``for_service``), so one process can
+    # act for several services (a migration job) while each has a database of its own.
+    PER_SERVICE: ClassVar[tuple[str, ...]] = ("database_url", "database_password_file")
+
     service: str = "service"
     database_url: str = ""
+    # The database password as a file (a mounted secret), so the URL carries none: it is set into
+    # the URL as its password, replacing any the URL has.
+    database_password_file: Path | None = None
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     # How long a key stays "in flight" before a retry may take it over (a request that died). A
     # request that is merely slow and loses its key this way is undone, not done twice.
@@ -140,13 +147,15 @@ class ServiceSettings(CommonSettings):
 
     @classmethod
     def for_service(cls, service: str, **overrides: object) -> Self:
-        """Settings for ``service``; its database URL comes from ``IV_<SERVICE>_DATABASE_URL``."""
+        """Settings for ``service``; ``IV_<SERVICE>_DATABASE_URL`` (and the other ``PER_SERVICE``
+        names) win over ``IV_DATABASE_URL``."""
         if service not in SERVICES:
             raise ValueError(f"unknown service {service!r}")
         values: dict[str, object] = {"service": service}
-        url = os.environ.get(f"IV_{service.upper()}_DATABASE_URL")
-        if url:
-            values["database_url"] = url
+        for name in cls.PER_SERVICE:
+            value = os.environ.get(f"IV_{service.upper()}_{name.upper()}")
+            if value:
+                values[name] = value
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
@@ -154,6 +163,10 @@ class ServiceSettings(CommonSettings):
     def _default_database(self) -> ServiceSettings:
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite+aiosqlite:///{self.var_dir / (self.service + '.db')}")
+        if self.database_password_file is not None:
+            object.__setattr__(
+                self, "database_url", _with_password(self.database_url, self.database_password_file.read_text().strip())
+            )
         if self.environment == "production":
             password = _password_of(self.database_url)
             if password is not None and password in DEFAULT_PASSWORDS:
@@ -188,3 +201,9 @@ def _password_of(url: str) -> str | None:
     from sqlalchemy.engine import make_url
 
     return make_url(url).password
+
+
+def _with_password(url: str, password: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(password=password).render_as_string(hide_password=False)

@@ -19,15 +19,18 @@ import jwt
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import ValidationError
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.chassis.auth import ensure_dev_key
 from services.chassis.db import ChassisBase, Database
+from services.chassis.migrations import alembic_config, upgrade
 from services.chassis.settings import CommonSettings, ServiceSettings
 from services.chassis.telemetry import TraceContextFilter, build_tracer_provider, instrument_engine
 from tests.conftest import ServiceDatabase, Suite
@@ -106,6 +109,28 @@ def test_database_url_comes_from_the_service_variable(monkeypatch: pytest.Monkey
         ServiceSettings.for_service("payroll")
 
 
+def test_database_password_comes_from_a_file_not_the_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The URL names user, host and database; the password is a mounted file, set into the URL as a
+    password (quoted, never pasted into the text), so a password with URL characters still works."""
+    password = tmp_path / "password"
+    password.write_text("p@ss:w/rd%\n")
+    monkeypatch.setenv("IV_PORTFOLIO_DATABASE_URL", "postgresql+asyncpg://portfolio@db:5432/portfolio")
+    monkeypatch.setenv("IV_PORTFOLIO_DATABASE_PASSWORD_FILE", str(password))
+    url = make_url(ServiceSettings.for_service("portfolio").database_url)
+    assert (url.username, url.password, url.host, url.port, url.database) == (
+        "portfolio",
+        "p@ss:w/rd%",
+        "db",
+        5432,
+        "portfolio",
+    )
+    # One service's variables are not another's: principles keeps its own (default) database.
+    assert make_url(ServiceSettings.for_service("principles").database_url).password is None
+    password.write_text("postgres")
+    with pytest.raises(ValidationError, match="default password"):
+        ServiceSettings.for_service("portfolio", environment="production", jwks_url="https://idp.example/jwks")
+
+
 @pytest.mark.parametrize("service", available_services())
 async def test_health_and_readiness(suite: Suite, service: str) -> None:
     async with suite.client(service) as client:
@@ -122,7 +147,35 @@ async def test_not_ready_on_an_unmigrated_database(var_dir: Path, tmp_path: Path
         response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["checks"]["schema"].startswith("at nothing")
+    assert response.json()["checks"]["schema"].startswith("at nothing"), response.json()
+
+
+async def test_ready_on_a_schema_a_newer_release_migrated(var_dir: Path, tmp_path: Path) -> None:
+    """During an upgrade the new release's migration Job runs while the old pods still serve: a
+    schema at a revision this code does not know is ahead of it, not behind, and the old pods stay
+    ready. One behind head is not."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'newer.db'}"
+    migrations = service_module("valuechains").MIGRATIONS
+    await upgrade(migrations, url)
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE alembic_version SET version_num = 'from-a-newer-release'"))
+    await engine.dispose()
+    app = service_module("valuechains").create_app(settings_for(var_dir, "valuechains", url))
+    async with running(app), client_for(app) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 200, response.text
+    assert "newer than this version's head" in response.json()["checks"]["schema"]
+
+    older = f"sqlite+aiosqlite:///{tmp_path / 'older.db'}"
+    revisions = list(ScriptDirectory.from_config(alembic_config(migrations, older)).walk_revisions())
+    if len(revisions) < 2:
+        pytest.skip("one revision only: no schema behind head to test")
+    await upgrade(migrations, older, revisions[1].revision)
+    app = service_module("valuechains").create_app(settings_for(var_dir, "valuechains", older))
+    async with running(app), client_for(app) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
 
 
 async def test_metrics_count_requests_by_route(suite: Suite, tokens: Tokens) -> None:
