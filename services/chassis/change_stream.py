@@ -8,6 +8,7 @@ sent those again (and nothing committed before the head can still appear below i
 serialised through the head row, so events commit in seq order).
 
 A caller may hold ``IV_STREAM_MAX_PER_CALLER`` streams at once in one process; the next is 429.
+A stream ends when the caller's token expires, so it never outlives what the token allows.
 Heartbeats (an SSE comment) every ``IV_STREAM_HEARTBEAT_SECONDS`` keep proxies and the gateway
 from taking a quiet stream for a dead one. sse-starlette writes the events, sends the heartbeats
 and ends the stream when the client goes away.
@@ -16,6 +17,7 @@ and ends the stream when the client goes away.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -70,10 +72,14 @@ class StreamSlots:
         return release
 
 
-async def follow(read_batch: ReadBatch, after: int, poll_seconds: float) -> AsyncIterator[ServerSentEvent]:
-    """The events after ``after``, for ever: a full batch is followed at once, otherwise after a poll."""
+async def follow(
+    read_batch: ReadBatch, after: int, poll_seconds: float, *, until: float | None = None
+) -> AsyncIterator[ServerSentEvent]:
+    """The events after ``after``: a full batch is followed at once, otherwise after a poll; until
+    the caller's token expires (``until``, epoch seconds), when the stream ends: the client comes
+    back with a new token and ``Last-Event-ID``, and need to know is decided for that token."""
     cursor = after
-    while True:
+    while until is None or time.time() < until:
         items, cursor_to = await read_batch(cursor)
         for item in items:
             yield ServerSentEvent(data=item.data, event=item.type, id=str(item.seq), sep="\n")

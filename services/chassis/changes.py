@@ -318,7 +318,8 @@ def changes_router(public_prefix: str) -> APIRouter:
             "send `Last-Event-ID` with the last `id` you received (an `EventSource` does so "
             "itself): it takes precedence over `after`, and the stream goes on after that event "
             "with nothing repeated and nothing left out. A comment (`: keep-alive`) is sent every "
-            "`IV_STREAM_HEARTBEAT_SECONDS` (15) while nothing happens. One caller may hold "
+            "`IV_STREAM_HEARTBEAT_SECONDS` (15) while nothing happens. The stream ends when your "
+            "token expires: come back with a new one and `Last-Event-ID`. One caller may hold "
             "`IV_STREAM_MAX_PER_CALLER` (3) streams at once per instance; the next is 429."
         ),
     )
@@ -362,7 +363,7 @@ def changes_router(public_prefix: str) -> APIRouter:
             return items, items[-1].seq if full else head
 
         return ChangeStreamResponse(
-            follow(read_batch, start, settings.stream_poll_seconds),
+            follow(read_batch, start, settings.stream_poll_seconds, until=principal.expires_at),
             heartbeat=settings.stream_heartbeat_seconds,
             release=release,
         )

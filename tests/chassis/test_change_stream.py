@@ -6,7 +6,9 @@ transport that streams (``StreamingASGITransport``), so each test takes a fracti
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import datetime as dt
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -114,6 +116,14 @@ async def test_classified_events_are_left_out_and_the_stream_goes_on(streaming_s
 async def test_a_quiet_stream_sends_heartbeats(streaming_suite: Suite, tokens: Tokens) -> None:
     async with stream_client(streaming_suite, tokens("reader")) as client, opened(client) as events:
         assert await events.next(within=1.0) == {"comment": "keep-alive"}
+
+
+async def test_a_stream_ends_when_its_token_expires(streaming_suite: Suite, tokens: Tokens) -> None:
+    short = tokens("reader", ttl=dt.timedelta(seconds=1))
+    async with stream_client(streaming_suite, short) as client, opened(client) as events:
+        async with asyncio.timeout(2):
+            rest = [line async for line in events.lines]  # heartbeats, then the end
+    assert rest and all(not line or line == ": keep-alive" for line in rest)
 
 
 async def test_a_caller_may_hold_only_so_many_streams(streaming_suite: Suite, tokens: Tokens) -> None:
