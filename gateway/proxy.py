@@ -1,7 +1,8 @@
 """``/<service>/...`` to that service's ``/...``: method, path, query, body and safe headers.
 
 The token is verified here first (401 before any upstream is bothered) and forwarded as it came,
-so each service checks it again and access follows the person. ``expand`` is the gateway's own
+so each service checks it again and access follows the person. An event stream is passed through
+as it arrives (gateway/streams.py). ``expand`` is the gateway's own
 query parameter: checked against the merged OpenAPI before the request is sent, stripped from
 what the service sees, and applied to the JSON answer; so is ``include`` (gateway/include.py).
 """
@@ -23,6 +24,7 @@ from gateway.headers import request_headers, response_headers
 from gateway.include import INCLUDE, plan_include
 from gateway.openapi import OpenAPICatalogue
 from gateway.resilience import Upstream, UpstreamClient
+from gateway.streams import EventStreamPassThrough, is_event_stream, media_type_of
 from services.chassis.auth import principal_of
 from services.chassis.errors import BadGateway, BadRequest, ServiceUnavailable
 
@@ -49,12 +51,11 @@ def _with_expand(link: str, values: list[str]) -> str:
 
 
 def _is_json(response: httpx2.Response) -> bool:
-    media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    return media == "application/json"
+    return media_type_of(response) == "application/json"
 
 
 def _answer(upstream: Upstream, response: httpx2.Response, body: bytes | None = None) -> Response:
-    media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    media = media_type_of(response)
     if response.status_code >= 500 and media not in ("application/json", "application/problem+json"):
         # A service always answers problem+json; anything else came from a crashed process.
         raise BadGateway(f"the {upstream.name} service failed ({response.status_code}) without a problem document")
@@ -113,7 +114,13 @@ def proxy_endpoint(prefix: str) -> Callable[[Request], Awaitable[Response]]:
             _upstream_target(request, prefix),
             headers=headers,
             content=body or None,
+            stream=request.method == "GET",
         )
+        if is_event_stream(response):
+            if plan is not None:
+                await response.aclose()
+                raise BadRequest("expand and include apply to JSON answers, not to an event stream")
+            return EventStreamPassThrough(response, idle_seconds=request.app.state.settings.stream_idle_seconds)
         if plan is None or response.status_code != 200 or not _is_json(response):
             return _answer(upstream, response)
         tree, is_list = plan

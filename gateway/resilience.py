@@ -21,6 +21,7 @@ import httpx2
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from gateway.settings import GatewaySettings
+from gateway.streams import is_event_stream
 from services.chassis.errors import BadGateway, GatewayTimeout, ServiceUnavailable
 
 BreakerState = Literal["closed", "open", "half_open"]
@@ -115,9 +116,13 @@ class Upstream:
     connect_timeout: float
     client_timeout: httpx2.Timeout = field(init=False)
     """httpx's per-phase limits, made once for every request (the whole exchange's is ``timeout``)."""
+    stream_timeout: httpx2.Timeout = field(init=False)
+    """The same for a request whose answer may be an event stream: no per-read limit, which would
+    cut a live stream between heartbeats (the deadline still covers any other answer in full)."""
 
     def __post_init__(self) -> None:
         self.client_timeout = httpx2.Timeout(self.timeout, connect=self.connect_timeout)
+        self.stream_timeout = httpx2.Timeout(self.timeout, connect=self.connect_timeout, read=None)
 
 
 @dataclass
@@ -180,8 +185,11 @@ class UpstreamClient:
         *,
         headers: Sequence[tuple[bytes, bytes]] | Mapping[str, str] = (),
         content: bytes | None = None,
+        stream: bool = False,
     ) -> httpx2.Response:
-        """One logical request (``target`` = path and query at the upstream), read in full.
+        """One logical request (``target`` = path and query at the upstream), read in full; with
+        ``stream``, an event stream (``text/event-stream``) is returned open once its headers are
+        in, for the caller to pass on and close (gateway/streams.py).
 
         Transport failures become problems: refused or breaker open 503, too slow 504, dropped 502.
         """
@@ -196,7 +204,7 @@ class UpstreamClient:
         try:
             for attempt in itertools.count(1):
                 try:
-                    response = await self._attempt(upstream, method, target, headers, content)
+                    response = await self._attempt(upstream, method, target, headers, content, stream)
                     break
                 except RETRIED_ERRORS:
                     wait = self._retry_wait(method, attempt, started)
@@ -231,19 +239,27 @@ class UpstreamClient:
         target: str,
         headers: Sequence[tuple[bytes, bytes]] | Mapping[str, str],
         content: bytes | None,
+        stream: bool = False,
     ) -> httpx2.Response:
         outcome = "error"
         try:
             # The deadline covers the whole exchange (httpx's read timeout is per read, so a
-            # trickling answer could otherwise take far longer than the timeout).
+            # trickling answer could otherwise take far longer than the timeout); of an event
+            # stream, the exchange up to its headers.
             async with asyncio.timeout(upstream.timeout):
-                response = await self.client.request(
+                request = self.client.build_request(
                     method,
                     upstream.base_url + target,
                     headers=headers,
                     content=content,
-                    timeout=upstream.client_timeout,
+                    timeout=upstream.stream_timeout if stream else upstream.client_timeout,
                 )
+                response = await self.client.send(request, stream=stream)
+                if stream and not is_event_stream(response):
+                    try:
+                        await response.aread()  # anything but an event stream is read in full
+                    finally:
+                        await response.aclose()
             outcome = str(response.status_code)
             return response
         finally:

@@ -32,6 +32,10 @@ class GatewaySettings(CommonSettings):
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_recovery_seconds: float = Field(default=5.0, gt=0)
 
+    # An event stream passed through (gateway/streams.py) that brings nothing, not even the
+    # services' heartbeat (IV_STREAM_HEARTBEAT_SECONDS, 15), for this long is ended.
+    stream_idle_seconds: float = Field(default=60.0, gt=0)
+
     readiness_timeout: float = Field(default=1.5, gt=0)
     # How often the services' readiness is refreshed for /metrics between readiness probes.
     readiness_interval_seconds: float = Field(default=10.0, gt=0)

@@ -407,6 +407,17 @@ async def suite(app_cache: AppCache) -> AsyncIterator[Suite]:
         yield built
 
 
+STREAMING = {"stream_poll_seconds": 0.02, "stream_heartbeat_seconds": 0.2, "stream_max_per_caller": 2}
+
+
+@pytest.fixture
+async def streaming_suite(app_cache: AppCache) -> AsyncIterator[Suite]:
+    """The rolled-back suite with change streams that poll every 20 ms and beat every 200 ms, at
+    most 2 per caller (tests/chassis/test_change_stream.py)."""
+    async with build_suite(app_cache, rollback=True, **STREAMING) as built:
+        yield built
+
+
 @pytest.fixture
 async def committed_suite(app_cache: AppCache) -> AsyncIterator[Suite]:
     """All services in-process on real, separate transactions (for concurrency tests)."""

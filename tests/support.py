@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import importlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,133 @@ def gateway_settings(var_dir: Path, **overrides: Any) -> GatewaySettings:
     return GatewaySettings(**values)
 
 
+class StreamingASGITransport(httpx2.AsyncBaseTransport):
+    """Like ``httpx2.ASGITransport``, which collects the whole answer before returning it, except
+    that the answer's body arrives as the app sends it, and closing the response tells the app that
+    the client went away (``http.disconnect``, and as ASGI 2.4 has it an ``OSError`` from a later
+    ``send``): what a live event stream needs in-process. ``bodies``: every answer it gave."""
+
+    def __init__(self, app: Any, bodies: list[LiveBody] | None = None) -> None:
+        self.app = app
+        self.bodies = bodies if bodies is not None else []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        assert isinstance(request.stream, httpx2.AsyncByteStream)
+        body = b"".join([chunk async for chunk in request.stream])
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "method": request.method,
+            "headers": [(k.lower(), v) for (k, v) in request.headers.raw],
+            "scheme": request.url.scheme,
+            "path": request.url.path,
+            "raw_path": request.url.raw_path.split(b"?")[0],
+            "query_string": request.url.query,
+            "server": (request.url.host, request.url.port),
+            "client": ("127.0.0.1", 123),
+            "root_path": "",
+        }
+        chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        started: asyncio.Future[tuple[int, list[tuple[bytes, bytes]]]] = asyncio.get_running_loop().create_future()
+        gone = asyncio.Event()
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Mapping[str, Any]) -> None:
+            if gone.is_set():
+                raise OSError("the client went away")
+            if message["type"] == "http.response.start":
+                started.set_result((message["status"], list(message.get("headers", []))))
+            elif message["type"] == "http.response.body":
+                if message.get("body"):
+                    chunks.put_nowait(message["body"])
+                if not message.get("more_body", False):
+                    chunks.put_nowait(None)
+
+        async def run() -> None:
+            try:
+                await self.app(scope, receive, send)
+            except BaseException as exc:
+                if not started.done():
+                    started.set_exception(exc)
+                raise
+            finally:
+                chunks.put_nowait(None)
+                if not started.done():
+                    started.set_exception(RuntimeError("the app answered nothing"))
+
+        task = asyncio.create_task(run())
+        status, headers = await started
+        live = LiveBody(chunks, gone, task)
+        self.bodies.append(live)
+        return httpx2.Response(status, headers=headers, stream=live)
+
+
+class LiveBody(httpx2.AsyncByteStream):
+    """An answer's body as the app sends it; ``closed`` once the client let go of it."""
+
+    def __init__(self, chunks: asyncio.Queue[bytes | None], gone: asyncio.Event, task: asyncio.Task[None]) -> None:
+        self.chunks, self.gone, self.task = chunks, gone, task
+
+    @property
+    def closed(self) -> bool:
+        return self.gone.is_set()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while (chunk := await self.chunks.get()) is not None:
+            yield chunk
+
+    async def aclose(self) -> None:
+        self.gone.set()
+        done, _ = await asyncio.wait({self.task}, timeout=2)
+        if not done:
+            self.task.cancel()
+            raise AssertionError("the app did not end its answer within 2 s of the client going away")
+        if not self.task.cancelled():
+            self.task.exception()  # taken: the app's own failure shows in its answer or its log
+
+
+@dataclass
+class EventReader:
+    """Reads a live event stream event by event: ``{"id", "event", "data"}``, or ``{"comment"}``."""
+
+    response: httpx2.Response
+    lines: AsyncIterator[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lines = self.response.aiter_lines()
+
+    async def next(self, within: float = 2.0) -> dict[str, str]:
+        """The next event or comment, within ``within`` seconds."""
+        fields: dict[str, str] = {}
+        async with asyncio.timeout(within):
+            async for line in self.lines:
+                if not line:
+                    if fields:
+                        return fields
+                    continue
+                if line.startswith(":"):
+                    return {"comment": line[1:].strip()}
+                name, _, value = line.partition(":")
+                fields[name] = value.removeprefix(" ")
+        raise AssertionError(f"the stream ended; read so far: {fields}")
+
+    async def next_event(self, within: float = 2.0) -> dict[str, str]:
+        """The next event, heartbeats passed over."""
+        async with asyncio.timeout(within):
+            while "comment" in (item := await self.next(within)):
+                pass
+        return item
+
+
 class RoutingTransport(httpx2.AsyncBaseTransport):
     """Sends each request to the in-process app registered for its host; unknown hosts fail
     like an unreachable server would."""
@@ -88,8 +216,21 @@ class RoutingTransport(httpx2.AsyncBaseTransport):
         host = request.url.host
         if host in self.down or host not in self.apps:
             raise httpx2.ConnectError(f"connection refused: {host}", request=request)
-        transport = httpx2.ASGITransport(app=self.apps[host])
-        return await transport.handle_async_request(request)
+        return await self.transport_for(self.apps[host]).handle_async_request(request)
+
+    def transport_for(self, app: FastAPI) -> httpx2.AsyncBaseTransport:
+        return httpx2.ASGITransport(app=app)
+
+
+class StreamingRoutingTransport(RoutingTransport):
+    """A RoutingTransport whose answers stream (``StreamingASGITransport``); ``bodies``: every answer."""
+
+    def __init__(self, apps: Mapping[str, FastAPI] | None = None) -> None:
+        super().__init__(apps)
+        self.bodies: list[LiveBody] = []
+
+    def transport_for(self, app: FastAPI) -> httpx2.AsyncBaseTransport:
+        return StreamingASGITransport(app, self.bodies)
 
 
 class Hop(httpx2.AsyncBaseTransport):

@@ -64,6 +64,8 @@ class Principal:
     clearance: str = "internal"
     name: str | None = None
     token: str = field(default="", repr=False)
+    expires_at: float | None = None
+    """The token's ``exp`` (seconds since the epoch): what lasts, such as a change stream, ends then."""
 
     @property
     def is_admin(self) -> bool:
@@ -270,6 +272,7 @@ def principal_from_claims(claims: dict[str, Any], token: str) -> Principal:
         clearance=clearance or "internal",
         name=claims.get("name") if isinstance(claims.get("name"), str) else None,
         token=token,
+        expires_at=float(exp) if isinstance(exp := claims.get("exp"), int | float) else None,
     )
 
 

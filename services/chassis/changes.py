@@ -14,18 +14,28 @@ import json
 from typing import Annotated, Any, Protocol
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request, Response
+import anyio
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import BigInteger, ColumnElement, Index, Integer, String, Text, and_, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, Index, Integer, Select, String, Text, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.chassis.auth import CLEARANCES, Principal, clearance_rank
 from services.chassis.canonical import canonical_digest, canonical_json
-from services.chassis.db import ChassisBase, UTCDateTime, utcnow
+from services.chassis.change_stream import (
+    STREAM_BATCH,
+    STREAM_RESPONSE,
+    ChangeStreamResponse,
+    StreamItem,
+    StreamSlots,
+    follow,
+)
+from services.chassis.db import ChassisBase, Database, UTCDateTime, utcnow
 from services.chassis.errors import problem_responses
 from services.chassis.pagination import MAX_LIMIT
 from services.chassis.queries import strict_router
+from services.chassis.settings import ServiceSettings
 from services.chassis.uow import CurrentPrincipal, ReadSession
 
 GENESIS_HASH = "0" * 64
@@ -237,6 +247,25 @@ def to_read(event: ChangeEvent) -> ChangeRead:
     )
 
 
+def feed_query(principal: Principal, *, after: int, subject: str | None, type: str | None) -> Select[ChangeEvent]:
+    """The events after ``after`` the caller may see (need to know), filtered, in seq order: what
+    the feed pages through and the stream follows."""
+    stmt = select(ChangeEvent).where(ChangeEvent.seq > after)
+    visibility = visible_events(principal)
+    if visibility is not None:
+        stmt = stmt.outerjoin(ChangeSubject, ChangeSubject.subject == ChangeEvent.subject).where(visibility)
+    if subject:
+        stmt = stmt.where(ChangeEvent.subject == subject)
+    if type:
+        stmt = stmt.where(ChangeEvent.type == type)
+    return stmt.order_by(ChangeEvent.seq)
+
+
+async def feed_head(session: AsyncSession) -> int:
+    """The seq of the newest event (0 for an empty feed)."""
+    return await session.scalar(select(ChangeHead.seq).where(ChangeHead.id == 1)) or 0
+
+
 def changes_router(public_prefix: str) -> APIRouter:
     router = strict_router(tags=["changes"])
 
@@ -262,17 +291,9 @@ def changes_router(public_prefix: str) -> APIRouter:
         subject: Annotated[str | None, Query(max_length=200, description="Only events about this href.")] = None,
         type: Annotated[str | None, Query(max_length=80, description="Only events of this type.")] = None,
     ) -> ChangePage:
-        stmt = select(ChangeEvent).where(ChangeEvent.seq > after)
-        visibility = visible_events(principal)
-        if visibility is not None:
-            stmt = stmt.outerjoin(ChangeSubject, ChangeSubject.subject == ChangeEvent.subject).where(visibility)
-        if subject:
-            stmt = stmt.where(ChangeEvent.subject == subject)
-        if type:
-            stmt = stmt.where(ChangeEvent.type == type)
-        rows = (await session.scalars(stmt.order_by(ChangeEvent.seq).limit(limit + 1))).all()
-        head = await session.scalar(select(ChangeHead.seq).where(ChangeHead.id == 1))
-        response.headers[FEED_HEAD_HEADER] = str(head or 0)
+        stmt = feed_query(principal, after=after, subject=subject, type=type)
+        rows = (await session.scalars(stmt.limit(limit + 1))).all()
+        response.headers[FEED_HEAD_HEADER] = str(await feed_head(session))
         items = [to_read(e) for e in rows[:limit]]
         next_href = None
         if len(rows) > limit:
@@ -280,5 +301,71 @@ def changes_router(public_prefix: str) -> APIRouter:
             params.append(("after", str(items[-1].seq)))
             next_href = f"{public_prefix}{request.url.path}?{urlencode(params)}"
         return ChangePage(items=items, next=next_href)
+
+    slots = StreamSlots()  # of this app (each app includes a router of its own)
+
+    @router.get(
+        "/v1/changes/stream",
+        summary="Follow the change feed live",
+        response_class=ChangeStreamResponse,
+        status_code=200,
+        responses={**STREAM_RESPONSE, **problem_responses(400, 401, 403, 422, 429)},
+        description=(
+            "The change feed as server-sent events, as they happen: each event's `id` is its `seq`, "
+            "`event` its `type` and `data` the event as `/v1/changes` lists it. Only events you may "
+            "see are sent (as in `/v1/changes`). Without `after` the stream starts at the feed's "
+            "head (only what happens from now on); `after=0` starts at the beginning. To resume, "
+            "send `Last-Event-ID` with the last `id` you received (an `EventSource` does so "
+            "itself): it takes precedence over `after`, and the stream goes on after that event "
+            "with nothing repeated and nothing left out. A comment (`: keep-alive`) is sent every "
+            "`IV_STREAM_HEARTBEAT_SECONDS` (15) while nothing happens. The stream ends when your "
+            "token expires: come back with a new one and `Last-Event-ID`. One caller may hold "
+            "`IV_STREAM_MAX_PER_CALLER` (3) streams at once per instance; the next is 429."
+        ),
+    )
+    async def stream_changes(
+        request: Request,
+        principal: CurrentPrincipal,
+        after: Annotated[
+            int | None,
+            Query(ge=0, le=MAX_SEQ, description="Send events with seq greater than this (default: the head, now)."),
+        ] = None,
+        subject: Annotated[str | None, Query(max_length=200, description="Only events about this href.")] = None,
+        type: Annotated[str | None, Query(max_length=80, description="Only events of this type.")] = None,
+        last_event_id: Annotated[
+            int | None,
+            Header(alias="Last-Event-ID", ge=0, le=MAX_SEQ, description="The last `id` received: resume after it."),
+        ] = None,
+    ) -> ChangeStreamResponse:
+        settings: ServiceSettings = request.app.state.settings
+        db: Database = request.app.state.db
+        release = slots.take(principal.sub, settings.stream_max_per_caller)
+        start = last_event_id if last_event_id is not None else after
+        try:
+            if start is None:
+                async with db.session(write=False) as session:
+                    start = await feed_head(session)
+        except BaseException:
+            release()
+            raise
+
+        async def read_batch(cursor: int) -> tuple[list[StreamItem], int]:
+            # A short transaction per batch, never held while the stream waits. The head is read
+            # first: every event up to it has committed, so none can appear behind the cursor.
+            # A client going away ends the stream after the batch, not in the middle of its transaction.
+            with anyio.CancelScope(shield=True):
+                async with db.session(write=False) as session:
+                    head = await feed_head(session)
+                    stmt = feed_query(principal, after=cursor, subject=subject, type=type)
+                    rows = (await session.scalars(stmt.where(ChangeEvent.seq <= head).limit(STREAM_BATCH))).all()
+            items = [StreamItem(e.seq, e.type, to_read(e).model_dump_json()) for e in rows]
+            full = len(items) == STREAM_BATCH
+            return items, items[-1].seq if full else head
+
+        return ChangeStreamResponse(
+            follow(read_batch, start, settings.stream_poll_seconds, until=principal.expires_at),
+            heartbeat=settings.stream_heartbeat_seconds,
+            release=release,
+        )
 
     return router

@@ -103,6 +103,12 @@ PRECONDITION_REQUIRED = _register(
     "Precondition required",
     "This change needs If-Match with the ETag you last read, so that no update is lost.",
 )
+TOO_MANY_REQUESTS = _register(
+    "too-many-requests",
+    429,
+    "Too many requests",
+    "The caller holds as many of these open as one may (change streams); `Retry-After` says when to try again.",
+)
 INTERNAL = _register("internal", 500, "Internal server error", "Something failed on our side; it has been logged.")
 BAD_GATEWAY = _register("bad-gateway", 502, "Bad gateway", "An upstream service answered with an invalid response.")
 UNAVAILABLE = _register(
@@ -187,6 +193,10 @@ class ValidationProblem(Problem):
     def field(cls, loc: Sequence[str | int], msg: str, type_: str = "value_error") -> ValidationProblem:
         """A 422 about one field, ``loc`` as in FastAPI's errors (``["body", "end"]``)."""
         return cls(msg, errors=[{"loc": list(loc), "msg": msg, "type": type_}])
+
+
+class TooManyRequests(Problem):
+    problem_type = TOO_MANY_REQUESTS
 
 
 class ServiceUnavailable(Problem):

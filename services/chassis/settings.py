@@ -121,6 +121,13 @@ class ServiceSettings(CommonSettings):
     # transaction on a single connection, which a concurrent task must not share.
     background_tasks: bool = True
 
+    # The live change stream (services.chassis.change_stream): how often it looks for new events,
+    # how often a quiet stream sends a heartbeat, and how many streams one caller may hold open at
+    # once in one process.
+    stream_poll_seconds: float = Field(default=0.5, gt=0)
+    stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    stream_max_per_caller: int = Field(default=3, ge=1)
+
     # The audit feed's signing key (Ed25519, PEM): a file from a mounted secret, never the
     # database. Development generates one per service into var_dir; a service refuses to start
     # outside development without it. Public keys of earlier signing keys stay published (and

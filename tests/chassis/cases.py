@@ -74,3 +74,17 @@ CASES = [
 
 def case_ids() -> list[str]:
     return [c.id for c in CASES]
+
+
+def application(name: str, classification: str, **findings: int) -> dict[str, Any]:
+    """The body of an application (valuechains, under a chain) of that classification."""
+    return {
+        "name": name,
+        "category": "registration",
+        "disposition": "invest",
+        "supported_until": "2030-01-01",
+        "last_release": "2026-06-01",
+        "hosting": "own_platform",
+        "data_classification": classification,
+        "findings": {"critical": 0, "high": 0, "medium": 0, "low": 0, **findings},
+    }

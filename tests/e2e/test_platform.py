@@ -5,6 +5,7 @@ Tests run in order: the last one stops everything with SIGINT, as Ctrl-C does.
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import time
@@ -82,6 +83,54 @@ def test_expansion_across_processes(gateway: httpx2.Client, reader: dict[str, st
     for item in items:  # the demo initiatives point at the demo chains, which all exist
         assert item["value_chain"]["href"] == f"/valuechains/v1/chains/{item['value_chain']['id']}"
         assert item["value_chain"]["code"] in {"OPS", "INT", "INS", "NHM", "BVO"}
+
+
+def next_event(lines: Iterator[str]) -> dict[str, str]:
+    """The next server-sent event of ``lines`` (comments passed over)."""
+    fields: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            if fields:
+                return fields
+        elif not line.startswith(":"):
+            name, _, value = line.partition(":")
+            fields[name] = value.removeprefix(" ")
+    raise AssertionError("the stream ended")
+
+
+def test_the_change_stream_through_the_gateway(platform: Platform, reader: dict[str, str]) -> None:
+    admin = {"Authorization": f"Bearer {platform.token('admin')}"}
+    chain = {
+        "name": "Live",
+        "domain": "Streaming",
+        "mission": "Be seen at once.",
+        "owner": {"subject": "u-live", "name": "L. Ive", "unit": "Eenheid Utrecht"},
+    }
+    stream = "/valuechains/v1/changes/stream"
+    with httpx2.Client(base_url=platform.url("gateway"), timeout=HANG) as client:
+        with client.stream("GET", stream, headers=reader) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            created = client.post("/valuechains/v1/chains", json={"code": "LIVE1", **chain}, headers=admin)
+            assert created.status_code == 201, created.text
+            event = next_event(response.iter_lines())
+        assert event["event"] == "chains.created"
+        assert json.loads(event["data"])["subject"] == created.json()["href"]
+        # Resumed from before that event, over a new connection: it comes again, and first.
+        resume = {**reader, "Last-Event-ID": str(int(event["id"]) - 1)}
+        with client.stream("GET", stream, headers=resume) as response:
+            assert next_event(response.iter_lines())["id"] == event["id"]
+        # Each stream closed was let go of at the service too: a caller may hold 3 at once.
+        for _ in range(4):
+            deadline = time.monotonic() + 2
+            while True:
+                with client.stream("GET", stream, headers=reader) as response:
+                    status = response.status_code
+                if status != 429:
+                    break
+                assert time.monotonic() < deadline, "a closed stream still holds its slot at the service"
+                time.sleep(0.05)
+            assert status == 200
 
 
 def test_killed_upstream_mid_request_is_a_problem_not_a_hang(
