@@ -119,11 +119,12 @@ async def test_a_quiet_stream_sends_heartbeats(streaming_suite: Suite, tokens: T
 
 
 async def test_a_stream_ends_when_its_token_expires(streaming_suite: Suite, tokens: Tokens) -> None:
-    short = tokens("reader", ttl=dt.timedelta(seconds=1))
+    # A token's exp is in whole seconds: this one has 1 to 2 s left, several heartbeats (200 ms).
+    short = tokens("reader", ttl=dt.timedelta(seconds=2))
     async with stream_client(streaming_suite, short) as client, opened(client) as events:
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(3.5):
             rest = [line async for line in events.lines]  # heartbeats, then the end
-    assert rest and all(not line or line == ": keep-alive" for line in rest)
+    assert rest and all(not line or line == ": keep-alive" for line in rest), rest
 
 
 async def test_a_caller_may_hold_only_so_many_streams(streaming_suite: Suite, tokens: Tokens) -> None:
