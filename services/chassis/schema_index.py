@@ -190,15 +190,22 @@ class SchemaIndex:
                 out.append((template, operation))
         return out
 
-    def response_root(self, operation: dict[str, Any]) -> ResponseRoot | None:
-        """What a GET answers on success; None when it does not answer JSON."""
+    @staticmethod
+    def success_schema(operation: dict[str, Any]) -> Any | None:
+        """The JSON schema of an operation's success answer, as written (a ``$ref`` unresolved);
+        None when it does not answer JSON."""
         responses = operation.get("responses", {})
         success = next((responses[code] for code in SUCCESS if code in responses), None)
         content = success.get("content", {}) if isinstance(success, dict) else {}
         media = next((content[t] for t in JSON_TYPES if t in content), None)
-        if not isinstance(media, dict) or "schema" not in media:
+        return media["schema"] if isinstance(media, dict) and "schema" in media else None
+
+    def response_root(self, operation: dict[str, Any]) -> ResponseRoot | None:
+        """What a GET answers on success; None when it does not answer JSON."""
+        written = self.success_schema(operation)
+        if written is None:
             return None
-        schema = self.resolve(media["schema"])
+        schema = self.resolve(written)
         props = schema.get("properties", {})
         items = self.resolve(props.get("items")) if isinstance(props, dict) else {}
         if "next" in props and _is_array(items):
@@ -209,7 +216,7 @@ class SchemaIndex:
     def read_schema(self, collection_path: str) -> dict[str, Any] | None:
         """The representation of one resource of a collection: what its GET by id answers, or else
         each item of its list (which is what a batch get answers); None when it serves neither."""
-        one = re.compile(rf"^{re.escape(collection_path)}/\{{[^}}/]+\}}$")
+        one = _by_id(collection_path)
         listing: ResponseRoot | None = None
         for _regex, template, operation in self._get_operations:
             if one.match(template):
@@ -222,16 +229,12 @@ class SchemaIndex:
 
     def read_schema_ref(self, collection_path: str) -> str | None:
         """The ``$ref`` of what a collection's GET by id answers, when it names a component."""
-        one = re.compile(rf"^{re.escape(collection_path)}/\{{[^}}/]+\}}$")
+        one = _by_id(collection_path)
         for _regex, template, operation in self._get_operations:
-            if not one.match(template):
-                continue
-            responses = operation.get("responses", {})
-            success = next((responses[code] for code in SUCCESS if code in responses), None)
-            content = success.get("content", {}) if isinstance(success, dict) else {}
-            media = next((content[t] for t in JSON_TYPES if t in content), None)
-            ref = media.get("schema", {}).get("$ref") if isinstance(media, dict) else None
-            return ref if isinstance(ref, str) else None
+            if one.match(template):
+                written = self.success_schema(operation)
+                ref = written.get("$ref") if isinstance(written, dict) else None
+                return ref if isinstance(ref, str) else None
         return None
 
     # --- examples --------------------------------------------------------------------------
@@ -281,3 +284,8 @@ class SchemaIndex:
         if kind == "null":
             return None
         return examples[0] if examples else None
+
+
+def _by_id(collection_path: str) -> re.Pattern[str]:
+    """The path template of a collection's GET by id (``<collection>/{id}``)."""
+    return re.compile(rf"^{re.escape(collection_path)}/\{{[^}}/]+\}}$")

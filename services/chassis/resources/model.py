@@ -81,7 +81,9 @@ class Input(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _storable_text(cls, value: Any, info: ValidationInfo) -> Any:
+    def _as_sent(cls, value: Any, info: ValidationInfo) -> Any:
+        """Before pydantic's own validation: the value's JSON type is the documented one, and its
+        text is storable."""
         field = cls.model_fields.get(info.field_name or "")
         if field is not None:
             strict_scalar(field.annotation, value)
