@@ -21,6 +21,8 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool, QueuePool
 from sqlalchemy.types import TypeDecorator
 
+from services.chassis.sqlite_driver import OneTripConnection, OneTripDBAPI
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -85,7 +87,11 @@ def _sqlite_setup(engine: AsyncEngine, *, begin: str) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        dbapi_connection = connection.connection.dbapi_connection
+        if isinstance(dbapi_connection, OneTripConnection):
+            dbapi_connection.begin_with_next_statement(begin)
+        else:
+            connection.exec_driver_sql(begin)
 
 
 class Database:
@@ -96,8 +102,13 @@ class Database:
         self.sqlite = is_sqlite(url)
         if self.sqlite:
             # One writer connection: writers queue in the pool instead of polling SQLite's lock.
-            self.engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
-            self.write_engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60)
+            driver = OneTripDBAPI()
+            self.engine = create_async_engine(
+                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, module=driver
+            )
+            self.write_engine = create_async_engine(
+                url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60, module=driver
+            )
             _sqlite_setup(self.engine, begin="BEGIN")
             _sqlite_setup(self.write_engine, begin="BEGIN IMMEDIATE")
         else:

@@ -27,6 +27,12 @@ def levels_visible_to(principal: Principal) -> tuple[str, ...]:
     return tuple(c for c in CLEARANCES if clearance_rank(c) <= clearance_rank(principal.clearance))
 
 
+def viewer_key(principal: Principal) -> tuple[bool, str, str | None]:
+    """Everything the rule reads of a caller: two callers with the same key see the same rows, so a
+    statement built for one (``statements.StatementCache``) serves the other."""
+    return principal.is_admin, principal.clearance, principal.unit
+
+
 def may_see(principal: Principal, classification: str | None, unit: str | None = None) -> bool:
     """The predicate, for records already in memory."""
     if principal.is_admin or classification is None:

@@ -36,7 +36,8 @@ from services.chassis.references import Ref, archived_reference, reference_probl
 from services.chassis.resources.model import ARCHIVED, META_FIELDS, M, RefField, ResourceRead
 from services.chassis.resources.params import ListQuery
 from services.chassis.routing import parse_href
-from services.chassis.visibility import NeedToKnow
+from services.chassis.statements import ID, StatementCache, id_param
+from services.chassis.visibility import NeedToKnow, viewer_key
 
 if TYPE_CHECKING:
     from services.chassis.uow import RequestContext
@@ -85,6 +86,8 @@ class Collection(Generic[M]):
         self.description = description
         self.path = f"/{service}/v1/{name}"
         self.need_to_know = need_to_know or (CLASSIFIED if hasattr(model, "data_classification") else None)
+        self.statements = StatementCache()
+        """Hot statements by shape (``find``, and a collection's own ``read_one``)."""
         COLLECTIONS[self.path] = self
 
     # --- representation -------------------------------------------------------------------
@@ -163,7 +166,8 @@ class Collection(Generic[M]):
     # --- need to know and authorization -----------------------------------------------------
 
     def visibility(self, principal: Principal) -> ColumnElement[bool] | None:
-        """Need to know: rows the caller is not cleared for do not exist for them."""
+        """Need to know: rows the caller is not cleared for do not exist for them. Reads only what
+        ``visibility.viewer_key`` holds of the caller (statements are cached by it)."""
         if self.need_to_know is None:
             return None
         return self.need_to_know.where(self.model, principal)
@@ -249,10 +253,16 @@ class Collection(Generic[M]):
         return [getattr(obj, c.key) for c in self.order()]
 
     async def find(self, ctx: RequestContext, id_: str, *, lock: bool = False) -> M | None:
-        stmt = self.base_select(ctx.principal).where(self.model.id == id_)
-        if lock:
-            stmt = stmt.with_for_update().execution_options(populate_existing=True)
-        return (await ctx.session.scalars(stmt)).first()
+        principal = ctx.principal
+
+        def build() -> Select[M]:
+            stmt = self.base_select(principal).where(self.model.id == id_param())
+            if lock:
+                stmt = stmt.with_for_update().execution_options(populate_existing=True)
+            return stmt
+
+        stmt = self.statements.get(("find", lock, viewer_key(principal)), build)
+        return (await ctx.session.scalars(stmt, {ID: id_})).first()
 
     async def get(self, ctx: RequestContext, id_: str, *, lock: bool = False) -> M:
         obj = await self.find(ctx, id_, lock=lock)

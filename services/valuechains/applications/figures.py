@@ -10,15 +10,18 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Select, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Date, Select, and_, bindparam, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.chassis.dates import add_months
+from services.chassis.db import utcnow
 from services.chassis.figures import tally
 from services.chassis.resources import ARCHIVED
+from services.chassis.statements import TODAY
 from services.valuechains.applications.models import Application
 from services.valuechains.chains.models import Chain
 
+IDS = "ids"
 SUPPORT_HORIZON_MONTHS = 6
 RELEASE_HORIZON_MONTHS = 12
 
@@ -40,8 +43,12 @@ CHAIN_FIGURES = (
 )
 
 
-def on(day: dt.date) -> ColumnElement[dt.date]:
-    return literal(day, Date)
+Day = dt.date | ColumnElement[dt.date]
+"""A date as a value, or a parameter bound at execution (``statements.today_param``)."""
+
+
+def on(day: Day) -> ColumnElement[dt.date]:
+    return day if isinstance(day, ColumnElement) else literal(day, Date)
 
 
 def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -57,7 +64,7 @@ def active() -> ColumnElement[bool]:
     return Application.status != ARCHIVED
 
 
-def past_support(as_of: dt.date) -> ColumnElement[bool]:
+def past_support(as_of: Day) -> ColumnElement[bool]:
     return Application.supported_until < on(as_of)
 
 
@@ -110,7 +117,7 @@ def foundation_columns(as_of: dt.date, visible: ColumnElement[bool] | None = Non
     ]
 
 
-def chain_figures_query(today: dt.date, visible: ColumnElement[bool] | None) -> Select[str, int, int, int, int, int]:
+def chain_figures_query(today: Day, visible: ColumnElement[bool] | None) -> Select[str, int, int, int, int, int]:
     """The derived figures per chain, over every chain's active applications (grouped by chain):
     their number (every one of them, whatever its classification) and how many the caller may see
     (``visible``: need to know on them), open critical and high findings, applications past support."""
@@ -141,18 +148,26 @@ def figures_of(row: Any) -> dict[str, int]:
     }
 
 
+def chains_figures_query(today: Day, visible: ColumnElement[bool] | None) -> Select[str, int, int, int, int, int]:
+    """The derived figures of the chains whose ids are bound at execution (``{"ids": [...]}``)."""
+    return chain_figures_query(today, visible).where(Application.chain_id.in_(bindparam(IDS, expanding=True)))
+
+
 async def chain_figures(
-    session: AsyncSession, chain_ids: Sequence[str], today: dt.date, visible: ColumnElement[bool] | None
+    session: AsyncSession, stmt: Select[str, int, int, int, int, int], chain_ids: Sequence[str]
 ) -> dict[str, dict[str, int]]:
-    """The derived figures of these chains (a page) in one query."""
-    stmt = chain_figures_query(today, visible).where(Application.chain_id.in_(list(dict.fromkeys(chain_ids))))
+    """The derived figures of these chains (a page) in one query (``stmt``: ``chains_figures_query``
+    with today bound as ``today_param``)."""
     figures = {id_: dict.fromkeys(CHAIN_FIGURES, 0) for id_ in chain_ids}
-    for row in (await session.execute(stmt)).all():
+    params = {IDS: list(dict.fromkeys(chain_ids)), TODAY: utcnow().date()}
+    for row in (await session.execute(stmt, params)).all():
         figures[row.chain_id] = figures_of(row)
     return figures
 
 
-def with_figures(stmt: Select[Any], chain_id: str, today: dt.date, visible: ColumnElement[bool] | None) -> Select[Any]:
+def with_figures(
+    stmt: Select[Any], chain_id: str | ColumnElement[str], today: Day, visible: ColumnElement[bool] | None
+) -> Select[Any]:
     """``stmt`` (selecting one chain) with that chain's figures beside it, in the same statement."""
     figures = chain_figures_query(today, visible).where(Application.chain_id == chain_id).subquery()
     return stmt.outerjoin(figures, figures.c.chain_id == Chain.id).add_columns(

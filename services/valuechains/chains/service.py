@@ -5,13 +5,17 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Select
+
 from services.chassis.auth import Principal
 from services.chassis.db import utcnow
 from services.chassis.errors import Conflict, Forbidden, NotFound
 from services.chassis.resources import ARCHIVED, Collection, Operation, Precondition
 from services.chassis.resources.pipeline import act
+from services.chassis.statements import ID, TODAY, id_param, today_param
 from services.chassis.uow import RequestContext
-from services.valuechains.applications.figures import chain_figures, figures_of, with_figures
+from services.chassis.visibility import viewer_key
+from services.valuechains.applications.figures import chain_figures, chains_figures_query, figures_of, with_figures
 from services.valuechains.applications.service import applications
 from services.valuechains.chains.models import Chain
 from services.valuechains.chains.schemas import ChainCreate, ChainQuery, ChainRead, ChainUpdate, Owner
@@ -65,14 +69,27 @@ class Chains(Collection[Chain]):
 
     async def extra_fields(self, ctx: RequestContext, objs: Sequence[Chain]) -> dict[str, dict[str, Any]]:
         """The foundation figures of every chain on the page, in one query."""
-        visible = applications.visibility(ctx.principal)
-        return await chain_figures(ctx.session, [o.id for o in objs], utcnow().date(), visible)
+        principal = ctx.principal
+
+        def build() -> Select[str, int, int, int, int, int]:
+            return chains_figures_query(today_param(), applications.visibility(principal))
+
+        stmt = self.statements.get(("figures", viewer_key(principal)), build)
+        return await chain_figures(ctx.session, stmt, [o.id for o in objs])
 
     async def read_one(self, ctx: RequestContext, id_: str) -> tuple[Chain, dict[str, Any]]:
         """The chain and its figures in one statement (the row and the aggregate joined)."""
-        visible = applications.visibility(ctx.principal)
-        stmt = with_figures(self.base_select(ctx.principal).where(Chain.id == id_), id_, utcnow().date(), visible)
-        row = (await ctx.session.execute(stmt)).first()
+        principal = ctx.principal
+
+        def build() -> Select[Any]:
+            chain_id = id_param()
+            visible = applications.visibility(principal)
+            return with_figures(
+                self.base_select(principal).where(Chain.id == chain_id), chain_id, today_param(), visible
+            )
+
+        stmt = self.statements.get(("read_one", viewer_key(principal)), build)
+        row = (await ctx.session.execute(stmt, {ID: id_, TODAY: utcnow().date()})).first()
         if row is None:
             raise NotFound(f"no {self.kind} {id_}")
         return row[0], figures_of(row)

@@ -1,0 +1,116 @@
+"""SQLite's one-trip adapter (services.chassis.sqlite_driver): the same transactions and answers as
+aiosqlite's own path, in fewer trips to the connection's thread."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+from sqlalchemy import text
+
+from services.chassis.db import Database
+from services.chassis.sqlite_driver import OneTripConnection
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'trips.db'}", pool_size=2)
+    async with database.session(write=True) as session:
+        await session.execute(text("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL)"))
+        await session.execute(text("INSERT INTO things (name) VALUES ('one'), ('two')"))
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@contextlib.contextmanager
+def trips() -> Iterator[collections.Counter[str]]:
+    """Every call made on a connection's thread while the block runs, by what it ran."""
+    seen: collections.Counter[str] = collections.Counter()
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        seen[getattr(fn, "__name__", repr(fn))] += 1
+        return await original(self, fn, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aiosqlite.Connection, "_execute", counted)
+        yield seen
+
+
+async def test_a_read_costs_two_trips_its_statement_with_begin_and_the_commit(db: Database) -> None:
+    async with db.session(write=False) as session:
+        await session.execute(text("SELECT 1"))  # the pool's connection is open and warm
+    with trips() as seen:
+        async with db.session(write=False) as session:
+            assert (await session.execute(text("SELECT name FROM things WHERE id = 1"))).scalar() == "one"
+    assert seen == {"_run": 1, "commit": 1}
+
+
+async def test_a_session_that_runs_nothing_costs_no_trip(db: Database) -> None:
+    with trips() as seen:
+        async with db.session(write=True):
+            pass
+    assert sum(seen.values()) == 0
+
+
+async def test_a_read_transaction_sees_one_snapshot(db: Database) -> None:
+    """BEGIN still reaches SQLite with the first statement: a write committed meanwhile stays unseen."""
+    async with db.session(write=False) as reader:
+        before = (await reader.execute(text("SELECT count(*) FROM things"))).scalar_one()
+        async with db.session(write=True) as writer:
+            await writer.execute(text("INSERT INTO things (name) VALUES ('three')"))
+        assert (await reader.execute(text("SELECT count(*) FROM things"))).scalar() == before
+    async with db.session(write=False) as later:
+        assert (await later.execute(text("SELECT count(*) FROM things"))).scalar() == before + 1
+
+
+async def test_a_write_takes_the_lock_at_its_first_statement(db: Database) -> None:
+    async with db.write_engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+        raw = (await conn.get_raw_connection()).dbapi_connection
+        assert isinstance(raw, OneTripConnection)
+        assert raw._open  # BEGIN IMMEDIATE went with the SELECT
+        await conn.rollback()
+        assert not raw._open
+
+
+async def test_a_failed_write_leaves_nothing_and_no_open_transaction(db: Database) -> None:
+    async def failing_handler() -> None:
+        async with db.session(write=True) as session:
+            await session.execute(text("INSERT INTO things (name) VALUES ('lost')"))
+            raise RuntimeError("the handler failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_handler()
+    with pytest.raises(Exception, match="NOT NULL"):
+        async with db.session(write=True) as session:
+            await session.execute(text("INSERT INTO things (name) VALUES (NULL)"))
+    async with db.session(write=False) as session:
+        names = (await session.execute(text("SELECT name FROM things ORDER BY id"))).scalars().all()
+    assert names == ["one", "two"]
+
+
+async def test_row_counts_ids_and_batches_are_reported(db: Database) -> None:
+    async with db.session(write=True) as session:
+        updated = await session.execute(text("UPDATE things SET name = 'uno' WHERE id = 1"))
+        missed = await session.execute(text("UPDATE things SET name = 'x' WHERE id = 99"))
+        assert (updated.rowcount, missed.rowcount) == (1, 0)  # type: ignore[attr-defined]
+        inserted = await session.execute(text("INSERT INTO things (name) VALUES ('drie')"))
+        assert inserted.lastrowid == 3  # type: ignore[attr-defined]
+        await session.execute(text("INSERT INTO things (name) VALUES (:name)"), [{"name": "vier"}, {"name": "vijf"}])
+    async with db.session(write=False) as session:
+        names = (await session.execute(text("SELECT name FROM things ORDER BY id"))).scalars().all()
+    assert names == ["uno", "two", "drie", "vier", "vijf"]
+
+
+async def test_server_side_cursors_are_refused_not_silently_buffered(db: Database) -> None:
+    async with db.session(write=False) as session:
+        with pytest.raises(Exception, match="server-side cursors are not served"):
+            await session.stream(text("SELECT name FROM things"))
