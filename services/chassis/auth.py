@@ -123,25 +123,52 @@ def issue_dev_token(
     """A token signed with the development key (development mode only)."""
     if not settings.is_development:
         raise RuntimeError("development tokens are only issued in development mode")
+    claims = person_claims(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        sub=sub,
+        roles=roles,
+        unit=unit,
+        clearance=clearance,
+        name=name,
+        ttl=ttl,
+    )
+    return jwt.encode(claims, ensure_dev_key(settings.dev_key_path), algorithm=DEV_ALGORITHM)
+
+
+def person_claims(
+    *,
+    issuer: str,
+    audience: str,
+    sub: str,
+    roles: list[str],
+    unit: str | None = None,
+    clearance: str | None = None,
+    name: str | None = None,
+    ttl: dt.timedelta = dt.timedelta(hours=12),
+) -> dict[str, Any]:
+    """The claims of a person's token as the services read them (``principal_from_claims``), times
+    in whole seconds; unknown roles or clearances are refused. The development key and the
+    development token issuer (deploy/devissuer) sign the same claims."""
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}; known: {', '.join(ROLES)}")
     if clearance is not None and clearance not in CLEARANCES:
         raise ValueError(f"unknown clearance {clearance!r}; known: {', '.join(CLEARANCES)}")
-    now = dt.datetime.now(dt.UTC)
+    now = time.time()
     claims: dict[str, Any] = {
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
+        "iss": issuer,
+        "aud": audience,
         "sub": sub,
         "roles": roles,
-        "iat": now,
-        "nbf": now,
-        "exp": now + ttl,
+        "iat": int(now),
+        "nbf": int(now),
+        "exp": int(now + ttl.total_seconds()),
     }
     for key, value in (("unit", unit), ("clearance", clearance), ("name", name)):
         if value is not None:
             claims[key] = value
-    return jwt.encode(claims, ensure_dev_key(settings.dev_key_path), algorithm=DEV_ALGORITHM)
+    return claims
 
 
 class VerifiedTokens:
@@ -328,28 +355,33 @@ def require_role(*roles: str) -> Callable[[Principal], Coroutine[Any, Any, Princ
     return dependency
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Print a development token.")
+def add_person_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that say whose token to print (``make token`` and the development token issuer)."""
     parser.add_argument("--role", default="reader", help="comma-separated roles")
     parser.add_argument("--sub", default=None)
     parser.add_argument("--unit", default=None)
     parser.add_argument("--clearance", default=None)
     parser.add_argument("--name", default=None)
     parser.add_argument("--hours", type=float, default=12)
-    args = parser.parse_args(argv)
+
+
+def person_of(args: argparse.Namespace) -> dict[str, Any]:
+    """``person_claims``'s keywords but the issuer and audience, from ``add_person_arguments``'s options."""
     roles = [r.strip() for r in args.role.split(",") if r.strip()]
-    settings = CommonSettings()
-    print(
-        issue_dev_token(
-            settings,
-            sub=args.sub or f"dev-{roles[0] if roles else 'user'}",
-            roles=roles,
-            unit=args.unit,
-            clearance=args.clearance,
-            name=args.name,
-            ttl=dt.timedelta(hours=args.hours),
-        )
-    )
+    return {
+        "sub": args.sub or f"dev-{roles[0] if roles else 'user'}",
+        "roles": roles,
+        "unit": args.unit,
+        "clearance": args.clearance,
+        "name": args.name,
+        "ttl": dt.timedelta(hours=args.hours),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Print a development token.")
+    add_person_arguments(parser)
+    print(issue_dev_token(CommonSettings(), **person_of(parser.parse_args(argv))))
 
 
 if __name__ == "__main__":
