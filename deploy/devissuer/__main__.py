@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Unpack
 
 from joserfc import jwt
 
 from deploy.devissuer.keys import SigningKey
 from deploy.devissuer.settings import IssuerSettings
-from services.chassis.auth import DEV_ALGORITHM, add_person_arguments, person_claims, person_of
+from services.chassis.auth import DEV_ALGORITHM, Person, add_person_arguments, person_claims, person_of
 
 
-def person_token(settings: IssuerSettings, **person: object) -> str:
-    """A person's token (``person_claims``'s keywords but the issuer and audience)."""
-    claims = person_claims(issuer=settings.jwt_issuer, audience=settings.jwt_audience, **person)  # type: ignore[arg-type]
+def person_token(settings: IssuerSettings, **person: Unpack[Person]) -> str:
+    """A person's token, with the issuer's ``iss`` and ``aud``, signed with its key."""
+    claims = person_claims(issuer=settings.jwt_issuer, audience=settings.jwt_audience, **person)
     if claims["exp"] - claims["iat"] > settings.jwt_max_lifetime_seconds:
         raise ValueError(f"the services refuse tokens living longer than {settings.jwt_max_lifetime_seconds} seconds")
     key = SigningKey.load(settings.signing_key_path)

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Required, TypedDict, Unpack
 
 import anyio
 import jwt
@@ -110,46 +110,31 @@ def ensure_dev_key(path: Path) -> ec.EllipticCurvePrivateKey:
     return loaded
 
 
-def issue_dev_token(
-    settings: CommonSettings,
-    *,
-    sub: str,
-    roles: list[str],
-    unit: str | None = None,
-    clearance: str | None = None,
-    name: str | None = None,
-    ttl: dt.timedelta = dt.timedelta(hours=12),
-) -> str:
+class Person(TypedDict, total=False):
+    """Whose token to issue: what ``make token`` and the development token issuer are told."""
+
+    sub: Required[str]
+    roles: Required[list[str]]
+    unit: str | None
+    clearance: str | None
+    name: str | None
+    ttl: dt.timedelta
+    """12 hours when not given."""
+
+
+def issue_dev_token(settings: CommonSettings, **person: Unpack[Person]) -> str:
     """A token signed with the development key (development mode only)."""
     if not settings.is_development:
         raise RuntimeError("development tokens are only issued in development mode")
-    claims = person_claims(
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        sub=sub,
-        roles=roles,
-        unit=unit,
-        clearance=clearance,
-        name=name,
-        ttl=ttl,
-    )
+    claims = person_claims(issuer=settings.jwt_issuer, audience=settings.jwt_audience, **person)
     return jwt.encode(claims, ensure_dev_key(settings.dev_key_path), algorithm=DEV_ALGORITHM)
 
 
-def person_claims(
-    *,
-    issuer: str,
-    audience: str,
-    sub: str,
-    roles: list[str],
-    unit: str | None = None,
-    clearance: str | None = None,
-    name: str | None = None,
-    ttl: dt.timedelta = dt.timedelta(hours=12),
-) -> dict[str, Any]:
+def person_claims(*, issuer: str, audience: str, **person: Unpack[Person]) -> dict[str, Any]:
     """The claims of a person's token as the services read them (``principal_from_claims``), times
     in whole seconds; unknown roles or clearances are refused. The development key and the
     development token issuer (deploy/devissuer) sign the same claims."""
+    roles, clearance = person["roles"], person.get("clearance")
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}; known: {', '.join(ROLES)}")
@@ -159,13 +144,14 @@ def person_claims(
     claims: dict[str, Any] = {
         "iss": issuer,
         "aud": audience,
-        "sub": sub,
+        "sub": person["sub"],
         "roles": roles,
         "iat": int(now),
         "nbf": int(now),
-        "exp": int(now + ttl.total_seconds()),
+        "exp": int(now + person.get("ttl", dt.timedelta(hours=12)).total_seconds()),
     }
-    for key, value in (("unit", unit), ("clearance", clearance), ("name", name)):
+    for key in ("unit", "clearance", "name"):
+        value = person.get(key)
         if value is not None:
             claims[key] = value
     return claims
@@ -365,8 +351,8 @@ def add_person_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hours", type=float, default=12)
 
 
-def person_of(args: argparse.Namespace) -> dict[str, Any]:
-    """``person_claims``'s keywords but the issuer and audience, from ``add_person_arguments``'s options."""
+def person_of(args: argparse.Namespace) -> Person:
+    """Whose token, from ``add_person_arguments``'s options."""
     roles = [r.strip() for r in args.role.split(",") if r.strip()]
     return {
         "sub": args.sub or f"dev-{roles[0] if roles else 'user'}",
