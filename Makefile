@@ -29,7 +29,7 @@ TEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 SERVICES := valuechains portfolio principles
 
-.PHONY: help install run prestart test test-postgres lint fmt token bench clean
+.PHONY: help install run prestart test test-postgres lint fmt token compose-secrets compose-token bench clean
 
 help:
 	@echo "make run            start the whole suite on SQLite with demo data (explorer: http://$(IV_HOST):$(GATEWAY_PORT)/docs)"
@@ -38,6 +38,8 @@ help:
 	@echo "make lint           ruff, mypy and the import-linter contracts"
 	@echo "make token ROLE=architect [SUB=.. UNIT=.. CLEARANCE=..]  print a development token"
 	@echo "                    (roles: reader auditor contributor portfolio_manager chain_owner architect admin)"
+	@echo "make compose-secrets  the secrets of deploy/compose.yaml, into deploy/secrets/ (docs/operations.md)"
+	@echo "make compose-token ROLE=..  a token from compose's development token issuer (same options as make token)"
 	@echo "make bench          the benchmark's table of ratios (about 4 minutes; QUICK=1: a quick check that it works)"
 
 $(CURDIR)/.tools/bin/uv:
@@ -79,10 +81,17 @@ fmt: install
 	$(BIN)/ruff check --fix .
 
 ROLE ?= reader
+TOKEN_ARGS = --role "$(ROLE)" $(if $(SUB),--sub "$(SUB)") $(if $(UNIT),--unit "$(UNIT)") \
+	$(if $(CLEARANCE),--clearance "$(CLEARANCE)") $(if $(NAME),--name "$(NAME)")
 token: install
-	@$(BIN)/python -m services.chassis.auth --role "$(ROLE)" \
-		$(if $(SUB),--sub "$(SUB)") $(if $(UNIT),--unit "$(UNIT)") \
-		$(if $(CLEARANCE),--clearance "$(CLEARANCE)") $(if $(NAME),--name "$(NAME)")
+	@$(BIN)/python -m services.chassis.auth $(TOKEN_ARGS)
+
+# deploy/compose.yaml: its secrets (once), and a person's token from its development token issuer.
+compose-secrets: install
+	@$(BIN)/python deploy/compose_secrets.py
+
+compose-token:
+	@docker compose -f deploy/compose.yaml exec -T issuer python -m deploy.devissuer token $(TOKEN_ARGS)
 
 bench: install
 	$(BIN)/python bench/run.py $(if $(QUICK),--quick)

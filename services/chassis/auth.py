@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Required, TypedDict, Unpack
 
 import anyio
 import jwt
@@ -110,38 +110,51 @@ def ensure_dev_key(path: Path) -> ec.EllipticCurvePrivateKey:
     return loaded
 
 
-def issue_dev_token(
-    settings: CommonSettings,
-    *,
-    sub: str,
-    roles: list[str],
-    unit: str | None = None,
-    clearance: str | None = None,
-    name: str | None = None,
-    ttl: dt.timedelta = dt.timedelta(hours=12),
-) -> str:
+class Person(TypedDict, total=False):
+    """Whose token to issue: what ``make token`` and the development token issuer are told."""
+
+    sub: Required[str]
+    roles: Required[list[str]]
+    unit: str | None
+    clearance: str | None
+    name: str | None
+    ttl: dt.timedelta
+    """12 hours when not given."""
+
+
+def issue_dev_token(settings: CommonSettings, **person: Unpack[Person]) -> str:
     """A token signed with the development key (development mode only)."""
     if not settings.is_development:
         raise RuntimeError("development tokens are only issued in development mode")
+    claims = person_claims(issuer=settings.jwt_issuer, audience=settings.jwt_audience, **person)
+    return jwt.encode(claims, ensure_dev_key(settings.dev_key_path), algorithm=DEV_ALGORITHM)
+
+
+def person_claims(*, issuer: str, audience: str, **person: Unpack[Person]) -> dict[str, Any]:
+    """The claims of a person's token as the services read them (``principal_from_claims``), times
+    in whole seconds; unknown roles or clearances are refused. The development key and the
+    development token issuer (deploy/devissuer) sign the same claims."""
+    roles, clearance = person["roles"], person.get("clearance")
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}; known: {', '.join(ROLES)}")
     if clearance is not None and clearance not in CLEARANCES:
         raise ValueError(f"unknown clearance {clearance!r}; known: {', '.join(CLEARANCES)}")
-    now = dt.datetime.now(dt.UTC)
+    now = time.time()
     claims: dict[str, Any] = {
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
-        "sub": sub,
+        "iss": issuer,
+        "aud": audience,
+        "sub": person["sub"],
         "roles": roles,
-        "iat": now,
-        "nbf": now,
-        "exp": now + ttl,
+        "iat": int(now),
+        "nbf": int(now),
+        "exp": int(now + person.get("ttl", dt.timedelta(hours=12)).total_seconds()),
     }
-    for key, value in (("unit", unit), ("clearance", clearance), ("name", name)):
+    for key in ("unit", "clearance", "name"):
+        value = person.get(key)
         if value is not None:
             claims[key] = value
-    return jwt.encode(claims, ensure_dev_key(settings.dev_key_path), algorithm=DEV_ALGORITHM)
+    return claims
 
 
 class VerifiedTokens:
@@ -328,28 +341,33 @@ def require_role(*roles: str) -> Callable[[Principal], Coroutine[Any, Any, Princ
     return dependency
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Print a development token.")
+def add_person_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that say whose token to print (``make token`` and the development token issuer)."""
     parser.add_argument("--role", default="reader", help="comma-separated roles")
     parser.add_argument("--sub", default=None)
     parser.add_argument("--unit", default=None)
     parser.add_argument("--clearance", default=None)
     parser.add_argument("--name", default=None)
     parser.add_argument("--hours", type=float, default=12)
-    args = parser.parse_args(argv)
+
+
+def person_of(args: argparse.Namespace) -> Person:
+    """Whose token, from ``add_person_arguments``'s options."""
     roles = [r.strip() for r in args.role.split(",") if r.strip()]
-    settings = CommonSettings()
-    print(
-        issue_dev_token(
-            settings,
-            sub=args.sub or f"dev-{roles[0] if roles else 'user'}",
-            roles=roles,
-            unit=args.unit,
-            clearance=args.clearance,
-            name=args.name,
-            ttl=dt.timedelta(hours=args.hours),
-        )
-    )
+    return {
+        "sub": args.sub or f"dev-{roles[0] if roles else 'user'}",
+        "roles": roles,
+        "unit": args.unit,
+        "clearance": args.clearance,
+        "name": args.name,
+        "ttl": dt.timedelta(hours=args.hours),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Print a development token.")
+    add_person_arguments(parser)
+    print(issue_dev_token(CommonSettings(), **person_of(parser.parse_args(argv))))
 
 
 if __name__ == "__main__":

@@ -1,32 +1,25 @@
-"""The deployment files say what the code reads: every Kubernetes overlay builds and validates
-against the Kubernetes schema, and the manifests and the compose file name the ports, probe paths,
-commands and ``IV_*`` variables that the processes and their settings classes actually use; the
+"""The Kubernetes manifests say what the code reads: every overlay builds and validates against the
+Kubernetes schema, and the manifests name the ports, probe paths, commands and ``IV_*`` variables
+that the processes and their settings classes actually use (compose: test_compose.py); the
 operational rules of docs/operations.md (probes, disruption budgets, spread, default-deny network
 policies, restricted pods, release-named migrations, no password in a URL) hold in every overlay."""
 
 from __future__ import annotations
 
 import functools
-import importlib
 import re
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
-from pydantic import AliasChoices
-from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
 
-from gateway.health import health_router as gateway_health_router
-from gateway.settings import GatewaySettings
-from services.chassis.health import health_router
 from services.chassis.routing import SERVICES
-from services.chassis.settings import ServiceSettings
+from tests.deploy.names import COMPONENTS, Doc, component_env_names, factory_of, option, probe_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -34,59 +27,6 @@ OVERLAYS = sorted(p.name for p in (DEPLOY / "k8s" / "overlays").iterdir() if (p 
 # The oldest and the newest Kubernetes minor versions upstream supports as this is written (both
 # schemas ship inside kubernetes-validate, so validation works offline). Strict: no unknown field.
 KUBERNETES_VERSIONS = ("1.35.0", "1.37.0")
-COMPONENTS = ("gateway", *SERVICES)
-# Variables read by libraries rather than the settings classes: the OpenTelemetry SDK's exporter
-# (services/chassis/telemetry.py looks for it to decide whether anything exports).
-LIBRARY_VARIABLES = frozenset({"OTEL_EXPORTER_OTLP_ENDPOINT"})
-Doc = dict[str, Any]
-
-
-def env_names(cls: type[BaseSettings]) -> set[str]:
-    """The environment variables a settings class reads, as pydantic-settings looks them up: a
-    field's validation aliases where it has them, else the prefix and the field's name."""
-    prefix = str(cls.model_config.get("env_prefix", ""))
-    names: set[str] = set()
-    for name, field in cls.model_fields.items():
-        alias = field.validation_alias
-        if isinstance(alias, AliasChoices):
-            names |= {choice.upper() for choice in alias.choices if isinstance(choice, str)}
-        elif isinstance(alias, str):
-            names.add(alias.upper())
-        else:
-            names.add(f"{prefix}{name}".upper())
-    return names
-
-
-def component_env_names(component: str) -> set[str]:
-    if component == "gateway":
-        return env_names(GatewaySettings) | LIBRARY_VARIABLES
-    module = importlib.import_module(f"services.{component}.settings")
-    (cls,) = (
-        c
-        for c in vars(module).values()
-        if isinstance(c, type) and issubclass(c, ServiceSettings) and c.__module__ == module.__name__
-    )
-    per_service = {f"IV_{service}_{name}".upper() for service in SERVICES for name in ServiceSettings.PER_SERVICE}
-    return env_names(cls) | per_service | LIBRARY_VARIABLES
-
-
-def probe_paths(component: str) -> set[str]:
-    """The paths the component's health router serves."""
-    if component == "gateway":
-        router = gateway_health_router()
-    else:
-        router = health_router(importlib.import_module(f"services.{component}.app").MIGRATIONS)
-    return {route.path for route in router.routes}  # type: ignore[attr-defined]
-
-
-def factory_of(command: list[str] | str) -> str:
-    """``module:create_app`` from a uvicorn command line."""
-    words = command.split() if isinstance(command, str) else command
-    return words[words.index("--factory") + 1]
-
-
-def option(command: list[str], name: str) -> str:
-    return command[command.index(name) + 1]
 
 
 def selects(selector: Doc, labels: dict[str, str]) -> bool:
@@ -313,37 +253,3 @@ def test_migrations_run_per_service_in_a_job_named_for_the_release(built: dict[s
         assert container["command"] == ["python", "-m", f"services.{name.split('-')[0]}", "migrate"]
         assert container["image"].endswith(f":{tag}")
         assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
-
-
-def compose() -> Doc:
-    document = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
-    assert isinstance(document, dict)
-    return document
-
-
-def test_compose_names_the_same_components_ports_and_variables() -> None:
-    services = compose()["services"]
-    k8s = yaml.safe_load_all((DEPLOY / "k8s" / "base" / "gateway.yaml").read_text())
-    (deployment,) = (d for d in k8s if d["kind"] == "Deployment")
-    port = deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
-    platform = {name for name, s in services.items() if str(s.get("image", "")).startswith("iv-platform")}
-    assert platform == {*COMPONENTS, "migrate"}
-    for component in COMPONENTS:
-        command = services[component]["command"]
-        assert factory_of(command) == (
-            "gateway.app:create_app" if component == "gateway" else f"services.{component}.app:create_app"
-        )
-        assert int(option(command, "--port")) == port
-    assert services["gateway"]["ports"] == [f"{port}:{port}"]
-    for name in platform:
-        environment = services[name]["environment"]
-        readers = COMPONENTS if name == "migrate" else (name,)
-        unread = set(environment) - set().union(*(component_env_names(c) for c in readers))
-        assert not unread, f"compose {name} sets {sorted(unread)}"
-        for service in SERVICES:
-            url = environment.get(f"IV_{service.upper()}_URL")
-            if url is not None:
-                assert url == f"http://{service}:{port}"
-            database = environment.get(f"IV_{service.upper()}_DATABASE_URL")
-            if database is not None:
-                assert make_url(database).password is None, f"compose {name}: a password in a URL"

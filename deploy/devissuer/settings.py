@@ -1,0 +1,67 @@
+"""What the development token issuer reads: the ``IV_*`` names the services read for the same
+things (issuer, audience, the services' client), so compose sets them once for both sides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.chassis.credentials import SERVICE_ROLES
+from services.chassis.settings import Environment
+
+SCOPE = "iv-platform"
+"""The one scope it knows; a client may ask for it or for none."""
+CLIENT_ROLES = sorted(SERVICE_ROLES)
+CLIENT_CLEARANCE = "secret"
+"""What a service's own identity is (services/chassis/credentials.py): it reads, cleared for
+everything, to compute what it then filters by each person's own token."""
+
+
+class IssuerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IV_", extra="ignore", frozen=True)
+
+    environment: Environment = "development"
+    var_dir: Path = Path("var")
+
+    # The ``iss`` of every token, and the base of the URLs discovery names: the address at which
+    # the services reach the issuer (compose: http://issuer:8000). The services' IV_JWT_ISSUER.
+    jwt_issuer: str = "http://127.0.0.1:8000"
+    jwt_audience: str = "iv-platform"
+    jwt_max_lifetime_seconds: int = Field(default=24 * 3600, ge=60)
+
+    # The services' own confidential client (their IV_OAUTH_CLIENT_ID and secret): its tokens carry
+    # the roles and clearance of a service's own identity (CLIENT_ROLES, CLIENT_CLEARANCE).
+    oauth_client_id: str = "iv-platform-services"
+    oauth_client_secret: str | None = Field(default=None, repr=False)
+    oauth_client_secret_file: Path | None = None
+    # Client-credentials tokens live this long; the services renew theirs before they run out.
+    client_token_lifetime_seconds: int = Field(default=600, ge=10)
+
+    # The ES256 signing key (PEM). Unset: one is generated into var_dir on first use, and kept.
+    issuer_signing_key_file: Path | None = None
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.issuer_signing_key_file or self.var_dir / "issuer-signing-key.pem"
+
+    def client_secret(self) -> str:
+        if self.oauth_client_secret_file is not None:
+            return self.oauth_client_secret_file.read_text().strip()
+        return self.oauth_client_secret or ""
+
+    @model_validator(mode="after")
+    def _development_only(self) -> IssuerSettings:
+        # The rule: this issuer hands a token to whoever holds a development secret (or a shell in
+        # its container), so it never runs where the platform's settings are production's. Compose
+        # gives it IV_ENVIRONMENT=development of its own; a production deployment sets production
+        # for every pod (k8s/: iv-platform-config), so a stray issuer there refuses to start.
+        if self.environment != "development":
+            raise ValueError(
+                f"the development token issuer refuses to run with IV_ENVIRONMENT={self.environment}: "
+                "it is for compose and development only; production uses the organisation's identity provider"
+            )
+        if self.client_token_lifetime_seconds > self.jwt_max_lifetime_seconds:
+            raise ValueError("IV_CLIENT_TOKEN_LIFETIME_SECONDS is longer than the services accept")
+        return self
