@@ -13,7 +13,6 @@ from gateway.resilience import CircuitBreaker, CircuitOpen
 from tests.gateway.conftest import MakeRig, Rig, slow_app
 from tests.support import Tokens
 
-
 ALONE = {"ejected": False}
 """A service's only instance is never ejected: there is nowhere else to send its requests."""
 
@@ -81,10 +80,11 @@ async def test_retries_bounded_and_only_what_is_safe(make_rig: MakeRig, tokens: 
     async with make_rig(retry_attempts=3, breaker_failure_threshold=100, principles_url="http://dropping.test") as rig:
         rig.transport.add("dropping.test", dropping_app(methods))
         rig.transport.down.add("valuechains.test")
-        refused, dropped = {}, {}
+        refused: dict[str, int] = {}
+        dropped: dict[str, int] = {}
         async with rig.client(tokens("admin")) as client:
             for method in methods:
-                body = {} if method != "GET" else None
+                body: dict[str, str] | None = {} if method != "GET" else None
                 mark = rig.mark()
                 answer = await client.request(method, "/valuechains/v1/chains/x", json=body)
                 assert answer.status_code == 503, method
