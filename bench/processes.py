@@ -112,10 +112,11 @@ class Platform:
         return f"http://{self.host}:{self.ports[name]}"
 
     def env(self, name: str | None = None) -> dict[str, str]:
-        """The environment of the component or instance ``name`` (of the tools, without one)."""
+        """The environment of the component or instance ``name`` (of the tools, without one). Only
+        the gateway is given several URLs of a service."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("IV_", "OTEL_"))}
         urls = {s: ",".join(self.url(i) for i in self.instances(s)) for s in SERVICES}
-        if self.replicas > 1 and name is not None and self.component(name) in SERVICES:
+        if self.replicas > 1 and name != "gateway":  # a service takes one address: the gateway's prefix
             urls = {s: f"{self.url('gateway')}/{s}" for s in SERVICES}
         env.update(
             {
