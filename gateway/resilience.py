@@ -232,9 +232,9 @@ class UpstreamClient:
         ``stream``, an event stream (``text/event-stream``) is returned open once its headers are
         in, for the caller to pass on and close (gateway/streams.py).
 
-        Each attempt goes to an instance the balancer picks, a retry to another one where there is
-        another. Transport failures become problems: refused or breaker open 503, too slow 504,
-        dropped 502.
+        Each attempt goes to an instance the balancer picks, a retry at once to another one where
+        there is another (after a jittered wait to the same one where not). Transport failures
+        become problems: refused or breaker open 503, too slow 504, dropped 502.
         """
         try:
             upstream.breaker.acquire()
@@ -251,12 +251,15 @@ class UpstreamClient:
                 try:
                     response = await self._attempt(upstream, instance, method, target, headers, content, stream)
                 except (httpx2.RequestError, TimeoutError) as exc:
-                    balancer.failed(instance)
+                    if not isinstance(exc, httpx2.PoolTimeout):  # the gateway's own pool, not the instance
+                        balancer.failed(instance)
                     wait = self._retry_wait(method, exc, attempt, started)
                     if wait is None:
                         raise
-                    await asyncio.sleep(wait)
-                    instance = balancer.pick(avoid=instance)
+                    retry = balancer.pick(avoid=instance)
+                    if retry is instance:  # no other instance: give this one a moment
+                        await asyncio.sleep(wait)
+                    instance = retry
                     continue
                 if response.status_code >= 500:
                     balancer.failed(instance)

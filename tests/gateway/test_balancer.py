@@ -4,8 +4,10 @@ when repeating the request is safe."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
+import httpx2
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -269,3 +271,41 @@ async def test_the_fan_out_uses_the_balancer(make_rig: MakeRig, tokens: Tokens) 
             rig.transport.down.add("vc-a.test")
             for _ in range(2):  # not 503: the other instance answers for the service
                 assert (await client.get("/references", params={"target": target})).status_code == 200
+
+
+async def test_a_retry_on_another_instance_does_not_wait(
+    make_rig: MakeRig, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The jittered wait is for asking the same instance again; another one is asked at once."""
+    monkeypatch.setattr("gateway.resilience.random.uniform", lambda low, high: 0.5)
+    async with make_rig(valuechains_url=TWO) as rig:
+        two_valuechains(rig)
+        rig.transport.down.add("vc-a.test")  # the first in turn
+        async with rig.client(tokens("reader")) as client:
+            started = time.monotonic()
+            assert (await client.get("/valuechains/v1/chains", params={"limit": 1})).status_code == 200
+            assert time.monotonic() - started < 0.45
+        assert [r.url.host for r in rig.transport.requests] == ["vc-a.test", "vc-b.test"]
+
+
+def exhausted_pool_app() -> FastAPI:
+    """Stands for the gateway's own connection pool running out in front of an instance."""
+    app = FastAPI()
+
+    @app.get("/{path:path}")
+    async def exhausted(path: str) -> None:
+        raise httpx2.PoolTimeout("no connection free in the pool")
+
+    return app
+
+
+async def test_the_gateway_s_own_pool_running_out_is_not_held_against_an_instance(
+    make_rig: MakeRig, tokens: Tokens
+) -> None:
+    async with make_rig(valuechains_url="http://pool.test,http://vc-b.test") as rig:
+        rig.transport.add("pool.test", exhausted_pool_app())
+        rig.transport.add("vc-b.test", rig.suite.apps["valuechains"])
+        async with rig.client(tokens("reader")) as client:
+            answer = await client.get("/valuechains/v1/chains", params={"limit": 1})
+        assert answer.status_code == 503 and "no free connection" in answer.json()["detail"]
+        assert rig.upstream("valuechains").balancer.instances[0].failures == 0
