@@ -15,8 +15,7 @@ from pydantic import ValidationError
 
 from gateway.balancer import Balancer
 from gateway.settings import GatewaySettings
-from tests.gateway.conftest import MakeRig, Rig
-from tests.gateway.test_resilience import FakeClock, dropping_app
+from tests.gateway.conftest import FakeClock, MakeRig, Rig, dropping_app
 from tests.support import Tokens
 
 TWO = "http://vc-a.test,http://vc-b.test"

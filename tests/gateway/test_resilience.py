@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
-import httpx2
 import pytest
-from fastapi import FastAPI
 
 from gateway.resilience import CircuitBreaker, CircuitOpen
-from tests.gateway.conftest import MakeRig, Rig, slow_app
+from tests.gateway.conftest import FakeClock, MakeRig, Rig, dropping_app, slow_app
 from tests.support import Tokens
 
 ALONE = {"ejected": False}
 """A service's only instance is never ejected: there is nowhere else to send its requests."""
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def dropping_app(methods: Sequence[str] = ("GET", "POST")) -> FastAPI:
-    """An upstream whose connection breaks off mid-request, as when the process is killed."""
-    app = FastAPI()
-
-    @app.api_route("/{path:path}", methods=list(methods))
-    async def drop(path: str) -> None:
-        raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
-
-    return app
 
 
 async def test_down_upstream_is_503_problem(rig: Rig, tokens: Tokens) -> None:
