@@ -62,7 +62,10 @@ async def check_upstreams(client: UpstreamClient, seconds: float) -> dict[str, d
     }
     for (upstream, instance), probe in zip(pairs, probes, strict=True):
         state = states[upstream.name]
-        seen = {"url": instance.url, **probe, **upstream.balancer.state(instance)}
+        # Numbered as listed in IV_<SERVICE>_URL: /readyz answers anyone, so the addresses
+        # themselves are only in /metrics, which needs a token.
+        number = len(state["instances"]) + 1
+        seen = {"instance": number, **probe, **upstream.balancer.state(instance)}
         state["instances"].append(seen)
         state["ready"] = state["ready"] or probe["ready"]
         if client.metrics is not None:
@@ -101,7 +104,8 @@ def health_router() -> APIRouter:
             "instance of every service answers its own `/readyz`, `degraded` when one does not. A service "
             "is `ready` while one of its instances is (else its `detail` says why), and comes with the "
             "state of the gateway's circuit breaker for it (`closed`, `open`: failing fast, `half_open`: "
-            "the next request probes) and each instance's: `url`, `ready` (`detail`), `ejected` (it gets "
+            "the next request probes) and each instance's: `instance` (its place in `IV_<SERVICE>_URL`, from 1), "
+            "`ready` (`detail`), `ejected` (it gets "
             "no traffic for `ejected_for_seconds` after failing) and `failures` in a row. The same states "
             "are in `/metrics`."
         ),

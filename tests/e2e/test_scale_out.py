@@ -140,12 +140,15 @@ async def head_of(client: httpx2.AsyncClient, service: str) -> int:
 
 
 async def test_the_gateway_knows_both_instances_of_every_service(scaled: Scaled) -> None:
-    async with httpx2.AsyncClient(base_url=scaled.platform.url("gateway"), timeout=HANG) as client:
+    async with scaled.client("auditor") as client:
         ready = (await client.get("/readyz")).json()
+        metrics = (await client.get("/metrics")).text
     assert ready["status"] == "ready"
     for service in SERVICES:
-        urls = [i["url"] for i in ready["upstreams"][service]["instances"]]
-        assert urls == [scaled.platform.url(name) for name in scaled.platform.instances(service)]
+        assert [i["instance"] for i in ready["upstreams"][service]["instances"]] == [1, 2]
+        for name in scaled.platform.instances(service):
+            url = scaled.platform.url(name)
+            assert f'gateway_upstream_instance_ready{{instance="{url}",upstream="{service}"}} 1.0' in metrics
 
 
 async def test_an_etag_race_over_two_instances_has_one_winner(scaled: Scaled) -> None:

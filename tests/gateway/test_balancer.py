@@ -192,9 +192,9 @@ async def test_a_down_instance_costs_no_request_and_is_ejected(make_rig: MakeRig
             assert ready["status"] == "degraded"
             assert ready["upstreams"]["valuechains"]["ready"] is True
             assert ready["upstreams"]["valuechains"]["instances"] == [
-                {"url": "http://vc-a.test", "ready": True, "ejected": False, "failures": 0},
+                {"instance": 1, "ready": True, "ejected": False, "failures": 0},
                 {
-                    "url": "http://vc-b.test",
+                    "instance": 2,
                     "ready": False,
                     "detail": "unreachable",
                     "ejected": True,

@@ -121,9 +121,7 @@ async def test_breaker_opens_fails_fast_and_recovers(make_rig: MakeRig, tokens: 
                 "ready": False,
                 "detail": "unreachable",
                 "breaker": "open",
-                "instances": [
-                    {"url": "http://valuechains.test", "ready": False, "detail": "unreachable", **ALONE, "failures": 6}
-                ],
+                "instances": [{"instance": 1, "ready": False, "detail": "unreachable", **ALONE, "failures": 6}],
             }
 
             # The service comes back; after the recovery time one probe closes the breaker again.
@@ -138,7 +136,7 @@ async def test_breaker_opens_fails_fast_and_recovers(make_rig: MakeRig, tokens: 
             assert ready.json()["upstreams"]["valuechains"] == {
                 "ready": True,
                 "breaker": "closed",
-                "instances": [{"url": "http://valuechains.test", "ready": True, **ALONE, "failures": 0}],
+                "instances": [{"instance": 1, "ready": True, **ALONE, "failures": 0}],
             }
 
 
@@ -205,7 +203,7 @@ async def test_readyz_reports_every_upstream(rig: Rig) -> None:
             name: {
                 "ready": True,
                 "breaker": "closed",
-                "instances": [{"url": f"http://{name}.test", "ready": True, **ALONE, "failures": 0}],
+                "instances": [{"instance": 1, "ready": True, **ALONE, "failures": 0}],
             }
             for name in ("valuechains", "portfolio", "principles")
         },
