@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from gateway.balancer import Balancer
 from gateway.settings import GatewaySettings
-from tests.gateway.conftest import FakeClock, MakeRig, Rig, dropping_app
+from tests.gateway.conftest import FakeClock, MakeRig, Rig, chain_body, create, dropping_app
 from tests.support import Tokens
 
 TWO = "http://vc-a.test,http://vc-b.test"
@@ -308,3 +308,21 @@ async def test_the_gateway_s_own_pool_running_out_is_not_held_against_an_instanc
             answer = await client.get("/valuechains/v1/chains", params={"limit": 1})
         assert answer.status_code == 503 and "no free connection" in answer.json()["detail"]
         assert rig.upstream("valuechains").balancer.instances[0].failures == 0
+
+
+async def test_expansion_fetches_through_the_balancer(make_rig: MakeRig, tokens: Tokens) -> None:
+    """``expand``'s batch fetch of the chains goes round the down instance as the request does."""
+    async with make_rig(widgets=True, valuechains_url=TWO) as rig:
+        two_valuechains(rig)
+        async with rig.client(tokens("admin")) as admin:
+            chain = await create(admin, "/valuechains/v1/chains", chain_body("Keten"))
+            await create(admin, "/portfolio/v1/widgets", {"name": "balanced", "chain": {"href": chain["href"]}})
+            assert (await admin.get("/openapi.json")).status_code == 200
+            rig.transport.down.add("vc-a.test")
+            mark = rig.mark()
+            for _ in range(2):  # the batch meets each instance first once
+                page = await admin.get("/portfolio/v1/widgets", params={"expand": "chain", "limit": 100})
+                [widget] = [w for w in page.json()["items"] if w["name"] == "balanced"]
+                assert widget["chain"] == chain
+        fetched = [r.url.host for r in rig.transport.requests[mark:] if r.url.host.startswith("vc-")]
+        assert fetched.count("vc-a.test") >= 1 and fetched.count("vc-b.test") == 2
