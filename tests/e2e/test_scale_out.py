@@ -61,9 +61,9 @@ class Scaled:
         lines = re.findall(r"^http_requests_total\{(.*)\} (\S+)$", metrics, re.MULTILINE)
         return int(sum(float(value) for labels, value in lines if f'method="{method}"' in labels))
 
-    async def scalar(self, service: str, sql: str, **params: Any) -> Any:
+    async def scalar(self, service: str, sql: str) -> Any:
         async with self.databases[service].engine.connect() as connection:
-            return (await connection.execute(text(sql), params)).scalar()
+            return (await connection.execute(text(sql))).scalar()
 
 
 @pytest.fixture(scope="module")
@@ -215,16 +215,22 @@ async def test_eight_writers_over_two_instances_keep_one_gapless_feed(scaled: Sc
         assert await scaled.handled(instance, "POST") - count >= len(written) // 4, instance
 
 
+async def every(client: httpx2.AsyncClient, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every item of a list through the gateway, page after page."""
+    items: list[dict[str, Any]] = []
+    next_path: str | None = path
+    query: dict[str, Any] | None = {**params, "limit": 100}
+    while next_path:
+        page = (await client.get(next_path, params=query)).json()
+        items += page["items"]
+        next_path, query = page["next"], None
+    return items
+
+
 async def assessed(client: httpx2.AsyncClient, principle: dict[str, Any]) -> Counter[str]:
     """How many assessments under the principle each subject has."""
-    found: Counter[str] = Counter()
-    path: str | None = "/principles/v1/assessments"
-    params: dict[str, Any] | None = {"principle": principle["href"], "limit": 100}
-    while path:
-        page = (await client.get(path, params=params)).json()
-        found.update(a["subject"]["href"] for a in page["items"])
-        path, params = page["next"], None
-    return found
+    assessments = await every(client, "/principles/v1/assessments", {"principle": principle["href"]})
+    return Counter(a["subject"]["href"] for a in assessments)
 
 
 async def test_the_followers_of_both_instances_evaluate_each_change_once(scaled: Scaled) -> None:
@@ -242,7 +248,9 @@ async def test_the_followers_of_both_instances_evaluate_each_change_once(scaled:
             "status": "active",
             "rule": RULE,
         }
-        principle = (await architect.post("/principles/v1/principles", json=rule)).json()
+        made = await architect.post("/principles/v1/principles", json=rule)
+        assert made.status_code == 201, made.text
+        principle = made.json()
 
         async def programmes(count: int) -> list[str]:
             made = []
@@ -281,8 +289,12 @@ async def test_the_followers_of_both_instances_evaluate_each_change_once(scaled:
             await asyncio.sleep(0.2)
         survivor = await scaled.scalar("principles", "SELECT lease_owner FROM feed_cursors WHERE feed = 'portfolio'")
         counts = await assessed(architect, principle)
+        evaluations = await every(architect, "/principles/v1/evaluations", {"trigger": "change"})
     assert survivor != owner
-    assert {href: counts[href] for href in first + second} == dict.fromkeys(first + second, 1)
+    judged = first + second
+    assert {href: counts[href] for href in judged} == dict.fromkeys(judged, 1)
+    evaluated = Counter(e["target"]["href"] for e in evaluations)
+    assert {href: evaluated[href] for href in judged} == dict.fromkeys(judged, 1)
 
 
 async def test_an_instance_killed_under_eight_writers_loses_and_doubles_nothing(scaled: Scaled) -> None:
@@ -321,13 +333,9 @@ async def test_an_instance_killed_under_eight_writers_loses_and_doubles_nothing(
         again = {name: (await until_answered(create(name))).json()["id"] for name in names}
 
     async with scaled.client("admin") as admin:
-        stored: list[str] = []
-        path: str | None = "/portfolio/v1/ebos"
-        params: dict[str, Any] | None = {"limit": 100}
-        while path:
-            page = (await admin.get(path, params=params)).json()
-            stored += [e["name"] for e in page["items"] if e["name"].startswith(f"kill-{run}-")]
-            path, params = page["next"], None
+        stored = [
+            e["name"] for e in await every(admin, "/portfolio/v1/ebos", {}) if e["name"].startswith(f"kill-{run}-")
+        ]
         verified = (await admin.get("/portfolio/v1/changes/verify")).json()
         ready = (await admin.get("/readyz")).json()["upstreams"]["portfolio"]
         metrics = (await admin.get("/metrics")).text
