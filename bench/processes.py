@@ -1,4 +1,5 @@
-"""The platform as real processes: the Procfile's four uvicorn commands on free loopback ports.
+"""The platform as real processes: the Procfile's four uvicorn commands on free loopback ports
+(with ``replicas``, several instances of each service behind the one gateway).
 
 Each run gets its own directory: a SQLite database per service (migrated and filled with demo data
 by ``python -m services.<service> prestart``), the development signing key, and a log per process.
@@ -81,12 +82,27 @@ class Platform:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     template: Path | None = None  # a prestarted platform's directory whose databases and key to copy
+    replicas: int = 1
+    """Instances of each service (``portfolio``, ``portfolio-2``, ...), sharing its database. The
+    gateway is given every instance's URL; with more than one, the services reach each other
+    through the gateway's prefixes, as they would through a cluster's Service."""
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         for name in COMPONENTS:
             self.ports.setdefault(name, free_port())
+        for service in SERVICES:
+            for name in self.instances(service)[1:]:
+                self.ports.setdefault(name, free_port())
         self.commands = procfile_commands()
+
+    def instances(self, service: str) -> list[str]:
+        """The names of a service's instances, the first named as the service."""
+        return [service] + [f"{service}-{n}" for n in range(2, self.replicas + 1)]
+
+    def component(self, name: str) -> str:
+        """The Procfile entry an instance runs (``portfolio-2``: ``portfolio``)."""
+        return name if name in self.commands else name.rpartition("-")[0]
 
     @property
     def var_dir(self) -> Path:
@@ -95,8 +111,13 @@ class Platform:
     def url(self, name: str) -> str:
         return f"http://{self.host}:{self.ports[name]}"
 
-    def env(self) -> dict[str, str]:
+    def env(self, name: str | None = None) -> dict[str, str]:
+        """The environment of the component or instance ``name`` (of the tools, without one). Only
+        the gateway is given several URLs of a service."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("IV_", "OTEL_"))}
+        urls = {s: ",".join(self.url(i) for i in self.instances(s)) for s in SERVICES}
+        if self.replicas > 1 and name != "gateway":  # a service takes one address: the gateway's prefix
+            urls = {s: f"{self.url('gateway')}/{s}" for s in SERVICES}
         env.update(
             {
                 "PYTHONPATH": str(ROOT),
@@ -104,8 +125,9 @@ class Platform:
                 "IV_VAR_DIR": str(self.var_dir),
                 "IV_LOG_LEVEL": "WARNING",
                 "IV_HOST": self.host,
-                **{f"{name.upper()}_PORT": str(self.ports[name]) for name in COMPONENTS},
-                **{f"IV_{name.upper()}_URL": self.url(name) for name in SERVICES},
+                **{f"{c.upper()}_PORT": str(self.ports[c]) for c in COMPONENTS},
+                **({f"{self.component(name).upper()}_PORT": str(self.ports[name])} if name else {}),
+                **{f"IV_{s.upper()}_URL": url for s, url in urls.items()},
                 **{
                     f"IV_{name.upper()}_DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir / (name + '.db')}"
                     for name in SERVICES
@@ -142,10 +164,14 @@ class Platform:
                 raise RuntimeError(f"prestart of {name} failed:\n{output.decode(errors='replace')}")
 
     def launch(self, name: str) -> None:
-        """Start one component with its Procfile command (``exec`` makes the pid uvicorn's)."""
+        """Start one component or instance with its Procfile command (``exec`` makes the pid uvicorn's)."""
         log = self.log_path(name).open("ab")
         self.processes[name] = subprocess.Popen(
-            ["/bin/bash", "-c", self.commands[name]], cwd=ROOT, env=self.env(), stdout=log, stderr=log
+            ["/bin/bash", "-c", self.commands[self.component(name)]],
+            cwd=ROOT,
+            env=self.env(name),
+            stdout=log,
+            stderr=log,
         )
         log.close()
 
@@ -162,11 +188,15 @@ class Platform:
                 time.sleep(0.1)
         raise RuntimeError(f"{name} was not ready within {timeout}s:\n{self.log_tail(name)}")
 
-    def start(self) -> None:
-        self.prestart()
-        for name in COMPONENTS:
+    def start(self, *, prestart: bool = True) -> None:
+        """Prestart (unless the databases are ready), launch every instance and the gateway, and
+        wait until each is ready."""
+        if prestart:
+            self.prestart()
+        names = [*(i for s in SERVICES for i in self.instances(s)), "gateway"]
+        for name in names:
             self.launch(name)
-        for name in COMPONENTS:  # the gateway last: its readiness asks the others
+        for name in names:  # the gateway last: its readiness asks the others
             self.wait_ready(name)
 
     def restart(self, name: str) -> None:
@@ -213,7 +243,7 @@ class Platform:
         return result.stdout.decode().strip()
 
     def describe(self) -> str:
-        return ", ".join(f"{name} {self.url(name)}" for name in COMPONENTS) + f" ({shlex.quote(str(self.workdir))})"
+        return ", ".join(f"{name} {self.url(name)}" for name in self.ports) + f" ({shlex.quote(str(self.workdir))})"
 
 
 def stop_platforms(*platforms: Platform, timeout: float = 15) -> list[dict[str, int]]:

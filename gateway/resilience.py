@@ -1,4 +1,5 @@
-"""Reaching the services without hanging: deadlines, bounded retries and a circuit breaker each.
+"""Reaching the services without hanging: deadlines, bounded retries and a circuit breaker each,
+spread over each service's instances (gateway/balancer.py).
 
 Why our own breaker rather than the ``circuitbreaker`` package: its half-open state lets every
 concurrent request through as a probe (so while a hung upstream recovers, all of them wait out
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +22,7 @@ from typing import Literal
 import httpx2
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from gateway.balancer import Balancer, Instance
 from gateway.settings import GatewaySettings
 from gateway.streams import is_event_stream
 from services.chassis.errors import BadGateway, GatewayTimeout, ServiceUnavailable
@@ -38,6 +41,12 @@ RETRIED_ERRORS: tuple[type[Exception], ...] = (
     httpx2.ReadError,
     httpx2.WriteError,
 )
+
+# No connection was made, so nothing of the request was sent: any method may be tried again (on
+# another instance when there is one) without the risk of doing it twice.
+NOTHING_SENT: tuple[type[Exception], ...] = (httpx2.ConnectError,)
+
+logger = logging.getLogger("iv.gateway.upstreams")
 
 RETRY_WAIT_FIRST = 0.05
 RETRY_WAIT_MAX = 0.4
@@ -106,11 +115,11 @@ class CircuitBreaker:
 
 @dataclass
 class Upstream:
-    """One service behind the gateway."""
+    """One service behind the gateway: its instances, deadline and breaker."""
 
     name: str
     prefix: str
-    base_url: str
+    balancer: Balancer
     timeout: float
     breaker: CircuitBreaker
     connect_timeout: float
@@ -151,6 +160,24 @@ class UpstreamMetrics:
             ["upstream"],
             registry=self.registry,
         )
+        self.instance_ready = Gauge(
+            "gateway_upstream_instance_ready",
+            "1 when the instance answered its last readiness probe ready, else 0.",
+            ["upstream", "instance"],
+            registry=self.registry,
+        )
+        self.instance_ejected = Gauge(
+            "gateway_upstream_instance_ejected",
+            "1 while the instance is ejected (gets no traffic) after failing, else 0; as of the last probe.",
+            ["upstream", "instance"],
+            registry=self.registry,
+        )
+        self.ejections = Counter(
+            "gateway_upstream_ejections",
+            "Times an instance was ejected after failing requests in a row.",
+            ["upstream", "instance"],
+            registry=self.registry,
+        )
 
 
 class UpstreamClient:
@@ -166,13 +193,27 @@ class UpstreamClient:
             prefix: Upstream(
                 name=prefix.lstrip("/"),
                 prefix=prefix,
-                base_url=url,
+                balancer=Balancer(
+                    urls,
+                    failures=settings.outlier_failures,
+                    ejection_seconds=settings.outlier_ejection_seconds,
+                    max_ejection_seconds=settings.outlier_max_ejection_seconds,
+                    on_ejected=self._ejected_from(prefix.lstrip("/")),
+                ),
                 timeout=settings.timeout_for(prefix.lstrip("/")),
                 breaker=CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_recovery_seconds),
                 connect_timeout=settings.upstream_connect_timeout,
             )
-            for prefix, url in settings.upstreams().items()
+            for prefix, urls in settings.instances().items()
         }
+
+    def _ejected_from(self, name: str) -> Callable[[Instance], None]:
+        def count(instance: Instance) -> None:
+            logger.warning("%s instance %s ejected after %d failures", name, instance.url, instance.failures)
+            if self.metrics is not None:
+                self.metrics.ejections.labels(name, instance.url).inc()
+
+        return count
 
     def by_name(self, name: str) -> Upstream | None:
         return self.upstreams.get(f"/{name}")
@@ -191,7 +232,9 @@ class UpstreamClient:
         ``stream``, an event stream (``text/event-stream``) is returned open once its headers are
         in, for the caller to pass on and close (gateway/streams.py).
 
-        Transport failures become problems: refused or breaker open 503, too slow 504, dropped 502.
+        Each attempt goes to an instance the balancer picks, a retry at once to another one where
+        there is another (after a jittered wait to the same one where not). Transport failures
+        become problems: refused or breaker open 503, too slow 504, dropped 502.
         """
         try:
             upstream.breaker.acquire()
@@ -200,17 +243,29 @@ class UpstreamClient:
                 f"the {upstream.name} service is unavailable (it failed recently; retrying in {exc.retry_after:.0f}s)",
                 headers={"Retry-After": str(max(1, round(exc.retry_after)))},
             ) from exc
+        balancer = upstream.balancer
+        instance = balancer.pick()
         started = time.monotonic()
         try:
             for attempt in itertools.count(1):
                 try:
-                    response = await self._attempt(upstream, method, target, headers, content, stream)
-                    break
-                except RETRIED_ERRORS:
-                    wait = self._retry_wait(method, attempt, started)
+                    response = await self._attempt(upstream, instance, method, target, headers, content, stream)
+                except (httpx2.RequestError, TimeoutError) as exc:
+                    if not isinstance(exc, httpx2.PoolTimeout):  # the gateway's own pool, not the instance
+                        balancer.failed(instance)
+                    wait = self._retry_wait(method, exc, attempt, started)
                     if wait is None:
                         raise
-                await asyncio.sleep(wait)
+                    retry = balancer.pick(avoid=instance)
+                    if retry is instance:  # no other instance: give this one a moment
+                        await asyncio.sleep(wait)
+                    instance = retry
+                    continue
+                if response.status_code >= 500:
+                    balancer.failed(instance)
+                else:
+                    balancer.succeeded(instance)
+                break
         except (httpx2.RequestError, TimeoutError) as exc:
             upstream.breaker.failed()
             raise _problem_for(upstream, method, exc) from exc
@@ -221,13 +276,18 @@ class UpstreamClient:
         upstream.breaker.succeeded()
         return response
 
-    def _retry_wait(self, method: str, attempt: int, started: float) -> float | None:
-        """How long to wait before trying again after ``attempt`` failed to connect or was dropped;
-        None: give up. Safe methods only, ``retry_attempts`` tries in all, and only while the wait
-        ends within ``retry_budget_seconds`` of the first try. Each wait is random (full jitter) up
-        to 50 ms, 100 ms, 200 ms, ... (at most 400 ms). A plain loop in ``send``: nothing is built
-        per request for the common first-try success."""
-        if method not in RETRIED_METHODS or attempt >= self.settings.retry_attempts:
+    def _retry_wait(self, method: str, error: Exception, attempt: int, started: float) -> float | None:
+        """How long to wait before trying again after ``attempt`` failed with ``error``; None: give
+        up. Only what is safe to repeat: a safe method whose connection was refused or dropped, or
+        any method whose connection was refused (nothing was sent); ``retry_attempts`` tries in
+        all, and only while the wait ends within ``retry_budget_seconds`` of the first try. Each
+        wait is random (full jitter) up to 50 ms, 100 ms, 200 ms, ... (at most 400 ms). A plain
+        loop in ``send``: nothing is built per request for the common first-try success."""
+        if attempt >= self.settings.retry_attempts:
+            return None
+        if not isinstance(error, NOTHING_SENT) and not (
+            method in RETRIED_METHODS and isinstance(error, RETRIED_ERRORS)
+        ):
             return None
         wait = random.uniform(0, min(RETRY_WAIT_MAX, RETRY_WAIT_FIRST * 2 ** (attempt - 1)))
         return None if time.monotonic() - started + wait >= self.settings.retry_budget_seconds else wait
@@ -235,6 +295,7 @@ class UpstreamClient:
     async def _attempt(
         self,
         upstream: Upstream,
+        instance: Instance,
         method: str,
         target: str,
         headers: Sequence[tuple[bytes, bytes]] | Mapping[str, str],
@@ -249,7 +310,7 @@ class UpstreamClient:
             async with asyncio.timeout(upstream.timeout):
                 request = self.client.build_request(
                     method,
-                    upstream.base_url + target,
+                    instance.url + target,
                     headers=headers,
                     content=content,
                     timeout=upstream.stream_timeout if stream else upstream.client_timeout,

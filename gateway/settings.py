@@ -3,16 +3,41 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from services.chassis.routing import SERVICES
 from services.chassis.settings import CommonSettings
 
 
+def instance_urls(variable: str, value: str) -> tuple[str, ...]:
+    """The base URLs in one ``IV_<SERVICE>_URL``: one, or several separated by commas, each an
+    http(s) origin with an optional path prefix, no credentials, query or fragment, none twice."""
+    urls: list[str] = []
+    for part in value.split(","):
+        url = part.strip().rstrip("/")
+        if not url:
+            raise ValueError(f"{variable} has an empty entry; give base URLs separated by commas")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        except ValueError as exc:
+            raise ValueError(f"{variable}: {url!r} is not a URL ({exc})") from exc
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{variable}: {url!r} is not an http:// or https:// URL with a host")
+        if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+            raise ValueError(f"{variable}: {url!r} may not carry credentials, a query or a fragment")
+        if url in urls:
+            raise ValueError(f"{variable} names {url!r} twice")
+        urls.append(url)
+    return tuple(urls)
+
+
 class GatewaySettings(CommonSettings):
-    """``IV_*`` environment variables; upstream URLs come from ``upstreams()`` (the one prefix table)."""
+    """``IV_*`` environment variables; each service's instances come from ``instances()``, the one
+    prefix table with every URL of ``IV_<SERVICE>_URL`` (comma-separated)."""
 
     # Browsers may call the API cross-origin only from these origins (comma-separated or a JSON
     # list in IV_CORS_ORIGINS). Empty: no CORS headers at all, so browsers allow same-origin only.
@@ -31,6 +56,13 @@ class GatewaySettings(CommonSettings):
     # time one request probes the upstream and closes it again on success.
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_recovery_seconds: float = Field(default=5.0, gt=0)
+
+    # Passive outlier ejection among a service's instances (gateway/balancer.py): an instance that
+    # fails this many requests in a row (no connection, or a 5xx answer) gets no traffic for
+    # outlier_ejection_seconds, doubled each time it fails again right after (up to the maximum).
+    outlier_failures: int = Field(default=3, ge=1)
+    outlier_ejection_seconds: float = Field(default=5.0, gt=0)
+    outlier_max_ejection_seconds: float = Field(default=60.0, gt=0)
 
     # An event stream passed through (gateway/streams.py) that brings nothing, not even the
     # services' heartbeat (IV_STREAM_HEARTBEAT_SECONDS, 15), for this long is ended.
@@ -56,6 +88,11 @@ class GatewaySettings(CommonSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
+    @field_validator("valuechains_url", "portfolio_url", "principles_url")
+    @classmethod
+    def _instance_urls(cls, value: str, info: ValidationInfo) -> str:
+        return ",".join(instance_urls(f"IV_{str(info.field_name).upper()}", value))
+
     @field_validator("upstream_timeouts")
     @classmethod
     def _known_services(cls, value: dict[str, float]) -> dict[str, float]:
@@ -66,5 +103,15 @@ class GatewaySettings(CommonSettings):
             raise ValueError("timeouts must be positive")
         return value
 
+    @model_validator(mode="after")
+    def _ejection_within_its_maximum(self) -> GatewaySettings:
+        if self.outlier_max_ejection_seconds < self.outlier_ejection_seconds:
+            raise ValueError("IV_OUTLIER_MAX_EJECTION_SECONDS must not be below IV_OUTLIER_EJECTION_SECONDS")
+        return self
+
     def timeout_for(self, service: str) -> float:
         return self.upstream_timeouts.get(service, self.upstream_timeout)
+
+    def instances(self) -> dict[str, tuple[str, ...]]:
+        """Public prefix (``/valuechains``) to the base URLs of the service's instances."""
+        return {f"/{name}": tuple(getattr(self, f"{name}_url").split(",")) for name in SERVICES}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +113,27 @@ def slow_app(seconds: float, arrived: asyncio.Event | None = None) -> FastAPI:
             arrived.set()
         await asyncio.sleep(seconds)
         return JSONResponse({"path": path})
+
+    return app
+
+
+class FakeClock:
+    """A clock the test moves by hand (breakers and balancers take one)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def dropping_app(methods: Sequence[str] = ("GET", "POST")) -> FastAPI:
+    """An upstream whose connection breaks off mid-request, as when the process is killed."""
+    app = FastAPI()
+
+    @app.api_route("/{path:path}", methods=list(methods))
+    async def drop(path: str) -> None:
+        raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
 
     return app
 

@@ -4,32 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx2
 import pytest
-from fastapi import FastAPI
 
 from gateway.resilience import CircuitBreaker, CircuitOpen
-from tests.gateway.conftest import MakeRig, Rig, slow_app
+from tests.gateway.conftest import FakeClock, MakeRig, Rig, dropping_app, slow_app
 from tests.support import Tokens
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def dropping_app() -> FastAPI:
-    """An upstream whose connection breaks off mid-request, as when the process is killed."""
-    app = FastAPI()
-
-    @app.api_route("/{path:path}", methods=["GET", "POST"])
-    async def drop(path: str) -> None:
-        raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
-
-    return app
+ALONE = {"ejected": False}
+"""A service's only instance is never ejected: there is nowhere else to send its requests."""
 
 
 async def test_down_upstream_is_503_problem(rig: Rig, tokens: Tokens) -> None:
@@ -69,17 +51,28 @@ async def test_connection_dropped_mid_request_is_502_problem(make_rig: MakeRig, 
         assert answer.json()["type"] == "/problems/bad-gateway"
 
 
-async def test_retries_only_safe_methods_bounded(make_rig: MakeRig, tokens: Tokens) -> None:
-    async with make_rig(retry_attempts=3, breaker_failure_threshold=100) as rig:
+async def test_retries_bounded_and_only_what_is_safe(make_rig: MakeRig, tokens: Tokens) -> None:
+    """A refused connection sent nothing, so any method is tried again; a connection dropped after
+    the request went out is tried again only for a safe method (a write may have been made)."""
+    methods = ("GET", "HEAD", "POST", "PATCH", "PUT", "DELETE")
+    async with make_rig(retry_attempts=3, breaker_failure_threshold=100, principles_url="http://dropping.test") as rig:
+        rig.transport.add("dropping.test", dropping_app(methods))
         rig.transport.down.add("valuechains.test")
+        refused: dict[str, int] = {}
+        dropped: dict[str, int] = {}
         async with rig.client(tokens("admin")) as client:
-            counts = {}
-            for method in ("GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"):
+            for method in methods:
+                body: dict[str, str] | None = {} if method != "GET" else None
                 mark = rig.mark()
-                answer = await client.request(method, "/valuechains/v1/chains/x", json={} if method != "GET" else None)
+                answer = await client.request(method, "/valuechains/v1/chains/x", json=body)
                 assert answer.status_code == 503, method
-                counts[method] = len(rig.sent_to("valuechains.test", mark))
-    assert counts == {"GET": 3, "HEAD": 3, "POST": 1, "PATCH": 1, "PUT": 1, "DELETE": 1}
+                refused[method] = len(rig.sent_to("valuechains.test", mark))
+                mark = rig.mark()
+                answer = await client.request(method, "/principles/v1/principles/x", json=body)
+                assert answer.status_code == 502, method
+                dropped[method] = len(rig.sent_to("dropping.test", mark))
+    assert refused == dict.fromkeys(methods, 3)
+    assert dropped == {"GET": 3, "HEAD": 3, "POST": 1, "PATCH": 1, "PUT": 1, "DELETE": 1}
 
 
 async def test_retries_stop_within_the_budget(
@@ -123,10 +116,12 @@ async def test_breaker_opens_fails_fast_and_recovers(make_rig: MakeRig, tokens: 
 
             ready = await client.get("/readyz")
             assert ready.status_code == 200 and ready.json()["status"] == "degraded"
+            # Two GETs of three attempts each failed in a row.
             assert ready.json()["upstreams"]["valuechains"] == {
                 "ready": False,
                 "detail": "unreachable",
                 "breaker": "open",
+                "instances": [{"instance": 1, "ready": False, "detail": "unreachable", **ALONE, "failures": 6}],
             }
 
             # The service comes back; after the recovery time one probe closes the breaker again.
@@ -138,7 +133,11 @@ async def test_breaker_opens_fails_fast_and_recovers(make_rig: MakeRig, tokens: 
             assert breaker.state == "closed"
             ready = await client.get("/readyz")
             assert ready.status_code == 200 and ready.json()["status"] == "ready"
-            assert ready.json()["upstreams"]["valuechains"] == {"ready": True, "breaker": "closed"}
+            assert ready.json()["upstreams"]["valuechains"] == {
+                "ready": True,
+                "breaker": "closed",
+                "instances": [{"instance": 1, "ready": True, **ALONE, "failures": 0}],
+            }
 
 
 async def test_breaker_is_per_upstream(make_rig: MakeRig, tokens: Tokens) -> None:
@@ -201,7 +200,12 @@ async def test_readyz_reports_every_upstream(rig: Rig) -> None:
     assert ready.json() == {
         "status": "ready",
         "upstreams": {
-            name: {"ready": True, "breaker": "closed"} for name in ("valuechains", "portfolio", "principles")
+            name: {
+                "ready": True,
+                "breaker": "closed",
+                "instances": [{"instance": 1, "ready": True, **ALONE, "failures": 0}],
+            }
+            for name in ("valuechains", "portfolio", "principles")
         },
     }
 

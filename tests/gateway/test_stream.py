@@ -106,3 +106,17 @@ async def test_expand_and_include_do_not_apply_to_a_stream(gateway: FastAPI, tok
         for query in ({"expand": "subject"}, {"include": "teams"}):
             answer = await client.get(STREAM, params=query)
             assert answer.status_code == 400, answer.text
+
+
+async def test_a_stream_opens_on_another_instance_when_one_is_down(
+    upstream: StreamingRoutingTransport, streaming_suite: Suite, var_dir: Path, tokens: Tokens
+) -> None:
+    """The stream goes through the balancer as any request: a refused instance is passed over."""
+    upstream.down.add("down.test")
+    settings = gateway_settings(var_dir, valuechains_url="http://down.test,http://valuechains.test")
+    async with running(create_gateway(settings, transport=upstream)) as gateway:
+        for _ in range(2):  # each instance first once
+            async with through(gateway, tokens("reader")) as client, client.stream("GET", STREAM) as response:
+                assert response.status_code == 200
+                assert await EventReader(response).next() is not None
+    assert sum(r.url.host == "down.test" for r in upstream.requests) >= 1
