@@ -7,13 +7,16 @@ import contextlib
 import datetime as dt
 import importlib
 import os
+import socket
+import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx2
+import uvicorn
 from fastapi import FastAPI
 
 from bench.plans import statements as captured_statements
@@ -355,3 +358,21 @@ def app_with(var_dir: Path, router: Any) -> FastAPI:
         routers=[router],
         migrations_dir=Path(__file__).parent,
     )
+
+
+@contextlib.contextmanager
+def served(app: Any) -> Iterator[str]:
+    """``app`` on a real loopback port, in a thread of its own: its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            threading.Event().wait(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from services.chassis.aiohttp_transport import AiohttpTransport
 from services.chassis.auth import Principal
 from services.chassis.errors import NOT_FOUND, ProblemType, ServiceUnavailable, ValidationProblem
 from services.chassis.pagination import MAX_BATCH, MAX_LIMIT
@@ -111,11 +112,11 @@ def href_or_id_pattern(targets: str | Sequence[str]) -> str:
 def build_http_client(
     settings: CommonSettings, transport: httpx2.AsyncBaseTransport | None = None
 ) -> httpx2.AsyncClient:
-    """The one pooled client a process uses to reach the other services."""
+    """The one pooled client a process uses to reach the other services: httpx2's interface on
+    aiohttp's connections (``aiohttp_transport``); ``transport`` replaces them (tests in-process)."""
     return httpx2.AsyncClient(
         timeout=httpx2.Timeout(settings.upstream_timeout, connect=settings.upstream_connect_timeout),
-        limits=httpx2.Limits(max_connections=200, max_keepalive_connections=50),
-        transport=transport,
+        transport=transport or AiohttpTransport(max_connections=200),
         follow_redirects=False,
     )
 

@@ -5,19 +5,14 @@ runs with production settings."""
 from __future__ import annotations
 
 import base64
-import contextlib
-import socket
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import jwt
 import pytest
-import uvicorn
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
-from fastapi import FastAPI
 from pydantic import ValidationError
 
 from deploy.devissuer.__main__ import main as issuer_main
@@ -26,6 +21,7 @@ from deploy.devissuer.app import create_app
 from deploy.devissuer.settings import IssuerSettings
 from services.chassis.auth import ALGORITHMS
 from tests.conftest import AppCache, build_suite
+from tests.support import served
 
 ISSUER = "http://issuer.test"
 CLIENT_ID = "iv-platform-services"
@@ -188,24 +184,6 @@ def test_a_persons_token_has_the_claims_make_token_gives(
         person_token(issuer_settings, sub="x", roles=["superuser"])
     with pytest.raises(ValueError, match="longer than"):
         issuer_main(["token", "--role", "admin", "--hours", "25"])
-
-
-@contextlib.contextmanager
-def served(app: FastAPI) -> Iterator[str]:
-    """``app`` on a real loopback port (the services fetch their JWKS with a plain HTTP client)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            threading.Event().wait(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
-        sock.close()
 
 
 async def test_the_services_accept_the_issuers_tokens(app_cache: AppCache, issuer_settings: IssuerSettings) -> None:

@@ -5,7 +5,6 @@ delays, resets and swallows connections (``tests/faults.py``)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import subprocess
 import sys
 import threading
@@ -14,13 +13,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
-from bench.processes import ROOT, Platform, create_postgres_database, drop_postgres_database, free_port
+from bench.processes import ROOT, Platform, create_postgres_database, drop_postgres_database
 from gateway.app import create_app as create_gateway
 from tests.faults import FaultProxy, fault_proxy
 from tests.support import (
@@ -29,6 +28,7 @@ from tests.support import (
     database_base_url,
     gateway_settings,
     running,
+    served,
     unique_name,
 )
 
@@ -155,29 +155,13 @@ def upstream_app() -> FastAPI:
     return app
 
 
-@contextlib.contextmanager
-def served(app: FastAPI) -> Iterator[int]:
-    """``app`` on a real loopback port, in a thread of its own."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
 @pytest.fixture
 async def proxied(request: pytest.FixtureRequest, var_dir: Path) -> AsyncIterator[tuple[FastAPI, FaultProxy]]:
     """The gateway in front of a real server, with the fault proxy on the way to it (as portfolio).
     Its deadline is 1 s unless the test is marked ``upstream_timeout(seconds)``."""
     marker = request.node.get_closest_marker("upstream_timeout")
-    with served(upstream_app()) as port:
-        async with fault_proxy("127.0.0.1", port) as proxy:
+    with served(upstream_app()) as url:
+        async with fault_proxy("127.0.0.1", urlsplit(url).port or 80) as proxy:
             settings = gateway_settings(
                 var_dir,
                 portfolio_url=proxy.url,

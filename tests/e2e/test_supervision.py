@@ -66,7 +66,8 @@ def wait_until(condition: object) -> None:
     raise AssertionError("not within the guard time")
 
 
-def pid_of(platform: Platform, name: str) -> int:
+def running_pid(platform: Platform, name: str) -> int | None:
+    """The pid supervisord reports for ``name`` once it is RUNNING (None while STARTING, BACKOFF...)."""
     status = subprocess.run(
         [
             str(Path(sys.executable).parent / "supervisorctl"),
@@ -79,8 +80,13 @@ def pid_of(platform: Platform, name: str) -> int:
         text=True,
     ).stdout
     found = re.search(r"RUNNING\s+pid (\d+)", status)
-    assert found, status
-    return int(found[1])
+    return int(found[1]) if found else None
+
+
+def pid_of(platform: Platform, name: str) -> int:
+    pid = running_pid(platform, name)
+    assert pid is not None, f"{name} is not running"
+    return pid
 
 
 def test_a_killed_process_is_restarted_while_the_others_serve(
@@ -95,7 +101,9 @@ def test_a_killed_process_is_restarted_while_the_others_serve(
         platform.url("gateway") + "/valuechains/v1/chains", headers={"Authorization": f"Bearer {token}"}, timeout=5
     )
     assert chains.status_code == 200
-    wait_until(lambda: ready(platform, "portfolio") and pid_of(platform, "portfolio") != before)
+    # supervisord calls a restarted process RUNNING only after its start time, which may be after
+    # it first answers: wait for both.
+    wait_until(lambda: ready(platform, "portfolio") and running_pid(platform, "portfolio") not in (None, before))
     text = console.read_text(errors="replace")
     assert "exited: portfolio (terminated by SIGKILL; not expected)" in text
     assert text.count("spawned: 'portfolio'") >= 2
