@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from urllib.parse import urlsplit
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from services.chassis.routing import SERVICES
 from services.chassis.settings import CommonSettings
 
 
-def instance_urls(variable: str, value: str) -> tuple[str, ...]:
-    """The base URLs in one ``IV_<SERVICE>_URL``: one, or several separated by commas, each an
-    http(s) origin with an optional path prefix, no credentials, query or fragment, none twice."""
-    urls: list[str] = []
-    for part in value.split(","):
-        url = part.strip().rstrip("/")
-        if not url:
-            raise ValueError(f"{variable} has an empty entry; give base URLs separated by commas")
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
-        except ValueError as exc:
-            raise ValueError(f"{variable}: {url!r} is not a URL ({exc})") from exc
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{variable}: {url!r} is not an http:// or https:// URL with a host")
-        if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
-            raise ValueError(f"{variable}: {url!r} may not carry credentials, a query or a fragment")
-        if url in urls:
-            raise ValueError(f"{variable} names {url!r} twice")
-        urls.append(url)
-    return tuple(urls)
-
-
 class GatewaySettings(CommonSettings):
     """``IV_*`` environment variables; each service's instances come from ``instances()``, the one
     prefix table with every URL of ``IV_<SERVICE>_URL`` (comma-separated)."""
+
+    SEVERAL_INSTANCES: ClassVar[bool] = True
 
     # Browsers may call the API cross-origin only from these origins (comma-separated or a JSON
     # list in IV_CORS_ORIGINS). Empty: no CORS headers at all, so browsers allow same-origin only.
@@ -87,11 +65,6 @@ class GatewaySettings(CommonSettings):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
-
-    @field_validator("valuechains_url", "portfolio_url", "principles_url")
-    @classmethod
-    def _instance_urls(cls, value: str, info: ValidationInfo) -> str:
-        return ",".join(instance_urls(f"IV_{str(info.field_name).upper()}", value))
 
     @field_validator("upstream_timeouts")
     @classmethod

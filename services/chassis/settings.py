@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import ClassVar, Literal, Self, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.chassis.routing import SERVICES
@@ -19,6 +20,29 @@ Environment = Literal["development", "production"]
 
 # Passwords that ship in examples and compose files; never acceptable in production.
 DEFAULT_PASSWORDS = frozenset({"postgres", "password", "changeme", "secret", "iv", "example"})
+
+
+def instance_urls(variable: str, value: str) -> tuple[str, ...]:
+    """The base URLs in one ``IV_<SERVICE>_URL``: one, or several separated by commas, each an
+    http(s) origin with an optional path prefix, no credentials, query or fragment, none twice."""
+    urls: list[str] = []
+    for part in value.split(","):
+        url = part.strip().rstrip("/")
+        if not url:
+            raise ValueError(f"{variable} has an empty entry; give base URLs separated by commas")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        except ValueError as exc:
+            raise ValueError(f"{variable}: {url!r} is not a URL ({exc})") from exc
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{variable}: {url!r} is not an http:// or https:// URL with a host")
+        if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+            raise ValueError(f"{variable}: {url!r} may not carry credentials, a query or a fragment")
+        if url in urls:
+            raise ValueError(f"{variable} names {url!r} twice")
+        urls.append(url)
+    return tuple(urls)
 
 
 class CommonSettings(BaseSettings):
@@ -80,6 +104,23 @@ class CommonSettings(BaseSettings):
         if self.oauth_client_secret_file is not None:
             return self.oauth_client_secret_file.read_text().strip()
         return self.oauth_client_secret or ""
+
+    SEVERAL_INSTANCES: ClassVar[bool] = False
+    """Whether ``IV_<SERVICE>_URL`` may name several instances: only the gateway balances over
+    them; every other process reaches a service through one URL (a Kubernetes Service, or the
+    gateway's prefix)."""
+
+    @field_validator("valuechains_url", "portfolio_url", "principles_url")
+    @classmethod
+    def _service_urls(cls, value: str, info: ValidationInfo) -> str:
+        variable = f"IV_{str(info.field_name).upper()}"
+        urls = instance_urls(variable, value)
+        if len(urls) > 1 and not cls.SEVERAL_INSTANCES:
+            raise ValueError(
+                f"{variable} names {len(urls)} URLs: only the gateway balances over several instances; "
+                "a service reaches another through one (a Kubernetes Service, or the gateway's prefix)"
+            )
+        return ",".join(urls)
 
     def upstreams(self) -> dict[str, str]:
         """Public prefix (``/valuechains``) to base URL of the owning service."""

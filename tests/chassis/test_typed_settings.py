@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 import pytest
-from pydantic import Field
+from pydantic import Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.chassis.auth import Principal
@@ -61,3 +61,15 @@ def test_settings_of_another_class_are_not_passed_off_as_the_service_s() -> None
     own = settings_as(other, OwnSettings)
     assert isinstance(own, OwnSettings) and not isinstance(own, OtherSettings)
     assert own.service == "portfolio"
+
+
+def test_a_service_reaches_another_through_one_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several instances are the gateway's setting; a service given them is refused at start, by name."""
+    monkeypatch.setenv("IV_PORTFOLIO_URL", "http://portfolio-0.test,http://portfolio-1.test")
+    with pytest.raises(ValidationError, match="IV_PORTFOLIO_URL names 2 URLs: only the gateway balances"):
+        ServiceSettings.for_service("principles")
+    monkeypatch.setenv("IV_PORTFOLIO_URL", "portfolio:8001")
+    with pytest.raises(ValidationError, match=r"IV_PORTFOLIO_URL.*not an http:// or https:// URL"):
+        ServiceSettings.for_service("principles")
+    monkeypatch.setenv("IV_PORTFOLIO_URL", "http://gateway.test/portfolio/")
+    assert ServiceSettings.for_service("principles").upstreams()["/portfolio"] == "http://gateway.test/portfolio"
