@@ -183,9 +183,9 @@ class Follower:
         self._response = response
         try:
             for sse in self._events(response):
+                deliver(Change.model_validate_json(sse.data))
                 if self._stop.is_set():
                     return
-                deliver(Change.model_validate_json(sse.data))
         except httpx2.StreamClosed:
             if not self._stop.is_set():
                 raise
