@@ -114,9 +114,10 @@ def dev_token(
     checkout: Path | None = None,
     python: str | None = None,
 ) -> str:
-    """A development token from a platform checkout (``make token`` does the same), signed with
-    its development key; only a platform in development mode accepts it."""
-    root = (checkout or Path.cwd()).resolve()
+    """A development token from a platform checkout (``checkout``, else ``$IV_CHECKOUT``, else the
+    current directory), made as ``make token`` makes one: signed with its development key, which
+    only a platform in development mode accepts."""
+    root = (checkout or Path(os.environ.get("IV_CHECKOUT") or Path.cwd())).resolve()
     command = [python or sys.executable, "-m", "services.chassis.auth", "--role", ",".join(roles)]
     command += ["--hours", str(hours)]
     for flag, value in (("--sub", sub), ("--unit", unit), ("--clearance", clearance), ("--name", name)):

@@ -63,27 +63,12 @@ class State:
     retry: RetryPolicy | None = None
     client: Client | None = field(default=None, repr=False)
 
-    def config(self) -> settings.Config:
-        loaded = settings.load()
-        if self.url:
-            loaded.url = self.url
-        if self.token:
-            loaded.token = self.token
-        return loaded
+    def url_now(self) -> str:
+        return self.url or settings.load().url
 
     def connect(self) -> Client:
         if self.client is None:
-            loaded = self.config()
-            self.client = Client.from_settings(
-                loaded.url,
-                token=loaded.token,
-                oauth_token_url=loaded.oauth_token_url,
-                oauth_client_id=loaded.oauth_client_id,
-                oauth_client_secret=loaded.client_secret(),
-                oauth_scope=loaded.oauth_scope,
-                transport=self.transport,
-                retry=self.retry,
-            )
+            self.client = Client.from_config(url=self.url, token=self.token, transport=self.transport, retry=self.retry)
         return self.client
 
 
@@ -214,7 +199,9 @@ def login(
     unit: Annotated[str | None, typer.Option(help="Development: the token's unit.")] = None,
     clearance: Annotated[str | None, typer.Option(help="Development: the token's clearance.")] = None,
     name: Annotated[str | None, typer.Option(help="Development: the holder's name.")] = None,
-    checkout: Annotated[Path | None, typer.Option(help="Development: the platform's checkout (default: here).")] = None,
+    checkout: Annotated[
+        Path | None, typer.Option(help="Development: the platform's checkout (default: $IV_CHECKOUT, else here).")
+    ] = None,
     token: Annotated[str | None, typer.Option("--with-token", help="Store this token instead.")] = None,
 ) -> None:
     """Store the platform's URL and a token in the config file. In development the token is made by
@@ -228,7 +215,7 @@ def login(
     except RuntimeError as exc:
         raise usage(str(exc)) from None
     path = settings.config_path()
-    settings.save(path, {"url": state.config().url, "token": issued})
+    settings.save(path, {"url": state.url_now(), "token": issued})
     err.print(f"token stored in {path}", highlight=False)
 
 

@@ -27,6 +27,7 @@ import httpx2
 import tenacity
 from pydantic import BaseModel
 
+from iv_client import config
 from iv_client.auth import BearerToken, ClientCredentials
 from iv_client.errors import (
     BadGatewayError,
@@ -142,6 +143,24 @@ class Client:
         if oauth_token_url and oauth_client_id and oauth_client_secret:
             auth = ClientCredentials(oauth_token_url, oauth_client_id, oauth_client_secret, scope=oauth_scope)
         return cls(url, token=token, auth=auth, **options)
+
+    @classmethod
+    def from_config(cls, *, url: str | None = None, token: str | None = None, **options: Any) -> Client:
+        """A client as ivctl makes one: ``IV_URL``, ``IV_TOKEN`` or client credentials from the
+        environment, else from ivctl's config file (what ``ivctl login`` stored); see ``iv_client.config``.
+        ``url`` and ``token`` given here win (a token given here over client credentials too)."""
+        loaded = config.load()
+        if token:
+            loaded.token, loaded.oauth_token_url = token, None
+        return cls.from_settings(
+            url or loaded.url,
+            token=loaded.token,
+            oauth_token_url=loaded.oauth_token_url,
+            oauth_client_id=loaded.oauth_client_id,
+            oauth_client_secret=loaded.client_secret(),
+            oauth_scope=loaded.oauth_scope,
+            **options,
+        )
 
     def close(self) -> None:
         self._http.close()
