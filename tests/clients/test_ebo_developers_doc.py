@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,11 @@ from bench.processes import Platform
 from iv_client import Client
 from iv_client.cli import app
 from iv_client.config import NAMES
-from tests.e2e.conftest import prestarted  # noqa: F401  (the fixture)
+
+# The real processes, as the end-to-end tests start them (this module's `platform` is theirs, not
+# the in-process one of tests/clients/conftest.py).
+from tests.e2e.conftest import prestarted  # noqa: F401
+from tests.e2e.test_platform import platform  # noqa: F401
 from tests.support import Tokens, settings_for
 
 pytestmark = pytest.mark.e2e
@@ -36,23 +39,13 @@ SHELL_VARIABLES = {"$EBO": lambda namespace: namespace["ebo"].href}
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory, prestarted: Path) -> Iterator[Platform]:  # noqa: F811
-    started = Platform(tmp_path_factory.mktemp("platform"), template=prestarted)
-    try:
-        started.start()
-        yield started
-    finally:
-        started.stop_all()
-
-
-@pytest.fixture(scope="module")
-def tokens(platform: Platform) -> Tokens:
+def platform_tokens(platform: Platform) -> Tokens:  # noqa: F811
     """Tokens signed with the platform's development key, made here rather than by a process each."""
     return Tokens(settings_for(platform.var_dir))
 
 
 @pytest.fixture
-def configured(platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def configured(platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:  # noqa: F811
     """A reader of the doc in a directory of their own, the platform's checkout in IV_CHECKOUT."""
     monkeypatch.chdir(tmp_path)
     for name in ("IV_TOKEN", "IV_OAUTH_TOKEN_URL", "IV_OAUTH_CLIENT_ID", "IV_OAUTH_CLIENT_SECRET"):
@@ -124,9 +117,9 @@ FOLLOWER = textwrap.dedent(
 
 
 def test_a_follower_killed_and_started_again_loses_nothing_and_repeats_nothing(
-    configured: Path, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+    configured: Path, platform_tokens: Tokens, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("IV_TOKEN", tokens("reader")["Authorization"].removeprefix("Bearer "))
+    monkeypatch.setenv("IV_TOKEN", platform_tokens("reader")["Authorization"].removeprefix("Bearer "))
     state = configured / "follower.db"
     command = [sys.executable, "-c", FOLLOWER, str(state)]
     first = subprocess.Popen([*command, "0.05", "follow"], stdout=subprocess.PIPE, text=True)
