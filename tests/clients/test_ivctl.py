@@ -138,6 +138,7 @@ async def test_errors_say_what_is_wrong_with_their_exit_codes(ivctl: Ivctl, plat
     assert conflict.exit_code == CONFLICT
     assert "412 Precondition failed" in conflict.stderr and "current version: 2" in conflict.stderr
     assert (await ivctl("post", ebo.href, token=token)).exit_code == USAGE  # no such command
+    assert "Exit codes: 0 done; 1 the platform refused" in ok(await ivctl("--help"))
 
     admin = platform.token("admin")
     forbidden = await ivctl("evaluate", ebo.href, token=token)

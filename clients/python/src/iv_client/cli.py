@@ -35,7 +35,17 @@ from iv_client.models import Change, collection_of
 
 OK, PROBLEM, USAGE, UNREACHABLE, CONFLICT, UNVERIFIED = 0, 1, 2, 3, 4, 5
 
-app = typer.Typer(help="The IV-platform's API from the shell.", no_args_is_help=True, pretty_exceptions_enable=False)
+EXIT_CODES = (
+    "Exit codes: 0 done; 1 the platform refused the request (4xx); 2 wrong use of the command;"
+    " 3 the platform unreachable or failing (5xx); 4 a conflict (409, 412); 5 a feed that does not verify."
+)
+
+app = typer.Typer(
+    help="The IV-platform's API from the shell.",
+    epilog=EXIT_CODES,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 ebos = typer.Typer(help="Register and keep EBOs current.", no_args_is_help=True)
 changes = typer.Typer(help="A service's change feed.", no_args_is_help=True)
 register = typer.Typer(help="The comply-or-explain register.", no_args_is_help=True)

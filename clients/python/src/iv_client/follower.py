@@ -149,8 +149,13 @@ class Follower:
         while not self._stop.is_set():
             if stream_ok:
                 try:
+                    handed = self.delivered
                     self._follow_stream(deliver)
-                    continue  # the stream ended (the token expired, the platform restarted): resume
+                    # The stream ended (the token expired, the platform restarted): resume at once,
+                    # unless it ended with nothing sent (then not in a tight loop).
+                    if self.delivered == handed:
+                        self._stop.wait(self.poll_seconds)
+                    continue
                 except NotFoundError:
                     logger.info("no change stream at %s; paging the feed instead", self.service)
                     stream_ok = False
