@@ -229,8 +229,8 @@ async def test_client_credentials_fetch_a_token_and_renew_it(platform: Platform)
     client = Client("http://gateway.test", auth=credentials, transport=platform.bridge)
 
     def scenario() -> None:
-        assert list(client.list("/valuechains/v1/chains")) == []
         client.get("/valuechains/v1/chains")
+        client.get("/valuechains/v1/teams")
         assert credentials.fetched == 1  # kept while it is good
         credentials.token(renew=True)
         credentials._token = "revoked"  # a token the platform refuses: asked again, request sent again

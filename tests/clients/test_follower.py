@@ -55,12 +55,13 @@ async def test_live_events_once_each_across_a_crash_and_a_restart(platform: Plat
     admin = platform.client(platform.token("admin"))
     state = tmp_path / "cursor.db"
     seen: list[Change] = []
+    head = await platform.call(admin.feed_head, "valuechains")  # what other tests left in the feed
     before = await platform.call(created, admin, 2)
     recording = Recording(platform.bridge)
     reader = platform.client(platform.token("reader"), transport=recording)
 
     def first_run() -> None:
-        with guarded(Follower(reader, "valuechains", state, poll_seconds=0.05)) as follower:
+        with guarded(Follower(reader, "valuechains", state, start=head, poll_seconds=0.05)) as follower:
 
             def crash_on_the_fifth(event: Change) -> None:
                 if len(seen) == 4:
@@ -117,11 +118,12 @@ async def test_what_the_callback_keeps_in_the_follower_file_commits_with_the_cur
     platform: Platform, tmp_path: Path
 ) -> None:
     admin = platform.client(platform.token("admin"))
+    head = await platform.call(admin.feed_head, "valuechains")
     hrefs = await platform.call(created, admin, 3)
     state = tmp_path / "cursor.db"
 
     def scenario() -> None:
-        with guarded(Follower(admin, "valuechains", state)) as follower:
+        with guarded(Follower(admin, "valuechains", state, start=head)) as follower:
             follower.db.execute("CREATE TABLE IF NOT EXISTS chains (href TEXT PRIMARY KEY)")
 
             def keep(event: Change) -> None:
