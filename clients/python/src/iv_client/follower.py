@@ -12,6 +12,9 @@ that one event over again.
 Events come from the live stream (``GET /v1/changes/stream``, resumed with ``Last-Event-ID``); when
 the stream cannot be had (a platform without it, a connection that breaks, too many streams open),
 the follower pages ``GET /v1/changes`` after its cursor to the end, waits, and tries the stream again.
+A stream ends when the token it was opened with expires; the follower opens the next with the
+client's token then (client credentials renew theirs; an expired static token stops the follower
+with ``UnauthenticatedError``).
 """
 
 from __future__ import annotations
