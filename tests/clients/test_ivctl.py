@@ -93,6 +93,7 @@ async def test_get_list_and_their_formats(ivctl: Ivctl, platform: Platform) -> N
     )
     [row] = list(csv.DictReader(io.StringIO(filtered)))
     assert row["code"] == chains[1].code and row["owner.unit"] == UNIT and row["href"] == chains[1].href
+    assert "error" not in got["chain"]  # what the platform sent, nothing more
     table = ok(await ivctl("list", "/valuechains/v1/chains", "--filter", f"code={chains[2].code}", token=token))
     assert chains[2].code in table and chains[2].href in table and chains[1].href not in table
 

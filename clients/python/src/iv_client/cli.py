@@ -154,7 +154,8 @@ def parsed(value: str) -> Any:
 
 
 def plain(item: Any) -> Any:
-    return item.model_dump(mode="json") if isinstance(item, BaseModel) else item
+    """A model as the JSON it was read from (nothing the platform did not send)."""
+    return item.model_dump(mode="json", exclude_unset=True) if isinstance(item, BaseModel) else item
 
 
 def flat(item: Any, prefix: str = "") -> dict[str, Any]:
