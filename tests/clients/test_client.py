@@ -238,3 +238,22 @@ async def test_client_credentials_fetch_a_token_and_renew_it(platform: Platform)
         assert credentials.fetched == 3
 
     await platform.call(scenario)
+
+
+async def test_archive_with_if_match_and_with_force(platform: Platform) -> None:
+    admin = platform.client(platform.token("admin"))
+
+    def scenario() -> None:
+        chain = admin.create("/valuechains/v1/chains", chain_body())
+        ebo = admin.register_ebo(ebo_body(chain.href))
+        admin.update(ebo, users=1)
+        with pytest.raises(VersionConflictError):
+            admin.archive(ebo)  # from the representation before that change
+        assert admin.archive(admin.get(ebo.href)).status == "archived"
+        team = admin.create(f"{chain.href}/teams", {"name": "Houdt vast", "fte_internal": 1, "maturity": 1})
+        with pytest.raises(StateConflictError):  # a team still holds it
+            admin.archive(chain.href)
+        archived = admin.archive(chain.href, force=True, reason="The chain is split in two.")
+        assert archived.status == "archived" and admin.get(team.href).status == "active"
+
+    await platform.call(scenario)
