@@ -154,7 +154,7 @@ async def test_errors_say_what_is_wrong_with_their_exit_codes(ivctl: Ivctl, plat
     assert unknown.exit_code == PROBLEM and "Query parameter not taken" in unknown.stderr
 
 
-async def test_changes_follow_prints_events_as_they_come(ivctl: Ivctl, platform: Platform) -> None:
+async def test_changes_follow_prints_events_as_they_come(ivctl: Ivctl, platform: Platform, tmp_path: Path) -> None:
     admin = platform.client(platform.token("admin"))
     head = await platform.call(admin.feed_head, "valuechains")
     hrefs = [(await platform.call(admin.create, "/valuechains/v1/chains", chain_body())).href for _ in range(2)]
@@ -166,12 +166,18 @@ async def test_changes_follow_prints_events_as_they_come(ivctl: Ivctl, platform:
     )  # fmt: skip
     events = [json.loads(line) for line in followed.splitlines()]
     assert [e["subject"] for e in events] == hrefs and [e["type"] for e in events] == ["chains.created"] * 2
-    lines = ok(
+    reader = platform.token("reader")
+    state = str(tmp_path / "place.db")
+    first = ok(
         await ivctl(
-            "changes", "follow", "valuechains", "--from", str(head + 1), "--count", "1", token=platform.token("reader")
+            "changes", "follow", "valuechains", "--from", str(head), "--state", state, "--count", "1", token=reader
         )
     )
-    assert "chains.created" in lines and hrefs[1] in lines
+    assert "chains.created" in first and hrefs[0] in first and hrefs[1] not in first
+    resumed = ok(await ivctl("changes", "follow", "valuechains", "--state", state, "--count", "1", token=reader))
+    assert "chains.created" in resumed and hrefs[1] in resumed  # where the first stopped, not "now"
+    nowhere = await ivctl("changes", "follow", "valuechains", "--state", str(tmp_path / "no" / "such.db"), token=reader)
+    assert nowhere.exit_code == USAGE and "cannot keep its place in" in nowhere.stderr
 
 
 async def test_evaluate_register_export_and_verify(ivctl: Ivctl, platform: Platform) -> None:

@@ -13,6 +13,7 @@ import csv
 import functools
 import io
 import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -306,7 +307,10 @@ def changes_follow(
     ctx: typer.Context,
     service: str,
     from_: Annotated[
-        int | None, typer.Option("--from", help="Start after this seq (default: from now; 0: the beginning).")
+        int | None,
+        typer.Option(
+            "--from", help="Start after this seq (default: now; 0: the beginning), unless --state has a place."
+        ),
     ] = None,
     state: Annotated[Path | None, typer.Option(help="SQLite file to keep the cursor in, to resume.")] = None,
     type: Annotated[str | None, typer.Option(help="Only events of this type (chains.updated).")] = None,
@@ -323,9 +327,12 @@ def changes_follow(
             fields_ = ", ".join(event.changes) or "-"
             out.print(f"{event.seq:>6} {event.at} {event.type:<24} {event.subject} by {event.actor}: {fields_}")
 
-    follower = Follower(
-        state_of(ctx).connect(), service, state or ":memory:", start="now" if from_ is None else from_, type=type
-    )
+    try:
+        follower = Follower(
+            state_of(ctx).connect(), service, state or ":memory:", start="now" if from_ is None else from_, type=type
+        )
+    except sqlite3.Error as exc:
+        raise usage(f"the follower cannot keep its place in {state}: {exc}") from None
     try:
         follower.run(print_event, max_events=count)
     except KeyboardInterrupt:
