@@ -150,6 +150,11 @@ async def test_errors_say_what_is_wrong_with_their_exit_codes(ivctl: Ivctl, plat
     assert down.exit_code == UNREACHABLE and "cannot reach the platform" in down.stderr
     assert (await ivctl("list", "/portfolio/v1/ebos", "--filter", "unit", token=admin)).exit_code == USAGE
     assert (await ivctl("ebos", "register", str(tmp_path / "missing.json"), token=admin)).exit_code == USAGE
+    ivctl.config.parent.mkdir(parents=True, exist_ok=True)
+    ivctl.config.write_text("url = ")  # not TOML
+    broken = await ivctl("get", ebo.href, token=admin)
+    assert broken.exit_code == USAGE and "cannot use a file" in broken.stderr
+    ivctl.config.unlink()
     unknown = await ivctl("list", "/portfolio/v1/ebos", "--filter", "colour=red", token=admin)
     assert unknown.exit_code == PROBLEM and "Query parameter not taken" in unknown.stderr
 

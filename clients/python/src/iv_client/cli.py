@@ -14,6 +14,7 @@ import functools
 import io
 import json
 import sqlite3
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -110,6 +111,9 @@ def reported(command: Callable[P, T]) -> Callable[P, T]:
         except IVError as exc:
             err.print(f"[bold red]error[/]: {exc}", highlight=False)
             raise typer.Exit(PROBLEM) from None
+        except (OSError, tomllib.TOMLDecodeError) as exc:  # a config or secret file, a file to write
+            err.print(f"[bold red]cannot use a file[/]: {exc}", highlight=False)
+            raise typer.Exit(USAGE) from None
 
     return run
 
