@@ -73,7 +73,7 @@ test-postgres: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy services gateway tests bench deploy
+	$(BIN)/mypy services gateway tests bench deploy clients/python/src
 	$(BIN)/lint-imports
 
 fmt: install
