@@ -15,7 +15,7 @@ import httpx2
 import pytest
 from typer.testing import CliRunner, Result
 
-from iv_client import Client
+from iv_client import Client, cli
 from iv_client.cli import CONFLICT, PROBLEM, UNREACHABLE, USAGE, State, app
 from tests.clients.conftest import GATEWAY, QUICK, Platform
 from tests.clients.test_client import UNIT, Flaky, chain_body, ebo_body
@@ -29,12 +29,17 @@ class Ivctl:
     def __init__(self, platform: Platform, config: Path, transport: httpx2.BaseTransport | None = None) -> None:
         self.platform, self.config = platform, config
         self.transport = transport or platform.bridge
-        self.env = {"IVCTL_CONFIG": str(config), "IV_URL": GATEWAY, "IV_TOKEN": "", "COLUMNS": "200"}
+        self.env = {"IVCTL_CONFIG": str(config), "IV_URL": GATEWAY, "IV_TOKEN": ""}
 
-    async def __call__(self, *args: str, token: str | None = None, **env: str) -> Result:
+    async def __call__(self, *args: str, token: str | None = None, width: int = 160, **env: str) -> Result:
+        """``ivctl *args`` printing to a terminal ``width`` columns wide."""
         state = State(token=token, transport=self.transport, retry=QUICK)
         runner = CliRunner()
-        return await self.platform.call(runner.invoke, app, list(args), obj=state, env={**self.env, **env})
+        before, cli.out.width = cli.out.width, width
+        try:
+            return await self.platform.call(runner.invoke, app, list(args), obj=state, env={**self.env, **env})
+        finally:
+            cli.out.width = before
 
 
 @pytest.fixture
@@ -96,6 +101,10 @@ async def test_get_list_and_their_formats(ivctl: Ivctl, platform: Platform) -> N
     assert "error" not in got["chain"]  # what the platform sent, nothing more
     table = ok(await ivctl("list", "/valuechains/v1/chains", "--filter", f"code={chains[2].code}", token=token))
     assert chains[2].code in table and chains[2].href in table and chains[1].href not in table
+    narrow = ok(
+        await ivctl("list", "/valuechains/v1/chains", "--filter", f"code={chains[2].code}", token=token, width=60)
+    )
+    assert chains[2].href in narrow  # an href is what one copies from a table: never cut
 
 
 async def test_ebos_register_and_update_with_if_match(ivctl: Ivctl, platform: Platform, tmp_path: Path) -> None:

@@ -197,10 +197,21 @@ def show(items: list[Any], output: Output) -> None:
         out.file.write(buffer.getvalue())
     else:
         present = ([c for c in TABLE_COLUMNS if any(c in row for row in rows)] or list(rows[0])) if rows else []
-        table = Table(*present)
-        for row in rows:
-            table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in present))
-        out.print(table)
+        out.print(table_of(present, [["" if row.get(c) is None else str(row.get(c)) for c in present] for row in rows]))
+
+
+def table_of(columns: list[str], rows: list[list[str]], *, title: str | None = None) -> Table:
+    """A table whose hrefs are shown whole (they are what one copies from it); other columns wrap."""
+    table = Table(title=title)
+    for index, column in enumerate(columns):
+        values = [row[index] for row in rows]
+        if any(value.startswith("/") for value in values):
+            table.add_column(column, no_wrap=True, min_width=max(map(len, values)))
+        else:
+            table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 # commands
@@ -280,10 +291,8 @@ def ebos_register(ctx: typer.Context, file: Annotated[str, typer.Argument(help="
     registered = state_of(ctx).connect().register_ebo(body)
     out.print(f"registered {registered.href} (version {registered.version})", highlight=False)
     if registered.likely_duplicates:
-        table = Table("looks like", "kind", "name", "score", title="Likely duplicates")
-        for twin in registered.likely_duplicates:
-            table.add_row(twin.href, twin.kind, twin.name, f"{twin.score:.0f}")
-        out.print(table)
+        twins = [[twin.href, twin.kind, twin.name, f"{twin.score:.0f}"] for twin in registered.likely_duplicates]
+        out.print(table_of(["looks like", "kind", "name", "score"], twins, title="Likely duplicates"))
 
 
 @ebos.command("update")
