@@ -27,15 +27,17 @@ from services.chassis.errors import Forbidden, Unauthenticated
 from services.chassis.settings import CommonSettings
 from services.chassis.signing_keys import TrustedKeys
 
-ROLES: tuple[str, ...] = (
-    "reader",
-    "auditor",
-    "contributor",
-    "portfolio_manager",
-    "chain_owner",
-    "architect",
-    "admin",
-)
+ROLE_DUTIES: dict[str, str] = {
+    "reader": "reads everything not classified above their clearance (every role reads)",
+    "auditor": "reads as a reader, verifies the change feeds and reads what each service witnessed; writes nothing",
+    "contributor": "registers and updates the EBOs of their own unit (the token's `unit`)",
+    "portfolio_manager": "programmes, initiatives, rounds, EBO decisions and archiving",
+    "chain_owner": "the chains they own (their `sub`), with those chains' teams, allocations and applications",
+    "architect": "principles, assessments, explanations (approving: never their own) and simplicity reviews",
+    "admin": "everything; creating chains and reassigning their owners",
+}
+"""What each role may do, as the explorer's description lists it (docs/architecture.md section 5)."""
+ROLES: tuple[str, ...] = tuple(ROLE_DUTIES)
 AUDITOR_ROLES: tuple[str, ...] = ("auditor",)
 """Who may verify the audit feed and read what a service witnessed (and admin, as always). An
 auditor reads everything they are cleared for and writes nothing: no write admits the role."""

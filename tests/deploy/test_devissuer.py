@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import jwt
 import pytest
@@ -25,7 +26,7 @@ from deploy.devissuer.__main__ import person_token
 from deploy.devissuer.app import create_app
 from deploy.devissuer.server import AuthorizationCodes, Client, FormPayload, SignedIn
 from deploy.devissuer.settings import IssuerSettings
-from services.chassis.auth import ALGORITHMS
+from services.chassis.auth import ALGORITHMS, person_claims
 from tests.conftest import AppCache, build_suite
 from tests.support import served
 
@@ -262,6 +263,7 @@ def code_of(response: httpx2.Response) -> str:
     location = httpx2.URL(response.headers["location"])
     assert str(location.copy_with(query=None)) == REDIRECT
     assert location.params["state"] == "s-123"
+    assert set(location.params) == {"code", "state"}, "a code in the URL, never a token"
     return location.params["code"]
 
 
@@ -399,3 +401,53 @@ async def test_the_explorers_origin_may_exchange_its_code(issuer: httpx2.AsyncCl
     assert allowed.headers["access-control-allow-origin"] == "http://127.0.0.1:8000"
     other = await issuer.options("/token", headers={**preflight, "Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in other.headers
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_a_key_rollover_during_a_run_of_requests_refuses_none(
+    app_cache: AppCache, issuer_settings: IssuerSettings
+) -> None:
+    """The provider on a real port, a service verifying through its JWKS: the provider rotates its
+    key in the middle of a run of requests, each with a token of its own (no cached verdict), and
+    not one is refused; a token of the retiring key keeps working; tokens of another issuer or
+    audience, signed with the provider's own key, are 401."""
+    provider = create_app(issuer_settings)
+    ring = provider.state.key_ring
+    with served(provider) as url:
+        settings = {"jwks_url": f"{url}/jwks.json", "jwt_issuer": ISSUER, "jwks_refetch_seconds": 0.2}
+        async with build_suite(app_cache, rollback=True, **settings) as suite:
+            retiring = person_token(issuer_settings, sub="before", roles=["reader"])
+            statuses: list[int] = []
+            kids: set[str] = set()
+            async with suite.client("valuechains", {}) as client:
+
+                async def call(n: int) -> None:
+                    token = person_token(issuer_settings, sub=f"p-{n}", roles=["reader"])
+                    kids.add(jwt.get_unverified_header(token)["kid"])
+                    statuses.append((await client.get("/v1/chains", headers=bearer(token))).status_code)
+
+                for batch in range(4):
+                    if batch == 2:
+                        ring.rotate()  # as `python -m deploy.devissuer rotate` does, beside the running provider
+                    async with anyio.create_task_group() as group:
+                        for n in range(8):
+                            group.start_soon(call, batch * 8 + n)
+                    assert (await client.get("/v1/chains", headers=bearer(retiring))).status_code == 200
+                for claims, detail in (
+                    (
+                        person_claims(issuer="http://other.test", audience="iv-platform", sub="u", roles=["admin"]),
+                        "issuer",
+                    ),
+                    (person_claims(issuer=ISSUER, audience="another-api", sub="u", roles=["admin"]), "audience"),
+                ):
+                    refused = await client.get("/v1/chains", headers=bearer(ring.sign(claims)))
+                    assert refused.status_code == 401, refused.text
+                    assert detail in refused.json()["detail"]
+                    assert refused.headers["content-type"] == "application/problem+json"
+            assert statuses == [200] * 32
+            assert len(kids) == 2, "the run spans the old key and the new"
+            verifier = suite.apps["valuechains"].state.verifier
+            assert verifier.keys.fetches == 2, "the keys at first, and once more for the new kid"
