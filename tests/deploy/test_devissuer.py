@@ -26,6 +26,7 @@ from deploy.devissuer.__main__ import person_token
 from deploy.devissuer.app import create_app
 from deploy.devissuer.server import AuthorizationCodes, Client, FormPayload, SignedIn
 from deploy.devissuer.settings import IssuerSettings
+from deploy.supervise import ROOT, commands_of
 from services.chassis.auth import ALGORITHMS, person_claims
 from tests.conftest import AppCache, build_suite
 from tests.support import served
@@ -451,3 +452,19 @@ async def test_a_key_rollover_during_a_run_of_requests_refuses_none(
             assert len(kids) == 2, "the run spans the old key and the new"
             verifier = suite.apps["valuechains"].state.verifier
             assert verifier.keys.fetches == 2, "the keys at first, and once more for the new kid"
+
+
+def test_make_run_starts_the_provider_in_development_only() -> None:
+    lists = [ROOT / "deploy" / "Procfile", ROOT / "deploy" / "Procfile.development"]
+    commands = commands_of(lists, "development")
+    assert set(commands) == {"valuechains", "portfolio", "principles", "gateway", "issuer"}
+    assert "--factory deploy.devissuer.app:create_app" in commands["issuer"]
+    with pytest.raises(SystemExit, match="refused with IV_ENVIRONMENT=production"):
+        commands_of(lists, "production")
+    assert "issuer" not in commands_of(lists[:1], "production")
+    makefile = (ROOT / "Makefile").read_text()
+    assert "deploy/supervise.py deploy/Procfile deploy/Procfile.development" in makefile
+    # The services and the gateway verify through the provider's keys, for its issuer; make token
+    # signs for the same issuer, with the same key ring.
+    assert "IV_JWKS_URL=$(DEV_PROVIDER)/jwks.json" in makefile
+    assert "@$(DEV_AUTH) $(BIN)/python -m services.chassis.auth" in makefile

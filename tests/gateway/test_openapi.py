@@ -209,7 +209,7 @@ async def test_merged_document_loads_as_openapi(rig: Rig) -> None:
     assert all(isinstance(result, Ok) for result in loaded)  # every operation and $ref resolves
 
 
-SIGN_IN = {
+SIGN_IN: dict[str, Any] = {
     "explorer_authorization_url": "http://provider.test:8004/authorize",
     "explorer_token_url": "http://provider.test:8004/token",
     "explorer_client_id": "iv-explorer",
