@@ -39,7 +39,7 @@ TEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 SERVICES := valuechains portfolio principles
 
-.PHONY: help install run prestart test test-postgres lint fmt token rotate-key compose-secrets compose-token bench clean
+.PHONY: help install browser run prestart test test-postgres lint fmt token rotate-key compose-secrets compose-token bench clean
 
 help:
 	@echo "make run            start the whole suite on SQLite with demo data (explorer: http://$(IV_HOST):$(GATEWAY_PORT)/docs)"
@@ -61,7 +61,15 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python 3.11
 	@touch $@
 
-install: $(VENV)/.synced
+install: $(VENV)/.synced browser
+
+# The explorer's sign-in test (tests/gateway/test_explorer_sign_in.py) drives Debian's chromium:
+# installed here when it is missing and apt-get can (as root); a browser is never downloaded.
+browser:
+	@test -x /usr/bin/chromium || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y chromium || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }; \
+	else echo "chromium is missing (apt-get install chromium): the explorer's browser test will skip"; fi; }
 
 prestart: install
 	@mkdir -p var

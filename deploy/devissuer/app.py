@@ -98,12 +98,13 @@ def create_app(settings: IssuerSettings | None = None) -> FastAPI:
     ]
     # FastAPI for its routing only: no OpenAPI document or explorer for what RFC 8414 describes.
     app = FastAPI(routes=routes, openapi_url=None, docs_url=None, redoc_url=None)
-    # The explorer in a browser exchanges its code here, from the gateway's origin.
+    # The explorer in a browser exchanges its code here, from the gateway's origin (Swagger UI
+    # sends X-Requested-With with it).
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.explorer_origins(),
         allow_methods=["POST"],
-        allow_headers=["Content-Type"],
+        allow_headers=["Accept", "Content-Type", "X-Requested-With"],
         max_age=600,
     )
     app.state.settings = settings

@@ -396,7 +396,10 @@ def test_a_code_expires() -> None:
 
 
 async def test_the_explorers_origin_may_exchange_its_code(issuer: httpx2.AsyncClient) -> None:
-    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "accept,content-type,x-requested-with",
+    }
     allowed = await issuer.options("/token", headers={**preflight, "Origin": "http://127.0.0.1:8000"})
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "http://127.0.0.1:8000"
