@@ -1,9 +1,11 @@
 """Bearer JWT authentication, roles and need-to-know clearance.
 
-Production verifies RS256/ES256 tokens with keys from the organisation's JWKS URL. Development
-signs and verifies with an ES256 key generated into ``var/`` on first use; ``make token`` prints
-a token signed with it. Services and the gateway verify every token; calls between services
-forward the caller's token, so access follows the person.
+Production verifies RS256/ES256 tokens with keys from the organisation's JWKS URL, following a key
+rollover there (``TrustedKeys``, services/chassis/signing_keys.py). Development signs and verifies
+with the development key ring generated into ``var/`` on first use (or through the development
+identity provider's JWKS, as ``make run`` does); ``make token`` prints a token signed with it.
+Services and the gateway verify every token; calls between services forward the caller's token,
+so access follows the person.
 """
 
 from __future__ import annotations

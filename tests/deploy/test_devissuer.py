@@ -27,7 +27,8 @@ from deploy.devissuer.app import create_app
 from deploy.devissuer.server import AuthorizationCodes, Client, FormPayload, SignedIn
 from deploy.devissuer.settings import IssuerSettings
 from deploy.supervise import ROOT, commands_of
-from services.chassis.auth import ALGORITHMS, person_claims
+from services.chassis.auth import ALGORITHMS, issue_dev_token, person_claims
+from services.chassis.settings import CommonSettings
 from tests.conftest import AppCache, build_suite
 from tests.support import served
 
@@ -471,3 +472,18 @@ def test_make_run_starts_the_provider_in_development_only() -> None:
     # signs for the same issuer, with the same key ring.
     assert "IV_JWKS_URL=$(DEV_PROVIDER)/jwks.json" in makefile
     assert "@$(DEV_AUTH) $(BIN)/python -m services.chassis.auth" in makefile
+
+
+async def test_make_token_and_the_provider_sign_with_the_same_keys(
+    issuer: httpx2.AsyncClient, issuer_settings: IssuerSettings
+) -> None:
+    """``make token`` (the chassis' development token) verifies against the provider's JWKS, before
+    and after the provider's key ring rotates."""
+    services = CommonSettings(var_dir=issuer_settings.var_dir, jwt_issuer=ISSUER)
+    for rotate in (False, True):
+        if rotate:
+            issuer_settings.key_ring().rotate()
+        token = issue_dev_token(services, sub="u-1", roles=["reader"])
+        jwks = (await issuer.get("/jwks.json")).json()
+        assert verified(token, jwks)["sub"] == "u-1"
+        assert jwt.get_unverified_header(token)["kid"] == jwks["keys"][-1]["kid"], "signed with the newest key"
