@@ -44,7 +44,7 @@ def test_a_rotated_ring_signs_with_the_new_key_and_publishes_the_old_for_its_gra
 
 
 async def test_make_token_signs_with_the_newest_key_and_the_services_follow(tmp_path: Path) -> None:
-    settings = CommonSettings(var_dir=tmp_path)
+    settings = CommonSettings(var_dir=tmp_path, jwks_refetch_seconds=0.05)
     verifier = TokenVerifier(settings)
     before = issue_dev_token(settings, sub="u-1", roles=["reader"])
     assert (await verifier.verify(before)).sub == "u-1"
@@ -90,10 +90,10 @@ async def test_an_unknown_kid_is_fetched_once_however_many_ask(tmp_path: Path) -
 async def test_a_storm_of_unknown_kids_fetches_at_most_once_per_interval(tmp_path: Path) -> None:
     source = [ring_at(tmp_path, [time.time()]).jwks()]
     calls, fetch = counting(source)
-    interval = 0.1
+    interval = 0.05
     keys = TrustedKeys(fetch, lifespan=300, refetch_interval=interval)
     started = time.monotonic()
-    for n in range(8):  # one after the other: each would refetch, unbounded
+    for n in range(5):  # one after the other: each would refetch, unbounded
         assert await keys.keys_for(f"made-up-{n}") == []
     elapsed = time.monotonic() - started
     assert calls[0] <= 1 + elapsed / interval + 1
