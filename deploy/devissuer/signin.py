@@ -11,7 +11,6 @@ organisation once the platform has a partner role), and redirects to the client 
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import html
 import secrets
@@ -20,6 +19,7 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.grants import BaseGrant
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -101,7 +101,6 @@ def person_from_form(form: Form) -> Person:
         "unit": (values.get("unit") or [""])[0] or None,
         "clearance": clearance,
         "name": (values.get("name") or [""])[0] or None,
-        "ttl": dt.timedelta(hours=1),
     }
 
 
@@ -121,9 +120,9 @@ class SignInPages:
         )
 
     async def show(self, request: Request) -> Response:
-        refused = self._refused(request, [])  # authlib reads the request's query itself
-        if refused is not None:
-            return refused
+        grant = self._consent(request, [])  # authlib reads the request's query itself
+        if isinstance(grant, Response):
+            return grant
         return self._page(request, request.query_params.multi_items(), csrf=secrets.token_urlsafe(32))
 
     async def sign_in(self, request: Request) -> Response:
@@ -135,31 +134,30 @@ class SignInPages:
         if request.query_params:
             return self._error_page("The sign-in form is posted without a query.", 400)
         oauth: Form = [(name, value) for name, value in form if name in OAUTH_FIELDS]
-        refused = self._refused(request, oauth)
-        if refused is not None:
-            return refused
+        grant = self._consent(request, oauth)
+        if isinstance(grant, Response):
+            return grant
         try:
             person = person_from_form(form)
         except BadIdentity as exc:
             return self._page(request, oauth, csrf=expected, error=str(exc), status=400)
-        grant = self.server.get_consent_grant((request, oauth))
         response: Response = self.server.create_authorization_response(
             (request, oauth), grant_user=SignedIn(person), grant=grant
         )
         response.delete_cookie(CSRF_COOKIE, path="/authorize")
         return response
 
-    def _refused(self, request: Request, form: Form) -> Response | None:
-        """None for a valid authorization request; else its refusal: back to the client with the
+    def _consent(self, request: Request, form: Form) -> BaseGrant | Response:
+        """The grant of a valid authorization request; else its refusal: back to the client with the
         OAuth2 error when the client and redirect URI are known, an error page when they are not."""
         try:
-            self.server.get_consent_grant((request, form))
+            grant: BaseGrant = self.server.get_consent_grant((request, form))
         except OAuth2Error as error:
             if error.redirect_uri:
                 refusal: Response = self.server.handle_error_response(request, error)
                 return refusal
             return self._error_page(f"{error.error}: {error.description or 'the request was refused'}", 400)
-        return None
+        return grant
 
     def _page(
         self, request: Request, oauth: Iterable[tuple[str, str]], *, csrf: str, error: str = "", status: int = 200
