@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 
 from gateway.openapi import HTTP_METHODS, merge_documents
 from gateway.settings import GatewaySettings
-from services.chassis.auth import ROLE_DUTIES
+from services.chassis.auth import ROLE_DUTIES, issue_dev_token
 from tests.gateway.conftest import MakeRig, Rig
 from tests.support import available_services
 
@@ -266,3 +267,33 @@ def test_sign_in_needs_both_endpoints_and_https_outside_development(tmp_path: Pa
         GatewaySettings(**production, **SIGN_IN)
     secure = {name: value.replace("http://", "https://") for name, value in SIGN_IN.items()}
     assert GatewaySettings(**production, **secure).sign_in() is not None
+
+
+class Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+async def test_neither_the_code_nor_the_token_is_logged(make_rig: MakeRig) -> None:
+    kept = Kept()
+    root = logging.getLogger()
+    async with make_rig(**SIGN_IN) as rig:
+        token = issue_dev_token(rig.app.state.settings, sub="u-logged", roles=["reader"])
+        level = root.level
+        root.addHandler(kept)  # after the apps configured logging (they replace the root's handlers)
+        root.setLevel(logging.DEBUG)
+        try:
+            async with rig.client({"Authorization": f"Bearer {token}"}) as client:
+                redirect = await client.get("/docs/oauth2-redirect", params={"code": "the-one-time-code", "state": "s"})
+                assert redirect.status_code == 200
+                assert (await client.get("/valuechains/v1/chains")).status_code == 200
+        finally:
+            root.removeHandler(kept)
+            root.setLevel(level)
+    logged = [(record.getMessage(), vars(record)) for record in kept.records]
+    assert any("/docs/oauth2-redirect" in message for message, _ in logged), "the access log was captured"
+    assert not any("the-one-time-code" in repr(entry) or token in repr(entry) for entry in logged)
