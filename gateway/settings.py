@@ -12,6 +12,8 @@ from services.chassis.explorer import SignIn
 from services.chassis.routing import SERVICES
 from services.chassis.settings import CommonSettings
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
 
 class GatewaySettings(CommonSettings):
     """``IV_*`` environment variables; each service's instances come from ``instances()``, the one
@@ -96,7 +98,12 @@ class GatewaySettings(CommonSettings):
             url = getattr(self, name)
             if url is not None and urlsplit(url).scheme not in ("http", "https"):
                 raise ValueError(f"IV_{name.upper()} is not an http(s) URL: {url!r}")
-            if url is not None and not self.is_development and urlsplit(url).scheme != "https":
+            # Outside development https, or plain http on the browser's own machine (a loopback
+            # address, which browsers treat as secure: compose on one machine).
+            insecure = (
+                url is not None and urlsplit(url).scheme != "https" and urlsplit(url).hostname not in LOOPBACK_HOSTS
+            )
+            if insecure and not self.is_development:
                 raise ValueError(f"IV_{name.upper()} must be https outside development: {url!r}")
         return self
 

@@ -267,6 +267,8 @@ def test_sign_in_needs_both_endpoints_and_https_outside_development(tmp_path: Pa
         GatewaySettings(**production, **SIGN_IN)
     secure = {name: value.replace("http://", "https://") for name, value in SIGN_IN.items()}
     assert GatewaySettings(**production, **secure).sign_in() is not None
+    loopback = {name: value.replace("provider.test", "127.0.0.1") for name, value in SIGN_IN.items()}
+    assert GatewaySettings(**production, **loopback).sign_in() is not None, "the browser's own machine"
 
 
 class Kept(logging.Handler):
