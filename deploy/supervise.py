@@ -7,7 +7,11 @@ same ones); this writes a supervisord configuration from it into the run's ``var
 hands over to supervisord in the foreground. A process that keeps failing to start is retried with
 supervisord's backoff (1, 2, 3, ... seconds, ``IV_SUPERVISE_START_RETRIES`` times).
 
-    python deploy/supervise.py [deploy/Procfile]
+    python deploy/supervise.py [deploy/Procfile [deploy/Procfile.development ...]]
+
+Several lists are supervised together. A list whose name ends in ``.development`` (``make run``'s
+development identity provider) is refused with ``IV_ENVIRONMENT=production``: those processes
+never run beside production settings.
 """
 
 from __future__ import annotations
@@ -73,8 +77,25 @@ def configuration(commands: dict[str, str], var_dir: Path, start_retries: int) -
     return "\n".join(line.replace("%", "%%") if line.startswith("command=") else line for line in sections) + "\n"
 
 
+DEVELOPMENT_SUFFIX = ".development"
+
+
+def commands_of(paths: list[Path], environment: str) -> dict[str, str]:
+    """The commands of every list, refusing a development-only list outside development."""
+    commands: dict[str, str] = {}
+    for path in paths:
+        if path.name.endswith(DEVELOPMENT_SUFFIX) and environment != "development":
+            raise SystemExit(
+                f"{path} lists development-only processes (the development identity provider); "
+                f"refused with IV_ENVIRONMENT={environment}"
+            )
+        commands.update(procfile(path))
+    return commands
+
+
 def main(argv: list[str]) -> None:
-    commands = procfile(Path(argv[1]) if len(argv) > 1 else ROOT / "deploy" / "Procfile")
+    paths = [Path(arg) for arg in argv[1:]] or [ROOT / "deploy" / "Procfile"]
+    commands = commands_of(paths, os.environ.get("IV_ENVIRONMENT", "development"))
     var_dir = Path(os.environ.get("IV_VAR_DIR", "var")).resolve()
     var_dir.mkdir(parents=True, exist_ok=True)
     path = var_dir / "supervisord.conf"

@@ -27,9 +27,9 @@ from gateway.problems import problems_router
 from gateway.proxy import PROXIED_METHODS, proxy_endpoint
 from gateway.resilience import UpstreamClient, UpstreamMetrics
 from gateway.settings import GatewaySettings
-from services.chassis.auth import TokenVerifier
+from services.chassis.auth import ROLE_DUTIES, TokenVerifier
 from services.chassis.errors import NotFound, add_exception_handlers
-from services.chassis.explorer import mount_explorer
+from services.chassis.explorer import mount_explorer, offer_sign_in
 from services.chassis.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from services.chassis.openapi import PROBLEM_SCHEMA, document_common_problems, problem_catalogue
 from services.chassis.queries import make_strict, unchecked_routes
@@ -46,18 +46,36 @@ from services.chassis.telemetry import (
 
 TITLE = "IV-platform"
 VERSION = "1.0.0"
-DESCRIPTION = """One front door to the IV-platform: value chains, the rolling portfolio and the
+DESCRIPTION = (
+    """One front door to the IV-platform: value chains, the rolling portfolio and the
 principles ("pas toe of leg uit"). Data stays with the service that owns it and is shared by
 reference (`{"href": ...}`); add `?expand=<field>` to a GET to have the gateway put the resources
 in place of the references, fetched with your own token, and `?include=<collection>` to a GET of
 one resource to have it list what points at it (a chain's `teams`, `applications`, `initiatives`,
 `assessments`, ...).
 
-Authorise with a bearer token (in development: `make token ROLE=reader`).
+### Signing in
+
+**Authorize**, then either sign in (`SignIn`: the organisation's identity provider, or in development
+the development identity provider where you pick who you are), or paste a token (`HTTPBearer`: for
+scripts; in development `make token ROLE=reader`). The token stays in this browser, never in a URL.
+
+### Roles
+
+| role | may |
+|---|---|
+"""
+    + "\n".join(f"| `{role}` | {duty} |" for role, duty in ROLE_DUTIES.items())
+    + """
+
+A token's `clearance` (`public` < `internal` < `confidential` < `secret`) decides which classified
+records exist for it.
 
 ### Problem types
 
-""" + problem_catalogue()
+"""
+    + problem_catalogue()
+)
 
 
 def create_app(
@@ -118,12 +136,15 @@ def create_app(
     app.include_router(audit_keys_router())
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
 
+    sign_in = settings.sign_in()
+
     async def openapi_document() -> JSONResponse:
         merged = await app.state.openapi.get()
-        return JSONResponse(merged.document)
+        document = merged.document if sign_in is None else offer_sign_in(merged.document, sign_in)
+        return JSONResponse(document)
 
     app.add_api_route("/openapi.json", openapi_document, include_in_schema=False)
-    mount_explorer(app, title=TITLE)
+    mount_explorer(app, title=TITLE, sign_in=sign_in)
     for prefix in settings.upstreams():
         # What the gateway passes on, the service checks the query of (PassOnRoute). A service's
         # metrics are for the operators' scraper, never passed through the front door.

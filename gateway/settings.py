@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from services.chassis.explorer import SignIn
 from services.chassis.routing import SERVICES
 from services.chassis.settings import CommonSettings
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class GatewaySettings(CommonSettings):
@@ -46,6 +50,14 @@ class GatewaySettings(CommonSettings):
     # services' heartbeat (IV_STREAM_HEARTBEAT_SECONDS, 15), for this long is ended.
     stream_idle_seconds: float = Field(default=60.0, gt=0)
 
+    # The explorer signs people in at the identity provider (authorization code with PKCE): the
+    # explorer's public client there, and the provider's endpoints as a person's browser reaches
+    # them (docs/operations.md, "Registering the platform's clients"). Without both URLs the
+    # explorer offers only the pasted token.
+    explorer_client_id: str = "iv-explorer"
+    explorer_authorization_url: str | None = None
+    explorer_token_url: str | None = None
+
     readiness_timeout: float = Field(default=1.5, gt=0)
     # How often the services' readiness is refreshed for /metrics between readiness probes.
     readiness_interval_seconds: float = Field(default=10.0, gt=0)
@@ -75,6 +87,31 @@ class GatewaySettings(CommonSettings):
         if any(seconds <= 0 for seconds in value.values()):
             raise ValueError("timeouts must be positive")
         return value
+
+    @model_validator(mode="after")
+    def _sign_in_needs_both_endpoints(self) -> GatewaySettings:
+        if (self.explorer_authorization_url is None) != (self.explorer_token_url is None):
+            raise ValueError(
+                "IV_EXPLORER_AUTHORIZATION_URL and IV_EXPLORER_TOKEN_URL go together: the explorer signs in at both"
+            )
+        for name in ("explorer_authorization_url", "explorer_token_url"):
+            url = getattr(self, name)
+            if url is not None and urlsplit(url).scheme not in ("http", "https"):
+                raise ValueError(f"IV_{name.upper()} is not an http(s) URL: {url!r}")
+            # Outside development https, or plain http on the browser's own machine (a loopback
+            # address, which browsers treat as secure: compose on one machine).
+            insecure = (
+                url is not None and urlsplit(url).scheme != "https" and urlsplit(url).hostname not in LOOPBACK_HOSTS
+            )
+            if insecure and not self.is_development:
+                raise ValueError(f"IV_{name.upper()} must be https outside development: {url!r}")
+        return self
+
+    def sign_in(self) -> SignIn | None:
+        """How the explorer signs in, when the provider's endpoints are set."""
+        if self.explorer_authorization_url is None or self.explorer_token_url is None:
+            return None
+        return SignIn(self.explorer_client_id, self.explorer_authorization_url, self.explorer_token_url)
 
     @model_validator(mode="after")
     def _ejection_within_its_maximum(self) -> GatewaySettings:

@@ -30,10 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bench.processes import create_postgres_database, drop_postgres_database
 from gateway.app import create_app as create_gateway
 from services.chassis import demo
-from services.chassis.auth import ensure_dev_key
 from services.chassis.cli import seed_if_empty
 from services.chassis.db import BoundDatabase, Database, is_sqlite, single_use_engine, utcnow
 from services.chassis.migrations import upgrade
+from services.chassis.signing_keys import ensure_dev_key
 from tests.support import (
     Hop,
     RoutingTransport,

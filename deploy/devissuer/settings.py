@@ -4,12 +4,15 @@ things (issuer, audience, the services' client), so compose sets them once for b
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.chassis.credentials import SERVICE_ROLES
 from services.chassis.settings import Environment
+from services.chassis.signing_keys import ROTATED_KEYS_DIR, KeyRing
 
 SCOPE = "iv-platform"
 """The one scope it knows; a client may ask for it or for none."""
@@ -39,12 +42,53 @@ class IssuerSettings(BaseSettings):
     # Client-credentials tokens live this long; the services renew theirs before they run out.
     client_token_lifetime_seconds: int = Field(default=600, ge=10)
 
-    # The ES256 signing key (PEM). Unset: one is generated into var_dir on first use, and kept.
+    # The explorer's public client (authorization code with PKCE, no secret): the gateway's
+    # IV_EXPLORER_CLIENT_ID, and the redirect URIs it may name (comma-separated): the gateway's
+    # Swagger UI oauth2-redirect page, as the browser reaches it.
+    explorer_client_id: str = "iv-explorer"
+    explorer_redirect_uris: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8000/docs/oauth2-redirect"]
+    )
+    # An authorization code is good for one token request within this many seconds.
+    authorization_code_seconds: int = Field(default=60, ge=5, le=600)
+    # A token for a person signed in through the explorer lives this long.
+    person_token_lifetime_seconds: int = Field(default=3600, ge=60)
+
+    # The first ES256 signing key (PEM): the development key the services and ``make token`` use
+    # (var_dir/dev-signing-key.pem, generated on first use), or a mounted one. ``rotate`` adds keys
+    # under var_dir/signing-keys; a replaced key stays published signing_key_grace_seconds.
     issuer_signing_key_file: Path | None = None
+    signing_key_grace_seconds: int = Field(default=25 * 3600, ge=0)
 
     @property
     def signing_key_path(self) -> Path:
-        return self.issuer_signing_key_file or self.var_dir / "issuer-signing-key.pem"
+        return self.issuer_signing_key_file or self.var_dir / "dev-signing-key.pem"
+
+    def key_ring(self) -> KeyRing:
+        return KeyRing(self.signing_key_path, self.var_dir / ROTATED_KEYS_DIR, self.signing_key_grace_seconds)
+
+    def explorer_origins(self) -> list[str]:
+        """The origins of the explorer's redirect URIs: where a browser's token request comes from."""
+        origins = []
+        for uri in self.explorer_redirect_uris:
+            parts = urlsplit(uri)
+            origin = f"{parts.scheme}://{parts.netloc}"
+            if origin not in origins:
+                origins.append(origin)
+        return origins
+
+    @field_validator("explorer_redirect_uris", mode="before")
+    @classmethod
+    def _split_uris(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        for uri in value:
+            parts = urlsplit(uri)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+                raise ValueError(
+                    f"IV_EXPLORER_REDIRECT_URIS: {uri!r} is not an absolute http(s) URI without a fragment"
+                )
+        return value
 
     def client_secret(self) -> str:
         if self.oauth_client_secret_file is not None:

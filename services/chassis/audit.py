@@ -52,7 +52,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.chassis.auth import AUDITOR_ROLES, CurrentPrincipal, Principal, ensure_private_key, require_role
+from services.chassis.auth import AUDITOR_ROLES, CurrentPrincipal, Principal, require_role
 from services.chassis.canonical import canonical_json
 from services.chassis.changes import GENESIS_HASH, MAX_SEQ, ChangeEvent, ChangeHead, event_hash, format_time
 from services.chassis.db import ChassisBase, Database, UTCDateTime, utcnow
@@ -62,6 +62,7 @@ from services.chassis.queries import strict_router
 from services.chassis.references import Upstreams
 from services.chassis.routing import SERVICES
 from services.chassis.settings import ServiceSettings
+from services.chassis.signing_keys import ensure_private_key
 from services.chassis.tasks import gather
 from services.chassis.uow import ReadSession
 

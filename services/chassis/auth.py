@@ -1,9 +1,11 @@
 """Bearer JWT authentication, roles and need-to-know clearance.
 
-Production verifies RS256/ES256 tokens with keys from the organisation's JWKS URL. Development
-signs and verifies with an ES256 key generated into ``var/`` on first use; ``make token`` prints
-a token signed with it. Services and the gateway verify every token; calls between services
-forward the caller's token, so access follows the person.
+Production verifies RS256/ES256 tokens with keys from the organisation's JWKS URL, following a key
+rollover there (``TrustedKeys``, services/chassis/signing_keys.py). Development signs and verifies
+with the development key ring generated into ``var/`` on first use (or through the development
+identity provider's JWKS, as ``make run`` does); ``make token`` prints a token signed with it.
+Services and the gateway verify every token; calls between services forward the caller's token,
+so access follows the person.
 """
 
 from __future__ import annotations
@@ -12,41 +14,37 @@ import argparse
 import contextlib
 import datetime as dt
 import hashlib
-import os
-import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any, Required, TypedDict, Unpack
 
-import anyio
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
 from services.chassis.errors import Forbidden, Unauthenticated
 from services.chassis.settings import CommonSettings
+from services.chassis.signing_keys import TrustedKeys
 
-ROLES: tuple[str, ...] = (
-    "reader",
-    "auditor",
-    "contributor",
-    "portfolio_manager",
-    "chain_owner",
-    "architect",
-    "admin",
-)
+ROLE_DUTIES: dict[str, str] = {
+    "reader": "reads everything not classified above their clearance (every role reads)",
+    "auditor": "reads as a reader, verifies the change feeds and reads what each service witnessed; writes nothing",
+    "contributor": "registers and updates the EBOs of their own unit (the token's `unit`)",
+    "portfolio_manager": "programmes, initiatives, rounds, EBO decisions and archiving",
+    "chain_owner": "the chains they own (their `sub`), with those chains' teams, allocations and applications",
+    "architect": "principles, assessments, explanations (approving: never their own) and simplicity reviews",
+    "admin": "everything; creating chains and reassigning their owners",
+}
+"""What each role may do, as the explorer's description lists it (docs/architecture.md section 5)."""
+ROLES: tuple[str, ...] = tuple(ROLE_DUTIES)
 AUDITOR_ROLES: tuple[str, ...] = ("auditor",)
 """Who may verify the audit feed and read what a service witnessed (and admin, as always). An
 auditor reads everything they are cleared for and writes nothing: no write admits the role."""
 CLEARANCES: tuple[str, ...] = ("public", "internal", "confidential", "secret")
 ALGORITHMS = ["RS256", "ES256"]
-DEV_ALGORITHM = "ES256"
 
 
 def clearance_rank(level: str | None) -> int:
@@ -81,35 +79,6 @@ class Principal:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
 
-def ensure_private_key(path: Path, generate: Callable[[], Any]) -> Any:
-    """Load a private key file, creating it atomically (``generate()``) if no process has yet."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".dev-key-")
-        try:
-            os.write(fd, pem)
-            os.close(fd)
-            os.chmod(tmp, 0o600)
-            with contextlib.suppress(FileExistsError):  # another process won the race: use theirs
-                os.link(tmp, path)
-        finally:
-            os.unlink(tmp)
-    return serialization.load_pem_private_key(path.read_bytes(), password=None)
-
-
-def ensure_dev_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    """Load the development signing key, creating it atomically if no process has yet."""
-    loaded = ensure_private_key(path, lambda: ec.generate_private_key(ec.SECP256R1()))
-    if not isinstance(loaded, ec.EllipticCurvePrivateKey):
-        raise ValueError(f"{path} is not an EC private key")
-    return loaded
-
-
 class Person(TypedDict, total=False):
     """Whose token to issue: what ``make token`` and the development token issuer are told."""
 
@@ -127,7 +96,7 @@ def issue_dev_token(settings: CommonSettings, **person: Unpack[Person]) -> str:
     if not settings.is_development:
         raise RuntimeError("development tokens are only issued in development mode")
     claims = person_claims(issuer=settings.jwt_issuer, audience=settings.jwt_audience, **person)
-    return jwt.encode(claims, ensure_dev_key(settings.dev_key_path), algorithm=DEV_ALGORITHM)
+    return settings.dev_key_ring().sign(claims)
 
 
 def person_claims(*, issuer: str, audience: str, **person: Unpack[Person]) -> dict[str, Any]:
@@ -201,30 +170,40 @@ class VerifiedTokens:
 
 
 class TokenVerifier:
-    """Verifies bearer tokens against the development key or the configured JWKS; tokens it has
-    verified are remembered until they expire (``VerifiedTokens``)."""
+    """Verifies bearer tokens against the trusted keys (``TrustedKeys``): the configured JWKS, or in
+    development the development key ring; tokens it has verified are remembered until they expire
+    (``VerifiedTokens``)."""
 
     def __init__(self, settings: CommonSettings) -> None:
         self.settings = settings
         self.verified = VerifiedTokens(settings.token_cache_size)
-        self._jwks: jwt.PyJWKClient | None = None
-        self._dev_public_key: ec.EllipticCurvePublicKey | None = None
+        fetch: Callable[[], dict[str, Any]]
         if settings.jwks_url:
-            self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300, timeout=5)
+            client = jwt.PyJWKClient(settings.jwks_url, cache_jwk_set=False, timeout=5)
+            fetch = client.fetch_data
         else:
-            self._dev_public_key = ensure_dev_key(settings.dev_key_path).public_key()
+            fetch = settings.dev_key_ring().jwks
+        self.keys = TrustedKeys(
+            fetch, lifespan=settings.jwks_cache_seconds, refetch_interval=settings.jwks_refetch_seconds
+        )
+        # Only the development ring is trusted for a token naming no key (make token's before kids).
+        self._kid_required = bool(settings.jwks_url)
 
-    async def _key_for(self, token: str) -> Any:
-        if self._jwks is None:
-            return self._dev_public_key
-        jwks = self._jwks
+    async def _keys_for(self, header: dict[str, Any]) -> list[Any]:
+        kid = header.get("kid")
+        if kid is None and self._kid_required:
+            raise Unauthenticated("invalid token: its header names no signing key (kid)")
+        if kid is not None and not isinstance(kid, str):
+            raise Unauthenticated("invalid token: its kid is not a string")
         try:
-            signing_key = await anyio.to_thread.run_sync(jwks.get_signing_key_from_jwt, token)
+            keys = await self.keys.keys_for(kid)
         except jwt.PyJWKClientConnectionError as exc:
             raise Unauthenticated("the token's signing keys could not be fetched") from exc
         except jwt.PyJWTError as exc:
-            raise Unauthenticated(f"invalid token: {exc}") from exc
-        return signing_key.key
+            raise Unauthenticated(f"the token's signing keys could not be read: {exc}") from exc
+        if not keys:
+            raise Unauthenticated("invalid token: it is signed with a key the identity provider does not publish")
+        return [key.key for key in keys]
 
     async def verify(self, token: str) -> Principal:
         cached = self.verified.get(token)
@@ -236,17 +215,9 @@ class TokenVerifier:
             raise Unauthenticated("malformed token") from exc
         if header.get("alg") not in ALGORITHMS:
             raise Unauthenticated(f"token algorithm {header.get('alg')!r} is not accepted")
-        key = await self._key_for(token)
+        keys = await self._keys_for(header)
         try:
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=ALGORITHMS,
-                audience=self.settings.jwt_audience,
-                issuer=self.settings.jwt_issuer,
-                leeway=self.settings.jwt_leeway_seconds,
-                options={"require": ["exp", "iss", "aud", "sub"]},
-            )
+            claims = self._decode(token, keys)
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("the token has expired") from exc
         except jwt.InvalidAudienceError as exc:
@@ -264,6 +235,26 @@ class TokenVerifier:
         principal = principal_from_claims(claims, token)
         self.verified.put(token, float(exp), principal)
         return principal
+
+    def _decode(self, token: str, keys: list[Any]) -> dict[str, Any]:
+        """The token's claims, checked with the one key it names (or, naming none, with each key of
+        the development ring in turn until one signature holds)."""
+        for key in keys[:-1]:
+            with contextlib.suppress(jwt.InvalidSignatureError):
+                return self._decode_with(token, key)
+        return self._decode_with(token, keys[-1])
+
+    def _decode_with(self, token: str, key: Any) -> dict[str, Any]:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=ALGORITHMS,
+            audience=self.settings.jwt_audience,
+            issuer=self.settings.jwt_issuer,
+            leeway=self.settings.jwt_leeway_seconds,
+            options={"require": ["exp", "iss", "aud", "sub"]},
+        )
+        return claims
 
 
 def principal_from_claims(claims: dict[str, Any], token: str) -> Principal:

@@ -9,13 +9,14 @@ from pathlib import Path
 
 from sqlalchemy import MetaData, func, select
 
-from services.chassis.auth import Principal, ensure_dev_key
+from services.chassis.auth import Principal
 from services.chassis.changes import ChangeHead
 from services.chassis.db import Database
 from services.chassis.migrations import cli as migrations_cli
 from services.chassis.migrations import upgrade
 from services.chassis.references import Upstreams, build_http_client
 from services.chassis.settings import ServiceSettings
+from services.chassis.signing_keys import ensure_dev_key
 from services.chassis.uow import RequestContext
 
 SeedLoader = Callable[[RequestContext], Awaitable[None]]

@@ -79,6 +79,16 @@ def _query_bytes(scope: Scope) -> bytes:
     return unquote_to_bytes(query.replace(b"+", b" "))
 
 
+def page_policy(*connect_sources: str) -> str:
+    """The Content-Security-Policy of a page (the explorer): its own scripts only; it may call
+    itself and ``connect_sources`` (the identity provider's token endpoint, for signing in)."""
+    connect = " ".join(("'self'", *connect_sources))
+    return (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        f"script-src 'self'; connect-src {connect}; frame-ancestors 'none'; base-uri 'none'"
+    )
+
+
 class SecurityHeadersMiddleware:
     """Headers on every answer: nosniff, no referrer, no caching of API answers, CSP on pages."""
 
@@ -99,11 +109,7 @@ class SecurityHeadersMiddleware:
                 headers.setdefault("Referrer-Policy", "no-referrer")
                 headers.setdefault("X-Frame-Options", "DENY")
                 if path.startswith((*self.page_paths, "/static/")):
-                    headers.setdefault(
-                        "Content-Security-Policy",
-                        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-                    )
+                    headers.setdefault("Content-Security-Policy", page_policy())
                 else:
                     headers.setdefault("Cache-Control", "no-store")
             await send(message)

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.chassis.routing import SERVICES
+from services.chassis.signing_keys import ROTATED_KEYS_DIR, KeyRing
 
 Environment = Literal["development", "production"]
 
@@ -64,6 +65,13 @@ class CommonSettings(BaseSettings):
     # Verified tokens kept (by their hash, until their exp) so a caller's next request skips the
     # signature check; 0 keeps none.
     token_cache_size: int = Field(default=4096, ge=0)
+    # The trusted keys (services.chassis.signing_keys.TrustedKeys): kept this long, and fetched
+    # again at most once in jwks_refetch_seconds when a token names a key not held (a rollover).
+    jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    jwks_refetch_seconds: float = Field(default=2.0, ge=0, le=30)
+    # A development signing key replaced by ``python -m deploy.devissuer rotate`` stays published
+    # this long (past the longest a token it signed may live), then it is dropped.
+    signing_key_grace_seconds: int = Field(default=25 * 3600, ge=0)
 
     # Where each service lives, keyed by its public prefix; the gateway and the services'
     # own reference checks read the same table (services.chassis.routing).
@@ -98,6 +106,10 @@ class CommonSettings(BaseSettings):
     @property
     def dev_key_path(self) -> Path:
         return self.var_dir / "dev-signing-key.pem"
+
+    def dev_key_ring(self) -> KeyRing:
+        """The development signing keys: the development key and the keys that replaced it."""
+        return KeyRing(self.dev_key_path, self.var_dir / ROTATED_KEYS_DIR, self.signing_key_grace_seconds)
 
     def oauth_secret(self) -> str:
         """The client secret, from the environment or the mounted file it names."""

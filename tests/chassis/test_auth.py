@@ -14,9 +14,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from services.chassis.auth import Principal, TokenVerifier, VerifiedTokens, ensure_dev_key
+from services.chassis.auth import Principal, TokenVerifier, VerifiedTokens
 from services.chassis.errors import Unauthenticated
 from services.chassis.settings import CommonSettings
+from services.chassis.signing_keys import ensure_dev_key
 from tests.chassis.cases import CASES, Case, case_ids
 from tests.conftest import Suite
 from tests.support import Tokens

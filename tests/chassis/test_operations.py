@@ -28,10 +28,10 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from services.chassis.auth import ensure_dev_key
 from services.chassis.db import ChassisBase, Database
 from services.chassis.migrations import alembic_config, upgrade
 from services.chassis.settings import CommonSettings, ServiceSettings
+from services.chassis.signing_keys import ensure_dev_key
 from services.chassis.telemetry import TraceContextFilter, build_tracer_provider, instrument_engine
 from tests.conftest import ServiceDatabase, Suite
 from tests.support import Tokens, available_services, client_for, running, service_module, settings_for

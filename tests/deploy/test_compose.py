@@ -263,6 +263,18 @@ def test_the_issuer_serves_what_the_services_ask_for(
                 environment_of(name, mounted_secrets, patch)
                 assert ServiceSettings.for_service(MIGRATIONS.get(name, name)).oauth_secret() == secret
     assert metadata["issuer"].startswith(f"http://{ISSUER}:{probe.DEFAULT_PORT}")
+    # The explorer signs in at the issuer as the host reaches it (its published port), and the
+    # issuer sends the browser back to the gateway's published explorer.
+    (published,) = services()[ISSUER]["ports"]
+    host = "http://" + published.rsplit(":", 1)[0]
+    gateway = services()["gateway"]["environment"]
+    for endpoint in ("authorization_endpoint", "token_endpoint"):
+        path = metadata[endpoint].removeprefix(issuer.jwt_issuer.rstrip("/"))
+        variable = "IV_EXPLORER_AUTHORIZATION_URL" if endpoint == "authorization_endpoint" else "IV_EXPLORER_TOKEN_URL"
+        assert gateway[variable] == host + path
+    assert gateway["IV_EXPLORER_CLIENT_ID"] == issuer.explorer_client_id
+    (gateway_port,) = services()["gateway"]["ports"]
+    assert issuer.explorer_redirect_uris == [f"http://{gateway_port.rsplit(':', 1)[0]}/docs/oauth2-redirect"]
 
 
 def test_the_secrets_are_made_by_the_script_and_never_committed(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import text
 
 from bench.processes import SERVICES, Platform
-from services.chassis.auth import ensure_dev_key
+from services.chassis.signing_keys import ensure_dev_key
 from tests.conftest import ServiceDatabase, migrated_databases
 from tests.support import Tokens, database_base_url, settings_for
 

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+from pathlib import Path
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from gateway.openapi import HTTP_METHODS, merge_documents
-from tests.gateway.conftest import Rig
+from gateway.settings import GatewaySettings
+from services.chassis.auth import ROLE_DUTIES, issue_dev_token
+from tests.gateway.conftest import MakeRig, Rig
 from tests.support import available_services
 
 
@@ -201,3 +208,94 @@ async def test_merged_document_loads_as_openapi(rig: Rig) -> None:
     loaded = list(schemathesis.openapi.from_dict(document).get_all_operations())
     assert len(loaded) == len(operations(document))
     assert all(isinstance(result, Ok) for result in loaded)  # every operation and $ref resolves
+
+
+SIGN_IN: dict[str, Any] = {
+    "explorer_authorization_url": "http://provider.test:8004/authorize",
+    "explorer_token_url": "http://provider.test:8004/token",
+    "explorer_client_id": "iv-explorer",
+}
+
+
+async def test_the_explorer_signs_in_with_pkce_and_keeps_the_pasted_token(make_rig: MakeRig) -> None:
+    async with make_rig(**SIGN_IN) as rig, rig.client() as client:
+        document = (await client.get("/openapi.json")).json()
+        schemes = document["components"]["securitySchemes"]
+        assert schemes["HTTPBearer"]["scheme"] == "bearer", "the pasted token stays, for scripts"
+        flow = schemes["SignIn"]["flows"]["authorizationCode"]
+        assert (flow["authorizationUrl"], flow["tokenUrl"]) == (
+            SIGN_IN["explorer_authorization_url"],
+            SIGN_IN["explorer_token_url"],
+        )
+        secured = [op for _, _, op in operations(document) if op.get("security")]
+        assert secured and all(
+            {"HTTPBearer": []} in op["security"] and {"SignIn": []} in op["security"] for op in secured
+        )
+        again = (await client.get("/openapi.json")).json()
+        assert again == document, "offered once, however often the document is read"
+        page = await client.get("/docs")
+        assert "connect-src 'self' http://provider.test:8004;" in page.headers["content-security-policy"]
+        init = (await client.get("/static/explorer/init.js")).text
+        oauth = json.loads(re.search(r"initOAuth\((\{.*\})\)", init).group(1))  # type: ignore[union-attr]
+        assert oauth == {"clientId": "iv-explorer", "usePkceWithAuthorizationCodeGrant": True}
+        assert 'oauth2RedirectUrl: window.location.origin + "/docs/oauth2-redirect"' in init
+        redirect = await client.get("/docs/oauth2-redirect", params={"code": "c", "state": "s"})
+        assert redirect.status_code == 200 and redirect.headers["cache-control"] == "no-store"
+        assert "script-src 'self'" in redirect.headers["content-security-policy"]
+        (script,) = re.findall(r'<script src="([^"]+)"', redirect.text)
+        handoff = await client.get(script)
+        assert handoff.status_code == 200 and "swaggerUIRedirectOauth2" in handoff.text
+        assert "history.replaceState" in handoff.text, "the code leaves the address bar at once"
+        assert not re.search(r"https?://", redirect.text + handoff.text), "nothing from outside"
+        for role, duty in ROLE_DUTIES.items():
+            assert f"| `{role}` | {duty} |" in document["info"]["description"]
+
+
+async def test_without_a_provider_the_explorer_offers_the_pasted_token_only(rig: Rig) -> None:
+    async with rig.client() as client:
+        document = (await client.get("/openapi.json")).json()
+        assert "SignIn" not in document["components"]["securitySchemes"]
+        assert "initOAuth" not in (await client.get("/static/explorer/init.js")).text
+        assert (await client.get("/docs/oauth2-redirect")).status_code == 404
+
+
+def test_sign_in_needs_both_endpoints_and_https_outside_development(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="go together"):
+        GatewaySettings(var_dir=tmp_path, explorer_authorization_url="http://p.test/authorize")
+    production: dict[str, Any] = {"environment": "production", "jwks_url": "https://idp.test/jwks", "var_dir": tmp_path}
+    with pytest.raises(ValidationError, match="must be https"):
+        GatewaySettings(**production, **SIGN_IN)
+    secure = {name: value.replace("http://", "https://") for name, value in SIGN_IN.items()}
+    assert GatewaySettings(**production, **secure).sign_in() is not None
+    loopback = {name: value.replace("provider.test", "127.0.0.1") for name, value in SIGN_IN.items()}
+    assert GatewaySettings(**production, **loopback).sign_in() is not None, "the browser's own machine"
+
+
+class Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+async def test_neither_the_code_nor_the_token_is_logged(make_rig: MakeRig) -> None:
+    kept = Kept()
+    root = logging.getLogger()
+    async with make_rig(**SIGN_IN) as rig:
+        token = issue_dev_token(rig.app.state.settings, sub="u-logged", roles=["reader"])
+        level = root.level
+        root.addHandler(kept)  # after the apps configured logging (they replace the root's handlers)
+        root.setLevel(logging.DEBUG)
+        try:
+            async with rig.client({"Authorization": f"Bearer {token}"}) as client:
+                redirect = await client.get("/docs/oauth2-redirect", params={"code": "the-one-time-code", "state": "s"})
+                assert redirect.status_code == 200
+                assert (await client.get("/valuechains/v1/chains")).status_code == 200
+        finally:
+            root.removeHandler(kept)
+            root.setLevel(level)
+    logged = [(record.getMessage(), vars(record)) for record in kept.records]
+    assert any("/docs/oauth2-redirect" in message for message, _ in logged), "the access log was captured"
+    assert not any("the-one-time-code" in repr(entry) or token in repr(entry) for entry in logged)

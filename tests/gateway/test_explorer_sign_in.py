@@ -1,0 +1,118 @@
+"""In a browser (Debian's chromium, driven by Playwright): a person opens the explorer, signs in at
+the development identity provider with authorization code and PKCE, and executes a call with the
+token the explorer obtained. Skipped only where /usr/bin/chromium is absent (``make install``
+installs it where apt-get can)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import async_playwright
+
+from deploy.devissuer.app import create_app as create_provider
+from deploy.devissuer.settings import IssuerSettings
+from services.chassis.settings import CommonSettings
+from tests.conftest import AppCache
+from tests.gateway.conftest import MakeRig
+from tests.support import served
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium (/usr/bin/chromium) is not installed: `apt-get install chromium`"
+)
+GUARD_MS = 8000  # against hanging, not a measurement
+
+
+@contextlib.asynccontextmanager
+async def served_on_this_loop(app: Any, sock: socket.socket) -> AsyncIterator[None]:
+    """``app`` on ``sock``, on the test's own event loop (the gateway's clients live on it)."""
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:  # noqa: ASYNC110 - uvicorn says so by a flag only
+            await asyncio.sleep(0.01)
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_a_person_signs_in_through_the_explorer_and_executes_a_call(
+    make_rig: MakeRig, app_cache: AppCache, tmp_path: Path
+) -> None:
+    gateway_socket = socket.socket()
+    gateway_socket.bind(("127.0.0.1", 0))
+    gateway_url = f"http://127.0.0.1:{gateway_socket.getsockname()[1]}"
+    secret = tmp_path / "secret"
+    secret.write_text("s")
+    # The provider signs with the worker's development key ring, for the issuer the services
+    # behind the gateway accept; the gateway itself verifies through the provider's JWKS.
+    issuer = CommonSettings().jwt_issuer
+    provider = create_provider(
+        IssuerSettings(
+            var_dir=app_cache.var_dir,
+            jwt_issuer=issuer,
+            oauth_client_secret_file=secret,
+            explorer_redirect_uris=[f"{gateway_url}/docs/oauth2-redirect"],
+        )
+    )
+    with served(provider) as provider_url:
+        rig_settings = {
+            "jwks_url": f"{provider_url}/jwks.json",
+            "jwt_issuer": issuer,
+            "explorer_authorization_url": f"{provider_url}/authorize",
+            "explorer_token_url": f"{provider_url}/token",
+        }
+        async with (
+            make_rig(**rig_settings) as rig,
+            served_on_this_loop(rig.app, gateway_socket),
+            async_playwright() as playwright,
+        ):
+            browser = await playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
+            try:
+                page = await browser.new_page()
+                page.set_default_timeout(GUARD_MS)
+                requested: list[str] = []
+                page.context.on("request", lambda request: requested.append(request.url))
+                console: list[str] = []
+                page.on("console", lambda message: console.append(message.text))
+                await page.goto(f"{gateway_url}/docs")
+                await page.locator(".btn.authorize").first.click()
+                sign_in = page.locator(".auth-container").filter(has_text="SignIn")
+                async with page.expect_popup() as opened:
+                    assert await sign_in.locator("input[data-name=clientId]").input_value() == "iv-explorer"
+                    await sign_in.locator("button.authorize").click()
+                popup = await opened.value
+                await popup.locator("input[name=sub]").fill("u-browser")
+                await popup.locator("input[name=roles][value=admin]").check()
+                await popup.get_by_role("button", name="Aanmelden").click()
+                await popup.wait_for_event("close")
+                try:
+                    await sign_in.get_by_text("Authorized", exact=True).wait_for()
+                except PlaywrightError as exc:
+                    errors = await sign_in.locator(".errors").all_inner_texts()
+                    raise AssertionError(f"not signed in: {errors} {console}") from exc
+                await page.locator(".close-modal").click()
+
+                operation = page.locator(".opblock-get").filter(
+                    has=page.locator(".opblock-summary-path[data-path='/valuechains/v1/chains']")
+                )
+                await operation.first.locator(".opblock-summary").click()
+                await operation.first.get_by_role("button", name="Execute").click()
+                status = operation.first.locator(".live-responses-table .response .response-col_status")
+                await status.first.wait_for()
+                assert (await status.first.inner_text()).strip() == "200"
+            finally:
+                await browser.close()
+    assert any("/authorize?" in url and "code_challenge_method=S256" in url for url in requested)
+    assert not any("access_token" in url for url in requested), "the token never travels in a URL"
