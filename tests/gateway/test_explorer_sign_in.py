@@ -95,8 +95,10 @@ async def test_a_person_signs_in_through_the_explorer_and_executes_a_call(
                 popup = await opened.value
                 await popup.locator("input[name=sub]").fill("u-browser")
                 await popup.locator("input[name=roles][value=admin]").check()
-                await popup.get_by_role("button", name="Aanmelden").click()
-                await popup.wait_for_event("close")
+                # The popup hands the code to the explorer and closes itself, perhaps before a wait
+                # begun after the click would have seen it: wait for it around the click.
+                async with popup.expect_event("close"):
+                    await popup.get_by_role("button", name="Aanmelden").click()
                 try:
                     await sign_in.get_by_text("Authorized", exact=True).wait_for()
                 except PlaywrightError as exc:
