@@ -8,8 +8,9 @@ optionally which chains. Everything else is refused, by default:
 - ``admit`` runs when a request's caller is known (``auth.principal_of``, which every route that
   reads a token goes through): a partner may only ``GET`` (or ``HEAD``) a collection's list (batch
   get included) or one of its members, of a collection in their organisation's scope; any other
-  route (reports, change feeds, references, duplicates, a nested list, an endpoint added tomorrow)
-  and any write is 403.
+  route (reports, change feeds, references, duplicates, a nested list, an endpoint added tomorrow),
+  any write, and a filter on a field outside the scope (it would tell which records hold a value)
+  is 403.
 - ``scoped`` runs on the answer of such a read (``queries.StrictRoute``): fields outside the scope
   are left out (``id``, ``href``, ``version`` and ``status`` always stay), and with a chain filter
   only the chains named, and what belongs to them (``chain``), are in it; a member outside it is
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 PARTNER_ROLE = "partner"
 ALWAYS_SHOWN: tuple[str, ...] = ("id", "href", "version", "status")
 READ_METHODS = frozenset({"GET", "HEAD"})
+PAGING: frozenset[str] = frozenset({"limit", "after", "id", "include_archived"})
+"""Query parameters a partner may always send; a filter only when its name is a scoped field, so
+that no filter on a field left out (a chain's ``owner_subject``) tells which records have a value."""
 DEMO_SCOPES_FILE = Path(__file__).with_name("partner_scopes.demo.json")
 """The development and demo configuration: partner ``OM`` reads chains and applications."""
 
@@ -110,6 +114,9 @@ def admit(request: Request, principal: Principal, *, passes_on: bool = False) ->
     collection = _collection_of(request)
     if collection is None or collection not in scope.collections:
         raise Forbidden(f"{request.url.path} is outside the scope of partner organisation {principal.partner_org!r}")
+    outside = sorted(set(request.query_params) - PAGING - set(scope.collections[collection].fields))
+    if outside:
+        raise Forbidden(f"filtering on {', '.join(outside)} is outside the scope of a partner: only scoped fields")
 
 
 def _in_chains(item: Mapping[str, Any], chains: tuple[str, ...]) -> bool:

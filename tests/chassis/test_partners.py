@@ -64,6 +64,17 @@ async def test_a_partner_sees_the_scoped_fields_of_chains_and_applications(suite
         assert single["chain"] == application["chain"]
 
 
+async def test_a_partner_filters_only_on_scoped_fields(suite: Suite, tokens: Tokens) -> None:
+    chain, _ = await chain_with_application(suite, tokens, "Filters")
+    async with suite.client("valuechains", om(tokens)) as partner:
+        # The owner is left out of a partner's chains: filtering on it would tell who owns which.
+        hidden = await partner.get("/v1/chains", params={"owner_subject": "u-owner"})
+        assert hidden.status_code == 403 and "owner_subject" in hidden.json()["detail"]
+        shown = await partner.get("/v1/chains", params={"code": chain["code"], "limit": 10, "include_archived": True})
+        assert shown.status_code == 200, shown.text
+        assert [c["id"] for c in shown.json()["items"]] == [chain["id"]]
+
+
 async def test_clearance_still_applies_to_a_partner(suite: Suite, tokens: Tokens) -> None:
     href = await make_chain(suite, tokens, "Geheim")
     async with suite.client("valuechains", tokens("admin")) as admin:
