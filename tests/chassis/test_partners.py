@@ -231,3 +231,21 @@ def test_make_token_takes_the_partner_organisation(suite: Suite) -> None:
     assert person["partner_org"] == "OM" and person["roles"] == ["partner"]
     token = issue_dev_token(suite.apps["valuechains"].state.settings, **person)
     assert token.count(".") == 2
+
+
+async def test_expand_through_the_gateway_honours_the_scope(
+    suite: Suite, suite_gateway: FastAPI, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chain, application = await chain_with_application(suite, tokens, "Uitklappen")
+    path = f"/valuechains/v1/applications/{application['id']}"
+    async with client_for(suite_gateway, om(tokens)) as partner:
+        # The chain is in the scope: expanded, with the scoped fields only.
+        expanded = (await partner.get(path, params={"expand": "chain"})).json()["chain"]
+        assert set(expanded) == CHAIN_FIELDS and expanded["id"] == chain["id"]
+        # Without chains in the scope, the reference stays its href, with the owner's refusal.
+        app = suite.apps["valuechains"]
+        scopes = {"OM": PartnerScope(collections={"/valuechains/v1/applications": CollectionScope(fields=("chain",))})}
+        monkeypatch.setattr(app.state, "settings", app.state.settings.model_copy(update={"partner_scopes": scopes}))
+        refused = (await partner.get(path, params={"expand": "chain"})).json()["chain"]
+        assert refused["href"] == chain["href"] and refused["error"]["status"] == 403
+        assert set(refused) == {"href", "error"}
