@@ -46,7 +46,7 @@ help:
 	@echo "make test           run every test on SQLite"
 	@echo "make test-postgres  run every test on PostgreSQL ($(POSTGRES_URL))"
 	@echo "make lint           ruff, mypy and the import-linter contracts"
-	@echo "make token ROLE=architect [SUB=.. UNIT=.. CLEARANCE=..]  print a development token"
+	@echo "make token ROLE=architect [SUB=.. UNIT=.. CLEARANCE=.. PARTNER=..]  print a development token"
 	@echo "                    (roles: reader auditor contributor portfolio_manager chain_owner architect admin)"
 	@echo "make rotate-key     a new signing key at the development identity provider; the old one retires (grace: 25 h)"
 	@echo "make compose-secrets  the secrets of deploy/compose.yaml, into deploy/secrets/ (docs/operations.md)"
@@ -103,7 +103,8 @@ fmt: install
 
 ROLE ?= reader
 TOKEN_ARGS = --role "$(ROLE)" $(if $(SUB),--sub "$(SUB)") $(if $(UNIT),--unit "$(UNIT)") \
-	$(if $(CLEARANCE),--clearance "$(CLEARANCE)") $(if $(NAME),--name "$(NAME)")
+	$(if $(CLEARANCE),--clearance "$(CLEARANCE)") $(if $(NAME),--name "$(NAME)") \
+	$(if $(PARTNER),--partner "$(PARTNER)")
 token: install
 	@$(DEV_AUTH) $(BIN)/python -m services.chassis.auth $(TOKEN_ARGS)
 

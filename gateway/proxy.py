@@ -88,7 +88,9 @@ def proxy_endpoint(prefix: str) -> Callable[[Request], Awaitable[Response]]:
     first) and its query goes to the service unchecked (the service checks it)."""
 
     async def proxy(request: Request) -> Response:
-        await principal_of(request)  # 401 before any upstream is asked
+        # 401 before any upstream is asked (and 403 for a chain partner's write; the service checks
+        # a partner's read against their scope).
+        await principal_of(request, passes_on=True)
         client: UpstreamClient = request.app.state.upstream_client
         upstream = client.upstreams[prefix]
         expand_values = request.query_params.getlist(EXPAND)

@@ -264,6 +264,7 @@ class Tokens:
         unit: str | None = None,
         clearance: str | None = None,
         ttl: dt.timedelta = dt.timedelta(hours=1),
+        partner_org: str | None = None,
     ) -> dict[str, str]:
         """Authorization header for a token with ``roles``."""
         token = issue_dev_token(
@@ -273,6 +274,7 @@ class Tokens:
             unit=unit,
             clearance=clearance,
             ttl=ttl,
+            partner_org=partner_org,
         )
         return {"Authorization": f"Bearer {token}"}
 

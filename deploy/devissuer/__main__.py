@@ -1,8 +1,9 @@
 """The development identity provider's command line:
 
-- ``python -m deploy.devissuer token --role ROLE [--sub .. --unit .. --clearance .. --name .. --hours ..]``:
-  a person's token signed with the key ring's newest key, with the provider's ``iss`` and ``aud``:
-  the options and claims of ``make token``. In compose: ``make compose-token ROLE=admin``.
+- ``python -m deploy.devissuer token --role ROLE [--sub .. --unit .. --clearance .. --name .. --hours ..]``
+  (``--partner ORG`` with ``--role partner``): a person's token signed with the key ring's newest
+  key, with the provider's ``iss`` and ``aud``: the options and claims of ``make token``. In
+  compose: ``make compose-token ROLE=admin``.
 - ``python -m deploy.devissuer rotate``: a new signing key signs from now on; the one it replaces
   stays in ``/jwks.json`` for ``IV_SIGNING_KEY_GRACE_SECONDS``, then it is dropped. The running
   provider follows at its next token and JWKS request, and the services at the next token naming

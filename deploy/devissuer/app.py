@@ -40,7 +40,22 @@ DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-auth
 JWKS_PATH = "/jwks.json"
 TOKEN_PATH = "/token"  # noqa: S105 - a path, not a secret
 AUTHORIZE_PATH = "/authorize"
-CLAIMS = ["iss", "aud", "sub", "exp", "iat", "nbf", "jti", "client_id", "scope", "roles", "clearance", "unit", "name"]
+CLAIMS = [
+    "iss",
+    "aud",
+    "sub",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "client_id",
+    "scope",
+    "roles",
+    "clearance",
+    "unit",
+    "name",
+    "partner_org",
+]
 
 
 def discovery(settings: IssuerSettings) -> dict[str, Any]:

@@ -198,7 +198,7 @@ class ExplorerAuthorizationCode(AuthorizationCodeGrant):
 class PlatformTokens(JWTBearerTokenGenerator):
     """RFC 9068 access tokens with the claims the services read: ``iss``, ``aud`` (the platform),
     ``sub`` (the client, or the person signed in), ``exp``, and the client's or the person's
-    ``roles``, ``clearance`` (and a person's ``unit`` and ``name``); header ``kid``: the key ring's
+    ``roles``, ``clearance`` (and a person's ``unit``, ``name`` and ``partner_org``); header ``kid``: the key ring's
     newest key, read at each token, so a rotation signs from the next token on."""
 
     def __init__(self, settings: IssuerSettings, ring: KeyRing) -> None:
@@ -222,7 +222,7 @@ class PlatformTokens(JWTBearerTokenGenerator):
         if isinstance(user, SignedIn):
             person = user.person
             claims: dict[str, Any] = {"roles": list(person["roles"])}
-            for name in ("clearance", "unit", "name"):
+            for name in ("clearance", "unit", "name", "partner_org"):
                 if person.get(name):
                     claims[name] = person.get(name)
             return claims

@@ -5,8 +5,9 @@
 gets an error page and is never redirected; any other refused request goes back to the client
 with its OAuth2 error. A valid one shows a form whose hidden fields carry the request, with a
 CSRF token that is also in a cookie only this page can read (double submit, ``SameSite=Strict``).
-Its POST checks that token, reads the identity (subject, name, roles, unit, clearance; a partner
-organisation once the platform has a partner role), and redirects to the client with a code.
+Its POST checks that token, reads the identity (subject, name, roles, unit, clearance; the partner
+organisation, taken only with the partner role, which stands alone), and redirects to the client
+with a code.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from starlette.responses import HTMLResponse, Response
 
 from deploy.devissuer.server import Form, SignedIn, StarletteAuthorizationServer, form_of
 from deploy.devissuer.settings import IssuerSettings
-from services.chassis.auth import CLEARANCES, ROLES, Person
+from services.chassis.auth import CLEARANCES, ROLES, Person, partner_problem
+from services.chassis.partners import PARTNER_ROLE
 
 CSRF_COOKIE = "iv_signin_csrf"
 CSRF_FIELD = "csrf_token"
@@ -64,6 +66,7 @@ fieldset {{ margin-top: .8rem; }}
 {roles}
 </fieldset>
 <label>Eenheid (unit) <input name="unit" value=""></label>
+<label>Partnerorganisatie (partner_org, with the partner role only) <input name="partner_org" value=""></label>
 <label>Rubricering (clearance) <select name="clearance">
 {clearances}
 </select></label>
@@ -95,12 +98,19 @@ def person_from_form(form: Form) -> Person:
     clearance = (values.get("clearance") or ["internal"])[0]
     if clearance not in CLEARANCES:
         raise BadIdentity(f"unknown clearance {clearance!r}")
+    # The organisation field counts only when the partner role is picked (a left-over value with
+    # another role is ignored); a partner without an organisation, or with other roles, is refused.
+    partner_org = ((values.get("partner_org") or [""])[0] or None) if PARTNER_ROLE in roles else None
+    problem = partner_problem(roles, partner_org)
+    if problem:
+        raise BadIdentity(problem)
     return {
         "sub": sub,
         "roles": roles,
         "unit": (values.get("unit") or [""])[0] or None,
         "clearance": clearance,
         "name": (values.get("name") or [""])[0] or None,
+        "partner_org": partner_org,
     }
 
 

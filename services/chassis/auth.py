@@ -25,6 +25,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
+from services.chassis import partners
 from services.chassis.errors import Forbidden, Unauthenticated
 from services.chassis.settings import CommonSettings
 from services.chassis.signing_keys import TrustedKeys
@@ -37,6 +38,7 @@ ROLE_DUTIES: dict[str, str] = {
     "chain_owner": "the chains they own (their `sub`), with those chains' teams, allocations and applications",
     "architect": "principles, assessments, explanations (approving: never their own) and simplicity reviews",
     "admin": "everything; creating chains and reassigning their owners",
+    "partner": "a chain partner (the token's `partner_org`): reads only what its scope names; writes nothing",
 }
 """What each role may do, as the explorer's description lists it (docs/architecture.md section 5)."""
 ROLES: tuple[str, ...] = tuple(ROLE_DUTIES)
@@ -64,6 +66,8 @@ class Principal:
     token: str = field(default="", repr=False)
     expires_at: float | None = None
     """The token's ``exp`` (seconds since the epoch): what lasts, such as a change stream, ends then."""
+    partner_org: str | None = None
+    """A chain partner's organisation (``partner`` role tokens only, which carry no other role)."""
 
     @property
     def is_admin(self) -> bool:
@@ -87,6 +91,7 @@ class Person(TypedDict, total=False):
     unit: str | None
     clearance: str | None
     name: str | None
+    partner_org: str | None
     ttl: dt.timedelta
     """12 hours when not given."""
 
@@ -109,6 +114,9 @@ def person_claims(*, issuer: str, audience: str, **person: Unpack[Person]) -> di
         raise ValueError(f"unknown roles {sorted(unknown)}; known: {', '.join(ROLES)}")
     if clearance is not None and clearance not in CLEARANCES:
         raise ValueError(f"unknown clearance {clearance!r}; known: {', '.join(CLEARANCES)}")
+    problem = partner_problem(roles, person.get("partner_org"))
+    if problem:
+        raise ValueError(problem)
     now = time.time()
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -119,7 +127,7 @@ def person_claims(*, issuer: str, audience: str, **person: Unpack[Person]) -> di
         "nbf": int(now),
         "exp": int(now + person.get("ttl", dt.timedelta(hours=12)).total_seconds()),
     }
-    for key in ("unit", "clearance", "name"):
+    for key in ("unit", "clearance", "name", "partner_org"):
         value = person.get(key)
         if value is not None:
             claims[key] = value
@@ -257,6 +265,20 @@ class TokenVerifier:
         return claims
 
 
+def partner_problem(roles: list[str], partner_org: object) -> str | None:
+    """Why these claims make no valid token as far as chain partners go, or None: a partner token
+    names its organisation and carries no other role (so no other role's right can widen a
+    partner's reach), and only a partner token names a partner organisation."""
+    if partners.PARTNER_ROLE in roles:
+        if not isinstance(partner_org, str) or not partner_org.strip():
+            return "a partner token must name its organisation (partner_org)"
+        if set(roles) != {partners.PARTNER_ROLE}:
+            return "a partner token carries the partner role alone"
+    elif partner_org is not None:
+        return "only a partner token names a partner organisation (partner_org)"
+    return None
+
+
 def principal_from_claims(claims: dict[str, Any], token: str) -> Principal:
     roles = claims.get("roles", [])
     if isinstance(roles, str):
@@ -269,6 +291,10 @@ def principal_from_claims(claims: dict[str, Any], token: str) -> Principal:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise Unauthenticated("the token has no subject")
+    partner_org = claims.get("partner_org")
+    problem = partner_problem(roles, partner_org)
+    if problem:
+        raise Unauthenticated(problem)
     return Principal(
         sub=sub,
         roles=frozenset(r for r in roles if r in ROLES),
@@ -277,6 +303,7 @@ def principal_from_claims(claims: dict[str, Any], token: str) -> Principal:
         name=claims.get("name") if isinstance(claims.get("name"), str) else None,
         token=token,
         expires_at=float(exp) if isinstance(exp := claims.get("exp"), int | float) else None,
+        partner_org=partner_org if isinstance(partner_org, str) else None,
     )
 
 
@@ -291,9 +318,11 @@ MAX_TOKEN_CHARS = 8192
 before any work is spent on it, and never echoed."""
 
 
-async def principal_of(request: Request) -> Principal:
+async def principal_of(request: Request, *, passes_on: bool = False) -> Principal:
     """The verified caller of a request (cached on it); 401 problem without a valid token, 403 when
-    the token carries none of the platform's roles."""
+    the token carries none of the platform's roles or is a chain partner's outside their scope
+    (``partners.admit``; ``passes_on``: the gateway passing the request on to the service that
+    checks the scope)."""
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         return cached
@@ -306,6 +335,7 @@ async def principal_of(request: Request) -> Principal:
     principal = await verifier.verify(token)
     if not principal.roles:
         raise Forbidden("the token carries none of the platform's roles")
+    partners.admit(request, principal, passes_on=passes_on)  # a chain partner's scope, before anything else is done
     request.state.principal = principal
     return principal
 
@@ -339,6 +369,7 @@ def add_person_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unit", default=None)
     parser.add_argument("--clearance", default=None)
     parser.add_argument("--name", default=None)
+    parser.add_argument("--partner", default=None, help="the partner organisation (with --role partner)")
     parser.add_argument("--hours", type=float, default=12)
 
 
@@ -351,6 +382,7 @@ def person_of(args: argparse.Namespace) -> Person:
         "unit": args.unit,
         "clearance": args.clearance,
         "name": args.name,
+        "partner_org": args.partner,
         "ttl": dt.timedelta(hours=args.hours),
     }
 
@@ -358,7 +390,11 @@ def person_of(args: argparse.Namespace) -> Person:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Print a development token.")
     add_person_arguments(parser)
-    print(issue_dev_token(CommonSettings(), **person_of(parser.parse_args(argv))))
+    try:
+        token = issue_dev_token(CommonSettings(), **person_of(parser.parse_args(argv)))
+    except ValueError as exc:  # an unknown role, or a partner without an organisation
+        parser.error(str(exc))
+    print(token)
 
 
 if __name__ == "__main__":

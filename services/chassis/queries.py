@@ -34,6 +34,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
+from services.chassis import partners
 from services.chassis.errors import QUERY_PARAMETER, Problem
 
 SEQUENCES = (list, tuple, set, frozenset, Sequence, Collection, Iterable)
@@ -119,7 +120,7 @@ class StrictRoute(APIRoute):
 
         async def checked(request: Request) -> Response:
             spec.check(request.scope.get("query_string", b""))
-            return await handler(request)
+            return partners.scoped(request, await handler(request))
 
         return checked
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.chassis.partners import PartnerScope, demo_scopes
 from services.chassis.routing import SERVICES
 from services.chassis.signing_keys import ROTATED_KEYS_DIR, KeyRing
 
@@ -72,6 +73,11 @@ class CommonSettings(BaseSettings):
     # A development signing key replaced by ``python -m deploy.devissuer rotate`` stays published
     # this long (past the longest a token it signed may live), then it is dropped.
     signing_key_grace_seconds: int = Field(default=25 * 3600, ge=0)
+    # What each chain partner organisation may read (services.chassis.partners), as JSON:
+    # {"OM": {"collections": {"/valuechains/v1/chains": {"fields": ["code", "name"], "chains": null}}}}.
+    # Unset: none in production, the demo's (partner OM) in development; an organisation not
+    # named reads nothing.
+    partner_scopes: dict[str, PartnerScope] | None = None
 
     # Where each service lives, keyed by its public prefix; the gateway and the services'
     # own reference checks read the same table (services.chassis.routing).
@@ -102,6 +108,13 @@ class CommonSettings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def partner_scopes_in_force(self) -> dict[str, PartnerScope]:
+        """The configured partner scopes; unset, the demo's in development and none elsewhere."""
+        if self.partner_scopes is not None:
+            return self.partner_scopes
+        return demo_scopes() if self.is_development else {}
 
     @property
     def dev_key_path(self) -> Path:

@@ -309,6 +309,18 @@ async def test_a_person_signs_in_with_authorization_code_and_pkce(issuer: httpx2
     assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
 
 
+async def test_a_partner_signs_in_with_their_organisation(issuer: httpx2.AsyncClient) -> None:
+    page = await issuer.get("/authorize", params=authorization_request(pkce_pair()[1]))
+    assert 'name="partner_org"' in page.text
+    for roles, partner_org in ((["partner"], "OM"), (["reader"], None)):
+        verifier, challenge = pkce_pair()
+        # The organisation field counts with the partner role only.
+        code = code_of(await sign_in(issuer, challenge, sub="u-om", roles=roles, partner_org="OM"))
+        token = (await exchange(issuer, code, verifier)).json()["access_token"]
+        claims = verified(token, (await issuer.get("/jwks.json")).json())
+        assert (claims["roles"], claims.get("partner_org")) == (roles, partner_org)
+
+
 async def test_a_code_needs_its_own_verifier(issuer: httpx2.AsyncClient) -> None:
     _, challenge = pkce_pair()
     code = code_of(await sign_in(issuer, challenge, sub="u-1", roles=["reader"]))
@@ -372,6 +384,8 @@ async def test_the_sign_in_form_needs_its_csrf_token_and_a_known_identity(issuer
         ({"sub": "u-1"}, "pick at least one role"),
         ({"sub": " ", "roles": "reader"}, "subject"),
         ({"sub": "u-1", "roles": "reader", "clearance": "cosmic"}, "unknown clearance"),
+        ({"sub": "u-1", "roles": "partner"}, "must name its organisation"),
+        ({"sub": "u-1", "roles": ["partner", "admin"], "partner_org": "OM"}, "partner role alone"),
     ):
         response = await issuer.post(
             "/authorize", data={**authorization_request(challenge), **identity, "csrf_token": csrf}

@@ -1,0 +1,159 @@
+"""Chain partners: scoped, read-only access, written once (docs/architecture.md section 5).
+
+A partner token carries the ``partner`` role alone and its organisation (``partner_org``). What
+the organisation may read is configured per organisation (``IV_PARTNER_SCOPES``, ``PartnerScope``):
+which collections, by their public path (``/valuechains/v1/chains``), which fields of them, and
+optionally which chains. Everything else is refused, by default:
+
+- ``admit`` runs when a request's caller is known (``auth.principal_of``, which every route that
+  reads a token goes through): a partner may only ``GET`` (or ``HEAD``) a collection's list (batch
+  get included) or one of its members, of a collection in their organisation's scope; any other
+  route (reports, change feeds, references, duplicates, a nested list, an endpoint added tomorrow),
+  any write, and a filter on a field outside the scope (it would tell which records hold a value)
+  is 403.
+- ``scoped`` runs on the answer of such a read (``queries.StrictRoute``): fields outside the scope
+  are left out (``id``, ``href``, ``version`` and ``status`` always stay), and with a chain filter
+  only the chains named, and what belongs to them (``chain``), are in it; a member outside it is
+  404, as one the caller may not see under need to know.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.chassis.errors import Forbidden, NotFound
+
+if TYPE_CHECKING:
+    from services.chassis.auth import Principal
+
+PARTNER_ROLE = "partner"
+ALWAYS_SHOWN: tuple[str, ...] = ("id", "href", "version", "status")
+READ_METHODS = frozenset({"GET", "HEAD"})
+PAGING: frozenset[str] = frozenset({"limit", "after", "id", "include_archived"})
+"""Query parameters a partner may always send; a filter only when its name is a scoped field, so
+that no filter on a field left out (a chain's ``owner_subject``) tells which records have a value."""
+DEMO_SCOPES_FILE = Path(__file__).with_name("partner_scopes.demo.json")
+"""The development and demo configuration: partner ``OM`` reads chains and applications."""
+
+
+class CollectionScope(BaseModel):
+    """What an organisation may read of one collection."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fields: tuple[str, ...] = Field(
+        default=(), description="fields shown beside id, href, version and status; others are left out"
+    )
+    chains: tuple[str, ...] | None = Field(
+        default=None,
+        description="only these chains (by href) and what belongs to them (its `chain`); all when absent",
+    )
+
+
+class PartnerScope(BaseModel):
+    """What one partner organisation may read: collections by public path."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    collections: dict[str, CollectionScope] = Field(default_factory=dict)
+
+
+@functools.cache
+def demo_scopes() -> dict[str, PartnerScope]:
+    """The scopes of the development configuration (``partner_scopes.demo.json``)."""
+    data = json.loads(DEMO_SCOPES_FILE.read_text(encoding="utf-8"))
+    return {org: PartnerScope.model_validate(scope) for org, scope in data.items()}
+
+
+def is_partner(principal: Principal) -> bool:
+    return PARTNER_ROLE in principal.roles
+
+
+def _scopes(request: Request) -> Mapping[str, PartnerScope]:
+    scopes: Mapping[str, PartnerScope] = request.app.state.settings.partner_scopes_in_force
+    return scopes
+
+
+def _collection_of(request: Request) -> str | None:
+    """The public path of the collection this request's route reads, when it is a collection's
+    list or member route of a service (``/v1/<name>`` or ``/v1/<name>/{id}``)."""
+    route = request.scope.get("route")
+    service = getattr(request.app.state.settings, "service", None)
+    template = getattr(route, "path", None)
+    if not isinstance(service, str) or not isinstance(template, str):
+        return None
+    parts = template.strip("/").split("/")
+    if len(parts) not in (2, 3) or parts[0] != "v1" or "{" in parts[1]:
+        return None
+    if len(parts) == 3 and parts[2] != "{id}":
+        return None
+    return f"/{service}/v1/{parts[1]}"
+
+
+def admit(request: Request, principal: Principal, *, passes_on: bool = False) -> None:
+    """403 unless this partner's organisation may make this request; nothing for anyone else.
+    ``passes_on``: the gateway's proxy, which refuses a partner's write and leaves the read's scope
+    to the service it passes the request on to."""
+    if not is_partner(principal):
+        return
+    if request.method not in READ_METHODS:
+        raise Forbidden("a chain partner reads only: no write is open to the partner role")
+    if passes_on:
+        return  # the gateway passing a request on: the service behind it decides
+    scope = _scopes(request).get(principal.partner_org or "")
+    if scope is None:
+        raise Forbidden(f"partner organisation {principal.partner_org!r} has no scope configured")
+    collection = _collection_of(request)
+    if collection is None or collection not in scope.collections:
+        raise Forbidden(f"{request.url.path} is outside the scope of partner organisation {principal.partner_org!r}")
+    outside = sorted(set(request.query_params) - PAGING - set(scope.collections[collection].fields))
+    if outside:
+        raise Forbidden(f"filtering on {', '.join(outside)} is outside the scope of a partner: only scoped fields")
+
+
+def _in_chains(item: Mapping[str, Any], chains: tuple[str, ...]) -> bool:
+    chain = item.get("chain")
+    chain_href = chain.get("href") if isinstance(chain, Mapping) else chain
+    return item.get("href") in chains or chain_href in chains
+
+
+def _narrowed(item: Mapping[str, Any], shown: frozenset[str]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if key in shown}
+
+
+def scoped(request: Request, response: Response) -> Response:
+    """A partner's answer narrowed to their scope (``admit`` has let only scoped reads through)."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None or not is_partner(principal) or not 200 <= response.status_code < 300:
+        return response
+    collection = _collection_of(request)
+    scope = _scopes(request).get(principal.partner_org or "")
+    if collection is None or scope is None or collection not in scope.collections:
+        return response  # the gateway passing on (its service narrowed the answer)
+    rule = scope.collections[collection]
+    if not hasattr(response, "body"):
+        raise Forbidden(f"{request.url.path} does not answer in a form a partner's scope can narrow")
+    shown = frozenset(ALWAYS_SHOWN) | frozenset(rule.fields)
+    body = json.loads(bytes(response.body))
+    if isinstance(body.get("items"), list):
+        items = [item for item in body["items"] if rule.chains is None or _in_chains(item, rule.chains)]
+        body["items"] = [_narrowed(item, shown) for item in items]
+    else:
+        if rule.chains is not None and not _in_chains(body, rule.chains):
+            raise NotFound(f"no resource at {request.url.path}")
+        body = _narrowed(body, shown)
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+        status_code=response.status_code,
+        headers=headers,
+        media_type=response.media_type,
+    )
