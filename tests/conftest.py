@@ -48,6 +48,8 @@ from tests.support import (
     unique_name,
 )
 
+pytest_plugins = ["tests.platforms"]
+
 
 @pytest.fixture(scope="session")
 def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

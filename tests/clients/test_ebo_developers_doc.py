@@ -25,8 +25,6 @@ from iv_client.config import NAMES
 
 # The real processes, as the end-to-end tests start them (this module's `platform` is theirs, not
 # the in-process one of tests/clients/conftest.py).
-from tests.e2e.conftest import prestarted  # noqa: F401
-from tests.e2e.test_platform import platform  # noqa: F401
 from tests.support import Tokens, settings_for
 
 pytestmark = pytest.mark.e2e
@@ -39,13 +37,19 @@ SHELL_VARIABLES = {"$EBO": lambda namespace: namespace["ebo"].href}
 
 
 @pytest.fixture(scope="module")
-def platform_tokens(platform: Platform) -> Tokens:  # noqa: F811
+def platform(real_platform: Platform) -> Platform:
+    """The real platform, shared with tests/e2e/test_platform.py (tests/platforms.py)."""
+    return real_platform
+
+
+@pytest.fixture(scope="module")
+def platform_tokens(platform: Platform) -> Tokens:
     """Tokens signed with the platform's development key, made here rather than by a process each."""
     return Tokens(settings_for(platform.var_dir))
 
 
 @pytest.fixture
-def configured(platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:  # noqa: F811
+def configured(platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A reader of the doc in a directory of their own, the platform's checkout in IV_CHECKOUT."""
     monkeypatch.chdir(tmp_path)
     for name in ("IV_TOKEN", "IV_OAUTH_TOKEN_URL", "IV_OAUTH_CLIENT_ID", "IV_OAUTH_CLIENT_SECRET"):

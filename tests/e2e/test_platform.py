@@ -1,4 +1,5 @@
-"""The four real processes, started once for this module with the Procfile's commands.
+"""The four real processes with the Procfile's commands (``platform``, shared with the EBO developers'
+guide's test: tests/platforms.py).
 
 Tests run in order: the last one stops everything with SIGINT, as Ctrl-C does.
 """
@@ -25,13 +26,9 @@ HANG = 10.0
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory, prestarted: Path) -> Iterator[Platform]:
-    started = Platform(tmp_path_factory.mktemp("platform"), template=prestarted)
-    try:
-        started.start()
-        yield started
-    finally:
-        started.stop_all()
+def platform(real_platform: Platform) -> Platform:
+    """The real platform, shared (tests/platforms.py)."""
+    return real_platform
 
 
 @pytest.fixture(scope="module")

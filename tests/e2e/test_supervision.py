@@ -17,6 +17,7 @@ import httpx2
 import pytest
 
 from bench.processes import COMPONENTS, ROOT, Platform
+from deploy.supervise import GROUP
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +75,7 @@ def running_pid(platform: Platform, name: str) -> int | None:
             "-c",
             str(platform.var_dir / "supervisord.conf"),
             "status",
-            name,
+            f"{GROUP}:{name}",
         ],
         capture_output=True,
         text=True,
