@@ -1,5 +1,5 @@
 """The portal in-process (the browser test is test_portal_browser.py): sessions and their cookie,
-CSRF, sign-in's refusals, the page policy."""
+CSRF, sign-in's refusals, the page policy, and Mijn keten's figures being the API's."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from starlette.responses import Response
 from gateway.portal.session import SESSION_COOKIE, Sealer, Session
 from gateway.portal.signin import safe_next
 from tests.gateway.conftest import Rig
-from tests.gateway.portal_world import owner_headers
+from tests.gateway.portal_world import make_portal_world, owner_headers
 from tests.support import Tokens
 
 
@@ -108,3 +108,29 @@ def test_the_session_cookie_is_httponly_secure_strict_and_holds_only_the_sealed_
     assert 295 <= int(cookie["max-age"]) <= 300
     assert "the-token" not in header
     assert sealer.open(cookie.value) is not None and set(sealer.open(cookie.value) or {}) == {"token", "exp"}
+
+
+async def test_my_chain_shows_the_apis_figures_and_what_it_does_not_show(rig: Rig, tokens: Tokens) -> None:
+    world = await make_portal_world(rig, tokens)
+    chain_id = world.chain["id"]
+    async with rig.client(owner_headers(tokens)) as api:
+        staffing = (await api.get("/valuechains/v1/reports/staffing", params={"chain": world.chain["href"]})).json()
+        chain = (await api.get(f"/valuechains/v1/chains/{chain_id}")).json()
+    row = staffing["chains"][0]
+    async with portal_client(rig, owner_headers(tokens)) as client:
+        page = await client.get("/portal/keten")  # the only chain this owner owns
+        bad = await client.get("/portal/keten?keten=../../admin")
+        absent = await client.get("/portal/keten?keten=019a0000-0000-7000-8000-0000000000ff")
+    assert page.status_code == 200, page.text
+    assert 'data-figure="external_share">' + f"{row['external_share']:.1f}".replace(".", ",") in page.text
+    assert 'data-figure="fte_total">' + f"{row['fte_total']:.1f}".replace(".", ",") in page.text
+    assert f'data-figure="active_applications">{chain["active_applications"]}<' in page.text
+    assert chain["applications_not_visible"] == 1
+    assert 'data-not-shown="1"' in page.text
+    assert "Open register" in page.text and "Geheim register" not in page.text
+    assert "Eerst de basis op orde." in page.text and "<svg" in page.text and "<desc" in page.text
+    assert bad.status_code == 400 and "geen keten" in bad.text
+    assert absent.status_code == 404
+    async with portal_client(rig, owner_headers(tokens, clearance="confidential")) as cleared:
+        seen = await cleared.get(f"/portal/keten?keten={chain_id}")
+    assert 'data-not-shown="0"' in seen.text and "Geheim register" in seen.text
