@@ -39,7 +39,10 @@ DEV_AUTH = IV_JWT_ISSUER=$(DEV_PROVIDER)
 RUN_AUTH = $(DEV_AUTH) IV_JWKS_URL=$(DEV_PROVIDER)/jwks.json \
 	IV_EXPLORER_CLIENT_ID=iv-explorer \
 	IV_EXPLORER_AUTHORIZATION_URL=$(DEV_PROVIDER)/authorize IV_EXPLORER_TOKEN_URL=$(DEV_PROVIDER)/token \
-	IV_EXPLORER_REDIRECT_URIS=http://$(IV_HOST):$(GATEWAY_PORT)/docs/oauth2-redirect
+	IV_EXPLORER_REDIRECT_URIS=http://$(IV_HOST):$(GATEWAY_PORT)/docs/oauth2-redirect \
+	IV_PORTAL_CLIENT_ID=iv-portal \
+	IV_PORTAL_AUTHORIZATION_URL=$(DEV_PROVIDER)/authorize IV_PORTAL_TOKEN_URL=$(DEV_PROVIDER)/token \
+	IV_PORTAL_REDIRECT_URIS=http://$(IV_HOST):$(GATEWAY_PORT)/portal/aanmelden/terug
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 SERVICES := valuechains portfolio principles
@@ -84,6 +87,7 @@ prestart: install
 run: prestart
 	@echo
 	@echo "  IV-platform is starting. Explorer: http://$(IV_HOST):$(GATEWAY_PORT)/docs (Authorize: sign in)"
+	@echo "  Portal:                            http://$(IV_HOST):$(GATEWAY_PORT)/portal/ (Aanmelden: pick who you are)"
 	@echo "  Development identity provider:     $(DEV_PROVIDER)/.well-known/openid-configuration"
 	@echo "  A token for scripts:               make token ROLE=admin"
 	@echo "  Stop with Ctrl-C."

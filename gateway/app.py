@@ -23,6 +23,7 @@ from gateway.audit_keys import audit_keys_router
 from gateway.fanout import references_router
 from gateway.health import health_router, watch_upstreams
 from gateway.openapi import OpenAPICatalogue
+from gateway.portal import mount_portal, portal_running
 from gateway.problems import problems_router
 from gateway.proxy import PROXIED_METHODS, proxy_endpoint
 from gateway.resilience import UpstreamClient, UpstreamMetrics
@@ -106,7 +107,8 @@ def create_app(
         )
         watcher = asyncio.create_task(watch_upstreams(upstream_client, settings))
         try:
-            yield
+            async with portal_running(portal, app):
+                yield
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -145,6 +147,7 @@ def create_app(
 
     app.add_api_route("/openapi.json", openapi_document, include_in_schema=False)
     mount_explorer(app, title=TITLE, sign_in=sign_in)
+    portal = mount_portal(app, settings)
     for prefix in settings.upstreams():
         # What the gateway passes on, the service checks the query of (PassOnRoute). A service's
         # metrics are for the operators' scraper, never passed through the front door.

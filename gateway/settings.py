@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -58,6 +59,19 @@ class GatewaySettings(CommonSettings):
     explorer_authorization_url: str | None = None
     explorer_token_url: str | None = None
 
+    # The portal (gateway/portal, /portal/) signs people in at the identity provider with
+    # authorization code and PKCE, as a client of its own: the authorization endpoint as a person's
+    # browser reaches it, the token endpoint as the gateway reaches it (in compose they differ).
+    # Without both URLs the portal's pages say that sign-in is not set up.
+    portal_client_id: str = "iv-portal"
+    portal_authorization_url: str | None = None
+    portal_token_url: str | None = None
+    # The keys that seal the portal's session cookie (Fernet keys, comma-separated: the first seals,
+    # every one opens, so a key is replaced by putting the new one first). Required outside
+    # development; in development a key is made per process (a restart signs everyone out).
+    portal_session_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    portal_session_keys_file: Path | None = None
+
     readiness_timeout: float = Field(default=1.5, gt=0)
     # How often the services' readiness is refreshed for /metrics between readiness probes.
     readiness_interval_seconds: float = Field(default=10.0, gt=0)
@@ -78,6 +92,19 @@ class GatewaySettings(CommonSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
+    @field_validator("portal_session_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def portal_keys(self) -> list[str]:
+        """The session cookie's keys: from the file when one is set, else the variable."""
+        if self.portal_session_keys_file is not None:
+            return [line.strip() for line in self.portal_session_keys_file.read_text().splitlines() if line.strip()]
+        return list(self.portal_session_keys)
+
     @field_validator("upstream_timeouts")
     @classmethod
     def _known_services(cls, value: dict[str, float]) -> dict[str, float]:
@@ -94,7 +121,21 @@ class GatewaySettings(CommonSettings):
             raise ValueError(
                 "IV_EXPLORER_AUTHORIZATION_URL and IV_EXPLORER_TOKEN_URL go together: the explorer signs in at both"
             )
-        for name in ("explorer_authorization_url", "explorer_token_url"):
+        if (self.portal_authorization_url is None) != (self.portal_token_url is None):
+            raise ValueError(
+                "IV_PORTAL_AUTHORIZATION_URL and IV_PORTAL_TOKEN_URL go together: the portal signs in at both"
+            )
+        if self.portal_authorization_url is not None and not self.is_development and not self.portal_keys():
+            raise ValueError(
+                "the portal needs IV_PORTAL_SESSION_KEYS or IV_PORTAL_SESSION_KEYS_FILE outside development: "
+                "every gateway instance must open the sessions the others seal"
+            )
+        for name in (
+            "explorer_authorization_url",
+            "explorer_token_url",
+            "portal_authorization_url",
+            "portal_token_url",
+        ):
             url = getattr(self, name)
             if url is not None and urlsplit(url).scheme not in ("http", "https"):
                 raise ValueError(f"IV_{name.upper()} is not an http(s) URL: {url!r}")

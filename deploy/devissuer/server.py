@@ -312,7 +312,7 @@ class StarletteAuthorizationServer(AuthorizationServer):
 
 def authorization_server(settings: IssuerSettings, ring: KeyRing) -> StarletteAuthorizationServer:
     """The server with the services' client (its secret from the settings or their file) and the
-    explorer's public client registered."""
+    explorer's and the portal's public clients registered."""
     secret = settings.client_secret()
     if not secret:
         raise ValueError(
@@ -327,6 +327,12 @@ def authorization_server(settings: IssuerSettings, ring: KeyRing) -> StarletteAu
             secret=None,
             grant_types=(AuthorizationCodeGrant.GRANT_TYPE,),
             redirect_uris=tuple(settings.explorer_redirect_uris),
+        ),
+        settings.portal_client_id: Client(
+            client_id=settings.portal_client_id,
+            secret=None,
+            grant_types=(AuthorizationCodeGrant.GRANT_TYPE,),
+            redirect_uris=tuple(settings.portal_redirect_uris),
         ),
     }
     codes = AuthorizationCodes(settings.authorization_code_seconds)

@@ -49,6 +49,12 @@ class IssuerSettings(BaseSettings):
     explorer_redirect_uris: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://127.0.0.1:8000/docs/oauth2-redirect"]
     )
+    # The portal's public client (gateway/portal: authorization code with PKCE, exchanged by the
+    # gateway): the gateway's IV_PORTAL_CLIENT_ID, and the portal's callback as the browser reaches it.
+    portal_client_id: str = "iv-portal"
+    portal_redirect_uris: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8000/portal/aanmelden/terug"]
+    )
     # An authorization code is good for one token request within this many seconds.
     authorization_code_seconds: int = Field(default=60, ge=5, le=600)
     # A token for a person signed in through the explorer lives this long.
@@ -68,16 +74,17 @@ class IssuerSettings(BaseSettings):
         return KeyRing(self.signing_key_path, self.var_dir / ROTATED_KEYS_DIR, self.signing_key_grace_seconds)
 
     def explorer_origins(self) -> list[str]:
-        """The origins of the explorer's redirect URIs: where a browser's token request comes from."""
+        """The origins of the explorer's and the portal's redirect URIs: where the sign-in page
+        sends the browser back to, and where a browser's token request comes from."""
         origins = []
-        for uri in self.explorer_redirect_uris:
+        for uri in [*self.explorer_redirect_uris, *self.portal_redirect_uris]:
             parts = urlsplit(uri)
             origin = f"{parts.scheme}://{parts.netloc}"
             if origin not in origins:
                 origins.append(origin)
         return origins
 
-    @field_validator("explorer_redirect_uris", mode="before")
+    @field_validator("explorer_redirect_uris", "portal_redirect_uris", mode="before")
     @classmethod
     def _split_uris(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -86,7 +93,8 @@ class IssuerSettings(BaseSettings):
             parts = urlsplit(uri)
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
                 raise ValueError(
-                    f"IV_EXPLORER_REDIRECT_URIS: {uri!r} is not an absolute http(s) URI without a fragment"
+                    f"IV_EXPLORER_REDIRECT_URIS or IV_PORTAL_REDIRECT_URIS: {uri!r} is not an absolute "
+                    "http(s) URI without a fragment"
                 )
         return value
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
+import uvicorn
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse
 
@@ -53,6 +56,24 @@ class Rig:
 
 
 MakeRig = Callable[..., contextlib.AbstractAsyncContextManager[Rig]]
+
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's chromium, which the browser tests drive (a browser is never downloaded)."""
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
+
+
+@contextlib.asynccontextmanager
+async def served_on_this_loop(app: Any, sock: socket.socket) -> AsyncIterator[None]:
+    """``app`` on ``sock``, on the test's own event loop (the gateway's clients live on it)."""
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:  # noqa: ASYNC110 - uvicorn says so by a flag only
+            await asyncio.sleep(0.01)
+        yield
+    finally:
+        server.should_exit = True
+        await task
 
 
 async def cached_widgets(cache: AppCache) -> CachedApp:
@@ -201,3 +222,33 @@ async def world(widget_rig: Rig, tokens: Tokens) -> World:
         # cached; fetch it now so the tests count only the requests expansion makes.
         assert (await admin.get("/openapi.json")).status_code == 200
     return World(chain_a, chain_b, internal, confidential, w1, w2, w3)
+
+
+@dataclass
+class GatewaySocket:
+    """A loopback socket for a gateway served on the test's loop, and the development provider
+    (deploy/devissuer) signing with the worker's key ring, for the issuer the services accept."""
+
+    sock: socket.socket
+    url: str
+    issuer: str
+
+
+def gateway_socket() -> GatewaySocket:
+    from services.chassis.settings import CommonSettings
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return GatewaySocket(sock, f"http://127.0.0.1:{sock.getsockname()[1]}", CommonSettings().jwt_issuer)
+
+
+def dev_provider(app_cache: AppCache, tmp_path: Path, issuer: str, **settings: Any) -> FastAPI:
+    """The development identity provider with ``settings`` (its clients' redirect URIs)."""
+    from deploy.devissuer.app import create_app as create_provider
+    from deploy.devissuer.settings import IssuerSettings
+
+    secret = tmp_path / "secret"
+    secret.write_text("s")
+    return create_provider(
+        IssuerSettings(var_dir=app_cache.var_dir, jwt_issuer=issuer, oauth_client_secret_file=secret, **settings)
+    )

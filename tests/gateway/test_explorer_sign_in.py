@@ -5,65 +5,30 @@ installs it where apt-get can)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import async_playwright
 
-from deploy.devissuer.app import create_app as create_provider
-from deploy.devissuer.settings import IssuerSettings
-from services.chassis.settings import CommonSettings
 from tests.conftest import AppCache
-from tests.gateway.conftest import MakeRig
+from tests.gateway.conftest import CHROMIUM, MakeRig, dev_provider, gateway_socket, served_on_this_loop
 from tests.support import served
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium (/usr/bin/chromium) is not installed: `apt-get install chromium`"
 )
 GUARD_MS = 8000  # against hanging, not a measurement
 
 
-@contextlib.asynccontextmanager
-async def served_on_this_loop(app: Any, sock: socket.socket) -> AsyncIterator[None]:
-    """``app`` on ``sock``, on the test's own event loop (the gateway's clients live on it)."""
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:  # noqa: ASYNC110 - uvicorn says so by a flag only
-            await asyncio.sleep(0.01)
-        yield
-    finally:
-        server.should_exit = True
-        await task
-
-
 async def test_a_person_signs_in_through_the_explorer_and_executes_a_call(
     make_rig: MakeRig, app_cache: AppCache, tmp_path: Path
 ) -> None:
-    gateway_socket = socket.socket()
-    gateway_socket.bind(("127.0.0.1", 0))
-    gateway_url = f"http://127.0.0.1:{gateway_socket.getsockname()[1]}"
-    secret = tmp_path / "secret"
-    secret.write_text("s")
+    bound = gateway_socket()
+    gateway_url, issuer = bound.url, bound.issuer
     # The provider signs with the worker's development key ring, for the issuer the services
     # behind the gateway accept; the gateway itself verifies through the provider's JWKS.
-    issuer = CommonSettings().jwt_issuer
-    provider = create_provider(
-        IssuerSettings(
-            var_dir=app_cache.var_dir,
-            jwt_issuer=issuer,
-            oauth_client_secret_file=secret,
-            explorer_redirect_uris=[f"{gateway_url}/docs/oauth2-redirect"],
-        )
-    )
+    provider = dev_provider(app_cache, tmp_path, issuer, explorer_redirect_uris=[f"{gateway_url}/docs/oauth2-redirect"])
     with served(provider) as provider_url:
         rig_settings = {
             "jwks_url": f"{provider_url}/jwks.json",
@@ -73,7 +38,7 @@ async def test_a_person_signs_in_through_the_explorer_and_executes_a_call(
         }
         async with (
             make_rig(**rig_settings) as rig,
-            served_on_this_loop(rig.app, gateway_socket),
+            served_on_this_loop(rig.app, bound.sock),
             async_playwright() as playwright,
         ):
             browser = await playwright.chromium.launch(

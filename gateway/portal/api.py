@@ -1,0 +1,74 @@
+"""How the portal asks the API: in-process, through the gateway's own ASGI app, with the person's token.
+
+A page's request goes to ``/valuechains/v1/...`` exactly as a client's would: the token is checked
+at the edge, the proxy passes it on, the service applies need to know and partner scopes, and the
+gateway's ``include`` and ``expand`` run as for anyone. So every number and every list on a page is
+the API's answer for that person, by construction; the portal computes no figure of its own.
+No network hop is added: the call is an ASGI call into the same process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx2
+from starlette.types import ASGIApp
+
+INTERNAL_BASE = "http://gateway.portal"
+"""The base URL of the in-process calls (never resolved: the transport is the app itself)."""
+
+Query = Sequence[tuple[str, str]]
+
+
+class ApiRefused(Exception):
+    """The API answered a page's request with an error: the page shows it to the person."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+class PortalApi:
+    """The gateway's own app as the portal's API client; one per gateway app, made in lifespan."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._client = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=INTERNAL_BASE)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def as_person(self, token: str) -> PersonApi:
+        return PersonApi(self._client, token)
+
+
+class PersonApi:
+    """The API as one person sees it: every request carries their token."""
+
+    def __init__(self, client: httpx2.AsyncClient, token: str) -> None:
+        self._client = client
+        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+    async def get(self, path: str, query: Query = ()) -> Any:
+        """The JSON answer of ``GET path?query``; an error answer raises ``ApiRefused``."""
+        target = path + (f"?{urlencode(list(query))}" if query else "")
+        response = await self._client.get(target, headers=self._headers)
+        if response.status_code != 200:
+            raise ApiRefused(response.status_code, _detail(response))
+        return response.json()
+
+    async def get_all(self, *requests: tuple[str, Query]) -> list[Any]:
+        """Several answers at once (each raises as ``get`` does)."""
+        return list(await asyncio.gather(*(self.get(path, query) for path, query in requests)))
+
+
+def _detail(response: httpx2.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"status {response.status_code}"
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return str(detail) if detail else f"status {response.status_code}"

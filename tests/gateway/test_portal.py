@@ -1,0 +1,136 @@
+"""The portal in-process (the browser test is test_portal_browser.py): sessions and their cookie,
+CSRF, sign-in's refusals, the page policy, and Mijn keten's figures being the API's."""
+
+from __future__ import annotations
+
+import time
+from http.cookies import SimpleCookie
+
+import httpx2
+import pytest
+from starlette.responses import Response
+
+from gateway.portal.session import SESSION_COOKIE, Sealer, Session
+from gateway.portal.signin import safe_next
+from tests.gateway.conftest import Rig
+from tests.gateway.portal_world import make_portal_world, owner_headers
+from tests.support import Tokens
+
+
+def session_cookie(rig: Rig, headers: dict[str, str]) -> str:
+    """The sealed session of the person whose Authorization header this is (as sign-in makes it)."""
+    token = headers["Authorization"].removeprefix("Bearer ")
+    sealer: Sealer = rig.app.state.portal.sealer
+    return sealer.seal({"token": token, "exp": time.time() + 600})
+
+
+def portal_client(rig: Rig, headers: dict[str, str] | None = None) -> httpx2.AsyncClient:
+    client = rig.client()
+    if headers is not None:
+        client.headers["Cookie"] = f"{SESSION_COOKIE}={session_cookie(rig, headers)}"
+    return client
+
+
+async def test_signed_out_people_are_sent_to_sign_in_and_pages_are_not_api(rig: Rig) -> None:
+    async with rig.client() as client:
+        home = await client.get("/portal/")
+        page = await client.get("/portal/keten?keten=x")
+        document = (await client.get("/openapi.json")).json()
+    assert home.status_code == 200 and 'href="/portal/aanmelden"' in home.text
+    policy = home.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy and "form-action 'self'" in policy
+    assert home.headers["cache-control"] == "no-store"
+    assert page.status_code == 303
+    assert page.headers["location"] == "/portal/aanmelden?next=%2Fportal%2Fketen%3Fketen%3Dx"
+    assert not [path for path in document["paths"] if path.startswith("/portal")]
+
+
+async def test_a_session_that_is_forged_expired_or_sealed_with_another_key_is_none(rig: Rig, tokens: Tokens) -> None:
+    other = Sealer([]).seal({"token": tokens("admin")["Authorization"][7:], "exp": time.time() + 600})
+    expired = rig.app.state.portal.sealer.seal({"token": "t", "exp": time.time() - 1})
+    async with rig.client() as client:
+        for value in (other, expired, "not-sealed"):
+            answer = await client.get("/portal/keten", headers={"Cookie": f"{SESSION_COOKIE}={value}"})
+            assert answer.status_code == 303, value
+
+
+async def test_sign_in_without_a_provider_is_a_clear_page_and_a_callback_not_begun_here_is_400(rig: Rig) -> None:
+    async with rig.client() as client:
+        start = await client.get("/portal/aanmelden")
+        back = await client.get("/portal/aanmelden/terug?code=c&state=s")
+    assert start.status_code == 503 and "niet ingericht" in start.text
+    assert back.status_code == 503
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("/portal/keten?keten=1", "/portal/keten?keten=1"),
+        ("https://elders.example/portal/", "/portal/"),
+        ("//elders.example/portal/", "/portal/"),
+        ("/portal/\\\\elders", "/portal/"),
+        ("/docs", "/portal/"),
+        (None, "/portal/"),
+    ],
+)
+def test_after_sign_in_only_a_portal_path_of_this_site(value: str | None, expected: str) -> None:
+    assert safe_next(value) == expected
+
+
+async def test_sign_out_needs_the_sessions_csrf_token_and_then_ends_the_cookie(rig: Rig, tokens: Tokens) -> None:
+    headers = owner_headers(tokens)
+    async with portal_client(rig, headers) as client:
+        home = await client.get("/portal/")
+        csrf = home.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        missing = await client.post("/portal/afmelden", content=b"", headers=form)
+        wrong = await client.post("/portal/afmelden", content=b"csrf=" + b"0" * 64, headers=form)
+        # A token for another session (another person's) is refused too.
+        other = rig.app.state.portal.sealer.csrf_token(Session(tokens("admin")["Authorization"][7:], time.time() + 60))
+        foreign = await client.post("/portal/afmelden", content=f"csrf={other}".encode(), headers=form)
+        done = await client.post("/portal/afmelden", content=f"csrf={csrf}".encode(), headers=form)
+    for refused in (missing, wrong, foreign):
+        assert refused.status_code == 403 and "er is niets veranderd" in refused.text
+        assert "set-cookie" not in refused.headers
+    assert done.status_code == 303 and done.headers["location"] == "/portal/?afgemeld=1"
+    ended = [SimpleCookie(header) for header in done.headers.get_list("set-cookie")]
+    cookie = next(c[SESSION_COOKIE] for c in ended if SESSION_COOKIE in c)
+    assert cookie.value == "" and cookie["max-age"] == "0" and cookie["path"] == "/portal"
+
+
+def test_the_session_cookie_is_httponly_secure_strict_and_holds_only_the_sealed_token() -> None:
+    sealer = Sealer([])
+    response = Response()
+    sealer.start(response, Session("the-token", time.time() + 300))
+    header = response.headers["set-cookie"]
+    cookie = SimpleCookie(header)[SESSION_COOKIE]
+    assert cookie["httponly"] and cookie["secure"] and cookie["samesite"] == "strict" and cookie["path"] == "/portal"
+    assert 295 <= int(cookie["max-age"]) <= 300
+    assert "the-token" not in header
+    assert sealer.open(cookie.value) is not None and set(sealer.open(cookie.value) or {}) == {"token", "exp"}
+
+
+async def test_my_chain_shows_the_apis_figures_and_what_it_does_not_show(rig: Rig, tokens: Tokens) -> None:
+    world = await make_portal_world(rig, tokens)
+    chain_id = world.chain["id"]
+    async with rig.client(owner_headers(tokens)) as api:
+        staffing = (await api.get("/valuechains/v1/reports/staffing", params={"chain": world.chain["href"]})).json()
+        chain = (await api.get(f"/valuechains/v1/chains/{chain_id}")).json()
+    row = staffing["chains"][0]
+    async with portal_client(rig, owner_headers(tokens)) as client:
+        page = await client.get("/portal/keten")  # the only chain this owner owns
+        bad = await client.get("/portal/keten?keten=../../admin")
+        absent = await client.get("/portal/keten?keten=019a0000-0000-7000-8000-0000000000ff")
+    assert page.status_code == 200, page.text
+    assert 'data-figure="external_share">' + f"{row['external_share']:.1f}".replace(".", ",") in page.text
+    assert 'data-figure="fte_total">' + f"{row['fte_total']:.1f}".replace(".", ",") in page.text
+    assert f'data-figure="active_applications">{chain["active_applications"]}<' in page.text
+    assert chain["applications_not_visible"] == 1
+    assert 'data-not-shown="1"' in page.text
+    assert "Open register" in page.text and "Geheim register" not in page.text
+    assert "Eerst de basis op orde." in page.text and "<svg" in page.text and "<desc" in page.text
+    assert bad.status_code == 400 and "geen keten" in bad.text
+    assert absent.status_code == 404
+    async with portal_client(rig, owner_headers(tokens, clearance="confidential")) as cleared:
+        seen = await cleared.get(f"/portal/keten?keten={chain_id}")
+    assert 'data-not-shown="0"' in seen.text and "Geheim register" in seen.text
