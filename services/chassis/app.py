@@ -16,7 +16,8 @@ from fastapi import APIRouter, FastAPI
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from services.chassis.audit import AuditKeys, Verifier, audit_router, keep_checkpointing, keep_witnessing
+from services.chassis.access_log import ACCESS_LOG, AccessLog, access_log_router
+from services.chassis.audit import CHANGES, AuditKeys, Verifier, audit_router, keep_checkpointing, keep_witnessing
 from services.chassis.auth import TokenVerifier
 from services.chassis.changes import changes_router
 from services.chassis.credentials import ServiceCredentials
@@ -112,7 +113,8 @@ def create_service_app(
         app.state.upstreams = Upstreams(settings, client)
         app.state.credentials = ServiceCredentials(settings, settings.service, client)
         app.state.verifier = TokenVerifier(settings)
-        app.state.audit_verifier = Verifier(app)
+        app.state.audit_verifier = Verifier(app, CHANGES)
+        app.state.access_log_verifier = Verifier(app, ACCESS_LOG)
         jobs = (
             (_purge_idempotency_keys, _heartbeat, keep_checkpointing, keep_witnessing, *background)
             if settings.background_tasks
@@ -151,7 +153,10 @@ def create_service_app(
     app.state.collections = {c.path: c for c in collections}
     # Outside development a service without its audit signing key refuses to start.
     app.state.audit_keys = AuditKeys.load(settings)
+    app.state.access_log = AccessLog(settings.service)  # partners.answer records partner reads here
+    app.state.audit_chains = (CHANGES, ACCESS_LOG)  # the hash chains signed, witnessed and verified
     app.state.audit_verified = None  # where this process last found its feed intact (audit.Verified)
+    app.state.access_log_verified = None  # and its access log
 
     add_exception_handlers(app)
 
@@ -169,7 +174,8 @@ def create_service_app(
         app.include_router(router)
     app.include_router(references_router(collections))
     app.include_router(changes_router(f"/{settings.service}"))
-    app.include_router(audit_router(f"/{settings.service}"))
+    app.include_router(access_log_router(f"/{settings.service}"))
+    app.include_router(audit_router(f"/{settings.service}", app.state.audit_chains))
     mount_explorer(app, title=title)
     install_openapi(app, tags=tags)
     unguarded = unguarded_writes(app.routes)

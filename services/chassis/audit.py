@@ -37,7 +37,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -54,7 +54,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.chassis.auth import AUDITOR_ROLES, CurrentPrincipal, Principal, require_role
 from services.chassis.canonical import canonical_json
-from services.chassis.changes import GENESIS_HASH, MAX_SEQ, ChangeEvent, ChangeHead, event_hash, format_time
+from services.chassis.changes import GENESIS_HASH, MAX_SEQ, ChainHead, ChangeEvent, ChangeHead, event_hash, format_time
 from services.chassis.db import ChassisBase, Database, UTCDateTime, utcnow
 from services.chassis.errors import Forbidden, Problem, problem_responses
 from services.chassis.pagination import MAX_LIMIT
@@ -72,12 +72,12 @@ KEYS_PATH = "/.well-known/iv-audit-keys"
 CHUNK = 1000
 MAX_FINDINGS = 50
 _Seq = BigInteger().with_variant(Integer, "sqlite")
+FEED_PATTERN = f"^({'|'.join(SERVICES)})(\\.[a-z][a-z-]{{0,19}})?$"
+"""A chain's feed name: a service (its change feed), or a service and a chain's suffix (``.access-log``)."""
 
 
-class AuditCheckpoint(ChassisBase):
-    """A signed statement of this service's feed head: ``number`` counts them, 1, 2, ..."""
-
-    __tablename__ = "audit_checkpoints"
+class Checkpoint:
+    """The columns of a signed statement of a chain's head: ``number`` counts them, 1, 2, ..."""
 
     number: Mapped[int] = mapped_column(_Seq, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(_Seq)
@@ -85,6 +85,61 @@ class AuditCheckpoint(ChassisBase):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     kid: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(100))
+
+
+class AuditCheckpoint(Checkpoint, ChassisBase):
+    """A signed statement of this service's change feed head."""
+
+    __tablename__ = "audit_checkpoints"
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A hash chain a service keeps and anchors the same way: its entries (each with ``seq``,
+    ``prev_hash`` and ``hash``), its head row, its signed checkpoints, and what an entry's hash
+    covers. The change feed is one; the access log of partner reads (``services.chassis.access_log``)
+    another. Checkpoints sign ``feed`` = the service's name plus ``suffix``, so a checkpoint of
+    one chain can never pass for one of another."""
+
+    name: str
+    """Its path under ``/v1`` (``changes``, ``access-log``)."""
+    title: str
+    entries: Any
+    head: type[ChainHead]
+    checkpoints: Any
+    digest: Callable[[Any], str]
+    state: str
+    """The prefix of its names on ``app.state``: ``<state>_verifier``, ``<state>_verified``."""
+    suffix: str = ""
+
+    def feed(self, service: str) -> str:
+        return service + self.suffix
+
+    @property
+    def path(self) -> str:
+        return f"/v1/{self.name}"
+
+    def verified(self, app: FastAPI) -> Verified | None:
+        mark: Verified | None = getattr(app.state, f"{self.state}_verified", None)
+        return mark
+
+    def mark_verified(self, app: FastAPI, mark: Verified) -> None:
+        setattr(app.state, f"{self.state}_verified", mark)
+
+    def verifier(self, app: FastAPI) -> Verifier:
+        verifier: Verifier = getattr(app.state, f"{self.state}_verifier")
+        return verifier
+
+
+CHANGES = Chain(
+    name="changes",
+    title="the change feed",
+    entries=ChangeEvent,
+    head=ChangeHead,
+    checkpoints=AuditCheckpoint,
+    digest=event_hash,
+    state="audit",
+)
 
 
 class AuditWitness(ChassisBase):
@@ -203,7 +258,7 @@ class AuditKeys:
 # --- checkpoints -----------------------------------------------------------------------------------
 
 
-def _due(head: ChangeHead | None, last: AuditCheckpoint | None, settings: ServiceSettings, force: bool) -> bool:
+def _due(head: ChainHead | None, last: Checkpoint | None, settings: ServiceSettings, force: bool) -> bool:
     if head is None or head.seq == 0 or (last is not None and head.seq <= last.seq):
         return False  # nothing new (a head behind the last checkpoint is verification's to report)
     return (
@@ -214,45 +269,54 @@ def _due(head: ChangeHead | None, last: AuditCheckpoint | None, settings: Servic
     )
 
 
-async def _head_and_last(session: AsyncSession) -> tuple[ChangeHead | None, AuditCheckpoint | None]:
-    head = await session.get(ChangeHead, 1)
-    last = await session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.number.desc()).limit(1))
+async def _head_and_last(session: AsyncSession, chain: Chain) -> tuple[ChainHead | None, Checkpoint | None]:
+    head = await session.get(chain.head, 1)
+    last = await session.scalar(select(chain.checkpoints).order_by(chain.checkpoints.number.desc()).limit(1))
     return head, last
 
 
 async def write_checkpoint(
-    db: Database, keys: AuditKeys, settings: ServiceSettings, *, force: bool = False
-) -> AuditCheckpoint | None:
-    """Sign the feed's head when a checkpoint is due (``force``: whenever the head moved since the
-    last one). Looked at in a read transaction first, so an idle feed never takes the write lock.
+    db: Database, keys: AuditKeys, settings: ServiceSettings, *, force: bool = False, chain: Chain = CHANGES
+) -> Checkpoint | None:
+    """Sign the chain's head when a checkpoint is due (``force``: whenever the head moved since the
+    last one). Looked at in a read transaction first, so an idle chain never takes the write lock.
     Two instances racing for the same number: one wins, the other writes nothing."""
     async with db.session(write=False) as session:
-        if not _due(*await _head_and_last(session), settings, force):
+        if not _due(*await _head_and_last(session, chain), settings, force):
             return None
     try:
         async with db.session(write=True) as session:
-            head, last = await _head_and_last(session)
+            head, last = await _head_and_last(session, chain)
             if head is None or not _due(head, last, settings, force):
                 return None
             number = last.number + 1 if last is not None else 1
             now = utcnow()
-            checkpoint = AuditCheckpoint(number=number, seq=head.seq, hash=head.hash, at=now, kid=keys.kid)
-            checkpoint.signature = keys.sign(statement(settings.service, number, head.seq, head.hash, now, keys.kid))
+            checkpoint = chain.checkpoints(number=number, seq=head.seq, hash=head.hash, at=now, kid=keys.kid)
+            feed = chain.feed(settings.service)
+            checkpoint.signature = keys.sign(statement(feed, number, head.seq, head.hash, now, keys.kid))
             session.add(checkpoint)
     except IntegrityError:
         return None
-    return checkpoint
+    made: Checkpoint = checkpoint
+    return made
+
+
+def chains_of(app: FastAPI) -> tuple[Chain, ...]:
+    """The chains this service keeps (``app.state.audit_chains``; the change feed alone when unset)."""
+    chains: tuple[Chain, ...] = getattr(app.state, "audit_chains", (CHANGES,))
+    return chains
 
 
 async def keep_checkpointing(app: FastAPI) -> None:
-    """The background task: look at the head every ``IV_AUDIT_POLL_SECONDS``, sign it when due."""
+    """The background task: look at each chain's head every ``IV_AUDIT_POLL_SECONDS``, sign it when due."""
     settings: ServiceSettings = app.state.settings
     while True:
         await asyncio.sleep(settings.audit_poll_seconds)
-        try:
-            await write_checkpoint(app.state.db, app.state.audit_keys, settings)
-        except Exception:
-            logger.exception("writing an audit checkpoint failed")
+        for chain in chains_of(app):
+            try:
+                await write_checkpoint(app.state.db, app.state.audit_keys, settings, chain=chain)
+            except Exception:
+                logger.exception("writing an audit checkpoint of %s failed", chain.title)
 
 
 # --- witnesses -------------------------------------------------------------------------------------
@@ -273,26 +337,29 @@ async def witness(app: FastAPI) -> dict[str, int]:
     db: Database = app.state.db
     principal = await app.state.credentials.principal()
     recorded: dict[str, int] = {}
-    for feed in SERVICES:
-        if feed == settings.service:
+    for service in SERVICES:
+        if service == settings.service:
             continue
-        try:
-            recorded[feed] = await _witness_feed(db, upstreams, principal, feed)
-        except Problem as exc:
-            logger.debug("witnessing the %s feed failed: %s", feed, exc.detail)
+        for chain in chains_of(app):
+            feed = chain.feed(service)
+            try:
+                recorded[feed] = await _witness_feed(db, upstreams, principal, service, chain)
+            except Problem as exc:
+                logger.debug("witnessing the %s feed failed: %s", feed, exc.detail)
     return recorded
 
 
-async def _witness_feed(db: Database, upstreams: Upstreams, principal: Principal, feed: str) -> int:
+async def _witness_feed(db: Database, upstreams: Upstreams, principal: Principal, service: str, chain: Chain) -> int:
+    feed = chain.feed(service)
     async with db.session(write=False) as session:
         last = await session.scalar(
             select(AuditWitness.number).where(AuditWitness.feed == feed).order_by(AuditWitness.number.desc()).limit(1)
         )
-    answer = await upstreams.get_json(f"/{feed}/v1/changes/checkpoints", principal, {"after": last or 0})
+    answer = await upstreams.get_json(f"/{service}{chain.path}/checkpoints", principal, {"after": last or 0})
     items = answer.json().get("items", []) if answer.status_code == 200 else []
     if not items:
         return 0
-    keys = keys_from_jwks((await upstreams.get_json(f"/{feed}{KEYS_PATH}", principal)).json())
+    keys = keys_from_jwks((await upstreams.get_json(f"/{service}{KEYS_PATH}", principal)).json())
     new: list[AuditWitness] = []
     now = utcnow()
     for item in items:
@@ -450,6 +517,7 @@ class ChainScan:
 
     next_seq: int
     prev_hash: str
+    digest: Callable[[Any], str] = event_hash
     recomputed: int = 0
     broken: bool = False
 
@@ -462,7 +530,7 @@ class ChainScan:
                 missing = f"{self.next_seq}" if row.seq == self.next_seq + 1 else f"{self.next_seq} to {row.seq - 1}"
                 findings.add("event_missing", f"event {missing} is missing: deleted", seq=self.next_seq)
                 self.broken = True
-            elif event_hash(row) != row.hash:
+            elif self.digest(row) != row.hash:
                 findings.add("event_altered", f"event {row.seq} no longer matches its hash: edited", seq=row.seq)
                 self.broken = True
             elif row.prev_hash != self.prev_hash:
@@ -479,8 +547,9 @@ class ChainScan:
 class Verifier:
     """One service's verification: single flight per scope, one run at a time."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, chain: Chain = CHANGES) -> None:
         self.app = app
+        self.chain = chain
         self._flights: dict[bool, asyncio.Task[VerifyResult]] = {}
         self._last: dict[bool, tuple[float, VerifyResult]] = {}
         self._one_at_a_time = asyncio.Lock()
@@ -503,13 +572,15 @@ class Verifier:
     async def _run(self, principal: Principal, genesis: bool) -> VerifyResult:
         async with self._one_at_a_time:
             self.runs += 1
-            result = await verify_feed(self.app, principal, genesis=genesis)
+            result = await verify_feed(self.app, principal, genesis=genesis, chain=self.chain)
         self._last[genesis] = (time.monotonic(), result)
         return result
 
 
-async def _witnessed(app: FastAPI, principal: Principal, after: int) -> dict[str, list[CheckpointRead] | None]:
-    """What every other service witnessed of this feed after checkpoint ``after`` (``None``: it
+async def _witnessed(
+    app: FastAPI, principal: Principal, after: int, chain: Chain
+) -> dict[str, list[CheckpointRead] | None]:
+    """What every other service witnessed of this chain after checkpoint ``after`` (``None``: it
     could not be asked)."""
     settings: ServiceSettings = app.state.settings
     upstreams: Upstreams = app.state.upstreams
@@ -522,7 +593,7 @@ async def _witnessed(app: FastAPI, principal: Principal, after: int) -> dict[str
                 answer = await upstreams.get_json(
                     f"/{service}/v1/changes/witnessed",
                     principal,
-                    {"feed": settings.service, "after": cursor, "limit": MAX_LIMIT},
+                    {"feed": chain.feed(settings.service), "after": cursor, "limit": MAX_LIMIT},
                 )
             except Problem:
                 return None
@@ -540,38 +611,36 @@ async def _witnessed(app: FastAPI, principal: Principal, after: int) -> dict[str
     return dict(zip(others, answers, strict=True))
 
 
-async def _hashes_at(session: AsyncSession, seqs: Iterable[int]) -> dict[int, str]:
+async def _hashes_at(session: AsyncSession, seqs: Iterable[int], entries: Any) -> dict[int, str]:
     wanted = sorted(set(seqs))
     found: dict[int, str] = {}
     for start in range(0, len(wanted), 500):
         part = wanted[start : start + 500]
-        rows = await session.execute(select(ChangeEvent.seq, ChangeEvent.hash).where(ChangeEvent.seq.in_(part)))
+        rows = await session.execute(select(entries.seq, entries.hash).where(entries.seq.in_(part)))
         found.update({int(seq): str(hash) for seq, hash in rows.all()})
     return found
 
 
-_EVENT_COLUMNS = list(ChangeEvent.__table__.columns)
-
-
-async def verify_feed(app: FastAPI, principal: Principal, *, genesis: bool) -> VerifyResult:
+async def verify_feed(app: FastAPI, principal: Principal, *, genesis: bool, chain: Chain = CHANGES) -> VerifyResult:
     settings: ServiceSettings = app.state.settings
     keys: AuditKeys = app.state.audit_keys
-    feed = settings.service
-    mark: Verified | None = None if genesis else app.state.audit_verified
+    feed = chain.feed(settings.service)
+    entries, head = chain.entries, chain.head
+    mark = None if genesis else chain.verified(app)
     findings = Findings()
     # Asked before the read transaction: no call to another service while it is open. What was
     # witnessed up to the checkpoint this process verified was compared then.
-    witnessed = await _witnessed(app, principal, mark.checkpoint or 0 if mark else 0)
+    witnessed = await _witnessed(app, principal, mark.checkpoint or 0 if mark else 0, chain)
     db: Database = app.state.db
     async with db.session(write=False) as session:
-        # Checkpoints first, then the head with the newest event in one statement, and events only up
+        # Checkpoints first, then the head with the newest entry in one statement, and entries only up
         # to that head: writes committed meanwhile (PostgreSQL reads each statement afresh) can then
-        # neither look like a checkpoint ahead of the head nor like events beyond it.
-        checkpoints = list((await session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.number))).all())
-        newest_event = select(func.max(ChangeEvent.seq)).scalar_subquery()
-        row = (
-            await session.execute(select(ChangeHead.seq, ChangeHead.hash, newest_event).where(ChangeHead.id == 1))
-        ).one_or_none()
+        # neither look like a checkpoint ahead of the head nor like entries beyond it.
+        checkpoints: list[Checkpoint] = list(
+            (await session.scalars(select(chain.checkpoints).order_by(chain.checkpoints.number))).all()
+        )
+        newest_event = select(func.max(entries.seq)).scalar_subquery()
+        row = (await session.execute(select(head.seq, head.hash, newest_event).where(head.id == 1))).one_or_none()
         head_seq, head_hash, max_seq = (row[0], row[1], row[2] or 0) if row is not None else (0, GENESIS_HASH, 0)
         by_number = {c.number: c for c in checkpoints}
         at_seqs = await _hashes_at(
@@ -579,10 +648,11 @@ async def verify_feed(app: FastAPI, principal: Principal, *, genesis: bool) -> V
             [c.seq for c in checkpoints]
             + [w.seq for ws in witnessed.values() for w in ws or []]
             + ([mark.seq] if mark else []),
+            entries,
         )
 
         # Where to start: where this process last found the feed intact, if it still is as it was.
-        scan = ChainScan(next_seq=1, prev_hash=GENESIS_HASH)
+        scan = ChainScan(next_seq=1, prev_hash=GENESIS_HASH, digest=chain.digest)
         if mark is not None:
             if at_seqs.get(mark.seq) != mark.hash:
                 kind: FindingKind = "truncated" if head_seq < mark.seq else "rewritten"
@@ -601,15 +671,15 @@ async def verify_feed(app: FastAPI, principal: Principal, *, genesis: bool) -> V
                     checkpoint=mark.checkpoint,
                 )
             else:
-                scan = ChainScan(next_seq=mark.seq + 1, prev_hash=mark.hash)
+                scan = ChainScan(next_seq=mark.seq + 1, prev_hash=mark.hash, digest=chain.digest)
         start_seq = scan.next_seq
 
         # The chain, chunk by chunk: the database read here, the hashing in a worker thread.
         while not scan.broken:
             stmt = (
-                select(*_EVENT_COLUMNS)
-                .where(ChangeEvent.seq >= scan.next_seq, ChangeEvent.seq <= head_seq)
-                .order_by(ChangeEvent.seq)
+                select(*entries.__table__.columns)
+                .where(entries.seq >= scan.next_seq, entries.seq <= head_seq)
+                .order_by(entries.seq)
                 .limit(CHUNK)
             )
             rows = (await session.execute(stmt)).all()
@@ -633,7 +703,7 @@ async def verify_feed(app: FastAPI, principal: Principal, *, genesis: bool) -> V
     # The signed checkpoints: signatures, numbering, and the event each one signed.
     signatures = await anyio.to_thread.run_sync(lambda: [signature_holds(keys.public, feed, c) for c in checkpoints])
     expected_number, last_seq = 1, 0
-    newest: AuditCheckpoint | None = None
+    newest: Checkpoint | None = None
     for checkpoint, holds in zip(checkpoints, signatures, strict=True):
         if checkpoint.number != expected_number:
             findings.add(
@@ -704,12 +774,15 @@ async def verify_feed(app: FastAPI, principal: Principal, *, genesis: bool) -> V
 
     ok = not findings.items
     if ok:
-        app.state.audit_verified = Verified(
-            seq=end_seq,
-            hash=end_hash,
-            checkpoint=newest.number if newest else None,
-            checkpoint_seq=newest.seq if newest else None,
-            at=utcnow(),
+        chain.mark_verified(
+            app,
+            Verified(
+                seq=end_seq,
+                hash=end_hash,
+                checkpoint=newest.number if newest else None,
+                checkpoint_seq=newest.seq if newest else None,
+                at=utcnow(),
+            ),
         )
     return VerifyResult(
         ok=ok,
@@ -762,7 +835,9 @@ def _check_signed_event(
 Auditor = Annotated[Principal, Depends(require_role(*AUDITOR_ROLES))]
 
 
-def audit_router(public_prefix: str) -> APIRouter:
+def audit_router(public_prefix: str, chains: Sequence[Chain] = (CHANGES,)) -> APIRouter:
+    """The keys, and for each chain its checkpoints and verification; what this service witnessed
+    of the other services' chains."""
     router = strict_router(tags=["changes"])
 
     @router.get(
@@ -776,45 +851,22 @@ def audit_router(public_prefix: str) -> APIRouter:
         keys: AuditKeys = request.app.state.audit_keys
         return JwkSet.model_validate(keys.jwks())
 
-    @router.get(
-        "/v1/changes/checkpoints",
-        response_model=CheckpointPage,
-        summary="Signed checkpoints of the change feed",
-        responses=problem_responses(401, 403, 422),
-        description="This service's signed statements of its feed's head, by number. Other services "
-        "record them as witnesses; check them with the keys at `/.well-known/iv-audit-keys`.",
-    )
-    async def checkpoints(
-        request: Request,
-        _: CurrentPrincipal,
-        session: ReadSession,
-        after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Checkpoints numbered above this.")] = 0,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
-    ) -> CheckpointPage:
-        feed = request.app.state.settings.service
-        stmt = select(AuditCheckpoint).where(AuditCheckpoint.number > after).order_by(AuditCheckpoint.number)
-        rows = (await session.scalars(stmt.limit(limit + 1))).all()
-        items = [
-            CheckpointRead(feed=feed, **{c: getattr(r, c) for c in ("number", "seq", "hash", "at", "kid", "signature")})
-            for r in rows[:limit]
-        ]
-        more = None
-        if len(rows) > limit:
-            more = f"{public_prefix}/v1/changes/checkpoints?after={items[-1].number}&limit={limit}"
-        return CheckpointPage(items=items, next=more)
+    for chain in chains:
+        _chain_routes(router, chain, public_prefix)
 
     @router.get(
         "/v1/changes/witnessed",
         response_model=WitnessPage,
         summary="Other services' checkpoints this service witnessed",
         responses=problem_responses(401, 403, 422),
-        description="The signed checkpoints of the other services' feeds this service recorded (for "
-        "auditors and admins). A service's verification compares its own feed with these.",
+        description="The signed checkpoints of the other services' chains this service recorded (for "
+        "auditors and admins): `feed` is a service (its change feed) or a service's access log "
+        "(`valuechains.access-log`). A service's verification compares its own chains with these.",
     )
     async def witnessed(
         _: Auditor,
         session: ReadSession,
-        feed: Annotated[str, Query(pattern=f"^({'|'.join(SERVICES)})$", description="Whose feed.")],
+        feed: Annotated[str, Query(pattern=FEED_PATTERN, description="Whose chain.")],
         after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Checkpoints numbered above this.")] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
     ) -> WitnessPage:
@@ -833,15 +885,47 @@ def audit_router(public_prefix: str) -> APIRouter:
         )
         return WitnessPage(items=items, next=more)
 
+    return router
+
+
+def _chain_routes(router: APIRouter, chain: Chain, public_prefix: str) -> None:
     @router.get(
-        "/v1/changes/verify",
+        f"{chain.path}/checkpoints",
+        response_model=CheckpointPage,
+        summary=f"Signed checkpoints of {chain.title}",
+        responses=problem_responses(401, 403, 422),
+        description=f"This service's signed statements of the head of {chain.title}, by number. Other "
+        "services record them as witnesses; check them with the keys at `/.well-known/iv-audit-keys`.",
+    )
+    async def checkpoints(
+        request: Request,
+        _: CurrentPrincipal,
+        session: ReadSession,
+        after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Checkpoints numbered above this.")] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
+    ) -> CheckpointPage:
+        feed = chain.feed(request.app.state.settings.service)
+        table = chain.checkpoints
+        stmt = select(table).where(table.number > after).order_by(table.number)
+        rows = (await session.scalars(stmt.limit(limit + 1))).all()
+        items = [
+            CheckpointRead(feed=feed, **{c: getattr(r, c) for c in ("number", "seq", "hash", "at", "kid", "signature")})
+            for r in rows[:limit]
+        ]
+        more = None
+        if len(rows) > limit:
+            more = f"{public_prefix}{chain.path}/checkpoints?after={items[-1].number}&limit={limit}"
+        return CheckpointPage(items=items, next=more)
+
+    @router.get(
+        f"{chain.path}/verify",
         response_model=VerifyResult,
         response_model_exclude_none=True,
-        summary="Verify the audit trail",
+        summary=f"Verify {chain.title}",
         responses=problem_responses(401, 403, 422),
-        description="For auditors and admins. Recomputes the SHA-256 chain from where this service last "
-        "found it intact (`?from=genesis`, admins only: over every event), checks each signed checkpoint "
-        "and asks the other services what they witnessed of this feed. `ok` with `count` when everything "
+        description=f"For auditors and admins. Recomputes the SHA-256 chain of {chain.title} from where this "
+        "service last found it intact (`?from=genesis`, admins only: over every entry), checks each signed "
+        "checkpoint and asks the other services what they witnessed of it. `ok` with `count` when everything "
         "checks out; otherwise `broken_at` and `findings`, each naming what is wrong. Concurrent calls "
         "share one verification.",
     )
@@ -850,12 +934,9 @@ def audit_router(public_prefix: str) -> APIRouter:
         principal: Auditor,
         from_: Annotated[
             Literal["checkpoint", "genesis"],
-            Query(alias="from", description="`checkpoint` (default): incremental; `genesis`: every event."),
+            Query(alias="from", description="`checkpoint` (default): incremental; `genesis`: every entry."),
         ] = "checkpoint",
     ) -> VerifyResult:
         if from_ == "genesis" and not principal.is_admin:
             raise Forbidden("a verification from genesis is for admins")
-        verifier: Verifier = request.app.state.audit_verifier
-        return await verifier.verify(principal, genesis=from_ == "genesis")
-
-    return router
+        return await chain.verifier(request.app).verify(principal, genesis=from_ == "genesis")

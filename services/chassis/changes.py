@@ -76,14 +76,43 @@ class ChangeSubject(ChassisBase):
     visible_to_unit: Mapped[str | None] = mapped_column(String(120))
 
 
-class ChangeHead(ChassisBase):
-    """One row (id 1): the last event's seq and hash. Updating it serialises appends."""
-
-    __tablename__ = "change_head"
+class ChainHead:
+    """The columns of a hash chain's head: one row (id 1), the last entry's seq and hash. Updating
+    it serialises appends (``take_head``)."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class ChangeHead(ChainHead, ChassisBase):
+    """The change feed's head."""
+
+    __tablename__ = "change_head"
+
+
+async def take_head(session: AsyncSession, head: type[ChainHead]) -> tuple[int, str]:
+    """The next seq of a chain and its predecessor's hash, inside the caller's transaction. The
+    head row's update holds its row lock on PostgreSQL (the write lock on SQLite) until the
+    transaction ends, so no two writers, in any process, take the same predecessor."""
+    taken = await session.execute(
+        update(head)
+        .where(head.id == 1)
+        .values(seq=head.seq + 1)
+        .returning(head.seq, head.hash)
+        .execution_options(synchronize_session=False)
+    )
+    row = taken.one_or_none()
+    if row is None:
+        raise RuntimeError(f"{getattr(head, '__tablename__', head)} is missing: the database was not migrated")
+    return int(row[0]), str(row[1])
+
+
+async def set_head(session: AsyncSession, head: type[ChainHead], hash: str) -> None:
+    """The head names the entry just appended (``take_head`` gave it its seq)."""
+    await session.execute(
+        update(head).where(head.id == 1).values(hash=hash).execution_options(synchronize_session=False)
+    )
 
 
 def format_time(value: dt.datetime) -> str:
@@ -133,17 +162,7 @@ async def append_event(
     visible_to_unit: str | None = None,
 ) -> ChangeEvent:
     """Append one event to the chain inside the caller's transaction."""
-    head = await session.execute(
-        update(ChangeHead)
-        .where(ChangeHead.id == 1)
-        .values(seq=ChangeHead.seq + 1)
-        .returning(ChangeHead.seq, ChangeHead.hash)
-        .execution_options(synchronize_session=False)
-    )
-    row = head.one_or_none()
-    if row is None:
-        raise RuntimeError("change_head is missing: the database was not migrated")
-    seq, prev_hash = row
+    seq, prev_hash = await take_head(session, ChangeHead)
     event = ChangeEvent(
         seq=seq,
         type=type,
@@ -158,12 +177,7 @@ async def append_event(
     )
     event.hash = event_hash(event)
     session.add(event)
-    await session.execute(
-        update(ChangeHead)
-        .where(ChangeHead.id == 1)
-        .values(hash=event.hash)
-        .execution_options(synchronize_session=False)
-    )
+    await set_head(session, ChangeHead, event.hash)
     # Appends are serialised by the head row above, so update-then-insert cannot race.
     current = await session.execute(
         update(ChangeSubject)

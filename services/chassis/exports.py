@@ -244,12 +244,14 @@ class Export:
     stands for the answer's own fields other than the sections, lists and ``coverage`` (the
     ``report`` row). One section: no ``section`` column. ``names``: reference columns (as in the CSV:
     ``value_chain.href``, ``subject``) whose target's name goes in the column after them.
-    ``exclude``: columns left out (long prose that a memo does not need in every row)."""
+    ``exclude``: columns left out (long prose that a memo does not need in every row). ``coverage``:
+    whether the answer carries figures, and so the ``IV-Records-*`` headers (a log does not)."""
 
     filename: str
     sections: tuple[str, ...]
     names: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    coverage: bool = True
 
     @property
     def note(self) -> str:
@@ -271,11 +273,11 @@ class Export:
                 "`(unresolved: not found)` when you may not see it, `(unresolved: unavailable)` when its owner "
                 "does not answer. "
             )
-        return text + (
+        text += (
             "Text that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage "
-            "return) gets a leading `'`; JSON gives every value as stored. Coverage is in the headers "
-            "`IV-Records-*`, in both formats."
+            "return) gets a leading `'`; JSON gives every value as stored."
         )
+        return text + (" Coverage is in the headers `IV-Records-*`, in both formats." if self.coverage else "")
 
     def columns(self, model: type[BaseModel]) -> list[str]:
         return list(_columns(self, model))
@@ -289,7 +291,7 @@ class Export:
             200: {
                 "description": description,
                 "content": {CSV: {"schema": {"type": "string"}, "example": header_line}},
-                "headers": HEADER_DOCS,
+                "headers": HEADER_DOCS if self.coverage else {},
             },
             **problem_responses(*sorted({*statuses, 406})),
         }

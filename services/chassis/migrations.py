@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.chassis import audit  # noqa: F401 - registers its tables on ChassisBase for autogenerate
+from services.chassis import access_log, audit  # noqa: F401 - register their tables on ChassisBase for autogenerate
 from services.chassis.changes import GENESIS_HASH
 from services.chassis.db import ChassisBase, UTCDateTime, single_use_engine
 
@@ -153,14 +153,7 @@ def create_chassis_tables() -> None:
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_change_events")),
     )
     op.create_index(op.f("ix_change_events_subject"), "change_events", ["subject"], unique=False)
-    op.create_table(
-        "change_head",
-        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("seq", seq_type, nullable=False),
-        sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_change_head")),
-    )
-    op.execute(sa.text("INSERT INTO change_head (id, seq, hash) VALUES (1, 0, :h)").bindparams(h=GENESIS_HASH))
+    _create_chain_head("change_head")
     op.create_table(
         "idempotency_keys",
         sa.Column("actor", sa.String(length=200), nullable=False),
@@ -176,6 +169,33 @@ def create_chassis_tables() -> None:
         sa.PrimaryKeyConstraint("actor", "key", name=op.f("pk_idempotency_keys")),
     )
     op.create_index(op.f("ix_idempotency_keys_expires_at"), "idempotency_keys", ["expires_at"], unique=False)
+
+
+def _create_chain_head(name: str) -> None:
+    """A hash chain's head: one row, at genesis."""
+    seq_type: Any = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    op.create_table(
+        name,
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("seq", seq_type, nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{name}")),
+    )
+    head = sa.table(name, sa.column("id"), sa.column("seq"), sa.column("hash"))
+    op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": GENESIS_HASH}])
+
+
+def _checkpoint_columns() -> list[sa.Column[Any]]:
+    """A signed checkpoint's columns (``audit.Checkpoint``)."""
+    seq_type: Any = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    return [
+        sa.Column("number", seq_type, autoincrement=False, nullable=False),
+        sa.Column("seq", seq_type, nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("kid", sa.String(length=64), nullable=False),
+        sa.Column("signature", sa.String(length=100), nullable=False),
+    ]
 
 
 def drop_chassis_tables() -> None:
@@ -227,26 +247,15 @@ def drop_instances() -> None:
 
 def create_audit_tables() -> None:
     """Signed checkpoints of the service's own feed, and the other feeds' it witnessed."""
-    seq_type: Any = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
     op.create_table(
         "audit_checkpoints",
-        sa.Column("number", seq_type, autoincrement=False, nullable=False),
-        sa.Column("seq", seq_type, nullable=False),
-        sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.Column("at", UTCDateTime(), nullable=False),
-        sa.Column("kid", sa.String(length=64), nullable=False),
-        sa.Column("signature", sa.String(length=100), nullable=False),
+        *_checkpoint_columns(),
         sa.PrimaryKeyConstraint("number", name=op.f("pk_audit_checkpoints")),
     )
     op.create_table(
         "audit_witnesses",
         sa.Column("feed", sa.String(length=40), nullable=False),
-        sa.Column("number", seq_type, autoincrement=False, nullable=False),
-        sa.Column("seq", seq_type, nullable=False),
-        sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.Column("at", UTCDateTime(), nullable=False),
-        sa.Column("kid", sa.String(length=64), nullable=False),
-        sa.Column("signature", sa.String(length=100), nullable=False),
+        *_checkpoint_columns(),
         sa.Column("witnessed_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("feed", "number", name=op.f("pk_audit_witnesses")),
     )
@@ -264,3 +273,44 @@ def create_change_type_index() -> None:
 
 def drop_change_type_index() -> None:
     op.drop_index("ix_change_events_type_seq", table_name="change_events")
+
+
+def create_access_log_tables() -> None:
+    """The access log of partner reads (``services.chassis.access_log``): a second hash chain, its
+    head and its signed checkpoints."""
+    seq_type: Any = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    op.create_table(
+        "access_log",
+        sa.Column("seq", seq_type, autoincrement=False, nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("partner_org", sa.String(length=120), nullable=False),
+        sa.Column("method", sa.String(length=10), nullable=False),
+        sa.Column("path", sa.Text(), nullable=False),
+        sa.Column("query", sa.Text(), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column("records", sa.Text(), nullable=False),
+        sa.Column("fields", sa.Text(), nullable=False),
+        sa.Column("trace_id", sa.String(length=32), nullable=True),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_access_log")),
+    )
+    op.create_index("ix_access_log_partner_org_seq", "access_log", ["partner_org", "seq"], unique=False)
+    op.create_index("ix_access_log_subject_seq", "access_log", ["subject", "seq"], unique=False)
+    op.create_index("ix_access_log_at", "access_log", ["at"], unique=False)
+    _create_chain_head("access_log_head")
+    op.create_table(
+        "access_log_checkpoints",
+        *_checkpoint_columns(),
+        sa.PrimaryKeyConstraint("number", name=op.f("pk_access_log_checkpoints")),
+    )
+
+
+def drop_access_log_tables() -> None:
+    op.drop_table("access_log_checkpoints")
+    op.drop_table("access_log_head")
+    op.drop_index("ix_access_log_at", table_name="access_log")
+    op.drop_index("ix_access_log_subject_seq", table_name="access_log")
+    op.drop_index("ix_access_log_partner_org_seq", table_name="access_log")
+    op.drop_table("access_log")

@@ -11,25 +11,31 @@ optionally which chains. Everything else is refused, by default:
   route (reports, change feeds, references, duplicates, a nested list, an endpoint added tomorrow),
   any write, and a filter on a field outside the scope (it would tell which records hold a value)
   is 403.
-- ``scoped`` runs on the answer of such a read (``queries.StrictRoute``): fields outside the scope
-  are left out (``id``, ``href``, ``version`` and ``status`` always stay), and with a chain filter
-  only the chains named, and what belongs to them (``chain``), are in it; a member outside it is
-  404, as one the caller may not see under need to know.
+- ``answer`` runs every ``StrictRoute``'s handler. It narrows the answer of such a read: fields
+  outside the scope are left out (``id``, ``href``, ``version`` and ``status`` always stay), and
+  with a chain filter only the chains named, and what belongs to them (``chain``), are in it; a
+  member outside it is 404, as one the caller may not see under need to know. At a service it
+  records the read in its access log (``services.chassis.access_log``) before the answer is sent,
+  a refused one with its status; reads by anyone else are not recorded.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
-from services.chassis.errors import Forbidden, NotFound
+from services.chassis.errors import Forbidden, NotFound, Problem
 
 if TYPE_CHECKING:
     from services.chassis.auth import Principal
@@ -104,6 +110,7 @@ def admit(request: Request, principal: Principal, *, passes_on: bool = False) ->
     to the service it passes the request on to."""
     if not is_partner(principal):
         return
+    request.state.partner = principal  # known from here on: a refused read is recorded too (``answer``)
     if request.method not in READ_METHODS:
         raise Forbidden("a chain partner reads only: no write is open to the partner role")
     if passes_on:
@@ -129,15 +136,88 @@ def _narrowed(item: Mapping[str, Any], shown: frozenset[str]) -> dict[str, Any]:
     return {key: value for key, value in item.items() if key in shown}
 
 
-def scoped(request: Request, response: Response) -> Response:
-    """A partner's answer narrowed to their scope (``admit`` has let only scoped reads through)."""
+@dataclass(frozen=True)
+class Shown:
+    """What a partner's answer showed: the records (hrefs) and the fields."""
+
+    records: tuple[str, ...]
+    fields: tuple[str, ...]
+
+    @classmethod
+    def of(cls, items: list[dict[str, Any]]) -> Shown:
+        fields = sorted({key for item in items for key in item})
+        return cls(tuple(str(item.get("href", item.get("id"))) for item in items), tuple(fields))
+
+
+class ReadLog(Protocol):
+    """Where a service records its partners' reads (``access_log.AccessLog``, ``app.state.access_log``)."""
+
+    async def record(self, request: Request, principal: Principal, status: int, shown: Shown | None) -> None: ...
+
+
+def _status_of(exc: Exception) -> int:
+    if isinstance(exc, Problem):
+        return exc.status
+    if isinstance(exc, RequestValidationError):
+        return 422
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    return 500
+
+
+async def answer(request: Request, handler: Callable[[Request], Coroutine[Any, Any, Response]]) -> Response:
+    """The handler's answer narrowed to a partner's scope, and at a service recorded in its access
+    log before it is sent; a refused read is recorded with its status. The entry is written once
+    the request's own transaction has ended (FastAPI ends it after this returns), in a transaction
+    of its own; when it cannot be written the read fails: no partner's read passes unrecorded."""
+    try:
+        response, shown = _narrow(request, await handler(request))
+    except Exception as exc:
+        if _recording(request):
+            # Run as the exception leaves FastAPI's handling, before the problem is rendered and sent.
+            request.scope["fastapi_inner_astack"].push_async_callback(_record, request, _status_of(exc), None)
+        raise
+    if not _recording(request):
+        return response
+    return RecordedAnswer(response, functools.partial(_record, request, response.status_code, shown))
+
+
+class RecordedAnswer(Response):
+    """An answer that is recorded in the access log first, when it is about to be sent."""
+
+    def __init__(self, answer: Response, record: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self.answer = answer
+        self.record = record
+        self.status_code = answer.status_code
+        self.background = answer.background
+        self.raw_headers = answer.raw_headers
+        self.body = getattr(answer, "body", b"")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.record()
+        await self.answer(scope, receive, send)
+
+
+def _recording(request: Request) -> bool:
+    """Whether this request is a partner's at an app that keeps an access log (a service)."""
+    return getattr(request.state, "partner", None) is not None and hasattr(request.app.state, "access_log")
+
+
+async def _record(request: Request, status: int, shown: Shown | None) -> None:
+    log: ReadLog = request.app.state.access_log
+    await log.record(request, request.state.partner, status, shown)
+
+
+def _narrow(request: Request, response: Response) -> tuple[Response, Shown | None]:
+    """A partner's answer narrowed to their scope (``admit`` has let only scoped reads through),
+    and what it shows."""
     principal = getattr(request.state, "principal", None)
     if principal is None or not is_partner(principal) or not 200 <= response.status_code < 300:
-        return response
+        return response, None
     collection = _collection_of(request)
     scope = _scopes(request).get(principal.partner_org or "")
     if collection is None or scope is None or collection not in scope.collections:
-        return response  # the gateway passing on (its service narrowed the answer)
+        return response, None  # the gateway passing on (its service narrowed the answer)
     rule = scope.collections[collection]
     if not hasattr(response, "body"):
         raise Forbidden(f"{request.url.path} does not answer in a form a partner's scope can narrow")
@@ -146,14 +226,17 @@ def scoped(request: Request, response: Response) -> Response:
     if isinstance(body.get("items"), list):
         items = [item for item in body["items"] if rule.chains is None or _in_chains(item, rule.chains)]
         body["items"] = [_narrowed(item, shown) for item in items]
+        what = Shown.of(body["items"])
     else:
         if rule.chains is not None and not _in_chains(body, rule.chains):
             raise NotFound(f"no resource at {request.url.path}")
         body = _narrowed(body, shown)
+        what = Shown.of([body])
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-    return Response(
+    narrowed = Response(
         json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
         status_code=response.status_code,
         headers=headers,
         media_type=response.media_type,
     )
+    return narrowed, what

@@ -120,7 +120,7 @@ class StrictRoute(APIRoute):
 
         async def checked(request: Request) -> Response:
             spec.check(request.scope.get("query_string", b""))
-            return partners.scoped(request, await handler(request))
+            return await partners.answer(request, handler)
 
         return checked
 

@@ -78,6 +78,7 @@ CROSS_FIELD_READS = (
     "/v1/explanations/register",
     "/v1/duplicates",
     "/v1/reports/foundation",
+    "/v1/access-log",
 )
 
 

@@ -51,7 +51,7 @@ async def query(suite: Suite, statement: str, **params: Any) -> list[Any]:
         return list((await session.execute(text(statement), params)).all())
 
 
-async def checkpoint(suite: Suite, service: str = FEED) -> audit.AuditCheckpoint:
+async def checkpoint(suite: Suite, service: str = FEED) -> audit.Checkpoint:
     app = app_of(suite, service)
     made = await write_checkpoint(app.state.db, app.state.audit_keys, app.state.settings, force=True)
     assert made is not None
@@ -75,7 +75,7 @@ def kinds(result: dict[str, Any]) -> set[str]:
     return {f["kind"] for f in result["findings"]}
 
 
-async def history(suite: Suite, tokens: Tokens, chains: int = 3) -> list[audit.AuditCheckpoint]:
+async def history(suite: Suite, tokens: Tokens, chains: int = 3) -> list[audit.Checkpoint]:
     """Writes, a signed checkpoint witnessed by both other services, more writes, another
     checkpoint witnessed: the two checkpoints."""
     for _ in range(chains):
@@ -194,7 +194,7 @@ async def test_a_forged_checkpoint_is_named(suite: Suite, tokens: Tokens) -> Non
     assert "witness_contradicts" in kinds(result)
 
 
-async def rolled_back_to(suite: Suite, checkpoint: audit.AuditCheckpoint) -> None:
+async def rolled_back_to(suite: Suite, checkpoint: audit.Checkpoint) -> None:
     """The database as a backup taken at ``checkpoint`` left it: later events and checkpoints gone,
     the head at the checkpoint's."""
     await sql(suite, "DELETE FROM change_events WHERE seq > :s", s=checkpoint.seq)
