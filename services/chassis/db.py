@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool, QueuePool
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util.concurrency import await_
 
 from services.chassis.sqlite_driver import OneTripConnection, OneTripDBAPI
 
@@ -72,6 +73,28 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+WAL_ATTEMPTS = 150
+"""How often a connection tries to switch a new database file to WAL, 0.1 s apart (15 s, as the busy timeout)."""
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """WAL, once per database file (the mode is kept in the file). Switching takes the file for
+    itself: SQLite answers "database is locked" at once, without waiting out the busy timeout, when
+    another connection opening at the same moment (a background task at start-up) holds it, so the
+    switch is tried again until the mode is WAL, whoever switched it."""
+    for attempt in range(WAL_ATTEMPTS):
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:
+            if "locked" not in str(exc) or attempt == WAL_ATTEMPTS - 1:
+                raise
+        await_(asyncio.sleep(0.1))  # the connect event runs in SQLAlchemy's greenlet: the loop goes on
+
+
 def _sqlite_setup(engine: AsyncEngine, *, begin: str) -> None:
     """WAL, a busy timeout, foreign keys; and SQLAlchemy, not the driver, decides when to BEGIN."""
 
@@ -79,10 +102,8 @@ def _sqlite_setup(engine: AsyncEngine, *, begin: str) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # The timeout first: switching a new database file to WAL takes a lock that another
-        # connection opening at the same moment (a background task at start-up) may hold.
         cursor.execute("PRAGMA busy_timeout=15000")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
