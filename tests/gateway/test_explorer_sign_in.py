@@ -12,13 +12,19 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import async_playwright
 
 from tests.conftest import AppCache
-from tests.gateway.conftest import CHROMIUM, MakeRig, dev_provider, gateway_socket, served_on_this_loop
+from tests.gateway.conftest import (
+    BROWSER_GUARD_MS,
+    CHROMIUM,
+    MakeRig,
+    dev_provider,
+    gateway_socket,
+    served_on_this_loop,
+)
 from tests.support import served
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium (/usr/bin/chromium) is not installed: `apt-get install chromium`"
 )
-GUARD_MS = 8000  # against hanging, not a measurement
 
 
 async def test_a_person_signs_in_through_the_explorer_and_executes_a_call(
@@ -46,7 +52,7 @@ async def test_a_person_signs_in_through_the_explorer_and_executes_a_call(
             )
             try:
                 page = await browser.new_page()
-                page.set_default_timeout(GUARD_MS)
+                page.set_default_timeout(BROWSER_GUARD_MS)
                 requested: list[str] = []
                 page.context.on("request", lambda request: requested.append(request.url))
                 console: list[str] = []

@@ -12,14 +12,21 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from tests.conftest import AppCache
-from tests.gateway.conftest import CHROMIUM, CHROMIUM_ARGS, MakeRig, dev_provider, gateway_socket, served_on_this_loop
+from tests.gateway.conftest import (
+    BROWSER_GUARD_MS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MakeRig,
+    dev_provider,
+    gateway_socket,
+    served_on_this_loop,
+)
 from tests.gateway.portal_world import OWNER, make_portal_world, owner_headers
 from tests.support import Tokens, served
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium (/usr/bin/chromium) is not installed: `apt-get install chromium`"
 )
-GUARD_MS = 8000  # against hanging, not a measurement
 ARTEFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artefacts" / "portal"
 
 
@@ -71,7 +78,7 @@ async def test_a_chain_owner_signs_in_and_sees_the_apis_figures(
 
             context = await browser.new_context()
             page = await context.new_page()
-            page.set_default_timeout(GUARD_MS)
+            page.set_default_timeout(BROWSER_GUARD_MS)
             requested: list[str] = []
             context.on("request", lambda request: requested.append(request.url))
             await sign_in(page, gateway_url, "internal")
@@ -95,7 +102,7 @@ async def test_a_chain_owner_signs_in_and_sees_the_apis_figures(
             # The same owner with clearance, in a browser of their own.
             context = await browser.new_context()
             page = await context.new_page()
-            page.set_default_timeout(GUARD_MS)
+            page.set_default_timeout(BROWSER_GUARD_MS)
             await sign_in(page, gateway_url, "confidential")
             assert await page.locator("[data-not-shown]").get_attribute("data-not-shown") == "0"
             assert await page.locator("tr[data-application]").count() == uncleared_rows + 1
