@@ -58,11 +58,11 @@ class Rig:
 MakeRig = Callable[..., contextlib.AbstractAsyncContextManager[Rig]]
 
 CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's chromium, which the browser tests drive (a browser is never downloaded)."""
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
 BROWSER_GUARD_MS = 30_000
 """A browser test's wait for a page or an element: against hanging, not a measurement (a loaded
 machine takes seconds to render the explorer)."""
-"""Debian's chromium, which the browser tests drive (a browser is never downloaded)."""
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
 
 
 @contextlib.asynccontextmanager
