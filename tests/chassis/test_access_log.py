@@ -244,7 +244,11 @@ async def test_expand_and_include_through_the_gateway_are_logged_at_the_owner(
         assert expanded.status_code == 200 and set(expanded.json()["chain"]) == CHAIN_FIELDS
         included = await om.get(f"{PREFIX}/v1/chains/{chain['id']}", params={"include": "applications,initiatives"})
         assert included.status_code == 200, included.text
-        assert [a["id"] for a in included.json()["included"]["applications"]["items"]] == [application["id"]]
+        [shown] = included.json()["included"]["applications"]["items"]
+        assert shown["id"] == application["id"]
+        # include honours the scope as a direct read does: the scoped fields only, of both.
+        assert set(shown) == APPLICATION_FIELDS, shown
+        assert set(included.json()) - {"included"} == CHAIN_FIELDS
         assert included.json()["included"]["initiatives"]["error"]["status"] == 403
     logged = await log_of(suite, tokens, subject=sub)
     made = [(e["path"], e["query"], e["records"], e["trace_id"]) for e in logged]
