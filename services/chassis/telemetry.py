@@ -341,8 +341,7 @@ METRICS_ROLES = frozenset({"admin", "auditor"})
 
 async def metrics_endpoint(request: Request) -> Response:
     """``/metrics``: for a token with a role in ``METRICS_ROLES`` (401 without a valid token, 403
-    with another role). Where ``IV_METRICS_PORT`` is set they are also served on a listener of their
-    own, without a token, for a scraper that the network policy lets in (``serve_metrics``)."""
+    with another role): a scraper is given a token of its own, as any client."""
     from services.chassis.auth import principal_of  # the chassis's auth builds on its errors, which use this module
     from services.chassis.errors import Forbidden
 
