@@ -30,12 +30,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gateway.portal.api import PortalApi
-from gateway.portal.pages import ACTIONS, PAGES, STATIC, Portal, render
+from gateway.portal.pages import ACTIONS, DOWNLOADS, PAGES, STATIC, Portal, render
 from gateway.portal.session import CALLBACK_PATH, PORTAL_PATH, Sealer
 from gateway.portal.signin import SIGN_IN_PATH, SignInFlow
 from gateway.settings import GatewaySettings
 
-PAGE_MODULES = ("gateway.portal.chain",)
+PAGE_MODULES = ("gateway.portal.chain", "gateway.portal.portfolio", "gateway.portal.audit")
 """The modules whose ``@page``s make up the portal, in the navigation's order."""
 
 
@@ -58,7 +58,8 @@ def mount_portal(app: FastAPI, settings: GatewaySettings) -> Portal:
         Route("/", home, methods=["GET"]),
         Route(SIGN_IN_PATH.removeprefix(PORTAL_PATH), flow.start, methods=["GET"]),
         Route(CALLBACK_PATH.removeprefix(PORTAL_PATH), flow.finish, methods=["GET"]),
-        *(Route(p.path, portal.page_endpoint(p), methods=["GET"]) for p in PAGES),
+        *(Route(p.path, portal.page_endpoint(p.handler), methods=["GET"]) for p in PAGES),
+        *(Route(path, portal.page_endpoint(handler), methods=["GET"]) for path, handler in DOWNLOADS.items()),
         *(Route(path, portal.action_endpoint(handler), methods=["POST"]) for path, handler in ACTIONS.items()),
         Mount("/static", StaticFiles(directory=STATIC), name="portal-static"),
     ]

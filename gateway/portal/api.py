@@ -60,6 +60,28 @@ class PersonApi:
             raise ApiRefused(response.status_code, _detail(response))
         return response.json()
 
+    async def export(self, path: str, query: Query = ()) -> httpx2.Response:
+        """The CSV of a report (``Accept: text/csv``) as the API sends it, its body still to be read:
+        the caller streams it on (``aiter_bytes``) and closes it. An error answer raises ``ApiRefused``."""
+        target = path + (f"?{urlencode(list(query))}" if query else "")
+        request = self._client.build_request("GET", target, headers={**self._headers, "Accept": "text/csv"})
+        response = await self._client.send(request, stream=True)
+        if response.status_code != 200:
+            await response.aread()
+            await response.aclose()
+            raise ApiRefused(response.status_code, _detail(response))
+        return response
+
+    async def attempt(self, path: str, query: Query = ()) -> Any:
+        """As ``get``, but a service that is down (5xx) is its ``ApiRefused``, returned, not raised:
+        for a page that shows each service on its own (a 4xx still raises: the person is refused)."""
+        try:
+            return await self.get(path, query)
+        except ApiRefused as refused:
+            if refused.status < 500:
+                raise
+            return refused
+
     async def get_all(self, *requests: tuple[str, Query]) -> list[Any]:
         """Several answers at once (each raises as ``get`` does)."""
         return list(await asyncio.gather(*(self.get(path, query) for path, query in requests)))

@@ -96,3 +96,55 @@ def _figure(title: str, svg: str, parts: Sequence[Part]) -> Markup:
         f'<figure class="figure">{svg}<figcaption><table class="figures">'
         f"<caption>{escape(title)}</caption><tbody>{rows}</tbody></table></figcaption></figure>"
     )
+
+
+@dataclass(frozen=True)
+class Point:
+    """One moment of a trend: its label, the value and its target (both as the API gave them)."""
+
+    label: str
+    value: float
+    text: str
+    target: float
+    target_text: str
+
+
+TREND_HEIGHT = 160
+
+
+def trend_bars(title: str, points: Sequence[Point], *, value_label: str, target_label: str) -> Markup:
+    """A bar per point on a scale of 0 to 100, each with its target as a line across it."""
+    chart_id = f"chart-{next(_ids)}"
+    slot = WIDTH / max(len(points), 1)
+    shapes = []
+    for index, point in enumerate(points):
+        x = index * slot + slot * 0.2
+        height = TREND_HEIGHT * min(max(point.value, 0), 100) / 100
+        at = TREND_HEIGHT * (1 - min(max(point.target, 0), 100) / 100)
+        shapes.append(
+            f'<rect class="level" x="{x:.1f}" y="{TREND_HEIGHT - height:.1f}" width="{slot * 0.6:.1f}" '
+            f'height="{height:.1f}"><title>{escape(point.label)}: {escape(point.text)}</title></rect>'
+            f'<line class="limit" x1="{index * slot + slot * 0.1:.1f}" y1="{at:.1f}" '
+            f'x2="{index * slot + slot * 0.9:.1f}" y2="{at:.1f}"/>'
+        )
+    summary = "; ".join(
+        f"{point.label}: {value_label} {point.text}, {target_label} {point.target_text}" for point in points
+    )
+    svg = (
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {TREND_HEIGHT}" width="{WIDTH}" height="{TREND_HEIGHT}" '
+        f'role="img" aria-labelledby="{chart_id}-title {chart_id}-desc">'
+        f'<title id="{chart_id}-title">{escape(title)}</title>'
+        f'<desc id="{chart_id}-desc">{escape(summary)}</desc>'
+        f'<rect class="track" x="0" y="0" width="{WIDTH}" height="{TREND_HEIGHT}"/>' + "".join(shapes) + "</svg>"
+    )
+    rows = "".join(
+        f'<tr><th scope="row">{escape(point.label)}</th><td class="num">{escape(point.text)}</td>'
+        f'<td class="num">{escape(point.target_text)}</td></tr>'
+        for point in points
+    )
+    return Markup(  # noqa: S704 - every value in it is escaped above
+        f'<figure class="figure">{svg}<figcaption><table class="figures"><caption>{escape(title)}</caption>'
+        f'<thead><tr><th scope="col">Ronde</th><th scope="col" class="num">{escape(value_label)}</th>'
+        f'<th scope="col" class="num">{escape(target_label)}</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table></figcaption></figure>"
+    )

@@ -106,6 +106,7 @@ class Page:
 
 PAGES: list[Page] = []
 ACTIONS: dict[str, Handler] = {}
+DOWNLOADS: dict[str, Handler] = {}
 
 
 def page(path: str, label: str, *, roles: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
@@ -123,6 +124,16 @@ def action(path: str) -> Callable[[Handler], Handler]:
 
     def register(handler: Handler) -> Handler:
         ACTIONS[path] = handler
+        return handler
+
+    return register
+
+
+def download(path: str) -> Callable[[Handler], Handler]:
+    """Register a GET at ``/portal<path>`` that is not a page of the navigation (a CSV the API makes)."""
+
+    def register(handler: Handler) -> Handler:
+        DOWNLOADS[path] = handler
         return handler
 
     return register
@@ -177,12 +188,12 @@ class Portal:
         assert self.api is not None, "the portal's API client starts in the gateway's lifespan"
         return View(request, session, principal, self.api.as_person(session.token), self.sealer.csrf_token(session))
 
-    def page_endpoint(self, page: Page) -> Callable[[Request], Awaitable[Response]]:
+    def page_endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             who = await self.signed_in(request)
             if who is None:
                 return sign_in_redirect(request)
-            return await run(page.handler, self.view(request, *who))
+            return await run(handler, self.view(request, *who))
 
         return endpoint
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 from urllib.parse import urlencode
 
 import anyio
@@ -32,7 +32,7 @@ from services.chassis.change_stream import (
     follow,
 )
 from services.chassis.db import ChassisBase, Database, UTCDateTime, utcnow
-from services.chassis.errors import problem_responses
+from services.chassis.errors import ValidationProblem, problem_responses
 from services.chassis.pagination import MAX_LIMIT
 from services.chassis.queries import strict_router
 from services.chassis.settings import ServiceSettings
@@ -292,7 +292,9 @@ def changes_router(public_prefix: str) -> APIRouter:
             "Every create, update and archive of this service, in order (the audit trail and the "
             "feed other systems follow instead of copying data). Page with `after` = the last "
             "`seq` you processed. Events of resources above your clearance are left out. "
-            "`X-Feed-Head` carries the seq of the newest event: how far behind a follower is."
+            "`X-Feed-Head` carries the seq of the newest event: how far behind a follower is. "
+            "`order=newest` reads it backwards instead, newest first (who changed what, lately): "
+            "page with `before` = the last `seq` you read; `after` still bounds it from below."
         ),
     )
     async def read_changes(
@@ -304,15 +306,30 @@ def changes_router(public_prefix: str) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
         subject: Annotated[str | None, Query(max_length=200, description="Only events about this href.")] = None,
         type: Annotated[str | None, Query(max_length=80, description="Only events of this type.")] = None,
+        order: Annotated[
+            Literal["oldest", "newest"],
+            Query(description="`oldest` (default): in seq order, paged with `after`; `newest`: newest first."),
+        ] = "oldest",
+        before: Annotated[
+            int | None,
+            Query(ge=1, le=MAX_SEQ, description="With `order=newest`: events with seq below this (the next page)."),
+        ] = None,
     ) -> ChangePage:
+        if before is not None and order != "newest":
+            raise ValidationProblem.field(["query", "before"], "before pages a feed read with order=newest")
         stmt = feed_query(principal, after=after, subject=subject, type=type)
+        if order == "newest":
+            stmt = stmt.order_by(None).order_by(ChangeEvent.seq.desc())
+            if before is not None:
+                stmt = stmt.where(ChangeEvent.seq < before)
         rows = (await session.scalars(stmt.limit(limit + 1))).all()
         response.headers[FEED_HEAD_HEADER] = str(await feed_head(session))
         items = [to_read(e) for e in rows[:limit]]
         next_href = None
         if len(rows) > limit:
-            params = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
-            params.append(("after", str(items[-1].seq)))
+            cursor = "before" if order == "newest" else "after"
+            params = [(k, v) for k, v in request.query_params.multi_items() if k != cursor]
+            params.append((cursor, str(items[-1].seq)))
             next_href = f"{public_prefix}{request.url.path}?{urlencode(params)}"
         return ChangePage(items=items, next=next_href)
 

@@ -296,3 +296,17 @@ async def test_feed_pages_with_after(suite: Suite, tokens: Tokens, case: Case) -
         following = (await client.get(page["next"].removeprefix(f"/{case.service}"))).json()
         assert following["items"][0]["seq"] > seqs[-1]
         assert (await client.get("/v1/changes", params={"after": -1})).status_code == 422
+
+
+async def test_feed_reads_newest_first_and_pages_with_before(suite: Suite, tokens: Tokens, case: Case) -> None:
+    async with suite.client(case.service, tokens("admin")) as client:
+        for _ in range(3):
+            await _create(client, case)
+        oldest = (await client.get("/v1/changes", params={"limit": 100})).json()["items"]
+        page: dict[str, Any] = (await client.get("/v1/changes", params={"order": "newest", "limit": 2})).json()
+        seqs = [e["seq"] for e in page["items"]]
+        assert seqs == sorted(seqs, reverse=True) and seqs[0] >= oldest[-1]["seq"]
+        assert page["next"].startswith(f"/{case.service}/v1/changes?") and f"before={seqs[-1]}" in page["next"]
+        following = (await client.get(page["next"].removeprefix(f"/{case.service}"))).json()
+        assert following["items"][0]["seq"] < seqs[-1]
+        assert (await client.get("/v1/changes", params={"before": 5})).status_code == 422

@@ -56,3 +56,65 @@ async def make_portal_world(rig: Rig, tokens: Tokens) -> PortalWorld:
 
 def owner_headers(tokens: Tokens, clearance: str | None = None) -> dict[str, str]:
     return tokens("chain_owner", sub=OWNER, clearance=clearance)
+
+
+@dataclass
+class PortfolioWorld:
+    previous: dict[str, Any]
+    current: dict[str, Any]
+
+
+async def make_portfolio_world(rig: Rig, tokens: Tokens) -> PortfolioWorld:
+    """Two rounds: the first closed with three initiatives, one of them confidential; the second
+    open, started from it, with one decision changed (maintenance stopped)."""
+    async with rig.client(tokens("admin")) as admin:
+        chain = await created(admin, "POST", "/valuechains/v1/chains", chain_body(unique("PRF"), name="Portfolioketen"))
+    chain_ref = {"href": chain["href"]}
+    async with rig.client(tokens("portfolio_manager", clearance="secret")) as pm:
+        initiatives = [
+            await created(pm, "POST", "/portfolio/v1/initiatives", initiative_body(chain_ref, name, kind, level))
+            for name, kind, level in (
+                ("Digitale aangifte", "renewal", "internal"),
+                ("Beheer telefonie", "maintenance", "internal"),
+                ("Geheime vernieuwing", "renewal", "confidential"),
+            )
+        ]
+        body = {"name": "Ronde een", "period": "2026-T2", "target": {"run": 60, "renewal": 40}}
+        first = await created(pm, "POST", "/portfolio/v1/rounds", body)
+        for rank, initiative in enumerate(initiatives, start=1):
+            item = {"initiative": {"href": initiative["href"]}, "rank": rank * 10, "decision": "continue"}
+            await created(pm, "POST", f"{first['href']}/items", item)
+        await created(pm, "POST", f"{first['href']}/open", {})
+        first = await created(pm, "POST", f"{first['href']}/close", {})
+        body = {
+            "name": "Ronde twee",
+            "period": "2026-T3",
+            "target": {"run": 55, "renewal": 45},
+            "from_round": {"href": first["href"]},
+        }
+        second = await created(pm, "POST", "/portfolio/v1/rounds", body)
+        items = (await pm.get(f"{second['href']}/items")).json()["items"]
+        stopped = next(i for i in items if i["initiative"]["href"] == initiatives[1]["href"])
+        answer = await pm.patch(
+            stopped["href"],
+            json={"decision": "stop", "note": "Naar de generieke voorziening."},
+            headers={"If-Match": f'"{stopped["version"]}"'},
+        )
+        assert answer.status_code == 200, answer.text
+        second = await created(pm, "POST", f"{second['href']}/open", {})
+    return PortfolioWorld(first, second)
+
+
+def initiative_body(chain: dict[str, str], name: str, kind: str, classification: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "description": f"{name}, voor het portaal.",
+        "value_chain": chain,
+        "kind": kind,
+        "funding": "structural",
+        "budget_eur": 1_000_000,
+        "start": "2026-01-01",
+        "end": "2026-12-31",
+        "hosting": "own_platform",
+        "data_classification": classification,
+    }
