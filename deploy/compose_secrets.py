@@ -1,5 +1,6 @@
 """Make the secrets ``deploy/compose.yaml`` mounts (``make compose-secrets``): random passwords and
-client secret, the issuer's ES256 key and each service's Ed25519 audit key, in ``deploy/secrets/``
+client secret, the issuer's ES256 key, each service's Ed25519 audit key and the key that seals
+the portal's session cookie, in ``deploy/secrets/``
 (ignored by git). A file that is there already is kept, so running it again changes nothing.
 
     python deploy/compose_secrets.py [DIRECTORY]
@@ -19,6 +20,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
@@ -44,6 +46,7 @@ def contents() -> dict[str, Callable[[], bytes]]:
     made |= {
         f"{service}-audit-signing-key.pem": lambda: pem(ed25519.Ed25519PrivateKey.generate()) for service in SERVICES
     }
+    made["portal-session-keys"] = lambda: Fernet.generate_key() + b"\n"
     return made
 
 

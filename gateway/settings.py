@@ -130,12 +130,11 @@ class GatewaySettings(CommonSettings):
                 "the portal needs IV_PORTAL_SESSION_KEYS or IV_PORTAL_SESSION_KEYS_FILE outside development: "
                 "every gateway instance must open the sessions the others seal"
             )
-        for name in (
-            "explorer_authorization_url",
-            "explorer_token_url",
-            "portal_authorization_url",
-            "portal_token_url",
-        ):
+        # The portal's token URL is the gateway's to call, not a browser's: like IV_JWKS_URL and the
+        # services' IV_OAUTH_TOKEN_URL it is an address inside the operator's network (compose:
+        # http://issuer:8000), so only its scheme is checked.
+        browsers = {"explorer_authorization_url", "explorer_token_url", "portal_authorization_url"}
+        for name in (*sorted(browsers), "portal_token_url"):
             url = getattr(self, name)
             if url is not None and urlsplit(url).scheme not in ("http", "https"):
                 raise ValueError(f"IV_{name.upper()} is not an http(s) URL: {url!r}")
@@ -144,7 +143,7 @@ class GatewaySettings(CommonSettings):
             insecure = (
                 url is not None and urlsplit(url).scheme != "https" and urlsplit(url).hostname not in LOOPBACK_HOSTS
             )
-            if insecure and not self.is_development:
+            if insecure and name in browsers and not self.is_development:
                 raise ValueError(f"IV_{name.upper()} must be https outside development: {url!r}")
         return self
 

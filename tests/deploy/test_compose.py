@@ -233,8 +233,12 @@ def test_the_settings_compose_gives_start_in_production(
                 assert settings.upstreams()[f"/{other}"] == f"http://{other}:{probe.DEFAULT_PORT}"
     with monkeypatch.context() as patch:
         environment_of("gateway", mounted_secrets, patch)
-        assert GatewaySettings().environment == "production"
-        assert "secrets" not in services()["gateway"], "the gateway has no client and no database"
+        gateway = GatewaySettings()
+        assert gateway.environment == "production"
+        # No client and no database: its one secret seals the portal's sessions.
+        assert services()["gateway"]["secrets"] == ["portal_session_keys"]
+        assert gateway.portal_keys() == [mounted_secrets["portal_session_keys"].read_text().strip()]
+        assert gateway.portal_token_url == "http://issuer:8000/token"
 
 
 def test_the_issuer_serves_what_the_services_ask_for(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from gateway.openapi import HTTP_METHODS, merge_documents
@@ -269,6 +270,21 @@ def test_sign_in_needs_both_endpoints_and_https_outside_development(tmp_path: Pa
     assert GatewaySettings(**production, **secure).sign_in() is not None
     loopback = {name: value.replace("provider.test", "127.0.0.1") for name, value in SIGN_IN.items()}
     assert GatewaySettings(**production, **loopback).sign_in() is not None, "the browser's own machine"
+    # The portal's: its authorization URL is the browser's (https), its token URL the gateway's own
+    # call inside the operator's network (any http(s) address, as the services' token URL).
+    portal: dict[str, Any] = {
+        "portal_session_keys": [Fernet.generate_key().decode()],
+        "portal_token_url": "http://idp:8000/token",
+    }
+    with pytest.raises(ValidationError, match="IV_PORTAL_AUTHORIZATION_URL must be https"):
+        GatewaySettings(**production, **portal, portal_authorization_url="http://idp.test/authorize")
+    assert GatewaySettings(**production, **portal, portal_authorization_url="https://idp.test/authorize")
+    with pytest.raises(ValidationError, match="IV_PORTAL_TOKEN_URL is not an http"):
+        GatewaySettings(
+            **production,
+            **{**portal, "portal_token_url": "ftp://idp/token"},
+            portal_authorization_url="https://idp.test/authorize",
+        )
 
 
 class Kept(logging.Handler):
