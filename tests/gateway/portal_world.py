@@ -1,5 +1,6 @@
 """A small world for the portal's tests, made through the gateway: a chain with teams, an
-allocation and applications, one of them confidential (invisible to an owner without clearance)."""
+allocation, applications and initiatives, one of each confidential (invisible to an owner without
+clearance)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import httpx2
 
 from tests.gateway.conftest import Rig
+from tests.portfolio.helpers import initiative_body, pm
 from tests.support import Tokens
 from tests.valuechains.helpers import application_body, chain_body, owner_of, split, team_body, unique
 
@@ -20,6 +22,7 @@ class PortalWorld:
     chain: dict[str, Any]
     teams: list[dict[str, Any]]
     applications: list[dict[str, Any]]
+    initiatives: list[dict[str, Any]]
 
 
 async def created(client: httpx2.AsyncClient, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +54,19 @@ async def make_portal_world(rig: Rig, tokens: Tokens) -> PortalWorld:
             ),
         ]
         await created(client, "PUT", f"{base}/allocations/2027", split(rationale="Eerst de basis op orde."))
-    return PortalWorld(chain, teams, applications)
+    async with rig.client(pm(tokens)) as manager:
+        initiatives = [
+            await created(
+                manager, "POST", "/portfolio/v1/initiatives", initiative_body(chain["href"], name="Open aangifte")
+            ),
+            await created(
+                manager,
+                "POST",
+                "/portfolio/v1/initiatives",
+                initiative_body(chain["href"], name="Geheim onderzoek", data_classification="confidential"),
+            ),
+        ]
+    return PortalWorld(chain, teams, applications, initiatives)
 
 
 def owner_headers(tokens: Tokens, clearance: str | None = None) -> dict[str, str]:
