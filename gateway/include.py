@@ -10,7 +10,8 @@ the first by name; a collection name two services share is qualified as ``<servi
 Each included collection costs one request to its owner, all at once: the filtered list, with the
 caller's token (so each owner leaves out what this caller may not see) and ``limit`` set to the
 gateway's ``include_limit``. The answer gets ``"included": {"<name>": {"items": [...], "next": ...}}``;
-``next`` is the owner's link to the rest of that list. A collection that cannot be listed now
+``next`` is the owner's link to the rest of that list; with ``count_not_shown=true`` beside ``include``
+each list is asked for its ``not_shown`` too, and carries it. A collection that cannot be listed now
 (owner down, access refused) is ``{"items": [], "next": null, "error": {...}}``; the resource
 itself and the other collections are intact. ``include`` is the gateway's own parameter: checked
 before anything is sent (an unknown name is 400 naming it) and never forwarded.
@@ -25,12 +26,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+import pydantic
 import pydantic_core
 from fastapi import Request
 
 from gateway.resilience import UpstreamClient
 from gateway.settings import GatewaySettings
 from services.chassis.errors import BadRequest, Problem, ProblemType, ServiceUnavailable, type_for_status
+from services.chassis.pagination import COUNT_NOT_SHOWN
 from services.chassis.routing import SERVICES, parse_href
 from services.chassis.schema_index import ANY_COLLECTION, SchemaIndex
 from services.chassis.tasks import gather
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
 INCLUDE = "include"
 DEFAULT_LIMIT = 25
 MAX_INCLUDES = 20
+BOOLEAN = pydantic.TypeAdapter(bool)
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}(\.[a-z][a-z0-9_-]{0,63})?$")
 
 INCLUDE_DESCRIPTION = (
@@ -51,6 +55,12 @@ INCLUDE_DESCRIPTION = (
     "that cannot be listed now keeps `items` empty and says why in `error` (a problem: type, title, "
     "status, detail). An unknown name is 400. Combines with `expand`, which applies to the resource's "
     "own fields."
+)
+
+COUNT_DESCRIPTION = (
+    "Only with `include`: each included list also carries `not_shown`, its own count of the records "
+    "matching it that you may not see under need to know (`count_not_shown=true` on each list). A "
+    "chain partner's lists refuse it, so each of theirs is an `error` (403)."
 )
 
 
@@ -131,18 +141,37 @@ def parse_include(values: Iterable[str]) -> list[str]:
     return names
 
 
+def parse_count(values: list[str]) -> bool:
+    """``count_not_shown`` beside ``include``, read as the lists read it; 400 when malformed or twice."""
+    if not values:
+        return False
+    if len(values) > 1:
+        raise BadRequest(f"{COUNT_NOT_SHOWN} may be given once")
+    try:
+        return bool(BOOLEAN.validate_python(values[0]))
+    except pydantic.ValidationError:
+        raise BadRequest(f"{COUNT_NOT_SHOWN} {values[0]!r} is not true or false") from None
+
+
 @dataclass(frozen=True)
 class IncludePlan:
     """What to list for one request: each collection and the href its filter takes."""
 
     href: str
     collections: tuple[Includable, ...]
+    count_not_shown: bool = False
+    """Ask each list for ``not_shown`` too (the caller sent ``count_not_shown=true`` with ``include``)."""
 
     async def embed(self, data: Any, request: Request) -> None:
         """Add ``included`` to the answer ``data``, listing as the caller of ``request``."""
         client: UpstreamClient = request.app.state.upstream_client
         settings: GatewaySettings = request.app.state.settings
-        includer = Includer(client, request.headers.get("authorization"), limit=settings.include_limit)
+        includer = Includer(
+            client,
+            request.headers.get("authorization"),
+            limit=settings.include_limit,
+            count_not_shown=self.count_not_shown,
+        )
         await includer.include(data, self)
 
 
@@ -156,6 +185,7 @@ async def plan_include(request: Request) -> IncludePlan | None:
     if method not in ("GET", "HEAD"):
         raise BadRequest(f"include applies to GET only, not {method}")
     names = parse_include(values)
+    count = parse_count(request.query_params.getlist(COUNT_NOT_SHOWN))
     if not names or method == "HEAD":
         return None
     parsed = parse_href(path)
@@ -173,18 +203,21 @@ async def plan_include(request: Request) -> IncludePlan | None:
         listed = ", ".join(repr(n) for n in unknown)
         raise BadRequest(f"include {listed}: not a collection that can be included on {where} (it can include {known})")
     assert parsed is not None
-    return IncludePlan(str(parsed), tuple(table[name] for name in names))
+    return IncludePlan(str(parsed), tuple(table[name] for name in names), count)
 
 
 class Includer:
     """Lists the included collections for one caller: one request per collection, all at once."""
 
-    def __init__(self, upstreams: UpstreamClient, authorization: str | None, *, limit: int) -> None:
+    def __init__(
+        self, upstreams: UpstreamClient, authorization: str | None, *, limit: int, count_not_shown: bool = False
+    ) -> None:
         self.upstreams = upstreams
         self.headers = {"Accept": "application/json"}
         if authorization:
             self.headers["Authorization"] = authorization
         self.limit = limit
+        self.count_not_shown = count_not_shown
 
     async def include(self, data: Any, plan: IncludePlan) -> None:
         """Add ``included`` to the resource ``data`` (in place)."""
@@ -198,7 +231,10 @@ class Includer:
         upstream = self.upstreams.by_name(collection.service)
         if upstream is None:  # the table only names served collections; kept for safety
             return _failed(type_for_status(404), f"no service serves {collection.list_path}")
-        query = urlencode([(collection.parameter, href), ("limit", str(self.limit))])
+        params = [(collection.parameter, href), ("limit", str(self.limit))]
+        if self.count_not_shown:
+            params.append((COUNT_NOT_SHOWN, "true"))
+        query = urlencode(params)
         try:
             response = await self.upstreams.send(
                 upstream, "GET", f"{collection.upstream_path}?{query}", headers=self.headers
@@ -212,7 +248,10 @@ class Includer:
         status = response.status_code
         if status == 200 and isinstance(body, dict) and isinstance(body.get("items"), list):
             next_link = body.get("next")
-            return {"items": body["items"], "next": next_link if isinstance(next_link, str) else None}
+            listed = {"items": body["items"], "next": next_link if isinstance(next_link, str) else None}
+            if self.count_not_shown and isinstance(body.get("not_shown"), int):
+                listed["not_shown"] = body["not_shown"]
+            return listed
         if status == 200:
             return _failed(
                 type_for_status(502), f"the {collection.service} service answered {collection.list_path} with no list"
@@ -257,6 +296,11 @@ def _included_schema(collections: Mapping[str, Includable]) -> dict[str, Any]:
                     "anyOf": [{"type": "string"}, {"type": "null"}],
                     "description": "Path (through the gateway) of the next page of that list; null on the last.",
                 },
+                "not_shown": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Only with `count_not_shown=true`: that list's `not_shown`.",
+                },
                 "error": ERROR_SCHEMA,
             },
             "required": ["items", "next"],
@@ -298,6 +342,15 @@ def document_include(doc: dict[str, Any], table: IncludeTable, *, limit: int) ->
                 "description": f"{described}\n\nIncludable here: {listing}.",
                 "schema": {"type": "array", "items": {"type": "string", "enum": names}, "maxItems": MAX_INCLUDES},
                 "example": names[: min(2, len(names))],
+            }
+        )
+        params.append(
+            {
+                "name": COUNT_NOT_SHOWN,
+                "in": "query",
+                "required": False,
+                "description": COUNT_DESCRIPTION,
+                "schema": {"type": "boolean", "default": False},
             }
         )
         success = operation.get("responses", {}).get("200")

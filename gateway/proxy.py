@@ -27,20 +27,24 @@ from gateway.resilience import Upstream, UpstreamClient
 from gateway.streams import EventStreamPassThrough, is_event_stream, media_type_of
 from services.chassis.auth import principal_of
 from services.chassis.errors import BadGateway, BadRequest, ServiceUnavailable
+from services.chassis.pagination import COUNT_NOT_SHOWN
 
 PROXIED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 EXPAND = "expand"
 
 
 def _upstream_target(request: Request, prefix: str) -> str:
-    """Path and query for the upstream, byte for byte as the client encoded them (minus expand, include)."""
+    """Path and query for the upstream, byte for byte as the client encoded them (minus expand, include,
+    and beside include its count_not_shown)."""
     raw_path = request.scope.get("raw_path")
     path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) else quote(request.url.path)
     # The route matched the decoded path; an encoded prefix would not start with it literally.
     rest = path[len(prefix) :] if path.startswith(prefix + "/") else quote(request.url.path[len(prefix) :])
     query = request.url.query
     if EXPAND in request.query_params or INCLUDE in request.query_params:
-        query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k not in (EXPAND, INCLUDE)])
+        # Beside include, count_not_shown is the gateway's too: it goes to the included lists.
+        own = (EXPAND, INCLUDE, COUNT_NOT_SHOWN) if INCLUDE in request.query_params else (EXPAND, INCLUDE)
+        query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k not in own])
     return rest + (f"?{query}" if query else "")
 
 

@@ -1,7 +1,8 @@
 """*Mijn keten*: a chain as its owner steers it, from the API's answers for the person asking.
 
 One ``include`` call on the chain brings its teams, applications, allocations and initiatives,
-each as the owner of that collection shows it to this person. Beside it, the figures the chain's
+each as the owner of that collection shows it to this person, with each list's own count of what
+it could not show them (``count_not_shown``). Beside it, the figures the chain's
 representation does not carry, from the API that computes them: the staffing report for the
 chain's FTE and external share against its limit, the latest deviating assessments about the
 chain, the open round's items for its initiatives, and each allocation's revisions. Nothing is
@@ -48,7 +49,7 @@ async def my_chain(view: View) -> Response:
 
 
 async def chain_page(view: View, chain_id: str) -> Response:
-    chain = await view.api.get(f"{CHAINS}/{chain_id}", [("include", INCLUDED)])
+    chain = await view.api.get(f"{CHAINS}/{chain_id}", [("include", INCLUDED), ("count_not_shown", "true")])
     href = chain["href"]
     staffing, rounds, deviations = await view.api.get_all(
         ("/valuechains/v1/reports/staffing", [("chain", href)]),

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 from starlette.requests import Request
@@ -22,6 +23,19 @@ T = TypeVar("T")
 
 MAX_LIMIT = 100
 MAX_BATCH = 100
+COUNT_NOT_SHOWN = "count_not_shown"
+"""The list parameter that asks for ``not_shown``; for the whole list, so never in a ``next`` link."""
+NOT_SHOWN_DESCRIPTION = (
+    "Only with `count_not_shown=true`: how many records match this list's filters (and its "
+    "`include_archived`) that you may not see under need to know, over the whole list, not this page. "
+    "With `id` (a batch get): how many of the ids asked for are not in `items` (hidden or unknown alike)."
+)
+
+
+def _count_schema(schema: dict[str, Any]) -> None:
+    """``not_shown`` as documented: an integer from 0, absent unless asked for (no null default)."""
+    schema.pop("default", None)
+    schema["minimum"] = 0
 
 
 class Page(BaseModel, Generic[T]):
@@ -30,6 +44,13 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     next: str | None = Field(
         default=None, description="Path (through the gateway) of the next page; null on the last page."
+    )
+    not_shown: int | SkipJsonSchema[None] = Field(
+        # Not asked for, the field is not there at all: a page is ``{"items", "next"}`` as ever.
+        default=None,
+        exclude_if=lambda value: value is None,
+        description=NOT_SHOWN_DESCRIPTION,
+        json_schema_extra=_count_schema,
     )
 
 
@@ -108,7 +129,8 @@ def _cursor_value(value: Any, column: InstrumentedAttribute[Any] | ColumnElement
 
 
 def next_link(request: Request, public_prefix: str, last_values: Sequence[Any]) -> str:
-    """The gateway path of the next page: same path and filters, a new cursor."""
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
+    """The gateway path of the next page: same path and filters, a new cursor (``not_shown`` was
+    for the whole list: the next page does not ask for it again)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("after", COUNT_NOT_SHOWN)]
     params.append(("after", encode_cursor(last_values)))
     return f"{public_prefix}{request.url.path}?{urlencode(params)}"

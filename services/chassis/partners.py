@@ -9,8 +9,8 @@ optionally which chains. Everything else is refused, by default:
   reads a token goes through): a partner may only ``GET`` (or ``HEAD``) a collection's list (batch
   get included) or one of its members, of a collection in their organisation's scope; any other
   route (reports, change feeds, references, duplicates, a nested list, an endpoint added tomorrow),
-  any write, and a filter on a field outside the scope (it would tell which records hold a value)
-  is 403.
+  any write, a filter on a field outside the scope (it would tell which records hold a value), and
+  ``count_not_shown`` (a count of what the scope leaves out would tell what it hides) is 403.
 - ``answer`` runs every ``StrictRoute``'s handler. It narrows the answer of such a read: fields
   outside the scope are left out (``id``, ``href``, ``version`` and ``status`` always stay), and
   with a chain filter only the chains named, and what belongs to them (``chain``), are in it; a
@@ -36,6 +36,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from services.chassis.errors import Forbidden, NotFound, Problem
+from services.chassis.pagination import COUNT_NOT_SHOWN
 
 if TYPE_CHECKING:
     from services.chassis.auth import Principal
@@ -121,6 +122,11 @@ def admit(request: Request, principal: Principal, *, passes_on: bool = False) ->
     collection = _collection_of(request)
     if collection is None or collection not in scope.collections:
         raise Forbidden(f"{request.url.path} is outside the scope of partner organisation {principal.partner_org!r}")
+    if COUNT_NOT_SHOWN in request.query_params:
+        raise Forbidden(
+            "count_not_shown is not open to a chain partner: a scope leaves records out after need to know, "
+            "and a count of what is left out would tell what the scope hides"
+        )
     outside = sorted(set(request.query_params) - PAGING - set(scope.collections[collection].fields))
     if outside:
         raise Forbidden(f"filtering on {', '.join(outside)} is outside the scope of a partner: only scoped fields")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, and_, or_
 
 from services.chassis.auth import CLEARANCES, Principal, clearance_rank
 
@@ -55,6 +55,24 @@ def visible_where(principal: Principal, classification: Any, unit: Any | None = 
     return or_(*clauses) if len(clauses) > 1 else clauses[0]
 
 
+def hidden_where(principal: Principal, classification: Any, unit: Any | None = None) -> ColumnElement[bool] | None:
+    """The rows ``visible_where`` leaves out, as a SQL condition of its own (a list's ``not_shown``
+    counts them); None when the caller may see every row. Written out rather than as ``NOT
+    visible``, which SQL's NULLs would get wrong: ``NOT (c IN (..) OR unit = :unit)`` is NULL, so
+    not counted, for a hidden row without a unit. Here a row is hidden when it is classified
+    (``c NOT IN (..)`` is NULL, so false, for an unclassified one) but not at a level the caller
+    may see, and the caller's unit is not the one that may always see it."""
+    if principal.is_admin:
+        return None
+    if clearance_rank(principal.clearance) >= clearance_rank(CLEARANCES[-1]):
+        return None
+    hidden = classification.not_in(levels_visible_to(principal))
+    if unit is not None and principal.unit:
+        other_unit = unit != principal.unit
+        hidden = and_(hidden, or_(unit.is_(None), other_unit) if _nullable(unit) else other_unit)
+    return hidden
+
+
 def _nullable(column: Any) -> bool:
     # A column that can hold no classification means "unclassified" there; a NOT NULL column
     # needs no IS NULL branch (which would also keep an index on it from being used).
@@ -71,6 +89,14 @@ class NeedToKnow:
 
     def where(self, model: type[Any], principal: Principal) -> ColumnElement[bool] | None:
         return visible_where(
+            principal,
+            getattr(model, self.classification),
+            getattr(model, self.unit) if self.unit is not None else None,
+        )
+
+    def hidden(self, model: type[Any], principal: Principal) -> ColumnElement[bool] | None:
+        """The rows ``where`` leaves out (None: none)."""
+        return hidden_where(
             principal,
             getattr(model, self.classification),
             getattr(model, self.unit) if self.unit is not None else None,

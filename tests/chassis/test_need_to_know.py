@@ -77,6 +77,11 @@ def initiative(chain: dict[str, Any], name: str, classification: str) -> dict[st
 
 @pytest.fixture
 async def world(suite: Suite, tokens: Tokens) -> World:
+    return await make_world(suite, tokens)
+
+
+async def make_world(suite: Suite, tokens: Tokens) -> World:
+    """The world of secret records (test_not_shown.py counts them)."""
     admin = tokens("admin", sub="u-ntk-admin", clearance="secret")
     async with suite.client("valuechains", admin) as valuechains:
         chain = await created(

@@ -57,3 +57,18 @@ async def test_the_change_feed_by_type_reads_its_index_in_seq_order(
     plan = await page_plan(suite, service, headers, "/v1/changes?type=things.updated&after=5", "change_events")
     assert any("USING INDEX ix_change_events_type_seq (type=? AND seq>?)" in step for step in plan), plan
     assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+@pytest.mark.parametrize(("query", "index"), [("", "ix_initiatives_page"), (f"value_chain={CHAIN}", "value_chain")])
+async def test_the_count_of_what_a_list_does_not_show_reads_an_index(
+    suite: Suite, tokens: Tokens, query: str, index: str
+) -> None:
+    reader = tokens("reader", clearance="internal")
+    with statements(suite, "portfolio") as seen:
+        async with suite.client("portfolio", reader) as client:
+            answer = await client.get(f"/v1/initiatives?count_not_shown=true&{query}")
+    assert answer.status_code == 200 and answer.json()["not_shown"] == 0, answer.text
+    [(statement, parameters)] = [(s, p) for s, p in seen if "count(*)" in s and "FROM initiatives" in s]
+    plan = await query_plan(suite.apps["portfolio"].state.db, statement, parameters)
+    assert any("INDEX" in step and index in step for step in plan), plan
+    assert not any(step.startswith("SCAN initiatives") and "INDEX" not in step for step in plan), plan

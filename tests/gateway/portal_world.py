@@ -1,5 +1,6 @@
 """A small world for the portal's tests, made through the gateway: a chain with teams, an
-allocation and applications, one of them confidential (invisible to an owner without clearance)."""
+allocation, applications and initiatives, one of each confidential (invisible to an owner without
+clearance)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import httpx2
 
 from tests.gateway.conftest import Rig
+from tests.portfolio.helpers import initiative_body, pm
 from tests.support import Tokens
 from tests.valuechains.helpers import application_body, chain_body, owner_of, split, team_body, unique
 
@@ -20,6 +22,7 @@ class PortalWorld:
     chain: dict[str, Any]
     teams: list[dict[str, Any]]
     applications: list[dict[str, Any]]
+    initiatives: list[dict[str, Any]]
 
 
 async def created(client: httpx2.AsyncClient, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +54,19 @@ async def make_portal_world(rig: Rig, tokens: Tokens) -> PortalWorld:
             ),
         ]
         await created(client, "PUT", f"{base}/allocations/2027", split(rationale="Eerst de basis op orde."))
-    return PortalWorld(chain, teams, applications)
+    async with rig.client(pm(tokens)) as manager:
+        initiatives = [
+            await created(
+                manager, "POST", "/portfolio/v1/initiatives", initiative_body(chain["href"], name="Open aangifte")
+            ),
+            await created(
+                manager,
+                "POST",
+                "/portfolio/v1/initiatives",
+                initiative_body(chain["href"], name="Geheim onderzoek", data_classification="confidential"),
+            ),
+        ]
+    return PortalWorld(chain, teams, applications, initiatives)
 
 
 def owner_headers(tokens: Tokens, clearance: str | None = None) -> dict[str, str]:
@@ -69,10 +84,14 @@ async def make_portfolio_world(rig: Rig, tokens: Tokens) -> PortfolioWorld:
     open, started from it, with one decision changed (maintenance stopped)."""
     async with rig.client(tokens("admin")) as admin:
         chain = await created(admin, "POST", "/valuechains/v1/chains", chain_body(unique("PRF"), name="Portfolioketen"))
-    chain_ref = {"href": chain["href"]}
-    async with rig.client(tokens("portfolio_manager", clearance="secret")) as pm:
+    async with rig.client(tokens("portfolio_manager", clearance="secret")) as manager:
         initiatives = [
-            await created(pm, "POST", "/portfolio/v1/initiatives", initiative_body(chain_ref, name, kind, level))
+            await created(
+                manager,
+                "POST",
+                "/portfolio/v1/initiatives",
+                initiative_body(chain["href"], name=name, kind=kind, data_classification=level),
+            )
             for name, kind, level in (
                 ("Digitale aangifte", "renewal", "internal"),
                 ("Beheer telefonie", "maintenance", "internal"),
@@ -80,41 +99,26 @@ async def make_portfolio_world(rig: Rig, tokens: Tokens) -> PortfolioWorld:
             )
         ]
         body = {"name": "Ronde een", "period": "2026-T2", "target": {"run": 60, "renewal": 40}}
-        first = await created(pm, "POST", "/portfolio/v1/rounds", body)
+        first = await created(manager, "POST", "/portfolio/v1/rounds", body)
         for rank, initiative in enumerate(initiatives, start=1):
             item = {"initiative": {"href": initiative["href"]}, "rank": rank * 10, "decision": "continue"}
-            await created(pm, "POST", f"{first['href']}/items", item)
-        await created(pm, "POST", f"{first['href']}/open", {})
-        first = await created(pm, "POST", f"{first['href']}/close", {})
+            await created(manager, "POST", f"{first['href']}/items", item)
+        await created(manager, "POST", f"{first['href']}/open", {})
+        first = await created(manager, "POST", f"{first['href']}/close", {})
         body = {
             "name": "Ronde twee",
             "period": "2026-T3",
             "target": {"run": 55, "renewal": 45},
             "from_round": {"href": first["href"]},
         }
-        second = await created(pm, "POST", "/portfolio/v1/rounds", body)
-        items = (await pm.get(f"{second['href']}/items")).json()["items"]
+        second = await created(manager, "POST", "/portfolio/v1/rounds", body)
+        items = (await manager.get(f"{second['href']}/items")).json()["items"]
         stopped = next(i for i in items if i["initiative"]["href"] == initiatives[1]["href"])
-        answer = await pm.patch(
+        answer = await manager.patch(
             stopped["href"],
             json={"decision": "stop", "note": "Naar de generieke voorziening."},
             headers={"If-Match": f'"{stopped["version"]}"'},
         )
         assert answer.status_code == 200, answer.text
-        second = await created(pm, "POST", f"{second['href']}/open", {})
+        second = await created(manager, "POST", f"{second['href']}/open", {})
     return PortfolioWorld(first, second)
-
-
-def initiative_body(chain: dict[str, str], name: str, kind: str, classification: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "description": f"{name}, voor het portaal.",
-        "value_chain": chain,
-        "kind": kind,
-        "funding": "structural",
-        "budget_eur": 1_000_000,
-        "start": "2026-01-01",
-        "end": "2026-12-31",
-        "hosting": "own_platform",
-        "data_classification": classification,
-    }

@@ -161,6 +161,22 @@ async def test_need_to_know_holds_for_included_items(rig: Rig, world: World, tok
     assessed = {a["subject"]["href"] for a in included["assessments"]["items"]}
     assert world.initiatives["Secret renewal"]["href"] not in assessed
     assert world.initiatives["Open renewal"]["href"] in assessed
+    assert not any("not_shown" in c for c in included.values())
+
+
+async def test_included_lists_count_what_they_leave_out_when_asked(rig: Rig, world: World, tokens: Tokens) -> None:
+    asked = {"include": "teams,applications,initiatives", "count_not_shown": "true"}
+    async with rig.client(tokens("reader")) as reader, rig.client(tokens("reader", clearance="secret")) as cleared:
+        answer = await reader.get(world.chain["href"], params=asked)
+        seen = await cleared.get(world.chain["href"], params=asked)
+        bad = await reader.get(world.chain["href"], params={**asked, "count_not_shown": "perhaps"})
+        without_include = await reader.get(world.chain["href"], params={"count_not_shown": "true"})
+    assert answer.status_code == 200, answer.text
+    counts = {name: c["not_shown"] for name, c in answer.json()["included"].items()}
+    assert counts == {"teams": 0, "applications": 1, "initiatives": 1}
+    assert {name: c["not_shown"] for name, c in seen.json()["included"].items()} == dict.fromkeys(counts, 0)
+    assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
+    assert without_include.status_code == 400  # a resource's GET takes no count: the service says so
 
 
 async def test_a_resource_one_may_not_see_includes_nothing(

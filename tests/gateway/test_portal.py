@@ -3,6 +3,7 @@ CSRF, sign-in's refusals, the page policy, and Mijn keten's figures being the AP
 
 from __future__ import annotations
 
+import re
 import time
 from http.cookies import SimpleCookie
 
@@ -126,14 +127,23 @@ async def test_my_chain_shows_the_apis_figures_and_what_it_does_not_show(rig: Ri
     assert 'data-figure="fte_total">' + f"{row['fte_total']:.1f}".replace(".", ",") in page.text
     assert f'data-figure="active_applications">{chain["active_applications"]}<' in page.text
     assert chain["applications_not_visible"] == 1
-    assert 'data-not-shown="1"' in page.text
+    # Each list's count is the API's own not_shown for it (count_not_shown through include).
+    assert not_shown(page.text) == {"teams": 0, "applicaties": 1, "initiatieven": 1}
     assert "Open register" in page.text and "Geheim register" not in page.text
+    assert "Open aangifte" in page.text and "Geheim onderzoek" not in page.text
     assert "Eerst de basis op orde." in page.text and "<svg" in page.text and "<desc" in page.text
     assert bad.status_code == 400 and "geen keten" in bad.text
     assert absent.status_code == 404
     async with portal_client(rig, owner_headers(tokens, clearance="confidential")) as cleared:
         seen = await cleared.get(f"/portal/keten?keten={chain_id}")
-    assert 'data-not-shown="0"' in seen.text and "Geheim register" in seen.text
+    assert not_shown(seen.text) == {"teams": 0, "applicaties": 0, "initiatieven": 0}
+    assert "Geheim register" in seen.text and "Geheim onderzoek" in seen.text
+
+
+def not_shown(html: str) -> dict[str, int]:
+    """Each *Niet getoond* on a page: what it is about and its number."""
+    found = re.findall(r'data-not-shown="(\d+)" data-not-shown-of="([^"]+)"', html)
+    return {what: int(count) for count, what in found}
 
 
 def figure(html: str, name: str) -> str:

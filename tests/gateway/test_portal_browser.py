@@ -96,7 +96,7 @@ async def test_a_chain_owner_signs_in_and_sees_the_apis_figures(
             cookie = next(c for c in await context.cookies() if c["name"] == "iv_portal_session")
             assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
             assert (await page.locator("[data-figure=external_share]").inner_text()).startswith(share)
-            assert await page.locator("[data-not-shown]").get_attribute("data-not-shown") == "1"
+            assert await page.locator("[data-not-shown-of=applicaties]").get_attribute("data-not-shown") == "1"
             uncleared_rows = await page.locator("tr[data-application]").count()
             await page.screenshot(path=str(ARTEFACTS / "mijn-keten-internal.png"), full_page=True)
 
@@ -108,7 +108,7 @@ async def test_a_chain_owner_signs_in_and_sees_the_apis_figures(
             page = await context.new_page()
             page.set_default_timeout(BROWSER_GUARD_MS)
             await sign_in(page, gateway_url, "confidential")
-            assert await page.locator("[data-not-shown]").get_attribute("data-not-shown") == "0"
+            assert await page.locator("[data-not-shown-of=applicaties]").get_attribute("data-not-shown") == "0"
             assert await page.locator("tr[data-application]").count() == uncleared_rows + 1
             await page.screenshot(path=str(ARTEFACTS / "mijn-keten-confidential.png"), full_page=True)
             await context.close()

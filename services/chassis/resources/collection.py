@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, literal, select
+from sqlalchemy import ColumnElement, Select, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -172,6 +172,13 @@ class Collection(Generic[M]):
             return None
         return self.need_to_know.where(self.model, principal)
 
+    def hidden(self, principal: Principal) -> ColumnElement[bool] | None:
+        """The rows ``visibility`` leaves out for this caller (None: none), which a list's
+        ``not_shown`` counts. A collection that overrides ``visibility`` overrides this with it."""
+        if self.need_to_know is None:
+            return None
+        return self.need_to_know.hidden(self.model, principal)
+
     def event_visibility(self, obj: M) -> tuple[str | None, str | None]:
         """(classification, unit) recorded with each event so the feed honours need to know."""
         return self.need_to_know.of(obj) if self.need_to_know is not None else (None, None)
@@ -289,16 +296,30 @@ class Collection(Generic[M]):
         stmt = self.base_select(ctx.principal).where(*where)
         if query.id:
             rows = (await ctx.session.scalars(stmt.where(self.model.id.in_(query.id)).order_by(self.model.id))).all()
-            return Page(items=await self.render_many(ctx, rows), next=None)
-        stmt = stmt.where(*self.filter_clauses(query))
+            # A batch get names its records: counting the hidden ones among them would tell which
+            # ids exist. It counts what it does not show, hidden or unknown alike, as its items do.
+            not_shown = len(set(query.id)) - len(rows) if query.count_not_shown else None
+            return Page(items=await self.render_many(ctx, rows), next=None, not_shown=not_shown)
+        conditions = [*where, *self.filter_clauses(query)]
         if not query.include_archived:
-            stmt = stmt.where(self.model.status != ARCHIVED)
+            conditions.append(self.model.status != ARCHIVED)
+        stmt = stmt.where(*conditions)
         rows = list((await ctx.session.scalars(apply_keyset(stmt, self.order(), query))).all())
         next_href = None
         if len(rows) > query.limit:
             rows = rows[: query.limit]
             next_href = next_link(ctx.require_request(), ctx.public_prefix, self.cursor_values(rows[-1]))
-        return Page(items=await self.render_many(ctx, rows), next=next_href)
+        not_shown = await self.count_hidden(ctx, conditions) if query.count_not_shown else None
+        return Page(items=await self.render_many(ctx, rows), next=next_href, not_shown=not_shown)
+
+    async def count_hidden(self, ctx: RequestContext, conditions: Sequence[ColumnElement[bool]]) -> int:
+        """How many rows meet ``conditions`` (a list's filters) that the caller may not see: one
+        ``count(*)`` of the rows the need-to-know condition removes (none asked for an admin)."""
+        hidden = self.hidden(ctx.principal)
+        if hidden is None:
+            return 0
+        count = select(func.count()).select_from(self.model).where(*conditions, hidden)
+        return int(await ctx.session.scalar(count) or 0)
 
     def in_use_where(self) -> ColumnElement[bool]:
         """The rows that still hold what they point at in use (``RefField.holds``): by default every

@@ -29,6 +29,14 @@ class ListQuery(PageQuery):
         description="Batch get: up to 100 ids (`?id=a&id=b`); archived resources included, filters ignored.",
     )
     include_archived: bool = Field(default=False, description="Also list archived resources.")
+    count_not_shown: bool = Field(
+        default=False,
+        description=(
+            "Also answer `not_shown`: how many records match these filters (and `include_archived`) "
+            "that you may not see under need to know, over the whole list. Asked once: the `next` link "
+            "leaves it out. Not open to chain partners (403)."
+        ),
+    )
 
 
 class ReferencesQuery(PageQuery):

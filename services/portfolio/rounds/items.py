@@ -59,6 +59,12 @@ class RoundItems(PortfolioCollection[RoundItem]):
             return None
         return RoundItem.initiative_id.in_(select(Initiative.id).where(cleared))
 
+    def hidden(self, principal: Principal) -> ColumnElement[bool] | None:
+        hidden = initiatives.hidden(principal)
+        if hidden is None:
+            return None
+        return RoundItem.initiative_id.in_(select(Initiative.id).where(hidden))
+
     def belongs_to(self, obj: RoundItem, parent: Any) -> bool:
         return obj.round_id == parent.id
 
