@@ -229,3 +229,43 @@ async def test_report_rejects_unknown_grouping(suite: Suite, tokens: Tokens) -> 
 def test_six_months_back_keeps_to_real_dates() -> None:
     assert add_months(dt.date(2026, 8, 31), -6) == dt.date(2026, 2, 28)
     assert add_months(dt.date(2026, 3, 15), -6) == dt.date(2025, 9, 15)
+
+
+async def test_compliance_by_chain_places_each_assessment_in_its_subjects_chain_and_counts_every_one(
+    suite: Suite, tokens: Tokens
+) -> None:
+    north, south = await make_chain(suite, tokens), await make_chain(suite, tokens)
+    n1 = await make_initiative(suite, tokens, north, budget_eur=2_000_000)
+    n2 = await make_initiative(suite, tokens, north, budget_eur=1_000_000)
+    hidden = await make_initiative(suite, tokens, south, budget_eur=2_000_000, data_classification="secret")
+    async with suite.client("principles", architect(tokens, sub="arch-heat")) as cleared:
+        principle = await make_principle(cleared, rule="subject.budget_eur <= 1500000")
+        for subject in (n1, n2, hidden):
+            await evaluate(cleared, subject["href"])
+        seen = (await cleared.get("/v1/reports/compliance/chains")).json()
+    async with suite.client("principles", tokens("reader")) as reader:
+        answer = await reader.get("/v1/reports/compliance/chains")
+        unseen = answer.json()
+        csv = await reader.get("/v1/reports/compliance/chains", headers={"Accept": "text/csv"})
+    assert answer.status_code == 200, answer.text
+    assert csv.status_code == 200 and north["href"] in csv.text
+
+    def row(report: dict[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = next(r for r in report["principles"] if r["principle"]["href"] == principle["href"])
+        return found
+
+    cells = {c["chain"]["href"]: counts(c) for c in row(seen)["chains"]}
+    assert cells == {
+        north["href"]: counts({"complies": 1, "deviates": 1, "total": 2}),
+        south["href"]: counts({"deviates": 1, "total": 1}),
+    }
+    assert counts(row(seen)["not_placed"]) == counts({})
+    # Without clearance the secret initiative's assessment still counts, but in no chain.
+    assert {c["chain"]["href"] for c in row(unseen)["chains"]} == {north["href"]}
+    assert counts(row(unseen)["not_placed"]) == counts({"deviates": 1, "total": 1})
+    assert (
+        counts(row(unseen)["totals"])
+        == counts(row(seen)["totals"])
+        == counts({"complies": 1, "deviates": 2, "total": 3})
+    )
+    assert unseen["coverage"]["basis"] == "all" and unseen["coverage"]["not_visible"] >= 1

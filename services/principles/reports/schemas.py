@@ -190,3 +190,37 @@ class ComplianceReport(BaseModel):
             "`explanations`), each saying how many were left out."
         )
     )
+
+
+class ChainCell(OutcomeCounts):
+    chain: Ref = Field(description="The value chain the counted subjects belong to (the chain itself included).")
+
+
+class PrincipleByChain(BaseModel):
+    principle: PrincipleRef
+    code: str
+    title: str
+    category: str
+    chains: list[ChainCell] = Field(description="Counts per outcome per chain, only the chains with assessments.")
+    not_placed: OutcomeCounts = Field(
+        description=(
+            "Assessments of this principle whose subject no owner placed in a chain for you: subjects you may not "
+            "see, subjects of no chain (programmes), subjects gone. Counted here so each row adds up to `totals`."
+        )
+    )
+    totals: OutcomeCounts = Field(description="Every latest assessment of this principle (basis `all`).")
+
+
+class ComplianceByChain(BaseModel):
+    generated_at: dt.datetime
+    as_of: dt.date = Field(description="The day (UTC) against which explanations are judged.")
+    principles: list[PrincipleByChain] = Field(description="Active principles with assessments, by code.")
+    incomplete: list[str] = Field(
+        description="Why subjects could not be placed in chains (an owner did not answer); empty when complete."
+    )
+    coverage: Coverage = Field(
+        description=(
+            "Over every latest assessment of an active principle (basis `all`): `not_visible` says how many of "
+            "them are about subjects you may not see; those are in `not_placed`, never in a chain's cell."
+        )
+    )
