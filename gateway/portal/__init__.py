@@ -35,7 +35,7 @@ from gateway.portal.session import CALLBACK_PATH, PORTAL_PATH, Sealer
 from gateway.portal.signin import SIGN_IN_PATH, SignInFlow
 from gateway.settings import GatewaySettings
 
-PAGE_MODULES = ("gateway.portal.chain",)
+PAGE_MODULES = ("gateway.portal.chain", "gateway.portal.principles", "gateway.portal.foundation")
 """The modules whose ``@page``s make up the portal, in the navigation's order."""
 
 

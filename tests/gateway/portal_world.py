@@ -3,12 +3,14 @@ allocation and applications, one of them confidential (invisible to an owner wit
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 
 from tests.gateway.conftest import Rig
+from tests.principles.helpers import initiative_body, principle_body
 from tests.support import Tokens
 from tests.valuechains.helpers import application_body, chain_body, owner_of, split, team_body, unique
 
@@ -56,3 +58,47 @@ async def make_portal_world(rig: Rig, tokens: Tokens) -> PortalWorld:
 
 def owner_headers(tokens: Tokens, clearance: str | None = None) -> dict[str, str]:
     return tokens("chain_owner", sub=OWNER, clearance=clearance)
+
+
+REQUESTER = "u-portal-arch-asks"
+DECIDER = "u-portal-arch-decides"
+
+
+@dataclass
+class ExplainWorld:
+    chain: dict[str, Any]
+    principle: dict[str, Any]
+    initiatives: list[dict[str, Any]]
+    explanation: dict[str, Any]
+
+
+async def make_explain_world(rig: Rig, tokens: Tokens, chain: dict[str, Any]) -> ExplainWorld:
+    """An active principle (budget at most 1.5 M), two initiatives of ``chain`` that deviate from it
+    (one confidential), evaluated, and an explanation for the open one requested by ``REQUESTER``."""
+    async with rig.client(tokens("admin", clearance="secret")) as admin:
+        initiatives = [
+            await created(admin, "POST", "/portfolio/v1/initiatives", initiative_body(chain, budget_eur=2_000_000)),
+            await created(
+                admin,
+                "POST",
+                "/portfolio/v1/initiatives",
+                initiative_body(chain, budget_eur=3_000_000, data_classification="confidential"),
+            ),
+        ]
+    async with rig.client(architect_headers(tokens, REQUESTER, clearance="secret")) as requester:
+        body = principle_body(rule="subject.budget_eur <= 1500000", category="finance_control")
+        principle = await created(requester, "POST", "/principles/v1/principles", body)
+        for initiative in initiatives:
+            await created(requester, "POST", "/principles/v1/evaluations", {"subject": {"href": initiative["href"]}})
+        asked = {
+            "principle": {"href": principle["href"]},
+            "subject": {"href": initiatives[0]["href"]},
+            "reason": "De pilot heeft dit budget nodig (test).",
+            "review_by": (dt.date.today() + dt.timedelta(days=200)).isoformat(),
+        }
+        explanation = await created(requester, "POST", "/principles/v1/explanations", asked)
+    return ExplainWorld(chain, principle, initiatives, explanation)
+
+
+def architect_headers(tokens: Tokens, sub: str, clearance: str | None = None) -> dict[str, str]:
+    return tokens("architect", sub=sub, clearance=clearance)
