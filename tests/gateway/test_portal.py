@@ -186,8 +186,8 @@ async def test_comply_or_explain_shows_the_apis_figures_and_decides_with_four_ey
     shown = page.text.split(f'data-principle="{explain.principle["href"]}"', 1)[1].split("</tr>", 1)[0]
     assert f'data-chain="{world.chain["href"]}"' in shown
     assert f'<span data-figure="deviates">{cell["deviates"]}</span>' in shown.split(world.chain["href"], 1)[1]
-    # Without clearance the confidential initiative's deviation counts, but in no chain.
-    assert (cell["deviates"], cell["total"], row["not_placed"]["deviates"]) == (1, 1, 1)
+    # Without clearance too the confidential initiative's deviation counts in its chain.
+    assert (cell["deviates"], cell["total"], row["not_placed"]["total"]) == (2, 2, 0)
     for refused in (own, own_reject):
         assert refused.status_code == 303 and refused.headers["location"].startswith(
             "/portal/principes?melding=vier-ogen"

@@ -79,15 +79,15 @@ BY_CHAIN = Export(filename="compliance-by-chain", sections=("", "principles.chai
         "For each active principle, the latest assessments per outcome (as they stand today, as in "
         "`/v1/reports/compliance`) in each value chain: an assessment counts in the chain its subject belongs "
         "to now (the chain itself, its teams and allocations, the initiatives and EBOs of that chain), as the "
-        "owners show the subject to you (read by reference with your token when you ask, one batch per "
-        "collection; this service keeps no copy of which chain a subject belongs to).\n\n"
-        "**Need to know**: these are counts, so every latest assessment counts (basis `all`), also those about "
-        "subjects you may not see; such a subject cannot be placed in a chain for you, so it counts in the "
-        "principle's `not_placed` (with subjects of no chain), and each row adds up to its `totals`. "
+        "owners say when you ask (read by reference as this service, one batch per collection; this service keeps "
+        "no copy of which chain a subject belongs to). One whose subject belongs to no chain counts in the "
+        "principle's `not_placed`, so each row adds up to its `totals`.\n\n"
+        "**Need to know**: these are counts, naming no subject, so every latest assessment counts (basis `all`), "
+        "also those about subjects you may not see, in their chain: the figures are the same whoever asks, and "
         "`coverage.not_visible` says how many assessments are about subjects you may not see. When an owner does "
         "not answer, its subjects are `not_placed` and `incomplete` says so." + BY_CHAIN.note
     ),
-    responses=BY_CHAIN.responses(ComplianceByChain, 401, 403),
+    responses=BY_CHAIN.responses(ComplianceByChain, 401, 403, 422),
 )
 async def compliance_by_chain_report(ctx: Ctx, media: Accepted) -> Response:
     report = await compliance_by_chain(ctx)

@@ -16,6 +16,7 @@ from services.chassis.db import utcnow
 from services.chassis.errors import Problem
 from services.chassis.figures import Tally, read_tally, tally
 from services.chassis.resources import ARCHIVED
+from services.chassis.resources.referrers import service_principal
 from services.chassis.uow import RequestContext
 from services.principles.assessments.models import Assessment
 from services.principles.assessments.service import assessments, latest_ids
@@ -280,12 +281,15 @@ async def compliance(ctx: RequestContext, group_by: GroupBy) -> ComplianceReport
 
 
 async def _placed(ctx: RequestContext, subjects: Sequence[str]) -> dict[str, str]:
-    """Subject href -> the href of the chain it belongs to now, as its owner shows it to the caller
-    (read by reference, one batch per collection, never stored); a chain belongs to itself."""
-    fields = {p: n for p, n in (await chain_filters(ctx.upstreams, ctx.principal)).items() if p != CHAINS_PATH}
+    """Subject href -> the href of the chain it belongs to now, as its owner says (read by reference,
+    one batch per collection, never stored); a chain belongs to itself. Read as this service, which
+    is cleared for everything: the placing feeds counts only (basis `all`), which name no subject,
+    so a count is the same whoever asks."""
+    principal = await service_principal(ctx)
+    fields = {p: n for p, n in (await chain_filters(ctx.upstreams, principal)).items() if p != CHAINS_PATH}
     wanted = [s for s in subjects if s.rsplit("/", 1)[0] in fields]
     placed = {s: s for s in subjects if s.rsplit("/", 1)[0] == CHAINS_PATH}
-    for href, found in (await fetch(ctx.upstreams, wanted, ctx.principal)).items():
+    for href, found in (await fetch(ctx.upstreams, wanted, principal)).items():
         ref = (found or {}).get(fields[href.rsplit("/", 1)[0]])
         chain = ref.get("href") if isinstance(ref, dict) else None
         if isinstance(chain, str):
@@ -295,8 +299,8 @@ async def _placed(ctx: RequestContext, subjects: Sequence[str]) -> dict[str, str
 
 async def compliance_by_chain(ctx: RequestContext) -> ComplianceByChain:
     """Counts per outcome for each active principle and chain: every latest assessment counts (basis
-    `all`); each is placed in the chain its subject belongs to as the owners show it to the caller,
-    and one that cannot be placed counts in the principle's `not_placed`."""
+    `all`), each in the chain its subject belongs to now; one whose subject belongs to no chain (or
+    is gone) counts in the principle's `not_placed`."""
     on = today()
     inner = (
         select(
