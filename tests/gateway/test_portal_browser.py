@@ -27,11 +27,13 @@ from tests.gateway.portal_world import (
     OWNER,
     REQUESTER,
     architect_headers,
+    created,
     make_explain_world,
     make_portal_world,
     owner_headers,
 )
 from tests.support import Tokens, served
+from tests.valuechains.helpers import chain_body, unique
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium (/usr/bin/chromium) is not installed: `apt-get install chromium`"
@@ -152,8 +154,9 @@ async def test_architects_decide_an_explanation_in_the_browser_with_four_eyes(
     make_rig: MakeRig, app_cache: AppCache, tokens: Tokens, browser: Browser, tmp_path: Path
 ) -> None:
     async with portal_served(make_rig, app_cache, tmp_path) as (rig, gateway_url):
-        world = await make_portal_world(rig, tokens)
-        explain = await make_explain_world(rig, tokens, world.chain)
+        async with rig.client(tokens("admin")) as admin:
+            chain = await created(admin, "POST", "/valuechains/v1/chains", chain_body(unique("PRB")))
+        explain = await make_explain_world(rig, tokens, chain)
         explanation = f"/principles/v1/explanations/{explain.explanation['id']}"
         queued = f"article[data-explanation='{explain.explanation['id']}']"
         async with rig.client(architect_headers(tokens, DECIDER)) as api:
@@ -167,7 +170,7 @@ async def test_architects_decide_an_explanation_in_the_browser_with_four_eyes(
         await page.locator(queued).get_by_role("button", name="Goedkeuren").click()
         await page.wait_for_url("**/portal/principes?melding=vier-ogen*")
         assert "vier ogen" in await page.locator("[data-message=refused]").inner_text()
-        await page.screenshot(path=str(ARTEFACTS / "pas-toe-of-leg-uit-geweigerd.png"), full_page=True)
+        await page.screenshot(path=str(ARTEFACTS / "pas-toe-of-leg-uit-geweigerd.png"))  # the message, at the top
         await tab_reaches_every_action(page)  # the approve and reject buttons among them
         async with rig.client(architect_headers(tokens, REQUESTER)) as api:
             assert (await api.get(explanation)).json()["status"] == "requested"
