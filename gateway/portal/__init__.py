@@ -35,7 +35,13 @@ from gateway.portal.session import CALLBACK_PATH, PORTAL_PATH, Sealer
 from gateway.portal.signin import SIGN_IN_PATH, SignInFlow
 from gateway.settings import GatewaySettings
 
-PAGE_MODULES = ("gateway.portal.chain", "gateway.portal.portfolio", "gateway.portal.audit")
+PAGE_MODULES = (
+    "gateway.portal.chain",
+    "gateway.portal.portfolio",
+    "gateway.portal.principles",
+    "gateway.portal.foundation",
+    "gateway.portal.audit",
+)
 """The modules whose ``@page``s make up the portal, in the navigation's order."""
 
 

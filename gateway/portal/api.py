@@ -21,6 +21,7 @@ INTERNAL_BASE = "http://gateway.portal"
 """The base URL of the in-process calls (never resolved: the transport is the app itself)."""
 
 Query = Sequence[tuple[str, str]]
+COUNT_NOT_SHOWN = "count_not_shown"
 
 
 class ApiRefused(Exception):
@@ -82,9 +83,26 @@ class PersonApi:
                 raise
             return refused
 
+    async def get_list(self, path: str, query: Query = ()) -> Any:
+        """A list's page with ``not_shown``: how many records matching the filters the person may not
+        see (``count_not_shown=true``, which every list takes)."""
+        return await self.get(path, [*query, (COUNT_NOT_SHOWN, "true")])
+
+    async def post(self, path: str, body: dict[str, Any]) -> Any:
+        """The JSON answer of ``POST path`` with ``body``, as the person (a write goes through the
+        API's own checks: four eyes, states, If-Match); an error answer raises ``ApiRefused``."""
+        response = await self._client.post(path, json=body, headers=self._headers)
+        if response.status_code not in (200, 201):
+            raise ApiRefused(response.status_code, _detail(response))
+        return response.json()
+
     async def get_all(self, *requests: tuple[str, Query]) -> list[Any]:
         """Several answers at once (each raises as ``get`` does)."""
         return list(await asyncio.gather(*(self.get(path, query) for path, query in requests)))
+
+    async def get_lists(self, *requests: tuple[str, Query]) -> list[Any]:
+        """Several lists at once, each as ``get_list`` asks it."""
+        return list(await asyncio.gather(*(self.get_list(path, query) for path, query in requests)))
 
 
 def _detail(response: httpx2.Response) -> str:

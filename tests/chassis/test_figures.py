@@ -320,6 +320,7 @@ REPORTS: dict[tuple[str, str], Report] = {
     ("principles", "/v1/reports/compliance"): Report(
         compliance, calls=lambda world: [query(group_by=g) for g in ("category", "principle", "subject")]
     ),
+    ("principles", "/v1/reports/compliance/chains"): Report(whole("all", "generated_at")),
     ("principles", "/v1/explanations/register"): Report(
         whole("visible", "generated_at"), calls=lambda world: [Call(), Call(accept="text/csv")]
     ),

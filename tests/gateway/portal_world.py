@@ -4,6 +4,7 @@ clearance)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,8 @@ import httpx2
 
 from tests.gateway.conftest import Rig
 from tests.portfolio.helpers import initiative_body, pm
+from tests.principles.helpers import initiative_body as subject_initiative
+from tests.principles.helpers import principle_body
 from tests.support import Tokens
 from tests.valuechains.helpers import application_body, chain_body, owner_of, split, team_body, unique
 
@@ -122,3 +125,47 @@ async def make_portfolio_world(rig: Rig, tokens: Tokens) -> PortfolioWorld:
         assert answer.status_code == 200, answer.text
         second = await created(manager, "POST", f"{second['href']}/open", {})
     return PortfolioWorld(first, second)
+
+
+REQUESTER = "u-portal-arch-asks"
+DECIDER = "u-portal-arch-decides"
+
+
+@dataclass
+class ExplainWorld:
+    chain: dict[str, Any]
+    principle: dict[str, Any]
+    initiatives: list[dict[str, Any]]
+    explanation: dict[str, Any]
+
+
+async def make_explain_world(rig: Rig, tokens: Tokens, chain: dict[str, Any]) -> ExplainWorld:
+    """An active principle (budget at most 1.5 M), two initiatives of ``chain`` that deviate from it
+    (one confidential), evaluated, and an explanation for the open one requested by ``REQUESTER``."""
+    async with rig.client(tokens("admin", clearance="secret")) as admin:
+        initiatives = [
+            await created(admin, "POST", "/portfolio/v1/initiatives", subject_initiative(chain, budget_eur=2_000_000)),
+            await created(
+                admin,
+                "POST",
+                "/portfolio/v1/initiatives",
+                subject_initiative(chain, budget_eur=3_000_000, data_classification="confidential"),
+            ),
+        ]
+    async with rig.client(architect_headers(tokens, REQUESTER, clearance="secret")) as requester:
+        body = principle_body(rule="subject.budget_eur <= 1500000", category="finance_control")
+        principle = await created(requester, "POST", "/principles/v1/principles", body)
+        for initiative in initiatives:
+            await created(requester, "POST", "/principles/v1/evaluations", {"subject": {"href": initiative["href"]}})
+        asked = {
+            "principle": {"href": principle["href"]},
+            "subject": {"href": initiatives[0]["href"]},
+            "reason": "De pilot heeft dit budget nodig (test).",
+            "review_by": (dt.date.today() + dt.timedelta(days=200)).isoformat(),
+        }
+        explanation = await created(requester, "POST", "/principles/v1/explanations", asked)
+    return ExplainWorld(chain, principle, initiatives, explanation)
+
+
+def architect_headers(tokens: Tokens, sub: str, clearance: str | None = None) -> dict[str, str]:
+    return tokens("architect", sub=sub, clearance=clearance)

@@ -14,7 +14,15 @@ from starlette.responses import Response
 from gateway.portal.session import SESSION_COOKIE, Sealer, Session
 from gateway.portal.signin import safe_next
 from tests.gateway.conftest import Rig
-from tests.gateway.portal_world import make_portal_world, make_portfolio_world, owner_headers
+from tests.gateway.portal_world import (
+    DECIDER,
+    REQUESTER,
+    architect_headers,
+    make_explain_world,
+    make_portal_world,
+    make_portfolio_world,
+    owner_headers,
+)
 from tests.support import Tokens
 
 
@@ -234,3 +242,105 @@ async def test_audit_shows_each_feeds_verification_checkpoints_and_changes_and_a
     assert bad.status_code == 400
     assert partly.status_code == 200 and 'data-down="principles"' in partly.text
     assert 'data-down="valuechains"' not in partly.text and 'data-service="portfolio"' in partly.text
+
+
+DEVIATIONS = {"outcome": "deviates", "latest": "true", "limit": "50"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def csrf_of(html: str) -> str:
+    return html.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+async def test_comply_or_explain_shows_the_apis_figures_and_decides_with_four_eyes(rig: Rig, tokens: Tokens) -> None:
+    world = await make_portal_world(rig, tokens)
+    explain = await make_explain_world(rig, tokens, world.chain)
+    explanation = f"/principles/v1/explanations/{explain.explanation['id']}"
+    requester, decider = (architect_headers(tokens, sub) for sub in (REQUESTER, DECIDER))
+    async with rig.client(decider) as api:
+        heatmap = (await api.get("/principles/v1/reports/compliance/chains")).json()
+    row = next(r for r in heatmap["principles"] if r["principle"]["href"] == explain.principle["href"])
+    cell = next(c for c in row["chains"] if c["chain"]["href"] == world.chain["href"])
+
+    async with portal_client(rig, requester) as client:
+        page = await client.get("/portal/principes")
+        assert page.status_code == 200, page.text
+        csrf = csrf_of(page.text)
+        form = f"csrf={csrf}&uitleg={explain.explanation['id']}"
+        own = await client.post("/portal/principes/uitleg/goedkeuren", content=form.encode(), headers=FORM)
+        own_reject = await client.post(
+            "/portal/principes/uitleg/afwijzen", content=f"{form}&toelichting=Nee".encode(), headers=FORM
+        )
+        refused_page = await client.get(own.headers["location"])
+        no_csrf = await client.post(
+            "/portal/principes/uitleg/goedkeuren", content=f"uitleg={explain.explanation['id']}".encode(), headers=FORM
+        )
+        bad_id = await client.post(
+            "/portal/principes/uitleg/goedkeuren", content=f"csrf={csrf}&uitleg=..%2F".encode(), headers=FORM
+        )
+        no_note = await client.post("/portal/principes/uitleg/afwijzen", content=form.encode(), headers=FORM)
+        bad_page = await client.get("/portal/principes?na=not-an-id")
+    async with rig.client(requester) as api:
+        assert (await api.get(explanation)).json()["status"] == "requested"  # nothing changed
+    assert f'data-explanation="{explain.explanation["id"]}"' in page.text
+    assert f'data-principle="{explain.principle["href"]}"' in page.text
+    shown = page.text.split(f'data-principle="{explain.principle["href"]}"', 1)[1].split("</tr>", 1)[0]
+    assert f'data-chain="{world.chain["href"]}"' in shown
+    assert f'<span data-figure="deviates">{cell["deviates"]}</span>' in shown.split(world.chain["href"], 1)[1]
+    # Without clearance too the confidential initiative's deviation counts in its chain.
+    assert (cell["deviates"], cell["total"], row["not_placed"]["total"]) == (2, 2, 0)
+    for refused in (own, own_reject):
+        assert refused.status_code == 303 and refused.headers["location"].startswith(
+            "/portal/principes?melding=vier-ogen"
+        )
+    assert "vier ogen" in refused_page.text and "Er is niets veranderd" in refused_page.text
+    assert no_csrf.status_code == 403 and bad_id.status_code == 400 and no_note.status_code == 400
+    assert bad_page.status_code == 400
+
+    async with portal_client(rig, decider) as client:
+        page = await client.get("/portal/principes")
+        done = await client.post(
+            "/portal/principes/uitleg/goedkeuren",
+            content=f"csrf={csrf_of(page.text)}&uitleg={explain.explanation['id']}&toelichting=Akkoord".encode(),
+            headers=FORM,
+        )
+        after = await client.get(done.headers["location"])
+    assert done.status_code == 303 and "De uitleg is goedgekeurd." in after.text
+    async with rig.client(decider) as api:
+        decided = (await api.get(explanation)).json()
+    assert decided["status"] == "approved" and decided["approved_by"] == DECIDER
+
+
+async def test_foundation_and_the_heatmap_show_fewer_records_and_the_not_shown_count_without_clearance(
+    rig: Rig, tokens: Tokens
+) -> None:
+    world = await make_portal_world(rig, tokens)
+    explain = await make_explain_world(rig, tokens, world.chain)
+    answers = {}
+    for clearance in ("internal", "confidential"):
+        headers = architect_headers(tokens, DECIDER, clearance=clearance)
+        async with rig.client(headers) as api:
+            foundation = (await api.get("/valuechains/v1/reports/foundation")).json()
+            heatmap = (await api.get("/principles/v1/reports/compliance/chains")).json()
+            deviations = (await api.get("/principles/v1/assessments", params=DEVIATIONS)).json()
+        async with portal_client(rig, headers) as client:
+            pages = await client.get("/portal/fundament"), await client.get("/portal/principes")
+        answers[clearance] = foundation, heatmap, *pages
+        assert pages[1].text.count("data-deviation=") == len(deviations["items"])
+    async with portal_client(rig, architect_headers(tokens, DECIDER)) as client:
+        bad = await client.get("/portal/fundament?peildatum=gisteren")
+    assert bad.status_code == 400
+    for foundation, heatmap, fundament, principles in answers.values():
+        assert fundament.status_code == principles.status_code == 200
+        left_out = foundation["coverage"]["details"]["left_out"]
+        assert f'data-not-shown="{left_out}"' in fundament.text
+        chain = next(c for c in foundation["chains"] if c["chain"]["href"] == world.chain["href"])
+        shown = fundament.text.split(f'data-chain="{world.chain["href"]}"', 1)[1].split("</tr>", 1)[0]
+        assert f'data-figure="applications">{chain["applications"]}<' in shown
+        assert f'data-not-shown="{heatmap["coverage"]["not_visible"]}"' in principles.text
+        row = next(r for r in heatmap["principles"] if r["principle"]["href"] == explain.principle["href"])
+        placed = principles.text.split(f'data-principle="{explain.principle["href"]}"', 1)[1].split("</tr>", 1)[0]
+        assert f'data-figure="not_placed">{row["not_placed"]["deviates"]} /' in placed
+    uncleared, cleared = answers["internal"], answers["confidential"]
+    assert uncleared[0]["coverage"]["details"]["left_out"] > cleared[0]["coverage"]["details"]["left_out"]
+    assert uncleared[1]["coverage"]["not_visible"] > cleared[1]["coverage"]["not_visible"]

@@ -233,6 +233,15 @@ async def test_a_new_revision_asks_for_confirmation_and_counts_until_the_deadlin
         deadline = (TODAY + dt.timedelta(days=90)).isoformat()
         assert now["needs_review"] is True and now["review_deadline"] == deadline
         assert now["valid"] is True and now["counts_until"] == deadline
+        about = {"subject": initiative["href"]}
+        listed = {
+            flag: [
+                e["href"]
+                for e in (await client.get("/v1/explanations", params={**about, "needs_review": flag})).json()["items"]
+            ]
+            for flag in ("true", "false")
+        }
+        assert listed == {"true": [explanation["href"]], "false": []}
         events = (await client.get("/v1/changes", params={"subject": explanation["href"]})).json()["items"]
         assert events[-1]["changes"]["review_deadline"] == [None, deadline]
         # A wording change that is not normative asks nothing.

@@ -69,6 +69,7 @@ async def test_every_endpoint_is_documented(suite: Suite) -> None:
         ("PATCH", "/v1/simplicity-reviews/{id}"),
         ("DELETE", "/v1/simplicity-reviews/{id}"),
         ("GET", "/v1/reports/compliance"),
+        ("GET", "/v1/reports/compliance/chains"),
     }
     for method, path, op in ops:
         where = (method, path)
@@ -97,6 +98,7 @@ async def test_every_endpoint_is_documented(suite: Suite) -> None:
     for read in ("PrincipleRead", "AssessmentRead", "EvaluationRead", "ExplanationRead", "ReviewRead"):
         assert "examples" in schema["components"]["schemas"][read], read
     assert "examples" in schema["components"]["schemas"]["ComplianceReport"]
+    assert "examples" in schema["components"]["schemas"]["ComplianceByChain"]
 
 
 async def test_the_documentation_speaks_the_strategys_language(suite: Suite) -> None:

@@ -229,3 +229,39 @@ async def test_report_rejects_unknown_grouping(suite: Suite, tokens: Tokens) -> 
 def test_six_months_back_keeps_to_real_dates() -> None:
     assert add_months(dt.date(2026, 8, 31), -6) == dt.date(2026, 2, 28)
     assert add_months(dt.date(2026, 3, 15), -6) == dt.date(2025, 9, 15)
+
+
+async def test_compliance_by_chain_counts_every_assessment_in_its_subjects_chain_whoever_asks(
+    suite: Suite, tokens: Tokens
+) -> None:
+    north, south = await make_chain(suite, tokens), await make_chain(suite, tokens)
+    n1 = await make_initiative(suite, tokens, north, budget_eur=2_000_000)
+    n2 = await make_initiative(suite, tokens, north, budget_eur=1_000_000)
+    hidden = await make_initiative(suite, tokens, south, budget_eur=2_000_000, data_classification="secret")
+    async with suite.client("principles", architect(tokens, sub="arch-heat")) as cleared:
+        principle = await make_principle(cleared, rule="subject.budget_eur <= 1500000")
+        for subject in (n1, n2, hidden):
+            await evaluate(cleared, subject["href"])
+        seen = (await cleared.get("/v1/reports/compliance/chains")).json()
+    async with suite.client("principles", tokens("reader")) as reader:
+        answer = await reader.get("/v1/reports/compliance/chains")
+        unseen = answer.json()
+        csv = await reader.get("/v1/reports/compliance/chains", headers={"Accept": "text/csv"})
+    assert answer.status_code == 200, answer.text
+    assert csv.status_code == 200 and north["href"] in csv.text
+
+    def row(report: dict[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = next(r for r in report["principles"] if r["principle"]["href"] == principle["href"])
+        return found
+
+    expected = {
+        north["href"]: counts({"complies": 1, "deviates": 1, "total": 2}),
+        south["href"]: counts({"deviates": 1, "total": 1}),
+    }
+    # The same counts whoever asks: the secret initiative's assessment counts in its chain for the reader too.
+    for report in (seen, unseen):
+        assert {c["chain"]["href"]: counts(c) for c in row(report)["chains"]} == expected
+        assert counts(row(report)["not_placed"]) == counts({})
+        assert counts(row(report)["totals"]) == counts({"complies": 1, "deviates": 2, "total": 3})
+    assert unseen["coverage"]["basis"] == "all"
+    assert unseen["coverage"]["not_visible"] >= seen["coverage"]["not_visible"] + 1

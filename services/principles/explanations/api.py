@@ -195,7 +195,8 @@ router.include_router(
             "list": (
                 "Filter by `principle`, `subject`, `value_chain` (the chain and what belongs to it now), `status`, "
                 "`requested_by`; `review_by_before=<date>` lists "
-                "approved explanations that expire by then (which expire this quarter?)."
+                "approved explanations that expire by then (which expire this quarter?); `needs_review=true` those "
+                "that need review after a new revision of their principle."
             ),
             "get": "One explanation; `valid` says whether it counts today.",
             "archive": (

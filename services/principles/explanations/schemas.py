@@ -156,6 +156,11 @@ class ExplanationQuery(SubjectRecordQuery):
         description="Only approved explanations whose review_by is on or before this date "
         "(which expire this quarter?).",
     )
+    needs_review: bool | None = Field(
+        default=None,
+        description="`true`: only approved explanations that need review after a new revision of their principle "
+        "(`false`: only those that do not).",
+    )
 
 
 class RegisterQuery(BaseModel):

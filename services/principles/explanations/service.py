@@ -119,9 +119,13 @@ class Explanations(ChainFiltered[Explanation]):
 
     def filter_clauses(self, query: ListQuery) -> list[ColumnElement[bool]]:
         assert isinstance(query, ExplanationQuery)
-        clauses = super().filter_clauses(query.model_copy(update={"review_by_before": None}))
+        clauses = super().filter_clauses(query.model_copy(update={"review_by_before": None, "needs_review": None}))
         if query.review_by_before is not None:
             clauses += [Explanation.status == "approved", Explanation.review_by <= query.review_by_before]
+        if query.needs_review is True:
+            clauses += [Explanation.status == "approved", Explanation.needs_review_since.is_not(None)]
+        elif query.needs_review is False:
+            clauses += [Explanation.needs_review_since.is_(None)]
         return clauses
 
 

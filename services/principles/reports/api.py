@@ -6,8 +6,8 @@ from starlette.responses import Response
 from services.chassis.exports import Accepted, Export
 from services.chassis.queries import strict_router
 from services.chassis.uow import Ctx
-from services.principles.reports.schemas import ComplianceReport, GroupBy
-from services.principles.reports.service import compliance
+from services.principles.reports.schemas import ComplianceByChain, ComplianceReport, GroupBy
+from services.principles.reports.service import compliance, compliance_by_chain
 
 router = strict_router(tags=["reports"])
 
@@ -66,3 +66,29 @@ async def compliance_report(
 ) -> Response:
     report = await compliance(ctx, group_by)
     return await COMPLIANCE.respond(ctx, media, report, filename=f"compliance-{report.as_of.isoformat()}")
+
+
+BY_CHAIN = Export(filename="compliance-by-chain", sections=("", "principles.chains"))
+
+
+@router.get(
+    "/v1/reports/compliance/chains",
+    response_model=ComplianceByChain,
+    summary="Compliance by principle and chain: counts per outcome (the heatmap)",
+    description=(
+        "For each active principle, the latest assessments per outcome (as they stand today, as in "
+        "`/v1/reports/compliance`) in each value chain: an assessment counts in the chain its subject belongs "
+        "to now (the chain itself, its teams and allocations, the initiatives and EBOs of that chain), as the "
+        "owners say when you ask (read by reference as this service, one batch per collection; this service keeps "
+        "no copy of which chain a subject belongs to). One whose subject belongs to no chain counts in the "
+        "principle's `not_placed`, so each row adds up to its `totals`.\n\n"
+        "**Need to know**: these are counts, naming no subject, so every latest assessment counts (basis `all`), "
+        "also those about subjects you may not see, in their chain: the figures are the same whoever asks, and "
+        "`coverage.not_visible` says how many assessments are about subjects you may not see. When an owner does "
+        "not answer, its subjects are `not_placed` and `incomplete` says so." + BY_CHAIN.note
+    ),
+    responses=BY_CHAIN.responses(ComplianceByChain, 401, 403, 422),
+)
+async def compliance_by_chain_report(ctx: Ctx, media: Accepted) -> Response:
+    report = await compliance_by_chain(ctx)
+    return await BY_CHAIN.respond(ctx, media, report, filename=f"compliance-by-chain-{report.as_of.isoformat()}")

@@ -190,3 +190,69 @@ class ComplianceReport(BaseModel):
             "`explanations`), each saying how many were left out."
         )
     )
+
+
+class ChainCell(OutcomeCounts):
+    chain: Ref = Field(description="The value chain the counted subjects belong to (the chain itself included).")
+
+
+class PrincipleByChain(BaseModel):
+    principle: PrincipleRef
+    code: str
+    title: str
+    category: str
+    chains: list[ChainCell] = Field(description="Counts per outcome per chain, only the chains with assessments.")
+    not_placed: OutcomeCounts = Field(
+        description=(
+            "Assessments of this principle whose subject belongs to no chain (a programme) or is gone, or could not "
+            "be placed because its owner did not answer (`incomplete`). Counted here so each row adds up to `totals`."
+        )
+    )
+    totals: OutcomeCounts = Field(description="Every latest assessment of this principle (basis `all`).")
+
+
+CHAIN = "/valuechains/v1/chains/019a0000-0000-7000-8000-000000000004"
+BY_CHAIN_EXAMPLE: dict[str, Any] = {
+    "generated_at": "2026-11-28T10:00:00Z",
+    "as_of": "2026-11-28",
+    "principles": [
+        {
+            "principle": {"href": f"{PRINCIPLE}09"},
+            "code": "FC-01",
+            "title": "Begroot wat je bouwt",
+            "category": "finance_control",
+            "chains": [
+                {
+                    "chain": {"href": CHAIN},
+                    "complies": 6,
+                    "deviates": 2,
+                    "explained": 1,
+                    "not_applicable": 0,
+                    "error": 0,
+                    "total": 9,
+                }
+            ],
+            "not_placed": {"complies": 1, "deviates": 0, "explained": 0, "not_applicable": 0, "error": 0, "total": 1},
+            "totals": {"complies": 7, "deviates": 2, "explained": 1, "not_applicable": 0, "error": 0, "total": 10},
+        }
+    ],
+    "incomplete": [],
+    "coverage": {"basis": "all", "counted": 10, "left_out": 0, "not_visible": 1},
+}
+
+
+class ComplianceByChain(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [BY_CHAIN_EXAMPLE]})
+
+    generated_at: dt.datetime
+    as_of: dt.date = Field(description="The day (UTC) against which explanations are judged.")
+    principles: list[PrincipleByChain] = Field(description="Active principles with assessments, by code.")
+    incomplete: list[str] = Field(
+        description="Why subjects could not be placed in chains (an owner did not answer); empty when complete."
+    )
+    coverage: Coverage = Field(
+        description=(
+            "Over every latest assessment of an active principle (basis `all`): `not_visible` says how many of "
+            "them are about subjects you may not see (counted in their chains like every other)."
+        )
+    )

@@ -16,6 +16,7 @@ from services.chassis.db import utcnow
 from services.chassis.errors import Problem
 from services.chassis.figures import Tally, read_tally, tally
 from services.chassis.resources import ARCHIVED
+from services.chassis.resources.referrers import service_principal
 from services.chassis.uow import RequestContext
 from services.principles.assessments.models import Assessment
 from services.principles.assessments.service import assessments, latest_ids
@@ -23,13 +24,13 @@ from services.principles.common import today
 from services.principles.explanations.models import Explanation, SubjectMilestone
 from services.principles.explanations.service import explanations
 from services.principles.explanations.validity import counts_on
-from services.principles.kinds import COLLECTION_OF_KIND, Target
+from services.principles.kinds import CHAINS_PATH, COLLECTION_OF_KIND, Target
 from services.principles.principles.models import Principle
 from services.principles.refs import ASSESSMENTS_PATH, EXPLANATIONS_PATH, PRINCIPLES_PATH
-from services.principles.reports.schemas import ComplianceCoverage, ComplianceReport, GroupBy
+from services.principles.reports.schemas import ComplianceByChain, ComplianceCoverage, ComplianceReport, GroupBy
 from services.principles.reviews.models import SimplicityReview
 from services.principles.reviews.service import reviews
-from services.principles.subjects import fetch_collection
+from services.principles.subjects import chain_filters, fetch, fetch_collection
 
 OUTCOMES = ("complies", "deviates", "explained", "not_applicable", "error")
 EXPIRING_DAYS = 90
@@ -272,5 +273,91 @@ async def compliance(ctx: RequestContext, group_by: GroupBy) -> ComplianceReport
             "coverage": ComplianceCoverage(
                 counts=assessed.everything(), details=assessed.visible(), explanations=explained.visible()
             ),
+        }
+    )
+
+
+# --- compliance by principle and chain (the heatmap) ---------------------------------------------
+
+
+async def _placed(ctx: RequestContext, subjects: Sequence[str]) -> dict[str, str]:
+    """Subject href -> the href of the chain it belongs to now, as its owner says (read by reference,
+    one batch per collection, never stored); a chain belongs to itself. Read as this service, which
+    is cleared for everything: the placing feeds counts only (basis `all`), which name no subject,
+    so a count is the same whoever asks."""
+    principal = await service_principal(ctx)
+    fields = {p: n for p, n in (await chain_filters(ctx.upstreams, principal)).items() if p != CHAINS_PATH}
+    wanted = [s for s in subjects if s.rsplit("/", 1)[0] in fields]
+    placed = {s: s for s in subjects if s.rsplit("/", 1)[0] == CHAINS_PATH}
+    for href, found in (await fetch(ctx.upstreams, wanted, principal)).items():
+        ref = (found or {}).get(fields[href.rsplit("/", 1)[0]])
+        chain = ref.get("href") if isinstance(ref, dict) else None
+        if isinstance(chain, str):
+            placed[href] = chain
+    return placed
+
+
+async def compliance_by_chain(ctx: RequestContext) -> ComplianceByChain:
+    """Counts per outcome for each active principle and chain: every latest assessment counts (basis
+    `all`), each in the chain its subject belongs to now; one whose subject belongs to no chain (or
+    is gone) counts in the principle's `not_placed`."""
+    on = today()
+    inner = (
+        select(
+            Principle.id.label("principle"),
+            Principle.code.label("code"),
+            Principle.title.label("title"),
+            Principle.category.label("category"),
+            Assessment.subject.label("subject"),
+            effective_outcome(on).label("outcome"),
+        )
+        .select_from(Assessment)
+        .join(Principle, Principle.id == Assessment.principle_id)
+        .where(*_latest())
+        .subquery()
+    )
+    stmt = (
+        select(inner.c.principle, inner.c.code, inner.c.title, inner.c.category, inner.c.subject, inner.c.outcome)
+        .add_columns(func.count().label("n"))
+        .group_by(*inner.c)
+        .order_by(inner.c.code, inner.c.principle)
+    )
+    rows = (await ctx.session.execute(stmt)).all()
+    _, assessed = await _totals(ctx, on)
+    incomplete: list[str] = []
+    try:
+        placed = await _placed(ctx, sorted({row.subject for row in rows}))
+    except Problem as exc:
+        placed = {}
+        incomplete.append(f"chains: {exc.detail}")
+    principles: dict[str, dict[str, Any]] = {}
+    for row in rows:  # one row per principle, subject and outcome: counted by the database
+        entry = principles.setdefault(
+            row.principle,
+            {
+                "principle": {"href": f"{PRINCIPLES_PATH}/{row.principle}"},
+                "code": row.code,
+                "title": row.title,
+                "category": row.category,
+                "chains": {},
+                "not_placed": {},
+                "totals": {},
+            },
+        )
+        chain = placed.get(row.subject)
+        cell = entry["chains"].setdefault(chain, {"chain": {"href": chain}}) if chain else entry["not_placed"]
+        for counts in (cell, entry["totals"]):
+            counts[row.outcome] = counts.get(row.outcome, 0) + int(row.n)
+            counts["total"] = counts.get("total", 0) + int(row.n)
+    return ComplianceByChain.model_validate(
+        {
+            "generated_at": utcnow(),
+            "as_of": on,
+            "principles": [
+                {**entry, "chains": sorted(entry["chains"].values(), key=lambda c: c["chain"]["href"])}
+                for entry in principles.values()
+            ],
+            "incomplete": incomplete,
+            "coverage": assessed.everything(),
         }
     )
