@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any
 
-from gateway.expand_paths import MAX_PATHS, expandable_paths
+from gateway.expand_paths import MAX_EXPAND_CHARS, MAX_PATHS, expandable_paths
 from gateway.include import DEFAULT_LIMIT, IncludeTable, document_include, include_table
 from gateway.resilience import UpstreamClient
 from services.chassis.canonical import canonical_json
@@ -253,7 +253,13 @@ def _document_expand(doc: dict[str, Any]) -> None:
                 "style": "form",
                 "explode": True,
                 "description": f"{EXPAND_DESCRIPTION}\n\nExpandable here: {', '.join(f'`{p}`' for p in paths)}.",
-                "schema": {"type": "array", "maxItems": MAX_PATHS, "items": {"type": "string", "enum": paths}},
+                # As many values as the limits admit whichever are chosen: MAX_PATHS, and no more
+                # than MAX_EXPAND_CHARS in all even when each is the longest.
+                "schema": {
+                    "type": "array",
+                    "maxItems": min(MAX_PATHS, MAX_EXPAND_CHARS // max(map(len, paths))),
+                    "items": {"type": "string", "enum": paths},
+                },
                 "example": [paths[0]],
             }
         )
