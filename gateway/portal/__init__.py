@@ -53,7 +53,9 @@ def mount_portal(app: FastAPI, settings: GatewaySettings) -> Portal:
     flow = SignInFlow(portal, settings)
 
     async def home(request: Request) -> Response:
-        who = await portal.signed_in(request)
+        who = await portal.who(request)
+        if isinstance(who, Response):
+            return who
         if who is None:
             signed_out = request.query_params.get("afgemeld") == "1"
             return render("home.html", title="IV-portaal", signed_out=signed_out)

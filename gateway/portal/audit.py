@@ -12,6 +12,7 @@ admins) gets its refusal as the page.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from starlette.responses import Response
@@ -22,6 +23,8 @@ from gateway.portal.pages import PageError, View, page
 SERVICES = ("valuechains", "portfolio", "principles")
 NEWEST_CHECKPOINTS = 10
 CHANGES_PER_PAGE = "25"
+SEQ = re.compile(r"[0-9]{1,19}")
+"""A feed position as the page takes it: ASCII digits (``str.isdigit`` also takes '²'), at most 19."""
 WITNESS_STATUSES = {"agrees": "stemt overeen", "contradicts": "spreekt tegen", "unreachable": "niet bereikbaar"}
 
 
@@ -30,7 +33,7 @@ def before(view: View, service: str) -> str | None:
     value = view.request.query_params.get(f"voor_{service}")
     if value is None:
         return None
-    if not value.isdigit() or not 1 <= int(value) < 2**63:
+    if not SEQ.fullmatch(value) or not 1 <= int(value) < 2**63:
         raise PageError(400, f"'{value}' is geen plek in de wijzigingen: volg de link 'Oudere wijzigingen'.")
     return value
 

@@ -26,7 +26,7 @@ from gateway.portal import charts
 from gateway.portal.api import ApiRefused, PersonApi, PortalApi
 from gateway.portal.session import CSRF_FIELD, PORTAL_PATH, Sealer, Session, end_cookies
 from services.chassis.auth import Principal
-from services.chassis.errors import Unauthenticated
+from services.chassis.errors import ServiceUnavailable, Unauthenticated
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -159,9 +159,12 @@ API_MESSAGES = {
 }
 
 
+UNREACHABLE = "Een deel van het platform is nu niet bereikbaar. Probeer het later opnieuw."
+
+
 def refused_page(refused: ApiRefused, principal: Principal, csrf: str) -> HTMLResponse:
     if refused.status >= 500:
-        return error_page(503, "Een deel van het platform is nu niet bereikbaar. Probeer het later opnieuw.", principal)
+        return error_page(503, UNREACHABLE, principal, csrf)
     status = refused.status if 400 <= refused.status < 500 else 400
     message = API_MESSAGES.get(refused.status, "Dit verzoek kan niet worden uitgevoerd")
     return error_page(status, f"{message}: {refused.detail}", principal, csrf)
@@ -182,7 +185,16 @@ class Portal:
             principal = await request.app.state.verifier.verify(session.token)
         except Unauthenticated:
             return None
+        except ServiceUnavailable:  # the identity provider's keys cannot be fetched now
+            raise PageError(503, UNREACHABLE) from None
         return session, principal
+
+    async def who(self, request: Request) -> tuple[Session, Principal] | HTMLResponse | None:
+        """The signed-in person, None when nobody is, or the page saying why that cannot be told now."""
+        try:
+            return await self.signed_in(request)
+        except PageError as exc:
+            return error_page(exc.status, exc.message)
 
     def view(self, request: Request, session: Session, principal: Principal) -> View:
         assert self.api is not None, "the portal's API client starts in the gateway's lifespan"
@@ -190,7 +202,9 @@ class Portal:
 
     def page_endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            who = await self.signed_in(request)
+            who = await self.who(request)
+            if isinstance(who, Response):
+                return who
             if who is None:
                 return sign_in_redirect(request)
             return await run(handler, self.view(request, *who))
@@ -200,7 +214,9 @@ class Portal:
     def action_endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             form = await form_of(request)
-            who = await self.signed_in(request)
+            who = await self.who(request)
+            if isinstance(who, Response):
+                return who
             session = who[0] if who is not None else None
             if who is None or not self.sealer.csrf_ok(session, form.get(CSRF_FIELD)):
                 principal = who[1] if who is not None else None
@@ -209,6 +225,7 @@ class Portal:
                     "Dit formulier is verlopen of komt niet van deze site; er is niets veranderd. "
                     "Open de pagina opnieuw en probeer het nog eens.",
                     principal,
+                    self.sealer.csrf_token(session) if session is not None else "",
                 )
             view = self.view(request, *who)
             view.form = form
@@ -231,7 +248,10 @@ async def run(handler: Handler, view: View) -> Response:
 
 
 def sign_in_redirect(request: Request) -> Response:
+    # Back to the page asked for; after a form's post to the start page (an action takes no GET).
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        target = PORTAL_PATH + "/"
     return RedirectResponse(f"{SIGN_IN_PATH}?next={quote(target, safe='')}", status_code=303, headers=PAGE_HEADERS)
 
 

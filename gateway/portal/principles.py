@@ -15,8 +15,10 @@ happened; a message is a fixed sentence chosen by a code, never text from the ad
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from starlette.responses import RedirectResponse, Response
 
@@ -28,6 +30,8 @@ from gateway.portal.session import PORTAL_PATH
 PATH = "/principes"
 EXPLANATIONS = "/principles/v1/explanations"
 LISTED = "50"
+CURSOR = re.compile(r"[A-Za-z0-9_=-]{1,512}")
+"""What a page cursor of the API looks like (base64url); its meaning is the API's to check."""
 DECIDERS = ("architect", "admin")
 CATEGORIES = {
     "continuity_security": "Continuïteit en veiligheid",
@@ -68,8 +72,8 @@ def quarter_end(on: dt.date) -> dt.date:
 @page(PATH, "Pas toe of leg uit", roles=("architect",))
 async def comply_or_explain(view: View) -> Response:
     after = view.request.query_params.get("na")
-    if after is not None:
-        _uuid(after, "Deze vervolgpagina van het register bestaat niet.")
+    if after is not None and not CURSOR.fullmatch(after):
+        raise PageError(400, "Deze vervolgpagina van het register bestaat niet.")
     until = quarter_end(dt.datetime.now(dt.UTC).date())
     register: list[tuple[str, str]] = [("limit", LISTED)] + ([("after", after)] if after else [])
     expanded = [("expand", "principle,subject"), ("limit", LISTED)]
@@ -158,10 +162,12 @@ def _uuid(value: str, message: str) -> str:
 
 
 def _next_page(listing: dict[str, Any]) -> str | None:
-    """The register's next page on this page (``?na=<last id>``), when the API says there is one."""
-    if not listing.get("next") or not listing["items"]:
+    """The register's next page on this page (``?na=<cursor>``: the API's own ``after`` from its
+    ``next`` link, opaque to the portal), when the API says there is one."""
+    after = parse_qs(urlsplit(listing.get("next") or "").query).get("after")
+    if not after:
         return None
-    return f"{PORTAL_PATH}{PATH}?na={listing['items'][-1]['id']}#register"
+    return f"{PORTAL_PATH}{PATH}?{urlencode({'na': after[0]})}#register"
 
 
 def name_of(reference: dict[str, Any]) -> str:

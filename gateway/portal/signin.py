@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
+import httpx2
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -28,7 +29,7 @@ from starlette.responses import RedirectResponse, Response
 from gateway.portal.pages import PAGE_HEADERS, SIGN_IN_PATH, Portal, View, action, error_page, render
 from gateway.portal.session import CALLBACK_PATH, PORTAL_PATH, SIGN_IN_COOKIE, Session, SignInRequest, end_cookies
 from gateway.settings import GatewaySettings
-from services.chassis.errors import Unauthenticated
+from services.chassis.errors import ServiceUnavailable, Unauthenticated
 
 NOT_SET_UP = "Aanmelden is voor deze omgeving niet ingericht (IV_PORTAL_AUTHORIZATION_URL en IV_PORTAL_TOKEN_URL)."
 AGAIN = "Het aanmelden is verlopen of niet hier begonnen. Meld u opnieuw aan."
@@ -98,13 +99,15 @@ class SignInFlow:
             )
         except Exception:  # noqa: BLE001 - any failure to reach the provider is the same to the person
             return error_page(503, "De aanmeldvoorziening is nu niet bereikbaar. Probeer het later opnieuw.")
-        token = answer.json().get("access_token") if answer.status_code == 200 else None
-        if not isinstance(token, str):
+        token = _access_token(answer) if answer.status_code == 200 else None
+        if token is None:
             return error_page(400, AGAIN)
         try:
             principal = await request.app.state.verifier.verify(token)
         except Unauthenticated:
             return error_page(400, "De aanmeldvoorziening gaf een sleutel die het platform niet aanvaardt.")
+        except ServiceUnavailable:
+            return error_page(503, "De aanmeldvoorziening is nu niet bereikbaar. Probeer het later opnieuw.")
         expires_at = principal.expires_at or time.time()
         # A page of our own rather than a redirect: the browser arrived from the provider's site, and
         # a redirect onward would still be that site's navigation, on which SameSite=Strict cookies
@@ -124,3 +127,13 @@ async def sign_out(view: View) -> Response:
 
 
 __all__ = ["SIGN_IN_PATH", "SignInFlow", "safe_next", "sign_out"]
+
+
+def _access_token(answer: httpx2.Response) -> str | None:
+    """The access token of the provider's token answer, None when it holds none (not JSON, not an object)."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return None
+    token = body.get("access_token") if isinstance(body, dict) else None
+    return token if isinstance(token, str) else None

@@ -9,11 +9,13 @@ from http.cookies import SimpleCookie
 
 import httpx2
 import pytest
-from starlette.responses import Response
+from fastapi import FastAPI
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from gateway.portal.session import SESSION_COOKIE, Sealer, Session
+from gateway.portal import principles as principles_page
+from gateway.portal.session import SESSION_COOKIE, SIGN_IN_COOKIE, Sealer, Session
 from gateway.portal.signin import safe_next
-from tests.gateway.conftest import Rig
+from tests.gateway.conftest import MakeRig, Rig
 from tests.gateway.portal_world import (
     DECIDER,
     REQUESTER,
@@ -23,6 +25,7 @@ from tests.gateway.portal_world import (
     make_portfolio_world,
     owner_headers,
 )
+from tests.principles.helpers import principle_body
 from tests.support import Tokens
 
 
@@ -229,6 +232,7 @@ async def test_audit_shows_each_feeds_verification_checkpoints_and_changes_and_a
         page = await client.get("/portal/audit")
         older = await client.get(f"/portal/audit?voor_valuechains={newest['items'][0]['seq']}")
         bad = await client.get("/portal/audit?voor_portfolio=-1")
+        superscript = await client.get("/portal/audit?voor_portfolio=%C2%B2")  # '²' is a digit to str.isdigit
         rig.transport.down.add("principles.test")
         partly = await client.get("/portal/audit")
     assert page.status_code == 200, page.text
@@ -239,7 +243,7 @@ async def test_audit_shows_each_feeds_verification_checkpoints_and_changes_and_a
     assert seqs == [e["seq"] for e in newest["items"]] and seqs == sorted(seqs, reverse=True)
     assert world.chain["href"] in section and "u-portal-owner" in section
     assert f'data-change="{newest["items"][0]["seq"]}"' not in older.text.split('data-service="valuechains"')[1]
-    assert bad.status_code == 400
+    assert bad.status_code == 400 and superscript.status_code == 400
     assert partly.status_code == 200 and 'data-down="principles"' in partly.text
     assert 'data-down="valuechains"' not in partly.text and 'data-service="portfolio"' in partly.text
 
@@ -279,7 +283,8 @@ async def test_comply_or_explain_shows_the_apis_figures_and_decides_with_four_ey
             "/portal/principes/uitleg/goedkeuren", content=f"csrf={csrf}&uitleg=..%2F".encode(), headers=FORM
         )
         no_note = await client.post("/portal/principes/uitleg/afwijzen", content=form.encode(), headers=FORM)
-        bad_page = await client.get("/portal/principes?na=not-an-id")
+        bad_page = await client.get("/portal/principes?na=..%2F")
+        unknown_cursor = await client.get("/portal/principes?na=not-a-cursor")
     async with rig.client(requester) as api:
         assert (await api.get(explanation)).json()["status"] == "requested"  # nothing changed
     assert f'data-explanation="{explain.explanation["id"]}"' in page.text
@@ -296,6 +301,7 @@ async def test_comply_or_explain_shows_the_apis_figures_and_decides_with_four_ey
     assert "vier ogen" in refused_page.text and "Er is niets veranderd" in refused_page.text
     assert no_csrf.status_code == 403 and bad_id.status_code == 400 and no_note.status_code == 400
     assert bad_page.status_code == 400
+    assert unknown_cursor.status_code == 422, "the API's own refusal of a cursor it did not issue"
 
     async with portal_client(rig, decider) as client:
         page = await client.get("/portal/principes")
@@ -344,3 +350,53 @@ async def test_foundation_and_the_heatmap_show_fewer_records_and_the_not_shown_c
     uncleared, cleared = answers["internal"], answers["confidential"]
     assert uncleared[0]["coverage"]["details"]["left_out"] > cleared[0]["coverage"]["details"]["left_out"]
     assert uncleared[1]["coverage"]["not_visible"] > cleared[1]["coverage"]["not_visible"]
+
+
+async def test_the_register_pages_on_with_the_apis_own_cursor(
+    rig: Rig, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await make_portal_world(rig, tokens)
+    await make_explain_world(rig, tokens, world.chain)  # one principle in the register
+    async with rig.client(architect_headers(tokens, REQUESTER)) as api:  # and a second
+        second_principle = await api.post(
+            "/principles/v1/principles", json=principle_body(category="continuity_security")
+        )
+        assert second_principle.status_code == 201, second_principle.text
+    monkeypatch.setattr(principles_page, "LISTED", "1")
+    async with portal_client(rig, architect_headers(tokens, DECIDER)) as client:
+        first = await client.get("/portal/principes")
+        link = first.text.split('href="/portal/principes?na=', 1)[1].split('"', 1)[0].split("#", 1)[0]
+        second = await client.get(f"/portal/principes?na={link}")
+    assert first.status_code == 200 and second.status_code == 200, second.text
+    shown = [re.findall(r'data-register="([^"]+)"', page.text) for page in (first, second)]
+    assert len(shown[0]) == len(shown[1]) == 1 and shown[0] != shown[1]
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "says"),
+    [
+        (PlainTextResponse("not json"), 400, "opnieuw"),
+        (JSONResponse(["a", "list"]), 400, "opnieuw"),
+        (JSONResponse({"access_token": 42}), 400, "opnieuw"),
+        (JSONResponse({"error": "invalid_grant"}, status_code=400), 400, "opnieuw"),
+    ],
+)
+async def test_a_token_answer_without_a_token_is_a_clear_page_not_a_500(
+    make_rig: MakeRig, answer: Response, status: int, says: str
+) -> None:
+    """Whatever the provider's token endpoint answers, the person gets a page saying what to do."""
+
+    provider = FastAPI()
+    provider.add_api_route("/token", lambda: answer, methods=["POST"])
+
+    settings = {"portal_authorization_url": "https://idp.test/authorize", "portal_token_url": "http://idp.test/token"}
+    async with make_rig(**settings) as rig:
+        rig.transport.add("idp.test", provider)
+        sealer: Sealer = rig.app.state.portal.sealer
+        started = sealer.seal({"state": "s1", "verifier": "v" * 43, "next": "/portal/"})
+        async with rig.client() as client:
+            client.headers["Cookie"] = f"{SIGN_IN_COOKIE}={started}"
+            back = await client.get("/portal/aanmelden/terug?code=c&state=s1")
+    assert back.status_code == status and says in back.text.lower(), back.text
+    made = back.headers.get_list("set-cookie")
+    assert not any(c.startswith(f"{SESSION_COOKIE}=") and "Max-Age=0" not in c for c in made), made
