@@ -11,13 +11,12 @@ admins) gets its refusal as the page.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
 from starlette.responses import Response
 
-from gateway.portal.api import ApiRefused
+from gateway.portal.api import ApiRefused, settled
 from gateway.portal.pages import PageError, View, page
 
 SERVICES = ("valuechains", "portfolio", "principles")
@@ -41,12 +40,12 @@ def before(view: View, service: str) -> str | None:
 @page("/audit", "Audit", roles=("auditor",))
 async def audit(view: View) -> Response:
     starts = {service: before(view, service) for service in SERVICES}
-    first = await asyncio.gather(
+    first = await settled(
         *(view.api.attempt(f"/{service}/v1/changes/verify") for service in SERVICES),
         *(view.api.attempt(f"/{service}/v1/changes", changes_query(starts[service])) for service in SERVICES),
     )
     verifications, changes = first[: len(SERVICES)], first[len(SERVICES) :]
-    checkpoints = await asyncio.gather(
+    checkpoints = await settled(
         *(
             view.api.attempt(f"/{service}/v1/changes/checkpoints", checkpoint_window(verified))
             for service, verified in zip(SERVICES, verifications, strict=True)

@@ -3,6 +3,7 @@ CSRF, sign-in's refusals, the page policy, and Mijn keten's figures being the AP
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from http.cookies import SimpleCookie
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from gateway.portal import principles as principles_page
+from gateway.portal.api import ApiRefused, settled
 from gateway.portal.session import SESSION_COOKIE, SIGN_IN_COOKIE, Sealer, Session
 from gateway.portal.signin import safe_next
 from tests.gateway.conftest import MakeRig, Rig
@@ -400,3 +402,23 @@ async def test_a_token_answer_without_a_token_is_a_clear_page_not_a_500(
     assert back.status_code == status and says in back.text.lower(), back.text
     made = back.headers.get_list("set-cookie")
     assert not any(c.startswith(f"{SESSION_COOKIE}=") and "Max-Age=0" not in c for c in made), made
+
+
+async def test_calls_at_once_end_before_a_page_answers_with_the_first_error() -> None:
+    """A page's API calls run at once; when one is refused the others are not left running on (on
+    the person's token, after the page has answered): the refusal is raised once all have ended."""
+    ended: list[str] = []
+
+    async def refused() -> None:
+        ended.append("refused")
+        raise ApiRefused(403, "no")
+
+    async def slow() -> str:
+        await asyncio.sleep(0.05)
+        ended.append("slow")
+        return "answer"
+
+    with pytest.raises(ApiRefused):
+        await settled(refused(), slow())
+    assert ended == ["refused", "slow"]
+    assert await settled(slow(), slow()) == ["answer", "answer"]
