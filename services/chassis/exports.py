@@ -17,7 +17,9 @@ become rows, which reference columns get their target's name beside them), and a
 - **names beside hrefs**: for each reference column the export names, the CSV holds the target's
   name in the column after it (``value_chain.href`` → ``value_chain.name``, ``subject`` →
   ``subject_name``), resolved with one batch request per target collection at its owner, with the
-  caller's token (``Upstreams.batch_get``): services never copy each other's data. A target the
+  caller's token (``Upstreams.batch_get``): services never copy each other's data; a target of
+  the exporting service itself is read in the request's own transaction, under the same need to
+  know (one statement, no request to itself). A target the
   caller may not see, or that is not there, is ``(unresolved: not found)`` (need to know: no name
   of anything the caller is not cleared for, and no telling hidden from missing); one whose owner
   is down is ``(unresolved: unavailable)``; the rest of the export is unaffected;
@@ -51,6 +53,7 @@ from services.chassis.auth import Principal
 from services.chassis.errors import NotAcceptable, Problem, problem_responses
 from services.chassis.figures import Coverage
 from services.chassis.references import Upstreams, group_by_collection
+from services.chassis.resources.collection import Collection
 from services.chassis.tasks import gather
 from services.chassis.uow import RequestContext
 
@@ -331,7 +334,7 @@ class Export:
         columns = self.columns(type(report))
         rows = self.rows(report)
         hrefs = [row[c] for row in rows for c in self.names if isinstance(row.get(c), str)]
-        labels = await resolve_names(ctx.upstreams, ctx.principal, hrefs)
+        labels = await resolve_names(ctx.upstreams, ctx.principal, hrefs, here=ctx)
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
@@ -381,12 +384,24 @@ def label_of(representation: Mapping[str, Any]) -> str | None:
     return None
 
 
-async def resolve_names(upstreams: Upstreams, principal: Principal, hrefs: Iterable[str]) -> dict[str, str | None]:
+async def resolve_names(
+    upstreams: Upstreams, principal: Principal, hrefs: Iterable[str], *, here: RequestContext | None = None
+) -> dict[str, str | None]:
     """Each href's name, with one batch request per target collection at its owner with the caller's
     token; the unresolved markers for what the caller may not see (or is not there) and for an owner
-    that cannot answer. Values that are no href of this platform get no name (None)."""
+    that cannot answer. Values that are no href of this platform get no name (None).
+
+    With ``here`` (the request), a collection of this service is read in the request's own
+    transaction, under the same need to know, instead of asking this service over HTTP: one
+    statement, and names consistent with the rows the report was computed from."""
     by_collection, others = group_by_collection(hrefs)
     names: dict[str, str | None] = dict.fromkeys(others)
+    request = here.request if here is not None else None
+    own: dict[str, Collection[Any]] = getattr(request.app.state, "collections", {}) if request is not None else {}
+    found_at: dict[str, dict[str, dict[str, Any]] | None] = {}
+    for path in by_collection:  # one session: one statement after another
+        if here is not None and path in own:
+            found_at[path] = await _read_here(here, own[path], by_collection[path])
 
     async def fetch(path: str) -> dict[str, dict[str, Any]] | None:
         try:
@@ -394,8 +409,9 @@ async def resolve_names(upstreams: Upstreams, principal: Principal, hrefs: Itera
         except Problem:
             return None  # the owner is down or refused: its names stay unresolved
 
-    paths = list(by_collection)
-    for path, found in zip(paths, await gather(*(fetch(p) for p in paths)), strict=True):
+    elsewhere = [p for p in by_collection if p not in found_at]
+    found_at |= dict(zip(elsewhere, await gather(*(fetch(p) for p in elsewhere)), strict=True))
+    for path, found in found_at.items():
         for id_ in by_collection[path]:
             if found is None:
                 names[f"{path}/{id_}"] = UNRESOLVED_UNAVAILABLE
@@ -403,6 +419,12 @@ async def resolve_names(upstreams: Upstreams, principal: Principal, hrefs: Itera
                 item = found.get(id_)
                 names[f"{path}/{id_}"] = (label_of(item) or UNRESOLVED_NOT_FOUND) if item else UNRESOLVED_NOT_FOUND
     return names
+
+
+async def _read_here(ctx: RequestContext, collection: Collection[Any], ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """This service's records of ``ids`` that the caller may see, as the API represents them."""
+    rows = await ctx.session.scalars(collection.base_select(ctx.principal).where(collection.model.id.in_(ids)))
+    return {row.id: collection.representation(row) for row in rows}
 
 
 # --- coverage in headers --------------------------------------------------------------------------

@@ -178,11 +178,15 @@ async def test_portfolio_shows_the_apis_ratio_trend_and_diff_and_streams_its_csv
         csv = await api.get(
             "/portfolio/v1/reports/ratio", params={"round": current["id"]}, headers={"Accept": "text/csv"}
         )
+        diff_of_api = await api.get(
+            f"{current['href']}/diff", params={"against": previous["href"]}, headers={"Accept": "text/csv"}
+        )
     async with portal_client(rig, uncleared) as client:
         page = await client.get("/portal/portfolio")
         chosen = await client.get(f"/portal/portfolio?ronde={previous['id']}")
         download = await client.get(f"/portal/portfolio/verhouding.csv?ronde={current['id']}")
         diff_csv = await client.get(f"/portal/portfolio/verschil.csv?ronde={current['id']}")
+        diff_download = await client.get(f"/portal/portfolio/verschil.csv?ronde={current['id']}&tegen={previous['id']}")
         bad = await client.get("/portal/portfolio?ronde=../../x")
         absent = await client.get("/portal/portfolio?ronde=019a0000-0000-7000-8000-0000000000ff")
         no_round = await client.get("/portal/portfolio/verhouding.csv")
@@ -201,9 +205,10 @@ async def test_portfolio_shows_the_apis_ratio_trend_and_diff_and_streams_its_csv
     assert download.status_code == 200 and download.content == csv.content
     assert download.headers["content-type"].startswith("text/csv")
     assert download.headers["content-disposition"] == csv.headers["content-disposition"]
-    # (The diff's CSV resolves round names at the portfolio itself, which an in-process suite's
-    # shared transaction cannot answer; the link is checked, and the stream is the same code.)
     assert diff_csv.status_code == 400 and f"verschil.csv?ronde={current['id']}&amp;tegen={previous['id']}" in page.text
+    assert diff_of_api.status_code == 200, diff_of_api.text
+    assert diff_download.status_code == 200 and diff_download.content == diff_of_api.content
+    assert "Ronde twee" in diff_download.text and "Ronde een" in diff_download.text  # the rounds' names
     assert bad.status_code == 400 and "geen ronde" in bad.text
     assert absent.status_code == 404 and no_round.status_code == 400
     async with portal_client(rig, tokens("portfolio_manager", clearance="confidential")) as cleared:
