@@ -17,11 +17,12 @@ from urllib.parse import urlencode
 import httpx2
 from starlette.types import ASGIApp
 
+from services.chassis.pagination import COUNT_NOT_SHOWN
+
 INTERNAL_BASE = "http://gateway.portal"
 """The base URL of the in-process calls (never resolved: the transport is the app itself)."""
 
 Query = Sequence[tuple[str, str]]
-COUNT_NOT_SHOWN = "count_not_shown"
 
 
 class ApiRefused(Exception):

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from gateway.portal.charts import Part, level_bar, number, split_bar
 from gateway.portal.pages import PageError, View, page
+from services.chassis.pagination import COUNT_NOT_SHOWN
 
 CHAINS = "/valuechains/v1/chains"
 INCLUDED = "teams,applications,allocations,initiatives"
@@ -49,7 +50,7 @@ async def my_chain(view: View) -> Response:
 
 
 async def chain_page(view: View, chain_id: str) -> Response:
-    chain = await view.api.get(f"{CHAINS}/{chain_id}", [("include", INCLUDED), ("count_not_shown", "true")])
+    chain = await view.api.get(f"{CHAINS}/{chain_id}", [("include", INCLUDED), (COUNT_NOT_SHOWN, "true")])
     href = chain["href"]
     staffing, rounds, deviations = await view.api.get_all(
         ("/valuechains/v1/reports/staffing", [("chain", href)]),

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 from gateway.resilience import Upstream, UpstreamClient
 from tests.conftest import AppCache, CachedApp, Suite, UnboundDatabase, build_suite, settings_key
 from tests.gateway.widgets import widgets_app, widgets_database
-from tests.support import Hop, RoutingTransport, Tokens, client_for
+from tests.support import Hop, RoutingTransport, Tokens, client_for, served
 
 
 @dataclass
@@ -255,3 +255,37 @@ def dev_provider(app_cache: AppCache, tmp_path: Path, issuer: str, **settings: A
     return create_provider(
         IssuerSettings(var_dir=app_cache.var_dir, jwt_issuer=issuer, oauth_client_secret_file=secret, **settings)
     )
+
+
+@contextlib.asynccontextmanager
+async def served_with_provider(
+    make_rig: MakeRig, app_cache: AppCache, tmp_path: Path
+) -> AsyncIterator[tuple[Rig, str]]:
+    """A gateway on a socket of its own with the development provider beside it, both the
+    explorer's and the portal's sign-in set up at it: the rig and the gateway's URL.
+
+    The provider signs with the worker's development key ring, for the issuer the services behind
+    the gateway accept; the gateway verifies through the provider's JWKS. The browser reaches the
+    provider on its port; the gateway exchanges the portal's code in-process (as in compose, where
+    the two reach it by different addresses)."""
+    bound = gateway_socket()
+    gateway_url, issuer = bound.url, bound.issuer
+    provider = dev_provider(
+        app_cache,
+        tmp_path,
+        issuer,
+        explorer_redirect_uris=[f"{gateway_url}/docs/oauth2-redirect"],
+        portal_redirect_uris=[f"{gateway_url}/portal/aanmelden/terug"],
+    )
+    with served(provider) as provider_url:
+        settings = {
+            "jwks_url": f"{provider_url}/jwks.json",
+            "jwt_issuer": issuer,
+            "explorer_authorization_url": f"{provider_url}/authorize",
+            "explorer_token_url": f"{provider_url}/token",
+            "portal_authorization_url": f"{provider_url}/authorize",
+            "portal_token_url": "http://issuer.test/token",
+        }
+        async with make_rig(**settings) as rig, served_on_this_loop(rig.app, bound.sock):
+            rig.transport.add("issuer.test", provider)
+            yield rig, gateway_url

@@ -5,7 +5,6 @@ them; Tab reaches every link and button. Screenshots go to var/test-artefacts/po
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,7 @@ from tests.gateway.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
     MakeRig,
-    Rig,
-    dev_provider,
-    gateway_socket,
-    served_on_this_loop,
+    served_with_provider,
 )
 from tests.gateway.portal_world import (
     DECIDER,
@@ -35,7 +31,7 @@ from tests.gateway.portal_world import (
     make_portfolio_world,
     owner_headers,
 )
-from tests.support import Tokens, served
+from tests.support import Tokens
 from tests.valuechains.helpers import chain_body, unique
 
 pytestmark = pytest.mark.skipif(
@@ -46,6 +42,8 @@ ARTEFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artefacts" / "po
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
+    """One chromium for the module; its screenshots go to ARTEFACTS."""
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -96,33 +94,10 @@ async def tab_reaches_every_action(page: Page) -> None:
     assert everything <= reached, everything - reached
 
 
-@contextlib.asynccontextmanager
-async def portal_served(make_rig: MakeRig, app_cache: AppCache, tmp_path: Path) -> AsyncIterator[tuple[Rig, str]]:
-    """The gateway on a socket of its own with the development provider beside it: the rig and its URL."""
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    bound = gateway_socket()
-    gateway_url, issuer = bound.url, bound.issuer
-    # The provider signs with the worker's development key ring, for the issuer the services
-    # behind the gateway accept; the gateway itself verifies through the provider's JWKS.
-    provider = dev_provider(app_cache, tmp_path, issuer, portal_redirect_uris=[f"{gateway_url}/portal/aanmelden/terug"])
-    with served(provider) as provider_url:
-        # The browser reaches the provider on its port; the gateway exchanges the code in-process
-        # (as in compose, where the two reach it by different addresses).
-        settings = {
-            "jwks_url": f"{provider_url}/jwks.json",
-            "jwt_issuer": issuer,
-            "portal_authorization_url": f"{provider_url}/authorize",
-            "portal_token_url": "http://issuer.test/token",
-        }
-        async with make_rig(**settings) as rig, served_on_this_loop(rig.app, bound.sock):
-            rig.transport.add("issuer.test", provider)
-            yield rig, gateway_url
-
-
 async def test_a_chain_owner_signs_in_and_sees_the_apis_figures(
     make_rig: MakeRig, app_cache: AppCache, tokens: Tokens, browser: Browser, tmp_path: Path
 ) -> None:
-    async with portal_served(make_rig, app_cache, tmp_path) as (rig, gateway_url):
+    async with served_with_provider(make_rig, app_cache, tmp_path) as (rig, gateway_url):
         world = await make_portal_world(rig, tokens)
         async with rig.client(owner_headers(tokens)) as api:
             staffing = (await api.get("/valuechains/v1/reports/staffing", params={"chain": world.chain["href"]})).json()
@@ -157,7 +132,7 @@ async def test_a_chain_owner_signs_in_and_sees_the_apis_figures(
 async def test_architects_decide_an_explanation_in_the_browser_with_four_eyes(
     make_rig: MakeRig, app_cache: AppCache, tokens: Tokens, browser: Browser, tmp_path: Path
 ) -> None:
-    async with portal_served(make_rig, app_cache, tmp_path) as (rig, gateway_url):
+    async with served_with_provider(make_rig, app_cache, tmp_path) as (rig, gateway_url):
         async with rig.client(tokens("admin")) as admin:
             chain = await created(admin, "POST", "/valuechains/v1/chains", chain_body(unique("PRB")))
         explain = await make_explain_world(rig, tokens, chain)
@@ -204,7 +179,7 @@ async def test_architects_decide_an_explanation_in_the_browser_with_four_eyes(
 async def test_portfolio_and_audit_render_with_the_apis_ratio_and_signing_out_ends_the_session(
     make_rig: MakeRig, app_cache: AppCache, tokens: Tokens, browser: Browser, tmp_path: Path
 ) -> None:
-    async with portal_served(make_rig, app_cache, tmp_path) as (rig, gateway_url):
+    async with served_with_provider(make_rig, app_cache, tmp_path) as (rig, gateway_url):
         world = await make_portfolio_world(rig, tokens)
         async with rig.client(tokens("portfolio_manager", sub="u-portal-pm")) as api:
             report = await api.get("/portfolio/v1/reports/ratio", params={"round": world.current["href"]})
