@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ from typing import Any
 import aiosqlite
 import pytest
 from sqlalchemy import text
+from sqlalchemy.util.concurrency import greenlet_spawn
 
+from services.chassis import db as db_module
 from services.chassis.db import Database
 from services.chassis.sqlite_driver import OneTripConnection
 
@@ -114,3 +117,41 @@ async def test_server_side_cursors_are_refused_not_silently_buffered(db: Databas
     async with db.session(write=False) as session:
         with pytest.raises(Exception, match="server-side cursors are not served"):
             await session.stream(text("SELECT name FROM things"))
+
+
+class Racing:
+    """A cursor on a new file that another connection holds for the first ``busy`` switches: the
+    answers SQLite gives ('database is locked' at once, then 'wal' once it is free)."""
+
+    def __init__(self, busy: int, error: str = "database is locked") -> None:
+        self.busy = busy
+        self.error = error
+        self.mode = "delete"
+        self.ran: list[str] = []
+
+    def execute(self, statement: str) -> None:
+        self.ran.append(statement)
+        if statement == "PRAGMA journal_mode=WAL":
+            if self.busy:
+                self.busy -= 1
+                raise sqlite3.OperationalError(self.error)
+            self.mode = "wal"
+
+    def fetchone(self) -> tuple[str]:
+        return (self.mode,)
+
+
+async def test_a_new_file_switches_to_wal_however_many_connections_open_it_at_once() -> None:
+    """SQLite refuses the switch at once (no busy wait) while another connection holds the file:
+    it is tried again until the mode is WAL; a file already in WAL is not switched again."""
+    racing = Racing(busy=2)
+    await greenlet_spawn(db_module._switch_to_wal, racing)
+    assert racing.mode == "wal" and racing.ran.count("PRAGMA journal_mode=WAL") == 3
+    already = Racing(busy=0)
+    already.mode = "wal"
+    await greenlet_spawn(db_module._switch_to_wal, already)
+    assert already.ran == ["PRAGMA journal_mode"]
+    failing = Racing(busy=1, error="disk I/O error")  # anything but the lock is raised at once
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        await greenlet_spawn(db_module._switch_to_wal, failing)
+    assert failing.ran.count("PRAGMA journal_mode=WAL") == 1
