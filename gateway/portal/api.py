@@ -9,8 +9,7 @@ No network hop is added: the call is an ASGI call into the same process.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +17,7 @@ import httpx2
 from starlette.types import ASGIApp
 
 from services.chassis.pagination import COUNT_NOT_SHOWN
+from services.chassis.tasks import gather
 
 INTERNAL_BASE = "http://gateway.portal"
 """The base URL of the in-process calls (never resolved: the transport is the app itself)."""
@@ -99,30 +99,11 @@ class PersonApi:
 
     async def get_all(self, *requests: tuple[str, Query]) -> list[Any]:
         """Several answers at once (each raises as ``get`` does)."""
-        return await settled(*(self.get(path, query) for path, query in requests))
+        return await gather(*(self.get(path, query) for path, query in requests))
 
     async def get_lists(self, *requests: tuple[str, Query]) -> list[Any]:
         """Several lists at once, each as ``get_list`` asks it."""
-        return await settled(*(self.get_list(path, query) for path, query in requests))
-
-
-async def settled(*calls: Awaitable[Any]) -> list[Any]:
-    """The answers of ``calls``, run at once; when one raises, the first such error, once every
-    call has ended. (``asyncio.gather`` would raise at the first error and leave the others
-    running on after the page has answered.)"""
-    raised: list[BaseException] = []
-
-    async def run(call: Awaitable[Any]) -> Any:
-        try:
-            return await call
-        except Exception as exc:  # noqa: BLE001 - kept until all have ended, then raised: an answer may itself be an ApiRefused
-            raised.append(exc)
-            return None
-
-    answers = await asyncio.gather(*(run(call) for call in calls))
-    if raised:
-        raise raised[0]
-    return answers
+        return await gather(*(self.get_list(path, query) for path, query in requests))
 
 
 def _detail(response: httpx2.Response) -> str:

@@ -16,8 +16,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from gateway.portal.api import ApiRefused, settled
+from gateway.portal.api import ApiRefused
 from gateway.portal.pages import PageError, View, page
+from services.chassis.tasks import gather
 
 SERVICES = ("valuechains", "portfolio", "principles")
 NEWEST_CHECKPOINTS = 10
@@ -40,12 +41,12 @@ def before(view: View, service: str) -> str | None:
 @page("/audit", "Audit", roles=("auditor",))
 async def audit(view: View) -> Response:
     starts = {service: before(view, service) for service in SERVICES}
-    first = await settled(
+    first = await gather(
         *(view.api.attempt(f"/{service}/v1/changes/verify") for service in SERVICES),
         *(view.api.attempt(f"/{service}/v1/changes", changes_query(starts[service])) for service in SERVICES),
     )
     verifications, changes = first[: len(SERVICES)], first[len(SERVICES) :]
-    checkpoints = await settled(
+    checkpoints = await gather(
         *(
             view.api.attempt(f"/{service}/v1/changes/checkpoints", checkpoint_window(verified))
             for service, verified in zip(SERVICES, verifications, strict=True)

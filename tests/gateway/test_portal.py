@@ -12,9 +12,10 @@ import httpx2
 import pytest
 from fastapi import FastAPI
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from gateway.portal import principles as principles_page
-from gateway.portal.api import ApiRefused, settled
+from gateway.portal.api import ApiRefused, PersonApi
 from gateway.portal.session import SESSION_COOKIE, SIGN_IN_COOKIE, Sealer, Session
 from gateway.portal.signin import safe_next
 from tests.gateway.conftest import MakeRig, Rig
@@ -411,19 +412,22 @@ async def test_a_token_answer_without_a_token_is_a_clear_page_not_a_500(
 
 async def test_calls_at_once_end_before_a_page_answers_with_the_first_error() -> None:
     """A page's API calls run at once; when one is refused the others are not left running on (on
-    the person's token, after the page has answered): the refusal is raised once all have ended."""
-    ended: list[str] = []
+    the person's token, after the page has answered): they have ended when the refusal is raised."""
+    running: set[str] = set()
 
-    async def refused() -> None:
-        ended.append("refused")
-        raise ApiRefused(403, "no")
+    async def api(scope: Scope, receive: Receive, send: Send) -> None:
+        running.add(scope["path"])
+        try:
+            if scope["path"] == "/slow":
+                await asyncio.sleep(5)
+            answer = JSONResponse({"detail": "no"}, status_code=403 if scope["path"] == "/refused" else 200)
+            await answer(scope, receive, send)
+        finally:
+            running.discard(scope["path"])
 
-    async def slow() -> str:
-        await asyncio.sleep(0.05)
-        ended.append("slow")
-        return "answer"
-
-    with pytest.raises(ApiRefused):
-        await settled(refused(), slow())
-    assert ended == ["refused", "slow"]
-    assert await settled(slow(), slow()) == ["answer", "answer"]
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=api), base_url="http://api") as client:
+        person = PersonApi(client, "token")
+        with pytest.raises(ApiRefused):
+            await person.get_all(("/slow", []), ("/refused", []))
+        assert running == set()
+        assert await person.get_all(("/fine", []), ("/fine", [])) == [{"detail": "no"}] * 2
