@@ -11,13 +11,12 @@ counted or summed here: every number on the page is one the API gave.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from starlette.responses import Response
 
 from gateway.portal.charts import Part, level_bar, number, split_bar
-from gateway.portal.pages import PageError, View, page
+from gateway.portal.pages import View, page, record_id
 from services.chassis.pagination import COUNT_NOT_SHOWN
 
 CHAINS = "/valuechains/v1/chains"
@@ -42,11 +41,7 @@ async def my_chain(view: View) -> Response:
             return await chain_page(view, own["items"][0]["id"])
         listed = own if own["items"] else await view.api.get(CHAINS, [("limit", "100")])
         return view.render("chain_choice.html", title="Mijn keten", chains=listed, own=bool(own["items"]))
-    try:
-        chain_id = str(uuid.UUID(chosen))
-    except ValueError:
-        raise PageError(400, f"'{chosen}' is geen keten: kies een keten uit de lijst.") from None
-    return await chain_page(view, chain_id)
+    return await chain_page(view, record_id(chosen, f"'{chosen}' is geen keten: kies een keten uit de lijst."))
 
 
 async def chain_page(view: View, chain_id: str) -> Response:

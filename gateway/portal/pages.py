@@ -12,6 +12,7 @@ shown (bad input: a 4xx page); an error the API answers becomes its page here (`
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,15 @@ class PageError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def record_id(value: str, message: str) -> str:
+    """``value`` as a record's id (a UUID, in its canonical form); anything else is a 400 page
+    saying ``message``, before the API is asked."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise PageError(400, message) from None
 
 
 @dataclass

@@ -14,7 +14,6 @@ managers); a person the API refuses gets its refusal as the page.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from starlette.background import BackgroundTask
@@ -22,7 +21,7 @@ from starlette.responses import Response, StreamingResponse
 
 from gateway.portal.chain import DECISIONS
 from gateway.portal.charts import Point, number, trend_bars
-from gateway.portal.pages import PAGE_HEADERS, PageError, View, download, page
+from gateway.portal.pages import PAGE_HEADERS, PageError, View, download, page, record_id
 
 ROUNDS = "/portfolio/v1/rounds"
 RATIO = "/portfolio/v1/reports/ratio"
@@ -43,10 +42,7 @@ def round_id(view: View, name: str) -> str | None:
     chosen = view.request.query_params.get(name)
     if chosen is None:
         return None
-    try:
-        return str(uuid.UUID(chosen))
-    except ValueError:
-        raise PageError(400, f"'{chosen}' is geen ronde: kies een ronde uit de lijst.") from None
+    return record_id(chosen, f"'{chosen}' is geen ronde: kies een ronde uit de lijst.")
 
 
 def previous_of(current: dict[str, Any], rounds: list[dict[str, Any]]) -> str | None:

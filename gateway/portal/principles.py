@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -24,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 
 from gateway.portal.api import ApiRefused
 from gateway.portal.charts import NONE
-from gateway.portal.pages import PAGE_HEADERS, PageError, View, action, page
+from gateway.portal.pages import PAGE_HEADERS, PageError, View, action, page, record_id
 from gateway.portal.session import PORTAL_PATH
 
 PATH = "/principes"
@@ -123,14 +122,14 @@ async def comply_or_explain(view: View) -> Response:
 
 @action(PATH + "/uitleg/goedkeuren")
 async def approve(view: View) -> Response:
-    explanation = _uuid(view.form.get("uitleg", ""), "Kies een uitleg uit de lijst om te beoordelen.")
+    explanation = record_id(view.form.get("uitleg", ""), "Kies een uitleg uit de lijst om te beoordelen.")
     note = view.form.get("toelichting", "").strip()
     return await _decide(view, explanation, "approve", {"note": note} if note else {}, "goedgekeurd")
 
 
 @action(PATH + "/uitleg/afwijzen")
 async def reject(view: View) -> Response:
-    explanation = _uuid(view.form.get("uitleg", ""), "Kies een uitleg uit de lijst om te beoordelen.")
+    explanation = record_id(view.form.get("uitleg", ""), "Kies een uitleg uit de lijst om te beoordelen.")
     note = view.form.get("toelichting", "").strip()
     if not note:
         raise PageError(400, "Zeg bij het afwijzen waarom: de toelichting is verplicht. Er is niets veranderd.")
@@ -152,13 +151,6 @@ async def _decide(view: View, explanation: str, verb: str, body: dict[str, str],
 
 def _back(message: str) -> Response:
     return RedirectResponse(f"{PORTAL_PATH}{PATH}?melding={message}#uitleg", status_code=303, headers=PAGE_HEADERS)
-
-
-def _uuid(value: str, message: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise PageError(400, message) from None
 
 
 def _next_page(listing: dict[str, Any]) -> str | None:
