@@ -2,7 +2,8 @@
 
 Built in lifespan, never at import time. Writes and reads use separate session factories so that
 SQLite can take its write lock at ``BEGIN IMMEDIATE`` (a deferred transaction that later writes
-can fail with "database is locked" instead of waiting) while reads stay concurrent under WAL.
+can fail with "database is locked" instead of waiting) while reads stay concurrent under WAL; the
+read engine's connections cannot write (``PRAGMA query_only``) and run their reads on the loop.
 On PostgreSQL both factories share one engine.
 """
 
@@ -95,8 +96,14 @@ def _switch_to_wal(cursor: Any) -> None:
         await_(asyncio.sleep(0.1))  # the connect event runs in SQLAlchemy's greenlet: the loop goes on
 
 
-def _sqlite_setup(engine: AsyncEngine, *, begin: str) -> None:
-    """WAL, a busy timeout, foreign keys; and SQLAlchemy, not the driver, decides when to BEGIN."""
+READ_ON_LOOP_SECONDS = 0.002
+"""How long a read may run on the event loop before it is moved to its connection's thread
+(``sqlite_driver``): a point read or a page takes well under a millisecond here."""
+
+
+def _sqlite_setup(engine: AsyncEngine, *, begin: str, read_only: bool = False) -> None:
+    """WAL, a busy timeout, foreign keys; and SQLAlchemy, not the driver, decides when to BEGIN.
+    A ``read_only`` engine's connections refuse to write and serve their reads on the loop."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -106,7 +113,11 @@ def _sqlite_setup(engine: AsyncEngine, *, begin: str) -> None:
         _switch_to_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
+        if read_only and isinstance(dbapi_connection, OneTripConnection):
+            dbapi_connection.serve_on_loop(READ_ON_LOOP_SECONDS)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -127,12 +138,18 @@ class Database:
             # One writer connection: writers queue in the pool instead of polling SQLite's lock.
             driver = OneTripDBAPI()
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, module=driver
+                url,
+                echo=echo,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                module=driver,
+                # Its reads run on the loop's thread as well as on the connection's (never at once).
+                connect_args={"check_same_thread": False},
             )
             self.write_engine = create_async_engine(
                 url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60, module=driver
             )
-            _sqlite_setup(self.engine, begin="BEGIN")
+            _sqlite_setup(self.engine, begin="BEGIN", read_only=True)
             _sqlite_setup(self.write_engine, begin="BEGIN IMMEDIATE")
         else:
             self.engine = create_async_engine(

@@ -13,7 +13,18 @@ so nothing above the driver can tell the difference. It also saves the trips tha
   connection itself reports after each statement (``sqlite3.Connection.in_transaction``); the
   pool's rollback of a connection that was committed costs nothing.
 
-A read by id thus costs two trips (the statement with its BEGIN, the COMMIT) instead of nine.
+A write of one row thus costs two trips (the statement with its BEGIN, the COMMIT) instead of nine.
+
+**Reads run on the event loop first** (``serve_on_loop``, the read engine's connections, which
+``PRAGMA query_only`` keeps from writing). A trip to the thread costs more than most reads it
+carries: a hand-off to the thread, a wake-up of the loop through its self-pipe, and under load a
+wait for the GIL (up to its 5 ms switch interval). In WAL mode a read never waits for a lock, so a
+read statement is run right here, with SQLite's progress handler watching the clock: a statement
+still running after ``budget`` seconds is interrupted (a read-only transaction survives that, its
+snapshot intact) and run again from the start on the connection's thread, where it no longer holds
+up the loop. A cheap read costs no trip at all; an expensive one costs the budget once more.
+``COMMIT`` and ``ROLLBACK`` of a read-only transaction do no I/O and run here too.
+
 Server-side cursors (``stream()``) are not served here: asking for one fails. The adapter uses two
 of aiosqlite's internals, ``Connection._execute`` and ``Connection._conn``, with the version
 pinned in ``uv.lock``; tests/chassis/test_sqlite_driver.py fails if they change.
@@ -21,7 +32,9 @@ pinned in ``uv.lock``; tests/chassis/test_sqlite_driver.py fails if they change.
 
 from __future__ import annotations
 
+import math
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -60,6 +73,30 @@ def _run_many(connection: sqlite3.Connection, begin: str | None, operation: str,
         cursor.close()
 
 
+PROGRESS_STEPS = 1000
+"""SQLite virtual machine steps between two looks at the clock while a read runs on the loop (a
+few tens of microseconds)."""
+
+
+class Interrupted(Exception):
+    """A read that ran on the loop past its budget: it is run again on the connection's thread."""
+
+
+def _run_here(
+    connection: sqlite3.Connection, budget: float, begin: str | None, operation: str, parameters: Any
+) -> Outcome:
+    deadline = time.perf_counter() + budget
+    connection.set_progress_handler(lambda: time.perf_counter() > deadline, PROGRESS_STEPS)
+    try:
+        return _run(connection, begin, operation, parameters)
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
+            raise Interrupted from None
+        raise
+    finally:
+        connection.set_progress_handler(None, 0)
+
+
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     """A cursor whose statement, rows and close are one call on the connection's thread."""
 
@@ -95,6 +132,21 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
+        connection: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
+        if connection._budget and not connection._execute_mutex.locked():
+            driver: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+            begin, connection._begin = connection._begin, None
+            try:
+                outcome = _run_here(driver._conn, connection._budget, begin, operation, parameters)
+            except Interrupted:
+                # BEGIN (if it went) stays done; the statement goes again, on the thread.
+                connection._begin = None if driver._conn.in_transaction else begin
+            except BaseException:
+                connection._open = True  # whatever failed, a real ROLLBACK follows
+                raise
+            else:
+                self._take(outcome)
+                return
         await self._trip(_run, operation, parameters)
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
@@ -112,8 +164,11 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             except BaseException:
                 connection._open = True  # whatever failed, a real ROLLBACK follows
                 raise
+        self._take(outcome)
+
+    def _take(self, outcome: Outcome) -> None:
         self._description, rows, self._rowcount, self._lastrowid, open_ = outcome
-        connection._open = open_
+        self._adapt_connection._open = open_  # type: ignore[attr-defined]
         self._rows = deque(rows)
 
 
@@ -121,13 +176,22 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     """The adapted connection: knows whether a transaction is open, and holds a BEGIN asked for
     until the first statement."""
 
-    __slots__ = ("_begin", "_open")
+    __slots__ = ("_begin", "_budget", "_open")
     _cursor_cls = OneTripCursor  # type: ignore[assignment]
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self._begin: str | None = None
         self._open = False
+        self._budget = 0.0  # seconds a statement may run on the loop; 0: every statement is a trip
+
+    def serve_on_loop(self, budget: float) -> None:
+        """Run reads on the event loop for up to ``budget`` seconds each (the module's docstring);
+        only for a connection that cannot write (``PRAGMA query_only``), whose transactions hold
+        nothing but a snapshot."""
+        if not (0 < budget < math.inf):
+            raise ValueError(f"the budget must be a positive number of seconds, not {budget}")
+        self._budget = budget
 
     def begin_with_next_statement(self, begin: str) -> None:
         """Send ``begin`` (``BEGIN`` or ``BEGIN IMMEDIATE``) together with the next statement."""
@@ -141,13 +205,19 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     def commit(self) -> None:
         self._begin = None
         if self._open:
-            super().commit()
+            if self._budget and not self._execute_mutex.locked():
+                self._connection._conn.commit()  # a snapshot to let go of: no I/O
+            else:
+                super().commit()
             self._open = False
 
     def rollback(self) -> None:
         self._begin = None
         if self._open:
-            super().rollback()
+            if self._budget and not self._execute_mutex.locked():
+                self._connection._conn.rollback()
+            else:
+                super().rollback()
             self._open = False
 
 

@@ -1,5 +1,5 @@
 """SQLite's one-trip adapter (services.chassis.sqlite_driver): the same transactions and answers as
-aiosqlite's own path, in fewer trips to the connection's thread."""
+aiosqlite's own path, in fewer trips to the connection's thread, and reads on the event loop."""
 
 from __future__ import annotations
 
@@ -47,13 +47,68 @@ def trips() -> Iterator[collections.Counter[str]]:
         yield seen
 
 
-async def test_a_read_costs_two_trips_its_statement_with_begin_and_the_commit(db: Database) -> None:
-    async with db.session(write=False) as session:
+async def test_a_write_costs_two_trips_its_statement_with_begin_and_the_commit(db: Database) -> None:
+    async with db.session(write=True) as session:
         await session.execute(text("SELECT 1"))  # the pool's connection is open and warm
+    with trips() as seen:
+        async with db.session(write=True) as session:
+            await session.execute(text("UPDATE things SET name = 'een' WHERE id = 1"))
+    assert seen == {"_run": 1, "commit": 1}
+
+
+async def test_a_cheap_read_runs_on_the_loop_and_costs_no_trip(db: Database) -> None:
+    async with db.session(write=False) as session:
+        await session.execute(text("SELECT 1"))
     with trips() as seen:
         async with db.session(write=False) as session:
             assert (await session.execute(text("SELECT name FROM things WHERE id = 1"))).scalar() == "one"
-    assert seen == {"_run": 1, "commit": 1}
+            assert (await session.execute(text("SELECT count(*) FROM things"))).scalar() == 2
+    assert sum(seen.values()) == 0
+
+
+SLOW_READ = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT sum(i) FROM n"
+
+
+async def test_a_read_over_its_budget_is_run_again_on_the_thread_in_the_same_snapshot(db: Database) -> None:
+    """Interrupted on the loop after the budget, the statement runs from the start on the thread
+    and answers in full; the transaction it ran in is still the one it began (its snapshot)."""
+    async with db.session(write=False) as reader:
+        before = (await reader.execute(text("SELECT count(*) FROM things"))).scalar_one()
+        async with db.session(write=True) as writer:
+            await writer.execute(text("INSERT INTO things (name) VALUES ('three')"))
+        with trips() as seen:
+            assert (await reader.execute(text(SLOW_READ))).scalar() == 3000000 * 3000001 // 2
+            assert (await reader.execute(text("SELECT count(*) FROM things"))).scalar() == before
+        assert seen == {"_run": 1}  # the slow one only; the cheap one stayed on the loop
+    with trips() as seen:
+        async with db.session(write=False) as first:
+            assert (await first.execute(text(SLOW_READ))).scalar() == 3000000 * 3000001 // 2
+    assert seen == {"_run": 1}  # BEGIN and COMMIT on the loop, the statement's second run on the thread
+
+
+async def test_a_read_session_cannot_write(db: Database) -> None:
+    """The read engine's connections refuse to write (so what they run on the loop holds no lock),
+    and nothing of a refused write is left."""
+    with pytest.raises(Exception, match="readonly"):
+        async with db.session(write=False) as session:
+            await session.execute(text("INSERT INTO things (name) VALUES ('sneaked')"))
+    async with db.session(write=False) as session:
+        assert (await session.execute(text("SELECT count(*) FROM things"))).scalar() == 2
+
+
+async def test_a_failing_read_on_the_loop_is_reported_and_the_connection_serves_on(db: Database) -> None:
+    with pytest.raises(Exception, match="no such table"):
+        async with db.session(write=False) as session:
+            await session.execute(text("SELECT * FROM missing"))
+    async with db.session(write=False) as session:
+        assert (await session.execute(text("SELECT name FROM things WHERE id = 2"))).scalar() == "two"
+
+
+def test_the_budget_is_a_positive_number_of_seconds() -> None:
+    connection = OneTripConnection.__new__(OneTripConnection)
+    for budget in (0, -1, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="positive number of seconds"):
+            connection.serve_on_loop(budget)
 
 
 async def test_a_session_that_runs_nothing_costs_no_trip(db: Database) -> None:
