@@ -31,18 +31,17 @@ from gateway.settings import GatewaySettings
 from services.chassis.auth import ROLE_DUTIES, TokenVerifier
 from services.chassis.errors import NotFound, add_exception_handlers
 from services.chassis.explorer import mount_explorer, offer_sign_in
-from services.chassis.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from services.chassis.middleware import install_front_door
 from services.chassis.openapi import PROBLEM_SCHEMA, document_common_problems, problem_catalogue
 from services.chassis.queries import make_strict, unchecked_routes
 from services.chassis.references import build_http_client
 from services.chassis.telemetry import (
+    NO_NATIVE_TELEMETRY,
     Metrics,
-    ObservabilityMiddleware,
     build_tracer_provider,
     configure_logging,
     instrument_client,
     metrics_endpoint,
-    telemetry_config,
 )
 
 TITLE = "IV-platform"
@@ -124,7 +123,7 @@ def create_app(
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
-        telemetry=telemetry_config(provider),
+        telemetry=NO_NATIVE_TELEMETRY,
     )
     make_strict(app)
     app.state.settings = settings
@@ -168,8 +167,6 @@ def create_app(
     if unchecked:
         raise RuntimeError(f"routes must come from a strict_router (their query is checked): {unchecked}")
 
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -179,8 +176,8 @@ def create_app(
             expose_headers=["ETag", "Location", "Idempotent-Replayed", "Retry-After"],
             max_age=600,
         )
-    # Outermost of ours, so preflight and error answers carry the headers too.
-    app.add_middleware(SecurityHeadersMiddleware)
+    # Outside everything, CORS and the error handler included: preflights and 500s carry the headers too.
+    install_front_door(app, metrics=metrics, tracer_provider=provider, max_bytes=settings.max_body_bytes)
     return app
 
 

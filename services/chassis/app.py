@@ -26,7 +26,7 @@ from services.chassis.errors import add_exception_handlers
 from services.chassis.explorer import mount_explorer
 from services.chassis.idempotency import IdempotentReplay, purge_expired
 from services.chassis.instances import keep_beating, new_instance_id
-from services.chassis.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from services.chassis.middleware import install_front_door
 from services.chassis.openapi import install_openapi
 from services.chassis.queries import make_strict, unchecked_routes
 from services.chassis.references import Upstreams, build_http_client
@@ -34,14 +34,13 @@ from services.chassis.resources import Collection, references_router
 from services.chassis.resources.routers import unguarded_writes
 from services.chassis.settings import ServiceSettings
 from services.chassis.telemetry import (
+    NO_NATIVE_TELEMETRY,
     Metrics,
-    ObservabilityMiddleware,
     build_tracer_provider,
     configure_logging,
     instrument_client,
     instrument_engine,
     metrics_endpoint,
-    telemetry_config,
 )
 
 logger = logging.getLogger("iv.app")
@@ -141,7 +140,7 @@ def create_service_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        telemetry=telemetry_config(provider),
+        telemetry=NO_NATIVE_TELEMETRY,
     )
     make_strict(app)
     app.state.settings = settings
@@ -185,9 +184,7 @@ def create_service_app(
     if unchecked:
         raise RuntimeError(f"routes must come from a strict_router (their query is checked): {unchecked}")
 
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
-    app.add_middleware(SecurityHeadersMiddleware)
+    install_front_door(app, metrics=app.state.metrics, tracer_provider=provider, max_bytes=settings.max_body_bytes)
     return app
 
 

@@ -17,8 +17,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.chassis.telemetry import TRACE_ID_HEADER, current_trace_id
-
 logger = logging.getLogger("iv.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -312,14 +310,8 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        # Sent from outside every middleware of ours, so it names its trace itself.
-        trace_id = current_trace_id()
-        return problem_response(
-            INTERNAL,
-            "an internal error occurred",
-            instance=request.url.path,
-            headers={TRACE_ID_HEADER: trace_id} if trace_id else None,
-        )
+        # Sent by Starlette's ServerErrorMiddleware, inside the front door: it gets the trace id there.
+        return problem_response(INTERNAL, "an internal error occurred", instance=request.url.path)
 
     async def on_integrity(request: Request, exc: Exception) -> JSONResponse:
         # A unique or foreign-key constraint caught a race the checks before it could not see.

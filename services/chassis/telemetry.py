@@ -2,12 +2,12 @@
 
 Each app gets its own tracer provider (so one process can host several apps in tests, each with
 its own ``service.name``); spans are exported over OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set.
-One layer traces requests: FastAPI's own telemetry (``telemetry_config``), not also the ASGI
-instrumentation. Nothing is recorded while nothing exports (no span processor): spans are then
-non-recording, carrying the trace context on (every answer still names its trace id) but costing
-next to nothing, and the database gets no statement spans. When something exports, sampling is
-``ParentBased(TraceIdRatioBased(IV_TRACE_SAMPLE_RATIO))``: a caller's decision is followed, and a
-trace that starts here is kept with that probability.
+One layer traces requests: the chassis' front door (``services.chassis.middleware.FrontDoor``),
+neither FastAPI's own telemetry nor the ASGI instrumentation. Nothing is recorded while nothing
+exports (no span processor): spans are then non-recording, carrying the trace context on (every
+answer still names its trace id) but costing next to nothing, and the database gets no statement
+spans. When something exports, sampling is ``ParentBased(TraceIdRatioBased(IV_TRACE_SAMPLE_RATIO))``:
+a caller's decision is followed, and a trace that starts here is kept with that probability.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ import logging.handlers
 import os
 import queue
 import sys
-import time
-from collections.abc import Callable, Iterable, MutableMapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 
 import httpx2
 from fastapi.telemetry import TelemetryConfig
@@ -39,10 +37,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.metrics_core import Metric
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 access_logger = logging.getLogger("iv.access")
 
@@ -110,22 +107,16 @@ def build_tracer_provider(service_name: str, sample_ratio: float = 1.0) -> Servi
     return provider
 
 
-def _untraced(scope: MutableMapping[str, Any]) -> bool:
-    return scope.get("path") in UNTRACED_PATHS
-
-
-def telemetry_config(provider: TracerProvider) -> TelemetryConfig:
-    """FastAPI's own request tracing (``FastAPI(telemetry=...)``) on ``provider``: a server span per
-    request, nothing else (metrics and the access log are ours, probes are not traced)."""
-    return {
-        "tracer_provider": provider,
-        "tracing": True,
-        "metrics": False,
-        "logs": False,
-        "operation_spans": False,
-        "auto_configure": False,
-        "exclude": _untraced,
-    }
+NO_NATIVE_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
+"""``FastAPI(telemetry=...)``: FastAPI's own request tracing off; the chassis' front door
+(``services.chassis.middleware.FrontDoor``) makes each request's server span, in the same layer as
+its headers, metrics and access log."""
 
 
 def instrument_engine(engine: AsyncEngine, provider: ServiceTracerProvider) -> None:
@@ -283,56 +274,6 @@ def route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return str(path) if path else "unmatched"
-
-
-class ObservabilityMiddleware:
-    """Access log (JSON, with trace id) and request metrics for every HTTP request."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        trace_id = current_trace_id()
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                if trace_id is not None:
-                    MutableHeaders(scope=message)[TRACE_ID_HEADER] = trace_id
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = route_template(scope)
-            self.metrics.observe(scope["method"], route, status, elapsed)
-            principal = (scope.get("state") or {}).get("principal")
-            own_work = str(getattr(principal, "sub", "")).startswith("service:")
-            if route not in UNTRACED_PATHS:
-                # The services' own polling (the follower every few seconds) is not news: debug level.
-                access_logger.log(
-                    logging.DEBUG if own_work and status < 400 else logging.INFO,
-                    "%s %s %s",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    extra={
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                    },
-                )
 
 
 METRICS_ROLES = frozenset({"admin", "auditor"})

@@ -198,10 +198,20 @@ async def test_traces_cover_http_and_database(suite: Suite, tokens: Tokens) -> N
     spans = exporter.get_finished_spans()
     server = [s for s in spans if s.kind == trace.SpanKind.SERVER]
     database = [s for s in spans if s.kind == trace.SpanKind.CLIENT and "SELECT" in s.name.upper()]
-    assert server
+    assert [s.name for s in server] == ["GET /v1/chains"]  # named by its route, once routed
+    assert server[0].attributes is not None
+    assert server[0].attributes["http.route"] == "/v1/chains"
+    assert server[0].attributes["http.response.status_code"] == 200
+    assert server[0].parent is not None and server[0].parent.span_id == 0x00F067AA0BA902B7  # the caller's
     assert database
     assert {format(s.context.trace_id, "032x") for s in spans} == {_TRACE_ID}
     assert all(s.resource.attributes["service.name"] == "valuechains" for s in spans)
+    async with suite.client("valuechains", tokens("reader")) as client:
+        await client.get("/v1/chains/no-such-chain")
+    [failed] = [s for s in exporter.get_finished_spans() if s.kind == trace.SpanKind.SERVER and s not in spans]
+    assert failed.name == "GET /v1/chains/{id}" and failed.parent is None  # no traceparent: a new trace
+    assert failed.attributes is not None and failed.attributes["http.response.status_code"] == 404
+    assert failed.status.status_code == trace.StatusCode.UNSET  # a 4xx is the caller's error, not ours
 
 
 _TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -402,12 +412,19 @@ async def test_every_answer_names_its_trace(suite: Suite, tokens: Tokens, monkey
         raise RuntimeError("boom")
 
     monkeypatch.setattr(chains, "list_page", explode)
+    registry = suite.apps["valuechains"].state.metrics.registry
+    labels = {"service": "valuechains", "method": "GET", "route": "/v1/chains", "status": "500"}
+    failures_before = registry.get_sample_value("http_requests_total", labels) or 0
     transport = httpx2.ASGITransport(app=suite.apps["valuechains"], raise_app_exceptions=False)
     headers = {**tokens("admin"), "traceparent": _TRACEPARENT}
     async with httpx2.AsyncClient(transport=transport, base_url="http://t", headers=headers) as raw:
         failed = await raw.get("/v1/chains")
     assert failed.status_code == 500
-    assert failed.headers["X-Trace-Id"] == _TRACE_ID
+    # The front door is outside the error handler: the 500 is named, given the headers and counted.
+    assert failed.headers.get_list("X-Trace-Id") == [_TRACE_ID]
+    assert failed.headers["x-content-type-options"] == "nosniff"
+    assert failed.headers["cache-control"] == "no-store"
+    assert registry.get_sample_value("http_requests_total", labels) == failures_before + 1
 
 
 def test_nothing_is_recorded_while_nothing_exports() -> None:
