@@ -69,3 +69,17 @@ def factory_of(command: list[str] | str) -> str:
 
 def option(command: list[str], name: str) -> str:
     return command[command.index(name) + 1]
+
+
+HTTP_PROTOCOL = "services.chassis.http_protocol:OneWriteProtocol"
+"""uvicorn's ``--http`` in every command of a service or the gateway: one write per answer."""
+
+
+def runs_with_the_http_protocol(command: list[str] | str) -> bool:
+    """Whether a uvicorn command line takes ``HTTP_PROTOCOL``, and it is uvicorn's protocol class."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    words = command.split() if isinstance(command, str) else command
+    module, _, name = HTTP_PROTOCOL.partition(":")
+    protocol = getattr(importlib.import_module(module), name)
+    return "--http" in words and option(words, "--http") == HTTP_PROTOCOL and issubclass(protocol, HttpToolsProtocol)

@@ -26,7 +26,16 @@ from deploy.devissuer.settings import IssuerSettings
 from gateway.settings import GatewaySettings
 from services.chassis.routing import SERVICES
 from services.chassis.settings import ServiceSettings
-from tests.deploy.names import COMPONENTS, Doc, component_env_names, env_names, factory_of, option, probe_paths
+from tests.deploy.names import (
+    COMPONENTS,
+    Doc,
+    component_env_names,
+    env_names,
+    factory_of,
+    option,
+    probe_paths,
+    runs_with_the_http_protocol,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -112,6 +121,7 @@ def test_every_container_runs_a_command_the_code_has() -> None:
         assert int(option(command, "--port")) == exposed == probe.DEFAULT_PORT, name
         expected = "deploy.devissuer.app" if name == ISSUER else f"{'' if name == 'gateway' else 'services.'}{name}.app"
         assert module == expected, name
+        assert name == ISSUER or runs_with_the_http_protocol(command), name
     for name, service in MIGRATIONS.items():
         assert services()[name]["command"] == ["python", "-m", f"services.{service}", "migrate"]
         assert importlib.util.find_spec(f"services.{service}.__main__") is not None

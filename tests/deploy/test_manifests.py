@@ -19,7 +19,15 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from services.chassis.routing import SERVICES
-from tests.deploy.names import COMPONENTS, Doc, component_env_names, factory_of, option, probe_paths
+from tests.deploy.names import (
+    COMPONENTS,
+    Doc,
+    component_env_names,
+    factory_of,
+    option,
+    probe_paths,
+    runs_with_the_http_protocol,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -113,6 +121,7 @@ def test_deployments_run_what_the_procfile_runs_with_the_probes_the_apps_serve(
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         command = container["command"]
         assert factory_of(command) == factory_of(procfile[name]), name
+        assert runs_with_the_http_protocol(command) and runs_with_the_http_protocol(procfile[name]), name
         port = int(option(command, "--port"))
         assert port == int(exposed.group(1)), name
         assert container["ports"] == [{"name": "http", "containerPort": port}], name
