@@ -88,6 +88,7 @@ class Collection(Generic[M]):
         self.need_to_know = need_to_know or (CLASSIFIED if hasattr(model, "data_classification") else None)
         self.statements = StatementCache()
         """Hot statements by shape (``find``, and a collection's own ``read_one``)."""
+        self._plans: dict[type, list[tuple[str, str, tuple[str, ...] | None]]] = {}
         COLLECTIONS[self.path] = self
 
     # --- representation -------------------------------------------------------------------
@@ -104,20 +105,37 @@ class Collection(Generic[M]):
     def representation(self, obj: M) -> dict[str, Any]:
         """The API fields of ``obj`` as plain values; nested objects from ``<field>_<sub>`` columns."""
         data: dict[str, Any] = {"href": self.href(obj.id)}
-        for field, info in self.read.model_fields.items():
-            if field == "href":
-                continue
-            if field in self.references:
-                value = getattr(obj, self.references[field].column_name(field))
-                href = self.ref_href(field, value)
+        for field, column, subs in self._fields_of(obj):
+            if subs is not None:
+                data[field] = {sub: getattr(obj, f"{field}_{sub}") for sub in subs}
+            elif field in self.references:
+                href = self.ref_href(field, getattr(obj, column))
                 data[field] = {"href": href} if href is not None else None
-            elif hasattr(obj, field):
-                data[field] = getattr(obj, field)
             else:
-                nested = _nested_model(info.annotation)
-                if nested is not None and all(hasattr(obj, f"{field}_{sub}") for sub in nested.model_fields):
-                    data[field] = {sub: getattr(obj, f"{field}_{sub}") for sub in nested.model_fields}
+                data[field] = getattr(obj, column)
         return data
+
+    def _fields_of(self, obj: M) -> list[tuple[str, str, tuple[str, ...] | None]]:
+        """Where each API field of an object of this type is read: (field, attribute, the nested
+        object's fields or None); worked out once per mapped class (``_plans``), not on every answer
+        (anything else, whose attributes may vary from object to object, every time)."""
+        plan = self._plans.get(type(obj))
+        if plan is None:
+            plan = []
+            for field, info in self.read.model_fields.items():
+                if field == "href":
+                    continue
+                if field in self.references:
+                    plan.append((field, self.references[field].column_name(field), None))
+                elif hasattr(obj, field):
+                    plan.append((field, field, None))
+                else:
+                    nested = _nested_model(info.annotation)
+                    if nested is not None and all(hasattr(obj, f"{field}_{sub}") for sub in nested.model_fields):
+                        plan.append((field, field, tuple(nested.model_fields)))
+            if isinstance(obj, self.model):
+                self._plans[type(obj)] = plan
+        return plan
 
     async def extra_fields(self, ctx: RequestContext, objs: Sequence[M]) -> dict[str, dict[str, Any]]:
         """Derived fields computed for a batch of rows (by id), never stored. Default: none."""
