@@ -34,7 +34,7 @@ from services.chassis.explorer import mount_explorer, offer_sign_in
 from services.chassis.middleware import install_front_door
 from services.chassis.openapi import PROBLEM_SCHEMA, document_common_problems, problem_catalogue
 from services.chassis.queries import make_strict, unchecked_routes
-from services.chassis.references import build_http_client
+from services.chassis.references import build_http_client, pooled_transport
 from services.chassis.telemetry import (
     NO_NATIVE_TELEMETRY,
     Metrics,
@@ -90,9 +90,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = build_http_client(settings, transport)
+        upstream_transport = transport or pooled_transport()
+        client = build_http_client(settings, upstream_transport)
         instrument_client(client, provider)
-        upstream_client = UpstreamClient(settings, client, upstream_metrics)
+        upstream_client = UpstreamClient(settings, client, upstream_transport, upstream_metrics)
         app.state.upstream_client = upstream_client
         app.state.verifier = TokenVerifier(settings)
         app.state.openapi = OpenAPICatalogue(

@@ -184,10 +184,17 @@ class UpstreamClient:
     """The pooled client with a deadline per upstream, retries for safe methods and breakers."""
 
     def __init__(
-        self, settings: GatewaySettings, client: httpx2.AsyncClient, metrics: UpstreamMetrics | None = None
+        self,
+        settings: GatewaySettings,
+        client: httpx2.AsyncClient,
+        transport: httpx2.AsyncBaseTransport,
+        metrics: UpstreamMetrics | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
+        self.transport = transport
+        """The transport ``client`` sends through (the same object: the client's instrumentation,
+        once something exports, wraps it). Each attempt is handed to it directly (``_attempt``)."""
         self.metrics = metrics
         self.upstreams: dict[str, Upstream] = {
             prefix: Upstream(
@@ -308,15 +315,23 @@ class UpstreamClient:
             # trickling answer could otherwise take far longer than the timeout); of an event
             # stream, the exchange up to its headers.
             async with asyncio.timeout(upstream.timeout):
-                request = self.client.build_request(
+                # Straight to the transport, with the client's request hooks (the trace context):
+                # none of the client's machinery (its default headers, auth and redirect flows,
+                # cookie jar, the stream's wrapper) has anything to do for a request passed on,
+                # and it was about a tenth of the gateway's work per request (243 of 2,995 calls).
+                timeout = upstream.stream_timeout if stream else upstream.client_timeout
+                request = httpx2.Request(
                     method,
                     instance.url + target,
                     headers=headers,
                     content=content,
-                    timeout=upstream.stream_timeout if stream else upstream.client_timeout,
+                    extensions={"timeout": timeout.as_dict()},
                 )
-                response = await self.client.send(request, stream=stream)
-                if stream and not is_event_stream(response):
+                for hook in self.client.event_hooks["request"]:
+                    await hook(request)
+                response = await self.transport.handle_async_request(request)
+                response.request = request
+                if not (stream and is_event_stream(response)):
                     try:
                         await response.aread()  # anything but an event stream is read in full
                     finally:

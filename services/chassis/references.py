@@ -109,14 +109,19 @@ def href_or_id_pattern(targets: str | Sequence[str]) -> str:
     return f"^(?:{prefix})?{ID_PATTERN}$"
 
 
+def pooled_transport() -> httpx2.AsyncBaseTransport:
+    """The connections a process reaches the other services over: aiohttp's (``aiohttp_transport``)."""
+    return AiohttpTransport(max_connections=200)
+
+
 def build_http_client(
     settings: CommonSettings, transport: httpx2.AsyncBaseTransport | None = None
 ) -> httpx2.AsyncClient:
     """The one pooled client a process uses to reach the other services: httpx2's interface on
-    aiohttp's connections (``aiohttp_transport``); ``transport`` replaces them (tests in-process)."""
+    ``pooled_transport()``; ``transport`` replaces it (tests in-process)."""
     return httpx2.AsyncClient(
         timeout=httpx2.Timeout(settings.upstream_timeout, connect=settings.upstream_connect_timeout),
-        transport=transport or AiohttpTransport(max_connections=200),
+        transport=transport or pooled_transport(),
         follow_redirects=False,
     )
 
