@@ -242,14 +242,22 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.service = service
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def add_figures(self, read: Callable[[], Iterable[Metric]]) -> None:
         """Figures read when the metrics are asked for (a pool's connections, a follower's lag)."""
         self.registry.register(_Figures(read))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(self.service, method, route, str(status)).inc()
-        self.latency.labels(self.service, method, route).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:  # the label lookups once per method, route and status, not per request
+            children = self._children[key] = (
+                self.requests.labels(self.service, method, route, str(status)),
+                self.latency.labels(self.service, method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
