@@ -11,7 +11,9 @@ Here the connection's writes within one step of the event loop are gathered and 
 at the end of that step (``loop.call_soon``): an answer the app sends in one go (a head and a
 body, as every JSON answer is) leaves in one write, and an event stream's chunks still leave as
 they are sent, each in the step it was sent in. Nothing waits longer than the step it was
-written in; closing the connection writes what is gathered first.
+written in, and no more than ``GATHER_BYTES`` are held: past that the writes go at once, so a
+large answer meets the socket's flow control (uvicorn waits while the transport's buffer is full)
+as it would without gathering. Closing the connection writes what is gathered first.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+GATHER_BYTES = 64 * 1024
+"""At most this much is held back for the end of a loop step; more is written at once."""
 
 
 class GatheringTransport(asyncio.Transport):
@@ -30,6 +35,7 @@ class GatheringTransport(asyncio.Transport):
         self._transport = transport
         self._loop = loop
         self._gathered: list[bytes] = []
+        self._size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
@@ -37,6 +43,9 @@ class GatheringTransport(asyncio.Transport):
         if not self._gathered:
             self._loop.call_soon(self.flush)
         self._gathered.append(bytes(data))
+        self._size += len(data)
+        if self._size > GATHER_BYTES:
+            self.flush()
 
     def writelines(self, list_of_data: Any) -> None:
         for data in list_of_data:
@@ -48,6 +57,7 @@ class GatheringTransport(asyncio.Transport):
             return
         data = b"".join(self._gathered) if len(self._gathered) > 1 else self._gathered[0]
         self._gathered = []
+        self._size = 0
         if not self._transport.is_closing():
             self._transport.write(data)
 
@@ -57,6 +67,7 @@ class GatheringTransport(asyncio.Transport):
 
     def abort(self) -> None:
         self._gathered = []
+        self._size = 0
         self._transport.abort()
 
     def is_closing(self) -> bool:
@@ -75,7 +86,7 @@ class GatheringTransport(asyncio.Transport):
         return self._transport.is_reading()
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + sum(len(data) for data in self._gathered)
+        return self._transport.get_write_buffer_size() + self._size
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         self._transport.set_write_buffer_limits(high, low)

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from services.chassis.http_protocol import GatheringTransport, OneWriteProtocol
+from services.chassis.http_protocol import GATHER_BYTES, GatheringTransport, OneWriteProtocol
 
 
 class Recorder(asyncio.Transport):
@@ -51,6 +51,22 @@ async def test_the_writes_of_one_loop_step_reach_the_socket_as_one() -> None:
     gathering.write(b"event: one\n\n")  # a later step: a write of its own
     await asyncio.sleep(0)
     assert recorder.writes[1:] == [b"event: one\n\n"]
+
+
+async def test_a_large_answer_is_not_held_back_past_the_bound() -> None:
+    """Past GATHER_BYTES the writes go at once: the socket's flow control sees them in time."""
+    recorder = Recorder()
+    gathering = GatheringTransport(recorder, asyncio.get_running_loop())
+    gathering.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    chunk = b"x" * (GATHER_BYTES // 2)
+    for _ in range(5):
+        gathering.write(chunk)
+    assert len(recorder.writes) == 2  # written as the bound was passed, not at the step's end
+    assert gathering.get_write_buffer_size() == 0
+    gathering.write(b"tail")  # below the bound: gathered until the step ends
+    assert gathering.get_write_buffer_size() == 4 and len(recorder.writes) == 2
+    await asyncio.sleep(0)
+    assert b"".join(recorder.writes) == b"HTTP/1.1 200 OK\r\n\r\n" + chunk * 5 + b"tail"
 
 
 async def test_closing_writes_what_was_gathered_first_and_nothing_after() -> None:
