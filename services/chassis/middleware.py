@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from fastapi import FastAPI, HTTPException
@@ -26,6 +25,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, StatusCode
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.chassis.errors import PAYLOAD_TOO_LARGE, VALIDATION, problem_response
@@ -116,7 +116,7 @@ class FrontDoor:
             if route not in UNTRACED_PATHS:
                 _log_access(scope, method, path, route, status, elapsed)
 
-    def _refusal(self, scope: Scope) -> Any:
+    def _refusal(self, scope: Scope) -> Response | None:
         """The problem answer for a request refused before it is read, else None."""
         unstorable = _unstorable_target(scope)
         if unstorable:
