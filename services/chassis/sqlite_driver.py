@@ -133,7 +133,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         connection: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
-        if connection._budget and not connection._execute_mutex.locked():
+        if connection.serves_here():
             driver: aiosqlite.Connection = self._connection  # type: ignore[assignment]
             begin, connection._begin = connection._begin, None
             try:
@@ -193,6 +193,11 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
             raise ValueError(f"the budget must be a positive number of seconds, not {budget}")
         self._budget = budget
 
+    def serves_here(self) -> bool:
+        """Whether what comes next runs on the loop: on a connection serving there, while no trip
+        to its thread is under way."""
+        return bool(self._budget) and not self._execute_mutex.locked()
+
     def begin_with_next_statement(self, begin: str) -> None:
         """Send ``begin`` (``BEGIN`` or ``BEGIN IMMEDIATE``) together with the next statement."""
         self._begin = begin
@@ -205,7 +210,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     def commit(self) -> None:
         self._begin = None
         if self._open:
-            if self._budget and not self._execute_mutex.locked():
+            if self.serves_here():
                 self._connection._conn.commit()  # a snapshot to let go of: no I/O
             else:
                 super().commit()
@@ -214,7 +219,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     def rollback(self) -> None:
         self._begin = None
         if self._open:
-            if self._budget and not self._execute_mutex.locked():
+            if self.serves_here():
                 self._connection._conn.rollback()
             else:
                 super().rollback()
