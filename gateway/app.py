@@ -93,7 +93,7 @@ def create_app(
         upstream_transport = transport or pooled_transport()
         client = build_http_client(settings, upstream_transport)
         instrument_client(client, provider)
-        upstream_client = UpstreamClient(settings, client, upstream_transport, upstream_metrics)
+        upstream_client = UpstreamClient(settings, client, upstream_transport, upstream_metrics, provider)
         app.state.upstream_client = upstream_client
         app.state.verifier = TokenVerifier(settings)
         app.state.openapi = OpenAPICatalogue(

@@ -13,18 +13,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import httpx2
 import pydantic_core
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.answers import UpstreamAnswer
 from gateway.expand_paths import ExpandNode, parse_expand, plan_expansion
 from gateway.expansion import Expander
 from gateway.headers import request_headers, response_headers
 from gateway.include import INCLUDE, plan_include
 from gateway.openapi import OpenAPICatalogue
 from gateway.resilience import Upstream, UpstreamClient
-from gateway.streams import EventStreamPassThrough, is_event_stream, media_type_of
+from gateway.streams import EventStreamPassThrough
 from services.chassis.auth import principal_of
 from services.chassis.errors import BadGateway, BadRequest, ServiceUnavailable
 from services.chassis.pagination import COUNT_NOT_SHOWN
@@ -54,17 +54,12 @@ def _with_expand(link: str, values: list[str]) -> str:
     return link + separator + urlencode([(EXPAND, value) for value in values])
 
 
-def _is_json(response: httpx2.Response) -> bool:
-    return media_type_of(response) == "application/json"
-
-
-def _answer(upstream: Upstream, response: httpx2.Response, body: bytes | None = None) -> Response:
-    media = media_type_of(response)
-    if response.status_code >= 500 and media not in ("application/json", "application/problem+json"):
+def _answer(upstream: Upstream, response: UpstreamAnswer, body: bytes | None = None) -> Response:
+    if response.status_code >= 500 and response.media_type not in ("application/json", "application/problem+json"):
         # A service always answers problem+json; anything else came from a crashed process.
         raise BadGateway(f"the {upstream.name} service failed ({response.status_code}) without a problem document")
     answer = Response(content=response.content if body is None else body, status_code=response.status_code)
-    answer.raw_headers.extend(response_headers(response.headers.raw))
+    answer.raw_headers.extend(response_headers(response.raw_headers))
     return answer
 
 
@@ -114,20 +109,20 @@ def proxy_endpoint(prefix: str) -> Callable[[Request], Awaitable[Response]]:
             host=request.headers.get("host"),
         )
         body = await request.body()
-        response = await client.send(
+        response = await client.forward(
             upstream,
             request.method,
             _upstream_target(request, prefix),
-            headers=headers,
-            content=body or None,
+            headers,
+            body or None,
             stream=request.method == "GET",
         )
-        if is_event_stream(response):
+        if response.is_event_stream:
             if plan is not None:
                 await response.aclose()
                 raise BadRequest("expand and include apply to JSON answers, not to an event stream")
             return EventStreamPassThrough(response, idle_seconds=request.app.state.settings.stream_idle_seconds)
-        if plan is None or response.status_code != 200 or not _is_json(response):
+        if plan is None or response.status_code != 200 or response.media_type != "application/json":
             return _answer(upstream, response)
         tree, is_list = plan
         # pydantic's Rust JSON codec: on a page of 100 it parses and writes in a third of the time

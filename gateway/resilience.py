@@ -15,17 +15,23 @@ import itertools
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
+import aiohttp
 import httpx2
+from opentelemetry import trace
+from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from gateway.answers import UpstreamAnswer
 from gateway.balancer import Balancer, Instance
 from gateway.settings import GatewaySettings
 from gateway.streams import is_event_stream
+from services.chassis.aiohttp_transport import AiohttpTransport, read_all, timeout_of
 from services.chassis.errors import BadGateway, GatewayTimeout, ServiceUnavailable
+from services.chassis.telemetry import answered, carry_trace, outgoing_span
 
 BreakerState = Literal["closed", "open", "half_open"]
 
@@ -50,6 +56,14 @@ logger = logging.getLogger("iv.gateway.upstreams")
 
 RETRY_WAIT_FIRST = 0.05
 RETRY_WAIT_MAX = 0.4
+
+
+class HasStatus(Protocol):
+    @property
+    def status_code(self) -> int: ...
+
+
+Answered = TypeVar("Answered", bound=HasStatus)
 
 
 class CircuitOpen(Exception):
@@ -129,9 +143,15 @@ class Upstream:
     """The same for a request whose answer may be an event stream: no per-read limit, which would
     cut a live stream between heartbeats (the deadline still covers any other answer in full)."""
 
+    exchange_timeout: aiohttp.ClientTimeout = field(init=False)
+    """The same two as aiohttp's, for ``AiohttpTransport.exchange``."""
+    exchange_stream_timeout: aiohttp.ClientTimeout = field(init=False)
+
     def __post_init__(self) -> None:
         self.client_timeout = httpx2.Timeout(self.timeout, connect=self.connect_timeout)
         self.stream_timeout = httpx2.Timeout(self.timeout, connect=self.connect_timeout, read=None)
+        self.exchange_timeout = timeout_of(self.connect_timeout, self.timeout, self.timeout)
+        self.exchange_stream_timeout = timeout_of(self.connect_timeout, self.timeout, None)
 
 
 @dataclass
@@ -189,13 +209,17 @@ class UpstreamClient:
         client: httpx2.AsyncClient,
         transport: httpx2.AsyncBaseTransport,
         metrics: UpstreamMetrics | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
         self.transport = transport
         """The transport ``client`` sends through (the same object: the client's instrumentation,
         once something exports, wraps it). Each attempt is handed to it directly (``_attempt``)."""
+        self.exchanging = transport if isinstance(transport, AiohttpTransport) else None
+        """The same transport when requests passed on can skip httpx2's objects (``forward``)."""
         self.metrics = metrics
+        self.tracer_provider = tracer_provider or trace.get_tracer_provider()
         self.upstreams: dict[str, Upstream] = {
             prefix: Upstream(
                 name=prefix.lstrip("/"),
@@ -237,11 +261,43 @@ class UpstreamClient:
     ) -> httpx2.Response:
         """One logical request (``target`` = path and query at the upstream), read in full; with
         ``stream``, an event stream (``text/event-stream``) is returned open once its headers are
-        in, for the caller to pass on and close (gateway/streams.py).
+        in, for the caller to pass on and close (gateway/streams.py)."""
+        return await self._call(
+            upstream,
+            method,
+            lambda instance: self._attempt(upstream, instance, method, target, headers, content, stream),
+        )
 
-        Each attempt goes to an instance the balancer picks, a retry at once to another one where
-        there is another (after a jittered wait to the same one where not). Transport failures
-        become problems: refused or breaker open 503, too slow 504, dropped 502.
+    async def forward(
+        self,
+        upstream: Upstream,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        content: bytes | None,
+        *,
+        stream: bool = False,
+    ) -> UpstreamAnswer:
+        """A request passed on, as ``send`` sends it, its answer as plain bytes: through
+        ``AiohttpTransport.exchange`` when that is the transport (no httpx2 request or response is
+        made), else through ``send``. ``headers`` are the ones to pass on, without framing."""
+        if self.exchanging is None:
+            return UpstreamAnswer.from_httpx(
+                await self.send(upstream, method, target, headers=headers, content=content, stream=stream)
+            )
+        sent = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
+        return await self._call(
+            upstream,
+            method,
+            lambda instance: self._exchange(upstream, instance, method, target, sent, content, stream),
+        )
+
+    async def _call(
+        self, upstream: Upstream, method: str, attempt: Callable[[Instance], Awaitable[Answered]]
+    ) -> Answered:
+        """``attempt`` on an instance the balancer picks, a retry at once on another one where
+        there is another (after a jittered wait on the same one where not), behind the breaker.
+        Transport failures become problems: refused or breaker open 503, too slow 504, dropped 502.
         """
         try:
             upstream.breaker.acquire()
@@ -254,13 +310,13 @@ class UpstreamClient:
         instance = balancer.pick()
         started = time.monotonic()
         try:
-            for attempt in itertools.count(1):
+            for number in itertools.count(1):
                 try:
-                    response = await self._attempt(upstream, instance, method, target, headers, content, stream)
+                    response = await attempt(instance)
                 except (httpx2.RequestError, TimeoutError) as exc:
                     if not isinstance(exc, httpx2.PoolTimeout):  # the gateway's own pool, not the instance
                         balancer.failed(instance)
-                    wait = self._retry_wait(method, exc, attempt, started)
+                    wait = self._retry_wait(method, exc, number, started)
                     if wait is None:
                         raise
                     retry = balancer.pick(avoid=instance)
@@ -289,7 +345,7 @@ class UpstreamClient:
         any method whose connection was refused (nothing was sent); ``retry_attempts`` tries in
         all, and only while the wait ends within ``retry_budget_seconds`` of the first try. Each
         wait is random (full jitter) up to 50 ms, 100 ms, 200 ms, ... (at most 400 ms). A plain
-        loop in ``send``: nothing is built per request for the common first-try success."""
+        loop in ``_call``: nothing is built per request for the common first-try success."""
         if attempt >= self.settings.retry_attempts:
             return None
         if not isinstance(error, NOTHING_SENT) and not (
@@ -338,6 +394,38 @@ class UpstreamClient:
                         await response.aclose()
             outcome = str(response.status_code)
             return response
+        finally:
+            if self.metrics is not None:
+                self.metrics.requests.labels(upstream.name, method, outcome).inc()
+
+    async def _exchange(
+        self,
+        upstream: Upstream,
+        instance: Instance,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        content: bytes | None,
+        stream: bool,
+    ) -> UpstreamAnswer:
+        """``_attempt`` through ``AiohttpTransport.exchange``: the same deadline, timeouts, trace
+        context (a client span of its own once something exports) and count."""
+        assert self.exchanging is not None
+        outcome = "error"
+        url = instance.url + target
+        try:
+            async with asyncio.timeout(upstream.timeout):
+                with outgoing_span(self.tracer_provider, method, url) as span:
+                    sent = headers.copy()  # each attempt carries its own span's context
+                    carry_trace(sent)
+                    timeout = upstream.exchange_stream_timeout if stream else upstream.exchange_timeout
+                    response = await self.exchanging.exchange(method, url, sent, content, timeout)
+                    answer = UpstreamAnswer.from_aiohttp(response)
+                    answered(span, answer.status_code)
+                if not (stream and answer.is_event_stream):
+                    answer.content = await read_all(response)  # anything but an event stream is read in full
+            outcome = str(answer.status_code)
+            return answer
         finally:
             if self.metrics is not None:
                 self.metrics.requests.labels(upstream.name, method, outcome).inc()

@@ -19,30 +19,27 @@ import httpx2
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from gateway.answers import EVENT_STREAM, UpstreamAnswer, media_type_in
 from gateway.headers import response_headers
-
-EVENT_STREAM = "text/event-stream"
-
-
-def media_type_of(response: httpx2.Response) -> str:
-    return response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
 def is_event_stream(response: httpx2.Response) -> bool:
-    return media_type_of(response) == EVENT_STREAM
+    return media_type_in(response.headers.raw) == EVENT_STREAM
 
 
 class EventStreamPassThrough(StreamingResponse):
     """The upstream's open event stream, chunk by chunk, with its status and headers."""
 
-    def __init__(self, upstream: httpx2.Response, *, idle_seconds: float) -> None:
+    def __init__(self, upstream: UpstreamAnswer, *, idle_seconds: float) -> None:
         super().__init__(self._chunks(), status_code=upstream.status_code)
-        self.raw_headers = response_headers(upstream.headers.raw)
+        self.raw_headers = response_headers(upstream.raw_headers)
         self.upstream = upstream
         self.idle_seconds = idle_seconds
 
     async def _chunks(self) -> AsyncIterator[bytes]:
-        chunks = self.upstream.aiter_bytes()
+        chunks = self.upstream.chunks
+        if chunks is None:
+            return
         while True:
             try:
                 async with asyncio.timeout(self.idle_seconds):

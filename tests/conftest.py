@@ -16,7 +16,7 @@ import contextlib
 import importlib
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from services.chassis.cli import seed_if_empty
 from services.chassis.db import BoundDatabase, Database, is_sqlite, single_use_engine, utcnow
 from services.chassis.migrations import upgrade
 from services.chassis.signing_keys import ensure_dev_key
+from tests.echo import ECHO
 from tests.support import (
     Hop,
     RoutingTransport,
@@ -43,6 +44,7 @@ from tests.support import (
     database_base_url,
     gateway_settings,
     running,
+    served,
     service_module,
     settings_for,
     unique_name,
@@ -69,6 +71,13 @@ async def _drop_templates() -> AsyncIterator[None]:
 @pytest.fixture(scope="session")
 def tokens(var_dir: Path) -> Tokens:
     return Tokens(settings_for(var_dir))
+
+
+@pytest.fixture(scope="session")
+def echo_service() -> Iterator[str]:
+    """The base URL of tests/echo.py's service on a loopback port."""
+    with served(ECHO) as url:
+        yield url
 
 
 @dataclass

@@ -18,12 +18,19 @@ its hooks, timeouts and exceptions, and hands the exchange to an ``aiohttp.Clien
 
 Timeouts are httpx2's per request (``connect`` and ``read``, per read); a deadline over the whole
 exchange stays with the caller (gateway/resilience.py).
+
+``exchange`` is the same exchange without httpx2's objects, for a caller that has the method, URL
+and headers already at hand and wants the answer as bytes (the gateway passing a request on:
+building and reading httpx2's request and response was about a third of its work per request).
+It fails with the same httpx2 exceptions; ``read_all``, ``chunks_of`` and ``finish`` read and close
+its answer as ``AiohttpBody`` does.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from functools import lru_cache
 from typing import Any
 
 import aiohttp
@@ -36,7 +43,7 @@ NO_AUTOMATIC_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type
 """Headers aiohttp would add; httpx2 has already set what it sends."""
 
 
-def _failure(exc: BaseException, request: httpx2.Request, *, connecting: bool) -> httpx2.TransportError:
+def _failure(exc: BaseException, request: httpx2.Request | None, *, connecting: bool) -> httpx2.TransportError:
     """The httpx2 exception for an aiohttp failure (``connecting``: before the answer's headers)."""
     message = str(exc) or type(exc).__name__
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
@@ -52,6 +59,39 @@ def _failure(exc: BaseException, request: httpx2.Request, *, connecting: bool) -
     return httpx2.ReadError(message, request=request)
 
 
+@lru_cache(maxsize=64)
+def timeout_of(connect: float | None, pool: float | None, read: float | None) -> aiohttp.ClientTimeout:
+    """aiohttp's limits for httpx2's ``connect``, ``pool`` and per-read ``read`` (made once each)."""
+    return aiohttp.ClientTimeout(total=None, sock_connect=connect, connect=pool, sock_read=read)
+
+
+async def read_all(response: aiohttp.ClientResponse, request: httpx2.Request | None = None) -> bytes:
+    """The whole body; the connection goes back to the pool (or is dropped, on a failure)."""
+    try:
+        return await response.read()
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise _failure(exc, request, connecting=False) from exc
+    finally:
+        finish(response)
+
+
+async def chunks_of(response: aiohttp.ClientResponse, request: httpx2.Request | None = None) -> AsyncIterator[bytes]:
+    """The body as it arrives (an event stream stays live); ``finish`` it when done."""
+    try:
+        async for chunk in response.content.iter_any():
+            yield chunk
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise _failure(exc, request, connecting=False) from exc
+
+
+def finish(response: aiohttp.ClientResponse) -> None:
+    """Give the connection back when the body was read to the end, else drop it."""
+    if response.content.at_eof():
+        response.release()  # read to the end: the connection serves the next request
+    else:
+        response.close()  # a body left unread would be the next request's first bytes
+
+
 class AiohttpBody(httpx2.AsyncByteStream):
     """An answer's body as aiohttp receives it."""
 
@@ -59,18 +99,11 @@ class AiohttpBody(httpx2.AsyncByteStream):
         self.response = response
         self.request = request
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self.response.content.iter_any():
-                yield chunk
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise _failure(exc, self.request, connecting=False) from exc
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return chunks_of(self.response, self.request)
 
     async def aclose(self) -> None:
-        if self.response.content.at_eof():
-            self.response.release()  # read to the end: the connection serves the next request
-        else:
-            self.response.close()  # a body left unread would be the next request's first bytes
+        finish(self.response)
 
 
 class AiohttpTransport(httpx2.AsyncBaseTransport):
@@ -97,31 +130,40 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
             )
         return self._session
 
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes | None,
+        limits: aiohttp.ClientTimeout,
+        request: httpx2.Request | None = None,
+    ) -> aiohttp.ClientResponse:
+        """Send the request as given (``headers`` without framing: aiohttp frames ``body``) and
+        return once the answer's headers are in; its body is for the caller to read and close."""
+        try:
+            return await self._open().request(
+                method, url, headers=headers, data=body or None, allow_redirects=False, timeout=limits
+            )
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _failure(exc, request, connecting=True) from exc
+
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         timeouts: dict[str, Any] = request.extensions.get("timeout", {})
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            sock_connect=timeouts.get("connect"),
-            connect=timeouts.get("pool"),
-            sock_read=timeouts.get("read"),
-        )
         headers = [
             (name.decode("latin-1"), value.decode("latin-1"))
             for name, value in request.headers.raw
             if name.lower() not in SKIPPED_REQUEST_HEADERS
         ]
         body = await request.aread()
-        try:
-            response = await self._open().request(
-                request.method,
-                str(request.url),
-                headers=headers,
-                data=body or None,
-                allow_redirects=False,
-                timeout=timeout,
-            )
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise _failure(exc, request, connecting=True) from exc
+        response = await self.exchange(
+            request.method,
+            str(request.url),
+            headers,
+            body,
+            timeout_of(timeouts.get("connect"), timeouts.get("pool"), timeouts.get("read")),
+            request,
+        )
         return httpx2.Response(
             status_code=response.status,
             headers=list(response.raw_headers),

@@ -13,12 +13,15 @@ a caller's decision is followed, and a trace that starts here is kept with that 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import logging.handlers
 import os
 import queue
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from urllib.parse import urlsplit
 
 import httpx2
 from fastapi.telemetry import TelemetryConfig
@@ -30,7 +33,7 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler, SamplingResult, TraceIdRatioBased
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace import Link, Span, SpanKind, StatusCode
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -144,6 +147,40 @@ def instrument_client(client: httpx2.AsyncClient, provider: TracerProvider) -> N
 
     client.event_hooks["request"].append(pass_trace_context)
     provider.when_exporting(lambda: HTTPX2ClientInstrumentor.instrument_client(client, tracer_provider=provider))
+
+
+def outgoing_span(provider: trace.TracerProvider, method: str, url: str) -> AbstractContextManager[Span | None]:
+    """The client span of a request sent without httpx2's client (the gateway passing a request
+    on through ``AiohttpTransport.exchange``), as the httpx2 instrumentation makes it; while
+    nothing exports, none. Either way ``carry_trace`` inside it puts the context on the request."""
+    if isinstance(provider, ServiceTracerProvider) and not provider.exporting:
+        return contextlib.nullcontext()
+    parts = urlsplit(url)
+    return provider.get_tracer("iv.outgoing").start_as_current_span(
+        method,
+        kind=SpanKind.CLIENT,
+        attributes={
+            "http.request.method": method,
+            "url.full": url,
+            "server.address": parts.hostname or "",
+            "server.port": parts.port or 80,
+        },
+    )
+
+
+def answered(span: Span | None, status: int) -> None:
+    """Record the answer's status on an outgoing request's span (4xx and 5xx are errors to a client)."""
+    if span is not None:
+        span.set_attribute("http.response.status_code", status)
+        if status >= 400:
+            span.set_status(StatusCode.ERROR)
+
+
+def carry_trace(headers: list[tuple[str, str]]) -> None:
+    """The current trace context onto an outgoing request's headers (W3C ``traceparent``)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    headers.extend(carrier.items())
 
 
 def current_trace_id() -> str | None:

@@ -4,71 +4,18 @@ server: the exchange is httpx2's, byte for byte, and aiohttp's failures are http
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx2
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
 
 from bench.processes import free_port
 from services.chassis.aiohttp_transport import AiohttpTransport
-from tests.support import served
-
-
-async def echo(request: Request) -> Response:
-    body = await request.body()
-    answer = JSONResponse(
-        {
-            "method": request.method,
-            "query": request.url.query,
-            "headers": [[k, v] for k, v in request.headers.items()],
-            "body": body.decode(),
-            "peer": request.client.port if request.client else None,
-        },
-        status_code=207,
-    )
-    answer.raw_headers.extend([(b"x-twice", b"one"), (b"x-twice", b"two")])
-    return answer
-
-
-async def trickle(request: Request) -> Response:
-    async def chunks() -> AsyncIterator[bytes]:
-        yield b"first\n"
-        for _ in range(200):  # until the test has seen the first chunk
-            if request.query_params.get("hold") != "1":
-                break
-            await asyncio.sleep(0.01)
-        yield b"second\n"
-
-    return StreamingResponse(chunks(), media_type="text/event-stream")
-
-
-async def slow(request: Request) -> Response:
-    await asyncio.sleep(1)
-    return Response(b"late")
-
-
-APP = Starlette(
-    routes=[
-        Route("/echo", echo, methods=["GET", "POST", "PATCH"]),
-        Route("/trickle", trickle),
-        Route("/slow", slow),
-    ]
-)
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with served(APP) as url:
-        yield url
 
 
 @pytest.fixture
-async def client(base_url: str) -> AsyncIterator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(base_url=base_url, transport=AiohttpTransport(), timeout=5) as http:
+async def client(echo_service: str) -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(base_url=echo_service, transport=AiohttpTransport(), timeout=5) as http:
         yield http
 
 
