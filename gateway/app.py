@@ -18,10 +18,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.routing import Route
 
 from gateway.audit_keys import audit_keys_router
 from gateway.fanout import references_router
 from gateway.health import health_router, watch_upstreams
+from gateway.lane import ProxyLane
 from gateway.openapi import OpenAPICatalogue
 from gateway.portal import mount_portal, portal_running
 from gateway.problems import problems_router
@@ -76,6 +78,10 @@ records exist for it.
 """
     + problem_catalogue()
 )
+
+
+NOT_PROXIED = ("/metrics",)
+"""Paths under a service's prefix the gateway does not pass on (and everything below them)."""
 
 
 def create_app(
@@ -148,37 +154,45 @@ def create_app(
     app.add_api_route("/openapi.json", openapi_document, include_in_schema=False)
     mount_explorer(app, title=TITLE, sign_in=sign_in)
     portal = mount_portal(app, settings)
+    proxied: dict[str, Route] = {}
     for prefix in settings.upstreams():
         # What the gateway passes on, the service checks the query of (PassOnRoute). A service's
         # metrics are for the operators' scraper, never passed through the front door.
-        for hidden in ("/metrics", "/metrics/{rest:path}"):
-            app.router.add_api_route(
-                prefix + hidden,
-                not_proxied,
-                methods=PROXIED_METHODS,
-                include_in_schema=False,
-                route_class_override=PassOnRoute,
-            )
+        for hidden in NOT_PROXIED:
+            for path in (prefix + hidden, prefix + hidden + "/{rest:path}"):
+                app.router.add_api_route(
+                    path,
+                    not_proxied,
+                    methods=PROXIED_METHODS,
+                    include_in_schema=False,
+                    route_class_override=PassOnRoute,
+                )
         # A plain Starlette route (no dependencies to resolve): not an API route, so not checked.
-        app.router.add_route(
+        proxied[prefix] = Route(
             prefix + "/{path:path}", proxy_endpoint(prefix), methods=PROXIED_METHODS, include_in_schema=False
         )
+        app.router.routes.append(proxied[prefix])
     # The gateway's own routes refuse a query they do not take, as the services' do.
     unchecked = unchecked_routes(app.routes, exempt=(PassOnRoute,))
     if unchecked:
         raise RuntimeError(f"routes must come from a strict_router (their query is checked): {unchecked}")
 
+    cors: dict[str, Any] | None = None
     if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=PROXIED_METHODS,
-            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key"],
-            expose_headers=["ETag", "Location", "Idempotent-Replayed", "Retry-After"],
-            max_age=600,
-        )
+        cors = {
+            "allow_origins": settings.cors_origins,
+            "allow_methods": PROXIED_METHODS,
+            "allow_headers": ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key"],
+            "expose_headers": ["ETag", "Location", "Idempotent-Replayed", "Retry-After"],
+            "max_age": 600,
+        }
+        app.add_middleware(CORSMiddleware, **cors)
+    # Passing on is served from the front door (gateway/lane.py), with the same CORS around it.
+    lane = ProxyLane(
+        app, proxied, NOT_PROXIED, wrap=None if cors is None else lambda inner: CORSMiddleware(inner, **cors)
+    )
     # Outside everything, CORS and the error handler included: preflights and 500s carry the headers too.
-    install_front_door(app, metrics=metrics, tracer_provider=provider, max_bytes=settings.max_body_bytes)
+    install_front_door(app, metrics=metrics, tracer_provider=provider, max_bytes=settings.max_body_bytes, lane=lane)
     return app
 
 

@@ -6,16 +6,19 @@ of types at ``/problems`` so a client can look up what each means.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 logger = logging.getLogger("iv.errors")
 
@@ -325,6 +328,22 @@ def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+async def answer_for(app: Starlette, request: Request, exc: Exception) -> tuple[Response, bool] | None:
+    """The answer ``app``'s exception handlers give ``exc`` (the nearest class in its MRO), as the
+    middleware stack would give it, and whether ``exc`` is a bug (only the handler of every
+    ``Exception`` took it: the stack answers that one and raises it on, for the server to log);
+    None when no handler takes it. For an endpoint served without the stack (the front door's lane,
+    ``services.chassis.middleware``)."""
+    handlers = app.exception_handlers
+    for cls in type(exc).__mro__:
+        handler = handlers.get(cls)
+        if handler is not None:
+            answer = handler(request, exc)
+            response = cast(Response, await answer if inspect.isawaitable(answer) else answer)
+            return response, cls is Exception
+    return None
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

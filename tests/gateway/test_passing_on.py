@@ -125,6 +125,7 @@ async def test_once_something_exports_each_request_passed_on_has_a_client_span(
     by_url = {s.attributes["url.full"].rsplit("/", 1)[-1]: s for s in spans[SpanKind.CLIENT]}
     client_span = by_url["echo?x=1"]
     [server] = [s for s in spans[SpanKind.SERVER] if s.context.span_id == client_span.parent.span_id]
+    assert server.name == "GET /valuechains/{path:path}"  # named by its route, as the router's are
     assert client_span.attributes["url.full"] == echo_service + "/echo?x=1"
     assert client_span.attributes["http.response.status_code"] == 207
     # The service was asked within the client span: its traceparent names that span.

@@ -1,0 +1,77 @@
+"""The proxy's lane: ``/<service>/...`` served from the front door, past the middleware stack.
+
+The routes stay in the app's router (a request the lane does not take, and any request of a test
+client that calls the router, meets the same routes there). The lane asks the route of the
+request's first path segment itself, so it takes exactly what the router would have dispatched to
+it: the router would otherwise try the gateway's own routes first (about twenty of them), and
+Starlette's and FastAPI's five middleware layers would wrap ``send`` and ``receive`` on the way. What
+those layers did for a proxied request is done here: CORS, when configured (the same middleware,
+around the lane only), and the app's exception handlers for an error before the answer has begun
+(a problem raised by the proxy; a 500 for a bug, which is raised on as ``ServerErrorMiddleware``
+raises it, so that the server logs it and the front door counts it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.chassis.errors import answer_for
+
+
+class ProxyLane:
+    """The front door's lane (``services.chassis.middleware.Lane``) for the proxy's routes."""
+
+    def __init__(
+        self,
+        app: Starlette,
+        routes: dict[str, Route],
+        hidden: tuple[str, ...],
+        wrap: Callable[[ASGIApp], ASGIApp] | None = None,
+    ) -> None:
+        """``routes``: the proxy's route of each prefix (``/valuechains``); ``hidden``: the paths
+        under a prefix the router sends elsewhere (``/metrics`` and below); ``wrap``: middleware
+        the stack would have put around the route (CORS)."""
+        self.app = app
+        self.routes = routes
+        self.hidden = hidden
+        self.entry: ASGIApp = wrap(self.serve) if wrap is not None else self.serve
+
+    def __call__(self, scope: Scope) -> ASGIApp | None:
+        path: str = scope["path"]
+        parts = path.split("/", 2)
+        if len(parts) < 3:
+            return None
+        route = self.routes.get("/" + parts[1])
+        if route is None:
+            return None
+        rest = "/" + parts[2]
+        if any(rest == hidden or rest.startswith(hidden + "/") for hidden in self.hidden):
+            return None
+        match, child = route.matches(scope)
+        if match is not Match.FULL:
+            return None  # a method the route does not take: the router's 405
+        scope.update(child)
+        scope["route"] = route
+        return self.entry
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint: Callable[[Request], Awaitable[Response]] = scope["endpoint"]
+        request = Request(scope, receive)
+        try:
+            response = await endpoint(request)
+        except Exception as exc:
+            handled = await answer_for(self.app, request, exc)
+            if handled is None:
+                raise
+            answer, bug = handled
+            await answer(scope, receive, send)
+            if bug:
+                raise
+            return
+        await response(scope, receive, send)
