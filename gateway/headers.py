@@ -79,20 +79,21 @@ def is_spoofable(name: str) -> bool:
 
 def request_headers(
     raw: Sequence[tuple[bytes, bytes]], *, client_ip: str | None, proto: str, host: str | None
-) -> list[tuple[bytes, bytes]]:
-    """The client's headers as the upstream may see them, plus the gateway's X-Forwarded-*."""
+) -> list[tuple[str, str]]:
+    """The client's headers as the upstream may see them, plus the gateway's X-Forwarded-*: decoded
+    once, names in lower case, ready for the upstream request."""
     dropped = HOP_BY_HOP | RECOMPUTED_REQUEST | _connection_tokens(raw)
     kept = []
     for name, value in raw:
         lower = name.decode("latin-1").lower()
         if lower in dropped or is_spoofable(lower):
             continue
-        kept.append((name, value))
+        kept.append((lower, value.decode("latin-1")))
     if client_ip:
-        kept.append((b"x-forwarded-for", client_ip.encode("latin-1")))
-    kept.append((b"x-forwarded-proto", proto.encode("latin-1")))
+        kept.append(("x-forwarded-for", client_ip))
+    kept.append(("x-forwarded-proto", proto))
     if host:
-        kept.append((b"x-forwarded-host", host.encode("latin-1")))
+        kept.append(("x-forwarded-host", host))
     return kept
 
 

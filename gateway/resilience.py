@@ -161,6 +161,16 @@ class UpstreamMetrics:
     registry: CollectorRegistry
     requests: Counter = field(init=False)
 
+    _counted: dict[tuple[str, str, str], Counter] = field(init=False, default_factory=dict)
+
+    def count(self, upstream: str, method: str, outcome: str) -> None:
+        """One more request to ``upstream`` (its label child looked up once per kind, not per request)."""
+        key = (upstream, method, outcome)
+        child = self._counted.get(key)
+        if child is None:
+            child = self._counted[key] = self.requests.labels(upstream, method, outcome)
+        child.inc()
+
     def __post_init__(self) -> None:
         self.requests = Counter(
             "gateway_upstream_requests_total",
@@ -255,7 +265,7 @@ class UpstreamClient:
         method: str,
         target: str,
         *,
-        headers: Sequence[tuple[bytes, bytes]] | Mapping[str, str] = (),
+        headers: Sequence[tuple[bytes, bytes]] | Sequence[tuple[str, str]] | Mapping[str, str] = (),
         content: bytes | None = None,
         stream: bool = False,
     ) -> httpx2.Response:
@@ -273,7 +283,7 @@ class UpstreamClient:
         upstream: Upstream,
         method: str,
         target: str,
-        headers: list[tuple[bytes, bytes]],
+        headers: list[tuple[str, str]],
         content: bytes | None,
         *,
         stream: bool = False,
@@ -285,11 +295,10 @@ class UpstreamClient:
             return UpstreamAnswer.from_httpx(
                 await self.send(upstream, method, target, headers=headers, content=content, stream=stream)
             )
-        sent = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
         return await self._call(
             upstream,
             method,
-            lambda instance: self._exchange(upstream, instance, method, target, sent, content, stream),
+            lambda instance: self._exchange(upstream, instance, method, target, headers, content, stream),
         )
 
     async def _call(
@@ -361,7 +370,7 @@ class UpstreamClient:
         instance: Instance,
         method: str,
         target: str,
-        headers: Sequence[tuple[bytes, bytes]] | Mapping[str, str],
+        headers: Sequence[tuple[bytes, bytes]] | Sequence[tuple[str, str]] | Mapping[str, str],
         content: bytes | None,
         stream: bool = False,
     ) -> httpx2.Response:
@@ -396,7 +405,7 @@ class UpstreamClient:
             return response
         finally:
             if self.metrics is not None:
-                self.metrics.requests.labels(upstream.name, method, outcome).inc()
+                self.metrics.count(upstream.name, method, outcome)
 
     async def _exchange(
         self,
@@ -428,7 +437,7 @@ class UpstreamClient:
             return answer
         finally:
             if self.metrics is not None:
-                self.metrics.requests.labels(upstream.name, method, outcome).inc()
+                self.metrics.count(upstream.name, method, outcome)
 
 
 def _problem_for(upstream: Upstream, method: str, exc: BaseException) -> Exception:
