@@ -10,7 +10,7 @@ scope, which is what ``X-Forwarded-For`` is built from here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 HOP_BY_HOP = frozenset(
     {
@@ -65,12 +65,9 @@ RECOMPUTED_REQUEST = frozenset({"host", "content-length", "accept-encoding", "ex
 RECOMPUTED_RESPONSE = frozenset({"content-length", "content-encoding", "date", "server"})
 
 
-def _connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> set[str]:
-    named: set[str] = set()
-    for name, value in headers:
-        if name.lower() == b"connection":
-            named.update(t.strip().lower() for t in value.decode("latin-1").split(",") if t.strip())
-    return named
+def _connection_tokens(value: bytes) -> set[str]:
+    """The header names a ``Connection`` header's value makes hop-by-hop."""
+    return {t.strip().lower() for t in value.decode("latin-1").split(",") if t.strip()}
 
 
 def is_spoofable(name: str) -> bool:
@@ -82,13 +79,17 @@ def request_headers(
 ) -> list[tuple[str, str]]:
     """The client's headers as the upstream may see them, plus the gateway's X-Forwarded-*: decoded
     once, names in lower case, ready for the upstream request."""
-    dropped = HOP_BY_HOP | RECOMPUTED_REQUEST | _connection_tokens(raw)
+    dropped = HOP_BY_HOP | RECOMPUTED_REQUEST
+    named: set[str] = set()
     kept = []
     for name, value in raw:
         lower = name.decode("latin-1").lower()
-        if lower in dropped or is_spoofable(lower):
-            continue
-        kept.append((lower, value.decode("latin-1")))
+        if lower == "connection":
+            named |= _connection_tokens(value)
+        elif lower not in dropped and not is_spoofable(lower):
+            kept.append((lower, value.decode("latin-1")))
+    if named:
+        kept = [(name, value) for name, value in kept if name not in named]
     if client_ip:
         kept.append(("x-forwarded-for", client_ip))
     kept.append(("x-forwarded-proto", proto))
@@ -99,5 +100,13 @@ def request_headers(
 
 def response_headers(raw: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """The upstream's answer headers the client gets (duplicates such as Link kept)."""
-    dropped = HOP_BY_HOP | RECOMPUTED_RESPONSE | _connection_tokens(raw)
-    return [(n, v) for n, v in raw if n.decode("latin-1").lower() not in dropped]
+    dropped = HOP_BY_HOP | RECOMPUTED_RESPONSE
+    named: set[str] = set()
+    kept = []
+    for name, value in raw:
+        lower = name.decode("latin-1").lower()
+        if lower == "connection":
+            named |= _connection_tokens(value)
+        elif lower not in dropped:
+            kept.append((name, value, lower))
+    return [(name, value) for name, value, lower in kept if lower not in named]

@@ -33,15 +33,15 @@ PROXIED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 EXPAND = "expand"
 
 
-def _upstream_target(request: Request, prefix: str) -> str:
+def _upstream_target(request: Request, prefix: str, ours: bool) -> str:
     """Path and query for the upstream, byte for byte as the client encoded them (minus expand, include,
-    and beside include its count_not_shown)."""
+    and beside include its count_not_shown; ``ours``: the query may hold them)."""
     raw_path = request.scope.get("raw_path")
     path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) else quote(request.url.path)
     # The route matched the decoded path; an encoded prefix would not start with it literally.
     rest = path[len(prefix) :] if path.startswith(prefix + "/") else quote(request.url.path[len(prefix) :])
-    query = request.url.query
-    if EXPAND in request.query_params or INCLUDE in request.query_params:
+    query = request.scope.get("query_string", b"").decode()  # as request.url.query, without building the URL
+    if ours and (EXPAND in request.query_params or INCLUDE in request.query_params):
         # Beside include, count_not_shown is the gateway's too: it goes to the included lists.
         own = (EXPAND, INCLUDE, COUNT_NOT_SHOWN) if INCLUDE in request.query_params else (EXPAND, INCLUDE)
         query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k not in own])
@@ -92,27 +92,30 @@ def proxy_endpoint(prefix: str) -> Callable[[Request], Awaitable[Response]]:
         await principal_of(request, passes_on=True)
         client: UpstreamClient = request.app.state.upstream_client
         upstream = client.upstreams[prefix]
-        expand_values = request.query_params.getlist(EXPAND)
+        # Only a query that can name expand or include is parsed here (a name may be percent-encoded).
+        query: bytes = request.scope.get("query_string", b"")
+        ours = bool(query) and (b"expand" in query or b"include" in query or b"%" in query)
+        expand_values = request.query_params.getlist(EXPAND) if ours else []
         plan = None
         if expand_values:
             if request.method not in ("GET", "HEAD"):
                 raise BadRequest(f"expand applies to GET only, not {request.method}")
             if request.method == "GET":
                 plan = await _plan(request.app.state.openapi, request.url.path, expand_values)
-        includes = await plan_include(request)
+        includes = await plan_include(request) if ours else None
         if includes is not None and plan is None:
             plan = {}, False  # nothing to expand, but the answer is read to add what is included
         headers = request_headers(
             request.headers.raw,
             client_ip=request.client.host if request.client else None,
-            proto=request.url.scheme,
+            proto=request.scope.get("scheme", "http"),
             host=request.headers.get("host"),
         )
         body = await request.body()
         response = await client.forward(
             upstream,
             request.method,
-            _upstream_target(request, prefix),
+            _upstream_target(request, prefix, ours),
             headers,
             body or None,
             stream=request.method == "GET",

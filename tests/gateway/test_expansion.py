@@ -47,6 +47,19 @@ async def test_list_expands_each_item_with_one_batch(widget_rig: Rig, world: Wor
     assert dict(parse_qsl(page_request.url.query.decode())) == {"limit": "10"}  # expand stripped
 
 
+async def test_expand_is_the_gateways_however_its_name_is_encoded(
+    widget_rig: Rig, world: World, tokens: Tokens
+) -> None:
+    """The gateway parses a query only when it can name expand or include; a percent-encoded name can."""
+    async with widget_rig.client(tokens("reader")) as client:
+        mark = widget_rig.mark()
+        answer = await client.get("/portfolio/v1/widgets?%65xpand=chain&limit=10")
+    assert answer.status_code == 200, answer.text
+    assert {w["name"]: w for w in answer.json()["items"]}["w1"]["chain"] == world.chain_a
+    page_request = widget_rig.transport.requests[mark]
+    assert dict(parse_qsl(page_request.url.query.decode())) == {"limit": "10"}  # expand stripped
+
+
 async def test_the_next_page_is_expanded_too(widget_rig: Rig, world: World, tokens: Tokens) -> None:
     async with widget_rig.client(tokens("reader")) as client:
         first = (await client.get("/portfolio/v1/widgets", params={"expand": "chain", "limit": 1})).json()

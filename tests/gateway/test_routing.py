@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.headers import request_headers, response_headers
 from tests.gateway.conftest import MakeRig, Rig
 from tests.support import Tokens
 
@@ -235,3 +236,28 @@ async def test_the_gateways_own_metrics_need_an_admin_or_auditor_token(rig: Rig,
             answer = await client.get("/metrics", headers=tokens(role))
             assert answer.status_code == 200
             assert "gateway_upstream_breaker_open" in answer.text
+
+
+def test_the_answers_hop_by_hop_headers_stay_behind() -> None:
+    raw = [
+        (b"Connection", b"close, X-Hop"),
+        (b"X-Hop", b"1"),
+        (b"Link", b"</a>; rel=next"),
+        (b"Link", b"</b>; rel=last"),
+        (b"Content-Length", b"3"),
+        (b"Server", b"uvicorn"),
+        (b"Keep-Alive", b"timeout=5"),
+        (b"ETag", b'"2"'),
+    ]
+    assert response_headers(raw) == [(b"Link", b"</a>; rel=next"), (b"Link", b"</b>; rel=last"), (b"ETag", b'"2"')]
+
+
+def test_the_requests_headers_are_decoded_once_in_lower_case() -> None:
+    raw = [(b"Connection", b"X-Hop"), (b"X-Hop", b"1"), (b"X-Custom", b"caf\xe9"), (b"Host", b"gw")]
+    raw.append((b"X-Roles", b"admin"))
+    assert request_headers(raw, client_ip="10.0.0.1", proto="https", host="gw") == [
+        ("x-custom", "café"),
+        ("x-forwarded-for", "10.0.0.1"),
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-host", "gw"),
+    ]
