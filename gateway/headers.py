@@ -65,6 +65,10 @@ RECOMPUTED_REQUEST = frozenset({"host", "content-length", "accept-encoding", "ex
 RECOMPUTED_RESPONSE = frozenset({"content-length", "content-encoding", "date", "server"})
 
 
+_REQUEST_DROPPED = HOP_BY_HOP | RECOMPUTED_REQUEST
+_RESPONSE_DROPPED = HOP_BY_HOP | RECOMPUTED_RESPONSE
+
+
 def _connection_tokens(value: bytes) -> set[str]:
     """The header names a ``Connection`` header's value makes hop-by-hop."""
     return {t.strip().lower() for t in value.decode("latin-1").split(",") if t.strip()}
@@ -74,22 +78,29 @@ def is_spoofable(name: str) -> bool:
     return name in SPOOFABLE or name.startswith(SPOOFABLE_PREFIXES)
 
 
-def request_headers(
-    raw: Sequence[tuple[bytes, bytes]], *, client_ip: str | None, proto: str, host: str | None
-) -> list[tuple[str, str]]:
-    """The client's headers as the upstream may see them, plus the gateway's X-Forwarded-*: decoded
-    once, names in lower case, ready for the upstream request."""
-    dropped = HOP_BY_HOP | RECOMPUTED_REQUEST
+def _crossing(
+    raw: Sequence[tuple[bytes, bytes]], dropped: frozenset[str], *, spoofable: bool
+) -> list[tuple[bytes, bytes, str]]:
+    """(name, value, lower-case name) of the headers that cross: not hop-by-hop, not named by
+    ``Connection``, not in ``dropped`` and, with ``spoofable``, none a client could lie with. One
+    pass over the headers; the names ``Connection`` gives are taken out after it."""
     named: set[str] = set()
     kept = []
     for name, value in raw:
         lower = name.decode("latin-1").lower()
         if lower == "connection":
             named |= _connection_tokens(value)
-        elif lower not in dropped and not is_spoofable(lower):
-            kept.append((lower, value.decode("latin-1")))
-    if named:
-        kept = [(name, value) for name, value in kept if name not in named]
+        elif lower not in dropped and not (spoofable and is_spoofable(lower)):
+            kept.append((name, value, lower))
+    return [header for header in kept if header[2] not in named] if named else kept
+
+
+def request_headers(
+    raw: Sequence[tuple[bytes, bytes]], *, client_ip: str | None, proto: str, host: str | None
+) -> list[tuple[str, str]]:
+    """The client's headers as the upstream may see them, plus the gateway's X-Forwarded-*: decoded
+    once, names in lower case, ready for the upstream request."""
+    kept = [(lower, value.decode("latin-1")) for _, value, lower in _crossing(raw, _REQUEST_DROPPED, spoofable=True)]
     if client_ip:
         kept.append(("x-forwarded-for", client_ip))
     kept.append(("x-forwarded-proto", proto))
@@ -100,13 +111,4 @@ def request_headers(
 
 def response_headers(raw: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """The upstream's answer headers the client gets (duplicates such as Link kept)."""
-    dropped = HOP_BY_HOP | RECOMPUTED_RESPONSE
-    named: set[str] = set()
-    kept = []
-    for name, value in raw:
-        lower = name.decode("latin-1").lower()
-        if lower == "connection":
-            named |= _connection_tokens(value)
-        elif lower not in dropped:
-            kept.append((name, value, lower))
-    return [(name, value) for name, value, lower in kept if lower not in named]
+    return [(name, value) for name, value, _ in _crossing(raw, _RESPONSE_DROPPED, spoofable=False)]
