@@ -1,7 +1,8 @@
 """The unit of work of one request: principal, session, idempotency key, and the reply.
 
-Only this boundary commits: the session dependency commits after the handler returns and before
-the response is sent (``scope="function"``), and rolls back on any error. Domain code only flushes.
+Only this boundary commits: the session dependency commits a write after the handler returns and
+before the response is sent (``scope="function"``), and rolls back on any error (and a read when it
+ends: it has nothing to commit). Domain code only flushes.
 Write routes are admitted before the body is read (``services.chassis.resources.pipeline``).
 """
 

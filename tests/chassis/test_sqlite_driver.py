@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from services.chassis import db as db_module
@@ -109,6 +109,24 @@ def test_the_budget_is_a_positive_number_of_seconds() -> None:
     for budget in (0, -1, float("inf"), float("nan")):
         with pytest.raises(ValueError, match="positive number of seconds"):
             connection.serve_on_loop(budget)
+
+
+async def test_a_read_ends_with_its_close_and_a_write_with_its_commit(db: Database) -> None:
+    """A read has nothing to commit: the session's close rolls its transaction back, and only a
+    write goes through the session's commit (Database.session)."""
+    ended: list[str] = []
+    for engine in db.engines:
+        event.listen(engine.sync_engine, "commit", lambda _conn: ended.append("commit"))
+        event.listen(engine.sync_engine, "rollback", lambda _conn: ended.append("rollback"))
+    async with db.session(write=False) as session:
+        assert (await session.execute(text("SELECT name FROM things WHERE id = 2"))).scalar() == "two"
+    assert ended == ["rollback"]
+    ended.clear()
+    async with db.session(write=True) as session:
+        await session.execute(text("UPDATE things SET name = 'twee' WHERE id = 2"))
+    assert ended[0] == "commit"
+    async with db.session(write=False) as session:
+        assert (await session.execute(text("SELECT name FROM things WHERE id = 2"))).scalar() == "twee"
 
 
 async def test_a_session_that_runs_nothing_costs_no_trip(db: Database) -> None:
