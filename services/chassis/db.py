@@ -102,8 +102,11 @@ READ_ON_LOOP_SECONDS = 0.002
 
 
 def _sqlite_setup(engine: AsyncEngine, *, begin: str, read_only: bool = False) -> None:
-    """WAL, a busy timeout, foreign keys; and SQLAlchemy, not the driver, decides when to BEGIN.
-    A ``read_only`` engine's connections refuse to write and serve their reads on the loop."""
+    """WAL, a busy timeout, foreign keys; and ``begin`` (not the driver's own implicit BEGIN)
+    starts every transaction: on the chassis' one-trip connections sent with the transaction's
+    first statement (``OneTripConnection.begin_every_transaction``), elsewhere from SQLAlchemy's
+    ``begin`` event. A ``read_only`` engine's connections refuse to write and serve their reads on
+    the loop."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -116,16 +119,17 @@ def _sqlite_setup(engine: AsyncEngine, *, begin: str, read_only: bool = False) -
         if read_only:
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()
-        if read_only and isinstance(dbapi_connection, OneTripConnection):
-            dbapi_connection.serve_on_loop(READ_ON_LOOP_SECONDS)
+        if isinstance(dbapi_connection, OneTripConnection):
+            if read_only:
+                dbapi_connection.serve_on_loop(READ_ON_LOOP_SECONDS)
+            dbapi_connection.begin_every_transaction(begin)
+
+    if isinstance(engine.sync_engine.dialect.loaded_dbapi, OneTripDBAPI):
+        return  # the connections begin each transaction themselves (above): no ``begin`` listener
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        dbapi_connection = connection.connection.dbapi_connection
-        if isinstance(dbapi_connection, OneTripConnection):
-            dbapi_connection.begin_with_next_statement(begin)
-        else:
-            connection.exec_driver_sql(begin)
+        connection.exec_driver_sql(begin)
 
 
 class Database:

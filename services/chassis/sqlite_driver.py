@@ -176,12 +176,13 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     """The adapted connection: knows whether a transaction is open, and holds a BEGIN asked for
     until the first statement."""
 
-    __slots__ = ("_begin", "_budget", "_open")
+    __slots__ = ("_autobegin", "_begin", "_budget", "_open")
     _cursor_cls = OneTripCursor  # type: ignore[assignment]
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self._begin: str | None = None
+        self._autobegin: str | None = None
         self._open = False
         self._budget = 0.0  # seconds a statement may run on the loop; 0: every statement is a trip
 
@@ -202,13 +203,21 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         """Send ``begin`` (``BEGIN`` or ``BEGIN IMMEDIATE``) together with the next statement."""
         self._begin = begin
 
+    def begin_every_transaction(self, begin: str) -> None:
+        """From now on every transaction starts with ``begin``, sent with its first statement: the
+        next statement, and the first after each COMMIT or ROLLBACK. It is what SQLAlchemy's
+        ``begin`` event would ask for (SQLAlchemy begins a transaction before any statement), without
+        the event: an engine with a connection event listener dispatches its events on every
+        execution (about 60 Python calls per statement)."""
+        self._autobegin = self._begin = begin
+
     def cursor(self, server_side: bool = False) -> Any:
         if server_side:
             raise NotImplementedError("server-side cursors are not served on SQLite here")
         return self._cursor_cls(self)
 
     def commit(self) -> None:
-        self._begin = None
+        self._begin = self._autobegin
         if self._open:
             if self.serves_here():
                 self._connection._conn.commit()  # a snapshot to let go of: no I/O
@@ -217,7 +226,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
             self._open = False
 
     def rollback(self) -> None:
-        self._begin = None
+        self._begin = self._autobegin
         if self._open:
             if self.serves_here():
                 self._connection._conn.rollback()

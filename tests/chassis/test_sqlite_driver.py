@@ -129,6 +129,18 @@ async def test_a_read_ends_with_its_close_and_a_write_with_its_commit(db: Databa
         assert (await session.execute(text("SELECT name FROM things WHERE id = 2"))).scalar() == "twee"
 
 
+async def test_each_transaction_begins_without_a_connection_event(db: Database) -> None:
+    """The connections send BEGIN themselves, so the engines have no connection event listener
+    (SQLAlchemy's ``_has_events``): with one, every statement dispatches half a dozen events."""
+    assert not any(engine.sync_engine._has_events for engine in db.engines)
+    for _ in range(2):  # each transaction, not only the connection's first
+        async with db.session(write=True) as session:
+            await session.execute(text("UPDATE things SET name = name WHERE id = 1"))
+            raw = await session.connection()
+            driver = (await raw.get_raw_connection()).driver_connection
+            assert driver is not None and driver._conn.in_transaction
+
+
 async def test_a_session_that_runs_nothing_costs_no_trip(db: Database) -> None:
     with trips() as seen:
         async with db.session(write=True):
