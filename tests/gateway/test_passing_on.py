@@ -86,6 +86,17 @@ async def test_each_request_is_counted_and_connections_are_reused(gateway: FastA
     assert upstream_count(gateway, "valuechains", "207") == before + 25
 
 
+async def test_a_head_request_gets_the_heads_answer_and_the_connection_serves_on(
+    gateway: FastAPI, tokens: Tokens
+) -> None:
+    async with client_for(gateway, tokens("reader")) as client:
+        head = await client.head("/valuechains/echo")
+        after = await client.get("/valuechains/echo?after=head")
+    assert head.status_code == 207 and head.content == b""
+    assert head.headers.get_list("x-twice") == ["one", "two"]
+    assert after.json()["query"] == "after=head"
+
+
 async def test_an_event_stream_passes_through_as_it_arrives(gateway: FastAPI, tokens: Tokens) -> None:
     transport = StreamingASGITransport(gateway)
     async with (
