@@ -321,7 +321,7 @@ class UpstreamClient:
         try:
             for number in itertools.count(1):
                 try:
-                    response = await attempt(instance)
+                    response = await self._deadline_and_count(upstream, method, attempt(instance))
                 except (httpx2.RequestError, TimeoutError) as exc:
                     if not isinstance(exc, httpx2.PoolTimeout):  # the gateway's own pool, not the instance
                         balancer.failed(instance)
@@ -364,6 +364,20 @@ class UpstreamClient:
         wait = random.uniform(0, min(RETRY_WAIT_MAX, RETRY_WAIT_FIRST * 2 ** (attempt - 1)))
         return None if time.monotonic() - started + wait >= self.settings.retry_budget_seconds else wait
 
+    async def _deadline_and_count(self, upstream: Upstream, method: str, attempt: Awaitable[Answered]) -> Answered:
+        """One attempt within the upstream's deadline, counted by outcome. The deadline covers the
+        whole exchange (a per-read timeout alone would let a trickling answer take far longer); of
+        an event stream, the exchange up to its headers."""
+        outcome = "error"
+        try:
+            async with asyncio.timeout(upstream.timeout):
+                response = await attempt
+            outcome = str(response.status_code)
+            return response
+        finally:
+            if self.metrics is not None:
+                self.metrics.count(upstream.name, method, outcome)
+
     async def _attempt(
         self,
         upstream: Upstream,
@@ -374,38 +388,24 @@ class UpstreamClient:
         content: bytes | None,
         stream: bool = False,
     ) -> httpx2.Response:
-        outcome = "error"
-        try:
-            # The deadline covers the whole exchange (httpx's read timeout is per read, so a
-            # trickling answer could otherwise take far longer than the timeout); of an event
-            # stream, the exchange up to its headers.
-            async with asyncio.timeout(upstream.timeout):
-                # Straight to the transport, with the client's request hooks (the trace context):
-                # none of the client's machinery (its default headers, auth and redirect flows,
-                # cookie jar, the stream's wrapper) has anything to do for a request passed on,
-                # and it was about a tenth of the gateway's work per request (243 of 2,995 calls).
-                timeout = upstream.stream_timeout if stream else upstream.client_timeout
-                request = httpx2.Request(
-                    method,
-                    instance.url + target,
-                    headers=headers,
-                    content=content,
-                    extensions={"timeout": timeout.as_dict()},
-                )
-                for hook in self.client.event_hooks["request"]:
-                    await hook(request)
-                response = await self.transport.handle_async_request(request)
-                response.request = request
-                if not (stream and is_event_stream(response)):
-                    try:
-                        await response.aread()  # anything but an event stream is read in full
-                    finally:
-                        await response.aclose()
-            outcome = str(response.status_code)
-            return response
-        finally:
-            if self.metrics is not None:
-                self.metrics.count(upstream.name, method, outcome)
+        # Straight to the transport, with the client's request hooks (the trace context): none of
+        # the client's machinery (its default headers, auth and redirect flows, cookie jar, the
+        # stream's wrapper) has anything to do for a request passed on, and it was about a tenth of
+        # the gateway's work per request (243 of 2,995 calls).
+        timeout = upstream.stream_timeout if stream else upstream.client_timeout
+        request = httpx2.Request(
+            method, instance.url + target, headers=headers, content=content, extensions={"timeout": timeout.as_dict()}
+        )
+        for hook in self.client.event_hooks["request"]:
+            await hook(request)
+        response = await self.transport.handle_async_request(request)
+        response.request = request
+        if not (stream and is_event_stream(response)):
+            try:
+                await response.aread()  # anything but an event stream is read in full
+            finally:
+                await response.aclose()
+        return response
 
     async def _exchange(
         self,
@@ -417,27 +417,20 @@ class UpstreamClient:
         content: bytes | None,
         stream: bool,
     ) -> UpstreamAnswer:
-        """``_attempt`` through ``AiohttpTransport.exchange``: the same deadline, timeouts, trace
-        context (a client span of its own once something exports) and count."""
+        """``_attempt`` through ``AiohttpTransport.exchange``: the same timeouts and trace context
+        (a client span of its own once something exports)."""
         assert self.exchanging is not None
-        outcome = "error"
         url = instance.url + target
-        try:
-            async with asyncio.timeout(upstream.timeout):
-                with outgoing_span(self.tracer_provider, method, url) as span:
-                    sent = headers.copy()  # each attempt carries its own span's context
-                    carry_trace(sent)
-                    timeout = upstream.exchange_stream_timeout if stream else upstream.exchange_timeout
-                    response = await self.exchanging.exchange(method, url, sent, content, timeout)
-                    answer = UpstreamAnswer.from_aiohttp(response)
-                    answered(span, answer.status_code)
-                if not (stream and answer.is_event_stream):
-                    answer.content = await read_all(response)  # anything but an event stream is read in full
-            outcome = str(answer.status_code)
-            return answer
-        finally:
-            if self.metrics is not None:
-                self.metrics.count(upstream.name, method, outcome)
+        with outgoing_span(self.tracer_provider, method, url) as span:
+            sent = headers.copy()  # each attempt carries its own span's context
+            carry_trace(sent)
+            timeout = upstream.exchange_stream_timeout if stream else upstream.exchange_timeout
+            response = await self.exchanging.exchange(method, url, sent, content, timeout)
+            answer = UpstreamAnswer.from_aiohttp(response)
+            answered(span, answer.status_code)
+        if not (stream and answer.is_event_stream):
+            answer.content = await read_all(response)  # anything but an event stream is read in full
+        return answer
 
 
 def _problem_for(upstream: Upstream, method: str, exc: BaseException) -> Exception:
