@@ -33,19 +33,19 @@ PROXIED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 EXPAND = "expand"
 
 
-def _upstream_target(request: Request, prefix: str, ours: bool) -> str:
-    """Path and query for the upstream, byte for byte as the client encoded them (minus expand, include,
-    and beside include its count_not_shown; ``ours``: the query may hold them)."""
+def _upstream_target(request: Request, prefix: str, query: bytes, ours: bool) -> str:
+    """Path and ``query`` for the upstream, byte for byte as the client encoded them (minus expand,
+    include, and beside include its count_not_shown; ``ours``: the query may hold them)."""
     raw_path = request.scope.get("raw_path")
     path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) else quote(request.url.path)
     # The route matched the decoded path; an encoded prefix would not start with it literally.
     rest = path[len(prefix) :] if path.startswith(prefix + "/") else quote(request.url.path[len(prefix) :])
-    query = request.scope.get("query_string", b"").decode()  # as request.url.query, without building the URL
+    target_query = query.decode()  # as request.url.query, without building the URL
     if ours and (EXPAND in request.query_params or INCLUDE in request.query_params):
         # Beside include, count_not_shown is the gateway's too: it goes to the included lists.
         own = (EXPAND, INCLUDE, COUNT_NOT_SHOWN) if INCLUDE in request.query_params else (EXPAND, INCLUDE)
-        query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k not in own])
-    return rest + (f"?{query}" if query else "")
+        target_query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k not in own])
+    return rest + (f"?{target_query}" if target_query else "")
 
 
 def _with_expand(link: str, values: list[str]) -> str:
@@ -115,7 +115,7 @@ def proxy_endpoint(prefix: str) -> Callable[[Request], Awaitable[Response]]:
         response = await client.forward(
             upstream,
             request.method,
-            _upstream_target(request, prefix, ours),
+            _upstream_target(request, prefix, query, ours),
             headers,
             body or None,
             stream=request.method == "GET",

@@ -103,10 +103,10 @@ class FrontDoor:
         failure: BaseException | None = None
         try:
             refused = self._refusal(scope)
-            served = None if refused is not None or self.lane is None else self.lane(scope)
             if refused is not None:
                 await refused(scope, receive, send_with_headers)
             else:
+                served = self.lane(scope) if self.lane is not None else None
                 await (served or self.app)(scope, self._limited(receive), send_with_headers)
         except BaseException as exc:
             failure = exc
