@@ -75,6 +75,25 @@ async def test_the_request_and_the_answer_cross_as_they_are(gateway: FastAPI, to
     assert answer.headers["content-type"] == "application/json"
 
 
+async def test_no_httpx2_request_is_made_for_a_request_passed_on(
+    gateway: FastAPI, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pooled client's own path (``send``) stays for the gateway's other requests only."""
+    upstreams = gateway.state.upstream_client
+    sent: list[str] = []
+    original = upstreams.send
+
+    async def recording(upstream: Any, method: str, target: str, **kwargs: Any) -> Any:
+        sent.append(target)
+        return await original(upstream, method, target, **kwargs)
+
+    monkeypatch.setattr(upstreams, "send", recording)
+    async with client_for(gateway, tokens("reader")) as client:
+        answer = await client.get("/valuechains/echo?via=exchange")
+    assert answer.status_code == 207 and answer.json()["query"] == "via=exchange"
+    assert [target for target in sent if target.startswith("/echo")] == []
+
+
 async def test_each_request_is_counted_and_connections_are_reused(gateway: FastAPI, tokens: Tokens) -> None:
     before = upstream_count(gateway, "valuechains", "207")
     async with client_for(gateway, tokens("reader")) as client:
