@@ -105,6 +105,10 @@ class ChangeStreamResponse(EventSourceResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
+        except* OSError:
+            # The client went away mid-write (ASGI 2.4 servers say so with an OSError from
+            # ``send``, from each task that was writing): the stream's end, not a failure.
+            pass
         finally:
             self.release()
 

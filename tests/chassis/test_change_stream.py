@@ -158,3 +158,40 @@ async def test_the_stream_is_documented(streaming_suite: Suite) -> None:
     assert {"400", "401", "403", "422", "429"} <= set(operation["responses"])
     assert "Last-Event-ID" in operation["description"]
     assert {p["name"] for p in operation["parameters"]} == {"after", "subject", "type", "Last-Event-ID"}
+
+
+async def test_a_client_gone_mid_write_ends_the_stream_quietly(
+    streaming_suite: Suite, tokens: Tokens, caplog: Any
+) -> None:
+    """A server of ASGI 2.4 may tell of a client gone only by failing ``send`` (an ``OSError``),
+    from the heartbeat and the events alike: that ends the stream, gives the slot back and is
+    no error (nothing logged, nothing raised to the server)."""
+    headers = [(b"authorization", tokens("reader", sub="u-gone")["Authorization"].encode())]
+    scope = {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1",
+        "method": "GET", "scheme": "http", "path": STREAM, "raw_path": STREAM.encode(), "query_string": b"",
+        "headers": [(b"host", b"testserver"), *headers], "server": ("testserver", 80),
+        "client": ("127.0.0.1", 123), "root_path": "",
+    }  # fmt: skip
+    asked, writes = False, 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # no http.disconnect: this server says so through send
+        return {}  # pragma: no cover
+
+    async def send(message: Any) -> None:
+        nonlocal writes
+        writes += 1
+        if writes > 2:  # the start and one heartbeat went out; the client is gone after that
+            raise OSError("the client went away")
+
+    await asyncio.wait_for(streaming_suite.apps[SERVICE](scope, receive, send), timeout=3)
+    assert writes > 2
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+    gone = tokens("reader", sub="u-gone")
+    async with stream_client(streaming_suite, gone) as client, opened(client), opened(client):
+        pass  # both slots free again

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
 from fastapi import FastAPI
 
+from gateway.answers import EVENT_STREAM, UpstreamAnswer
 from gateway.app import create_app as create_gateway
+from gateway.streams import EventStreamPassThrough
 from tests.conftest import Suite
 from tests.support import (
     EventReader,
@@ -51,9 +55,11 @@ async def upstream(streaming_suite: Suite) -> AsyncIterator[StreamingRoutingTran
 
 @pytest.fixture
 async def gateway(upstream: StreamingRoutingTransport, var_dir: Path) -> AsyncIterator[FastAPI]:
-    """The gateway in front of ``streaming_suite``, with a deadline and an idle limit (0.5 s each)
-    that a live stream outlasts (the services beat every 0.2 s)."""
-    settings = gateway_settings(var_dir, upstream_timeout=0.5, stream_idle_seconds=0.5)
+    """The gateway in front of ``streaming_suite``, with a deadline (0.5 s) that a live stream
+    outlasts and an idle limit (3 s) that its heartbeats (every 0.2 s) keep it well within, even on
+    a busy machine where the one event loop these tests share stalls now and then. Ending a silent
+    stream and watching for the client leaving are shown apart, without a heartbeat to race."""
+    settings = gateway_settings(var_dir, upstream_timeout=0.5, stream_idle_seconds=3)
     async with running(create_gateway(settings, transport=upstream)) as app:
         yield app
 
@@ -91,9 +97,8 @@ async def test_a_client_going_away_closes_the_upstream_stream(
                 assert await EventReader(response).next() == {"comment": "keep-alive"}
                 streams = [body for body in upstream.bodies if not body.closed]
                 assert len(streams) == 1
-            # At once, not at the next heartbeat (0.2 s): the gateway watches for the client leaving.
-            await asyncio.sleep(0.05)
-            assert streams[0].closed
+            await asyncio.wait({streams[0].task}, timeout=2)  # the service ended it, its slot free
+            assert streams[0].closed and streams[0].task.done()
         async with client.stream("GET", STREAM) as first, client.stream("GET", STREAM) as second:
             assert (first.status_code, second.status_code) == (200, 200)
             refused = await client.get(STREAM)
@@ -120,3 +125,70 @@ async def test_a_stream_opens_on_another_instance_when_one_is_down(
                 assert response.status_code == 200
                 assert await EventReader(response).next() is not None
     assert sum(r.url.host == "down.test" for r in upstream.requests) >= 1
+
+
+@dataclass(slots=True)
+class WatchedAnswer(UpstreamAnswer):
+    """An open upstream event stream that sends ``first`` and then nothing; ``closed`` once let go."""
+
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def aclose(self) -> None:
+        self.closed.set()
+
+
+def silent_stream(first: bytes) -> WatchedAnswer:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield first
+        await asyncio.Event().wait()  # never again
+        yield b""  # pragma: no cover
+
+    raw = [(b"content-type", b"text/event-stream")]
+    return WatchedAnswer(200, raw, EVENT_STREAM, chunks=chunks())
+
+
+async def pass_through(
+    answer: WatchedAnswer, idle_seconds: float, client_leaves: asyncio.Event
+) -> tuple[list[dict[str, Any]], asyncio.Event, asyncio.Task[None]]:
+    """The pass-through served to a client that leaves when ``client_leaves`` is set: what it was
+    sent, an event set once some of the body was, and the serving task."""
+    sent: list[dict[str, Any]] = []
+    wrote = asyncio.Event()
+    asked = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await client_leaves.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
+        if message.get("body"):
+            wrote.set()
+
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "method": "GET", "headers": []}
+    response = EventStreamPassThrough(answer, idle_seconds=idle_seconds)
+    return sent, wrote, asyncio.create_task(response(scope, receive, send))
+
+
+async def test_a_silent_stream_is_ended_after_the_idle_limit() -> None:
+    answer, stays = silent_stream(b": keep-alive\n\n"), asyncio.Event()
+    sent, _, serving = await pass_through(answer, idle_seconds=0.1, client_leaves=stays)
+    await asyncio.wait_for(serving, timeout=2)  # would hang for good without the idle limit
+    assert [m.get("body") for m in sent if m["type"] == "http.response.body"] == [b": keep-alive\n\n", b""]
+    assert sent[-1].get("more_body", False) is False  # ended properly: the client resumes with Last-Event-ID
+    assert answer.closed.is_set()
+
+
+async def test_the_client_leaving_closes_the_upstream_at_once() -> None:
+    """Not at the next write, which for a silent stream would be never (or the idle limit, 30 s)."""
+    answer, leaves = silent_stream(b": keep-alive\n\n"), asyncio.Event()
+    _, wrote, serving = await pass_through(answer, idle_seconds=30, client_leaves=leaves)
+    await asyncio.wait_for(wrote.wait(), timeout=2)
+    assert not answer.closed.is_set()
+    leaves.set()
+    await asyncio.wait_for(answer.closed.wait(), timeout=2)
+    await asyncio.wait_for(serving, timeout=2)
