@@ -17,7 +17,20 @@ from urllib.parse import urlencode
 import anyio
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import BigInteger, ColumnElement, Index, Integer, Select, String, Text, and_, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Index,
+    Integer,
+    Select,
+    String,
+    Text,
+    and_,
+    bindparam,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -91,17 +104,37 @@ class ChangeHead(ChainHead, ChassisBase):
     __tablename__ = "change_head"
 
 
-async def take_head(session: AsyncSession, head: type[ChainHead]) -> tuple[int, str]:
-    """The next seq of a chain and its predecessor's hash, inside the caller's transaction. The
-    head row's update holds its row lock on PostgreSQL (the write lock on SQLite) until the
-    transaction ends, so no two writers, in any process, take the same predecessor."""
-    taken = await session.execute(
+_HEAD_STATEMENTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _head_statements(head: type[ChainHead]) -> tuple[Any, Any]:
+    """The two statements of a chain's head (taking the next seq; naming the entry appended),
+    built once per head: every write runs them, and building them cost more than running them."""
+    key = f"{head.__module__}.{head.__qualname__}"
+    if key in _HEAD_STATEMENTS:
+        return _HEAD_STATEMENTS[key]
+    take = (
         update(head)
         .where(head.id == 1)
         .values(seq=head.seq + 1)
         .returning(head.seq, head.hash)
         .execution_options(synchronize_session=False)
     )
+    name = (
+        update(head)
+        .where(head.id == 1)
+        .values(hash=bindparam("new_hash", required=True))
+        .execution_options(synchronize_session=False)
+    )
+    _HEAD_STATEMENTS[key] = take, name
+    return take, name
+
+
+async def take_head(session: AsyncSession, head: type[ChainHead]) -> tuple[int, str]:
+    """The next seq of a chain and its predecessor's hash, inside the caller's transaction. The
+    head row's update holds its row lock on PostgreSQL (the write lock on SQLite) until the
+    transaction ends, so no two writers, in any process, take the same predecessor."""
+    taken = await session.execute(_head_statements(head)[0])
     row = taken.one_or_none()
     if row is None:
         raise RuntimeError(f"{getattr(head, '__tablename__', head)} is missing: the database was not migrated")
@@ -110,9 +143,7 @@ async def take_head(session: AsyncSession, head: type[ChainHead]) -> tuple[int, 
 
 async def set_head(session: AsyncSession, head: type[ChainHead], hash: str) -> None:
     """The head names the entry just appended (``take_head`` gave it its seq)."""
-    await session.execute(
-        update(head).where(head.id == 1).values(hash=hash).execution_options(synchronize_session=False)
-    )
+    await session.execute(_head_statements(head)[1], {"new_hash": hash})
 
 
 def format_time(value: dt.datetime) -> str:
@@ -150,6 +181,15 @@ def event_hash(event: EventFields) -> str:
     return canonical_digest(material)
 
 
+_SUBJECT_CLASSIFIED = (
+    update(ChangeSubject)
+    .where(ChangeSubject.subject == bindparam("of_subject", required=True))
+    .values(classification=bindparam("new_classification"), visible_to_unit=bindparam("new_unit"))
+    .execution_options(synchronize_session=False)
+)
+"""A subject's classification as of its latest event (``append_event``), built once."""
+
+
 async def append_event(
     session: AsyncSession,
     *,
@@ -180,10 +220,8 @@ async def append_event(
     await set_head(session, ChangeHead, event.hash)
     # Appends are serialised by the head row above, so update-then-insert cannot race.
     current = await session.execute(
-        update(ChangeSubject)
-        .where(ChangeSubject.subject == subject)
-        .values(classification=classification, visible_to_unit=visible_to_unit)
-        .execution_options(synchronize_session=False)
+        _SUBJECT_CLASSIFIED,
+        {"of_subject": subject, "new_classification": classification, "new_unit": visible_to_unit},
     )
     if not current.rowcount:  # type: ignore[attr-defined]
         session.add(ChangeSubject(subject=subject, classification=classification, visible_to_unit=visible_to_unit))
