@@ -12,7 +12,10 @@ rolled-back test binds them to its own connection and gives them back as they we
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import datetime as dt
+import fcntl
 import importlib
 import os
 import shutil
@@ -54,10 +57,11 @@ pytest_plugins = ["tests.platforms"]
 
 
 @pytest.fixture(scope="session")
-def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def var_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     path = tmp_path_factory.mktemp("var")
     ensure_dev_key(path / "dev-signing-key.pem")
-    TEMPLATES.place(tmp_path_factory.mktemp("templates"))
+    base = tmp_path_factory.getbasetemp()
+    TEMPLATES.place((base if worker_id == "master" else base.parent) / "templates")  # the run's
     return path
 
 
@@ -88,21 +92,38 @@ class ServiceDatabase:
 
 
 class Templates:
-    """Databases made once per worker and copied for every test that needs one of its own.
+    """Databases made once and copied for every test that needs one of its own.
 
     Migrating three databases to head, and loading the demo data into them, is most of what a
     test on fresh databases costs; a copy costs a file copy on SQLite and ``CREATE DATABASE ...
     TEMPLATE`` on PostgreSQL. ``migrated`` is at head and empty; ``demo`` holds the demo data,
-    loaded once on ``moment``.
+    loaded on ``moment``. SQLite templates are made once for the whole run, by whichever xdist
+    worker needs one first, under a lock in the run's shared directory (``moment`` is shared the
+    same way); PostgreSQL ones once per worker, as a database being copied cannot be copied again
+    at the same time.
     """
 
     def __init__(self) -> None:
         self.directory: Path | None = None
         self.made: dict[tuple[str, str], str] = {}  # (kind, service) -> SQLite path or PostgreSQL name
-        self.moment = utcnow()
+        self._moment: dt.datetime | None = None
 
     def place(self, directory: Path) -> None:
+        """Where the run's SQLite templates are (the same directory for every worker)."""
+        directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
+
+    @property
+    def moment(self) -> dt.datetime:
+        """When the demo data was loaded (it loads relative dates from it): one moment for the run."""
+        if self._moment is None:
+            assert self.directory is not None, "Templates.place() runs in the var_dir fixture"
+            with _locked(self.directory / "moment.lock"):
+                path = self.directory / "moment"
+                if not path.exists():
+                    path.write_text(utcnow().isoformat())
+                self._moment = dt.datetime.fromisoformat(path.read_text())
+        return self._moment
 
     async def source(self, kind: str, service: str, var_dir: Path) -> str:
         key = (kind, service)
@@ -111,21 +132,28 @@ class Templates:
         base = database_base_url()
         if base:
             name = unique_name(f"iv_template_{kind}_{service}")
-            url = await create_postgres_database(base, name)
+            await self._make(kind, service, var_dir, await create_postgres_database(base, name))
             where = name
         else:
             assert self.directory is not None, "Templates.place() runs in the var_dir fixture"
             where = str(self.directory / f"template-{kind}-{service}.db")
-            url = f"sqlite+aiosqlite:///{where}"
+            async with _taken(self.directory / f"template-{kind}-{service}.lock"):
+                if not _exists(where):  # made by another worker already otherwise
+                    making = f"{where}.{os.getpid()}"
+                    await self._make(kind, service, var_dir, f"sqlite+aiosqlite:///{making}")
+                    os.replace(making, where)
+        self.made[key] = where
+        return where
+
+    async def _make(self, kind: str, service: str, var_dir: Path, url: str) -> None:
         await upgrade(service_module(service).MIGRATIONS, url)
         if kind == "demo":
             metadata = importlib.import_module(f"services.{service}.models").Base.metadata
             loader = importlib.import_module(f"services.{service}.seed").load
+            moment = self.moment
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(demo, "utcnow", lambda: self.moment)
+                patch.setattr(demo, "utcnow", lambda: moment)
                 assert await seed_if_empty(settings_for(var_dir, service, url), metadata, loader)
-        self.made[key] = where
-        return where
 
     async def copy(self, kind: str, service: str, var_dir: Path, directory: Path, tag: str) -> str:
         """The URL of a new database that starts as the template ``kind`` of ``service``."""
@@ -145,6 +173,37 @@ class Templates:
             for name in self.made.values():
                 await drop_postgres_database(base, name)
         self.made.clear()
+
+
+def _exists(path: str) -> bool:
+    return os.path.exists(path)  # a local file, asked once per template: not worth a thread
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` among the run's processes, held briefly."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.asynccontextmanager
+async def _taken(path: Path) -> AsyncIterator[None]:
+    """``_locked`` for the length of an await: waited for without blocking the worker's loop."""
+    with path.open("a") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 TEMPLATES = Templates()

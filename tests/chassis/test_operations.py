@@ -339,6 +339,8 @@ async def test_seed_loads_only_into_an_empty_database(tmp_path: Path) -> None:
         metadata = importlib.import_module(f"services.{service}.models").Base.metadata
         loader = importlib.import_module(f"services.{service}.seed").load
         assert await seed_if_empty(settings, metadata, loader) is True
+        # Everything its files hold was read (a misspelt table would be left unread, and missing).
+        assert importlib.import_module(f"services.{service}.seed").DATA.unread() == []
         db = Database(url)
         async with db.engine.connect() as conn:
             from sqlalchemy import text

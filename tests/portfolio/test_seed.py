@@ -1,4 +1,5 @@
-"""The demo data loads into an empty database (as `make run` does) and keeps its promises."""
+"""The demo data keeps its promises (that it loads into an empty database, as `make run` does, is
+tests/chassis/test_operations.py's; this reads the demo template every test copies)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from services.chassis import demo
 from services.chassis.cli import seed_if_empty
 from services.chassis.db import Database
 from services.portfolio.app import create_app
 from services.portfolio.models import Base
 from services.portfolio.seed import load
-from tests.conftest import ServiceDatabase, Suite
+from tests.conftest import TEMPLATES, ServiceDatabase, Suite
 from tests.support import (
     RoutingTransport,
     Tokens,
@@ -26,16 +28,17 @@ INITIATIVE = "019a0001-0001-7000-8000-0000000000{:02d}"
 
 
 @pytest.fixture
-def empty_database(fresh_databases: dict[str, ServiceDatabase]) -> str:
-    return fresh_databases["portfolio"].url
+def demo_database(demo_databases: dict[str, ServiceDatabase], monkeypatch: pytest.MonkeyPatch) -> str:
+    """A database of this test's own with the demo data, loaded on ``TEMPLATES.moment``."""
+    monkeypatch.setattr(demo, "utcnow", lambda: TEMPLATES.moment)
+    return demo_databases["portfolio"].url
 
 
-async def test_demo_seed(empty_database: str, var_dir: Path, tokens: Tokens) -> None:
-    settings = settings_for(var_dir, "portfolio", empty_database)
-    assert await seed_if_empty(settings, Base.metadata, load) is True
+async def test_demo_seed(demo_database: str, var_dir: Path, tokens: Tokens) -> None:
+    settings = settings_for(var_dir, "portfolio", demo_database)
     assert await seed_if_empty(settings, Base.metadata, load) is False  # has data now: left alone
 
-    database = Database(empty_database, pool_size=2)
+    database = Database(demo_database, pool_size=2)
     app = create_app(settings, transport=RoutingTransport(), database=database)
     try:
         async with running(app), client_for(app, tokens("admin")) as client:

@@ -1,4 +1,8 @@
-"""The demo data: loads into an empty database only, and tells the story the reports should show."""
+"""The demo data: loads into an empty database only, and tells the story the reports should show.
+
+That it loads (and reads everything its files hold) is tests/chassis/test_operations.py's, for
+every service; the story is read here from the demo template every test copies (``demo_databases``).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,13 @@ from typing import Any
 
 import pytest
 
+from services.chassis import demo
 from services.chassis.cli import seed_if_empty
 from services.chassis.db import Database
 from services.valuechains.app import create_app
 from services.valuechains.models import Base
 from services.valuechains.seed import DEMO_CHAINS, OPS_CRITICAL_APPLICATION, load
-from tests.conftest import ServiceDatabase
+from tests.conftest import TEMPLATES, ServiceDatabase
 from tests.support import (
     Tokens,
     client_for,
@@ -24,6 +29,13 @@ from tests.support import (
 @pytest.fixture
 def empty_database(fresh_databases: dict[str, ServiceDatabase]) -> str:
     return fresh_databases["valuechains"].url
+
+
+@pytest.fixture
+def demo_database(demo_databases: dict[str, ServiceDatabase], monkeypatch: pytest.MonkeyPatch) -> str:
+    """A database of this test's own with the demo data, loaded on ``TEMPLATES.moment``."""
+    monkeypatch.setattr(demo, "utcnow", lambda: TEMPLATES.moment)
+    return demo_databases["valuechains"].url
 
 
 async def all_items(client: Any, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -40,12 +52,13 @@ async def all_items(client: Any, path: str, **params: Any) -> list[dict[str, Any
     return items
 
 
-async def test_demo_data_loads_into_an_empty_database_once(empty_database: str, var_dir: Path, tokens: Tokens) -> None:
-    settings = settings_for(var_dir, "valuechains", empty_database)
-    assert await seed_if_empty(settings, Base.metadata, load) is True
+async def test_demo_data_loads_once_and_tells_the_staffing_story(
+    demo_database: str, var_dir: Path, tokens: Tokens
+) -> None:
+    settings = settings_for(var_dir, "valuechains", demo_database)
     assert await seed_if_empty(settings, Base.metadata, load) is False  # it has data now
 
-    database = Database(empty_database, pool_size=2)
+    database = Database(demo_database, pool_size=2)
     app = create_app(settings, database=database)
     try:
         async with running(app), client_for(app, tokens("reader")) as reader:
@@ -106,10 +119,9 @@ async def test_demo_data_loads_into_an_empty_database_once(empty_database: str, 
         await database.dispose()
 
 
-async def test_demo_applications_tell_the_foundation_story(empty_database: str, var_dir: Path, tokens: Tokens) -> None:
-    settings = settings_for(var_dir, "valuechains", empty_database)
-    assert await seed_if_empty(settings, Base.metadata, load) is True
-    database = Database(empty_database, pool_size=2)
+async def test_demo_applications_tell_the_foundation_story(demo_database: str, var_dir: Path, tokens: Tokens) -> None:
+    settings = settings_for(var_dir, "valuechains", demo_database)
+    database = Database(demo_database, pool_size=2)
     app = create_app(settings, database=database)
     try:
         async with running(app), client_for(app, tokens("admin")) as admin:
