@@ -192,7 +192,9 @@ def create_app(
         app, proxied, NOT_PROXIED, wrap=None if cors is None else lambda inner: CORSMiddleware(inner, **cors)
     )
     # Outside everything, CORS and the error handler included: preflights and 500s carry the headers too.
-    install_front_door(app, metrics=metrics, tracer_provider=provider, max_bytes=settings.max_body_bytes, lane=lane)
+    install_front_door(
+        app, metrics=metrics, tracer_provider=provider, max_bytes=settings.max_body_bytes, lane=lambda _stack: lane
+    )
     return app
 
 

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.chassis.errors import answer_for
+from services.chassis.errors import answer_failure
 
 
 class ProxyLane:
@@ -65,13 +65,7 @@ class ProxyLane:
         request = Request(scope, receive)
         try:
             response = await endpoint(request)
-        except Exception as exc:
-            handled = await answer_for(self.app, request, exc)
-            if handled is None:
-                raise
-            answer, bug = handled
-            await answer(scope, receive, send)
-            if bug:
-                raise
+        except Exception as exc:  # noqa: BLE001 (answered as the stack would, a bug raised on there)
+            await answer_failure(self.app, request, exc, send)
             return
         await response(scope, receive, send)

@@ -31,6 +31,7 @@ from services.chassis.openapi import install_openapi
 from services.chassis.queries import make_strict, unchecked_routes
 from services.chassis.references import Upstreams, build_http_client
 from services.chassis.resources import Collection, references_router
+from services.chassis.resources.lane import read_lane
 from services.chassis.resources.routers import unguarded_writes
 from services.chassis.settings import ServiceSettings
 from services.chassis.telemetry import (
@@ -184,7 +185,13 @@ def create_service_app(
     if unchecked:
         raise RuntimeError(f"routes must come from a strict_router (their query is checked): {unchecked}")
 
-    install_front_door(app, metrics=app.state.metrics, tracer_provider=provider, max_bytes=settings.max_body_bytes)
+    install_front_door(
+        app,
+        metrics=app.state.metrics,
+        tracer_provider=provider,
+        max_bytes=settings.max_body_bytes,
+        lane=read_lane(app),  # reads by id, past the stack (resources/lane.py)
+    )
     return app
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import Send
 
 logger = logging.getLogger("iv.errors")
 
@@ -344,6 +345,19 @@ async def answer_for(app: Starlette, request: Request, exc: Exception) -> tuple[
             response = cast(Response, await answer if inspect.isawaitable(answer) else answer)
             return response, cls is Exception
     return None
+
+
+async def answer_failure(app: Starlette, request: Request, exc: Exception, send: Send) -> None:
+    """Send the answer ``app``'s exception handlers give ``exc`` (``answer_for``), for an endpoint
+    served without the stack; ``exc`` is raised on when no handler takes it, and after its 500 when
+    it is a bug (as ``ServerErrorMiddleware`` does: the server logs it, the front door counts it)."""
+    handled = await answer_for(app, request, exc)
+    if handled is None:
+        raise exc
+    answer, bug = handled
+    await answer(request.scope, request.receive, send)
+    if bug:
+        raise exc
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -255,20 +255,22 @@ def install_front_door(
     tracer_provider: trace.TracerProvider,
     max_bytes: int,
     page_paths: Iterable[str] = ("/docs",),
-    lane: Lane | None = None,
+    lane: Callable[[ASGIApp], Lane] | None = None,
 ) -> None:
     """Put the front door outside the app's whole middleware stack (``ServerErrorMiddleware``
-    included); the app must be built with FastAPI's own telemetry off (``NO_NATIVE_TELEMETRY``)."""
+    included); the app must be built with FastAPI's own telemetry off (``NO_NATIVE_TELEMETRY``).
+    ``lane``: given the middleware stack (for what the lane hands back to it), the lane."""
     build = app.build_middleware_stack
 
     def build_with_front_door() -> ASGIApp:
+        stack = build()
         return FrontDoor(
-            build(),
+            stack,
             metrics=metrics,
             tracer_provider=tracer_provider,
             max_bytes=max_bytes,
             page_paths=page_paths,
-            lane=lane,
+            lane=lane(stack) if lane is not None else None,
         )
 
     app.build_middleware_stack = build_with_front_door  # type: ignore[method-assign]

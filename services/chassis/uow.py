@@ -115,15 +115,21 @@ async def get_context(request: Request, principal: CurrentPrincipal) -> AsyncIte
     # guard then releases a key that was not completed. The context opens the session itself (as
     # ``get_session`` does), one dependant fewer to solve on every request.
     async with _unit_of_work(request) as session:
-        yield RequestContext(
-            principal=principal,
-            session=session,
-            settings=request.app.state.settings,
-            upstreams=request.app.state.upstreams,
-            request=request,
-            reservation=getattr(request.state, "reservation", None),
-            admission=getattr(request.state, "admission", None),
-        )
+        yield request_context(request, principal, session)
+
+
+def request_context(request: Request, principal: Principal, session: AsyncSession) -> RequestContext:
+    """The context of a request in ``session`` (what the write guard established included)."""
+    state = request.app.state
+    return RequestContext(
+        principal=principal,
+        session=session,
+        settings=state.settings,
+        upstreams=state.upstreams,
+        request=request,
+        reservation=getattr(request.state, "reservation", None),
+        admission=getattr(request.state, "admission", None),
+    )
 
 
 Ctx = Annotated[RequestContext, Depends(get_context, scope="function")]
