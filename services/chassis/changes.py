@@ -49,6 +49,7 @@ from services.chassis.errors import ValidationProblem, problem_responses
 from services.chassis.pagination import MAX_LIMIT
 from services.chassis.queries import strict_router
 from services.chassis.settings import ServiceSettings
+from services.chassis.statements import StatementCache
 from services.chassis.uow import CurrentPrincipal, ReadSession
 
 GENESIS_HASH = "0" * 64
@@ -104,30 +105,30 @@ class ChangeHead(ChainHead, ChassisBase):
     __tablename__ = "change_head"
 
 
-_HEAD_STATEMENTS: dict[str, tuple[Any, Any]] = {}
+_HEAD_STATEMENTS = StatementCache()
 
 
 def _head_statements(head: type[ChainHead]) -> tuple[Any, Any]:
     """The two statements of a chain's head (taking the next seq; naming the entry appended),
     built once per head: every write runs them, and building them cost more than running them."""
-    key = f"{head.__module__}.{head.__qualname__}"
-    if key in _HEAD_STATEMENTS:
-        return _HEAD_STATEMENTS[key]
-    take = (
-        update(head)
-        .where(head.id == 1)
-        .values(seq=head.seq + 1)
-        .returning(head.seq, head.hash)
-        .execution_options(synchronize_session=False)
-    )
-    name = (
-        update(head)
-        .where(head.id == 1)
-        .values(hash=bindparam("new_hash", required=True))
-        .execution_options(synchronize_session=False)
-    )
-    _HEAD_STATEMENTS[key] = take, name
-    return take, name
+
+    def build() -> tuple[Any, Any]:
+        take = (
+            update(head)
+            .where(head.id == 1)
+            .values(seq=head.seq + 1)
+            .returning(head.seq, head.hash)
+            .execution_options(synchronize_session=False)
+        )
+        name = (
+            update(head)
+            .where(head.id == 1)
+            .values(hash=bindparam("new_hash", required=True))
+            .execution_options(synchronize_session=False)
+        )
+        return take, name
+
+    return _HEAD_STATEMENTS.get(f"{head.__module__}.{head.__qualname__}", build)
 
 
 async def take_head(session: AsyncSession, head: type[ChainHead]) -> tuple[int, str]:
