@@ -12,10 +12,8 @@ rolled-back test binds them to its own connection and gives them back as they we
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
-import fcntl
 import importlib
 import os
 import shutil
@@ -46,10 +44,13 @@ from tests.support import (
     client_for,
     database_base_url,
     gateway_settings,
+    locked,
+    run_directory,
     running,
     served,
     service_module,
     settings_for,
+    taken,
     unique_name,
 )
 
@@ -60,8 +61,7 @@ pytest_plugins = ["tests.platforms"]
 def var_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     path = tmp_path_factory.mktemp("var")
     ensure_dev_key(path / "dev-signing-key.pem")
-    base = tmp_path_factory.getbasetemp()
-    TEMPLATES.place((base if worker_id == "master" else base.parent) / "templates")  # the run's
+    TEMPLATES.place(run_directory(tmp_path_factory, worker_id) / "templates")
     return path
 
 
@@ -118,7 +118,7 @@ class Templates:
         """When the demo data was loaded (it loads relative dates from it): one moment for the run."""
         if self._moment is None:
             assert self.directory is not None, "Templates.place() runs in the var_dir fixture"
-            with _locked(self.directory / "moment.lock"):
+            with locked(self.directory / "moment.lock"):
                 path = self.directory / "moment"
                 if not path.exists():
                     path.write_text(utcnow().isoformat())
@@ -137,7 +137,7 @@ class Templates:
         else:
             assert self.directory is not None, "Templates.place() runs in the var_dir fixture"
             where = str(self.directory / f"template-{kind}-{service}.db")
-            async with _taken(self.directory / f"template-{kind}-{service}.lock"):
+            async with taken(self.directory / f"template-{kind}-{service}.lock"):
                 if not _exists(where):  # made by another worker already otherwise
                     making = f"{where}.{os.getpid()}"
                     await self._make(kind, service, var_dir, f"sqlite+aiosqlite:///{making}")
@@ -177,33 +177,6 @@ class Templates:
 
 def _exists(path: str) -> bool:
     return os.path.exists(path)  # a local file, asked once per template: not worth a thread
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path`` among the run's processes, held briefly."""
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextlib.asynccontextmanager
-async def _taken(path: Path) -> AsyncIterator[None]:
-    """``_locked`` for the length of an await: waited for without blocking the worker's loop."""
-    with path.open("a") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                await asyncio.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 TEMPLATES = Templates()

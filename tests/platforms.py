@@ -12,7 +12,6 @@ it with SIGINT, as Ctrl-C does.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import statistics
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from bench.processes import Platform
+from tests.support import locked, run_directory
 
 MODULE_SECONDS = Path(__file__).with_name("module-seconds.json")
 """Seconds each test module took, measured in one process (``make test-seconds`` measures them
@@ -33,11 +33,9 @@ SHARED_PLATFORM = ("tests/clients/test_ebo_developers_doc.py", "tests/e2e/test_p
 @pytest.fixture(scope="session")
 def prestarted(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """The directory of a platform prestarted once for the whole run, shared by its workers."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base if worker_id == "master" else base.parent  # the run's, not the worker's
+    shared = run_directory(tmp_path_factory, worker_id)
     template = shared / "e2e-prestarted"
-    with (shared / "e2e-prestarted.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(shared / "e2e-prestarted.lock"):
         if not (template / "done").exists():
             Platform(template).prestart()
             (template / "done").touch()

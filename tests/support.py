@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import fcntl
 import importlib
 import os
 import socket
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,55 @@ def gateway_settings(var_dir: Path, **overrides: Any) -> GatewaySettings:
     return GatewaySettings(**values)
 
 
+def run_directory(tmp_path_factory: Any, worker_id: str) -> Path:
+    """The run's temporary directory, which every xdist worker shares (not the worker's own)."""
+    base: Path = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` among the run's processes, held briefly."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.asynccontextmanager
+async def taken(path: Path) -> AsyncIterator[None]:
+    """``locked`` for the length of an await: waited for without blocking the worker's loop."""
+    with path.open("a") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def request_then_disconnect(body: bytes, gone: asyncio.Event | None) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """An ASGI ``receive``: the request with ``body``, then ``http.disconnect`` once ``gone`` is set
+    (never, without one: a server that tells of a client gone only by failing ``send``)."""
+    asked = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await (gone or asyncio.Event()).wait()
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
 class StreamingASGITransport(httpx2.AsyncBaseTransport):
     """Like ``httpx2.ASGITransport``, which collects the whole answer before returning it, except
     that the answer's body arrives as the app sends it, and closing the response tells the app that
@@ -99,15 +149,7 @@ class StreamingASGITransport(httpx2.AsyncBaseTransport):
         chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
         started: asyncio.Future[tuple[int, list[tuple[bytes, bytes]]]] = asyncio.get_running_loop().create_future()
         gone = asyncio.Event()
-        sent = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await gone.wait()
-            return {"type": "http.disconnect"}
+        receive = request_then_disconnect(body, gone)
 
         async def send(message: Mapping[str, Any]) -> None:
             if gone.is_set():

@@ -17,7 +17,7 @@ import httpx2
 
 from tests.chassis.cases import CASES, application
 from tests.conftest import Suite
-from tests.support import EventReader, StreamingASGITransport, Tokens
+from tests.support import EventReader, StreamingASGITransport, Tokens, request_then_disconnect
 
 CASE = CASES[0]  # valuechains chains
 SERVICE = CASE.service
@@ -173,15 +173,8 @@ async def test_a_client_gone_mid_write_ends_the_stream_quietly(
         "headers": [(b"host", b"testserver"), *headers], "server": ("testserver", 80),
         "client": ("127.0.0.1", 123), "root_path": "",
     }  # fmt: skip
-    asked, writes = False, 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal asked
-        if not asked:
-            asked = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.Event().wait()  # no http.disconnect: this server says so through send
-        return {}  # pragma: no cover
+    writes = 0
+    receive = request_then_disconnect(b"", None)  # no http.disconnect: this server says so through send
 
     async def send(message: Any) -> None:
         nonlocal writes

@@ -28,6 +28,7 @@ from tests.support import (
     StreamingRoutingTransport,
     Tokens,
     gateway_settings,
+    request_then_disconnect,
     running,
 )
 
@@ -154,15 +155,6 @@ async def pass_through(
     sent, an event set once some of the body was, and the serving task."""
     sent: list[dict[str, Any]] = []
     wrote = asyncio.Event()
-    asked = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal asked
-        if not asked:
-            asked = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await client_leaves.wait()
-        return {"type": "http.disconnect"}
 
     async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(dict(message))
@@ -171,7 +163,7 @@ async def pass_through(
 
     scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "method": "GET", "headers": []}
     response = EventStreamPassThrough(answer, idle_seconds=idle_seconds)
-    return sent, wrote, asyncio.create_task(response(scope, receive, send))
+    return sent, wrote, asyncio.create_task(response(scope, request_then_disconnect(b"", client_leaves), send))
 
 
 async def test_a_silent_stream_is_ended_after_the_idle_limit() -> None:
