@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from services.chassis.middleware import FrontDoor
 from services.chassis.resources import lane as lane_module
 from services.chassis.resources.lane import ReadLane
+from services.chassis.resources.routers import read_item
 from tests.chassis.cases import CASES
 from tests.conftest import Suite
 from tests.support import Tokens
@@ -95,11 +96,30 @@ async def test_it_leaves_everything_but_a_plain_read_by_id_to_the_router(
     assert taken["path_params"] == {"id": "0190"}
 
 
+@pytest.fixture
+def lane_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids the lane itself answered (the route's own reads are not counted)."""
+    answered: list[str] = []
+
+    async def counted(c: Any, ctx: Any, id_: str) -> Any:
+        response = await read_item(c, ctx, id_)
+        answered.append(id_)
+        return response
+
+    monkeypatch.setattr(lane_module, "read_item", counted)
+    return answered
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-async def test_a_read_is_answered_as_the_route_answers_it(suite: Suite, tokens: Tokens, case: Any) -> None:
+async def test_a_read_is_answered_as_the_route_answers_it(
+    suite: Suite, tokens: Tokens, case: Any, lane_reads: list[str]
+) -> None:
     resource = await created(suite, tokens, case)
     app = suite.apps[case.service]
     path = f"{case.path}/{resource['id']}"
+    async with suite.client(case.service, tokens("reader", clearance="secret")) as client:
+        assert (await client.get(path)).status_code == 200
+    assert lane_reads == [resource["id"]]  # the lane answered it, not the route
     for headers in (tokens("reader", clearance="secret"), {}, tokens("partner", sub="u-om-lane", partner_org="OM")):
         async with suite.client(case.service, headers) as client, stack_client(app, headers) as routed:
             for target in (path, f"{case.path}/019a0000-0000-7000-8000-00000000dead"):
@@ -110,10 +130,13 @@ async def test_a_read_is_answered_as_the_route_answers_it(suite: Suite, tokens: 
                     assert lane_answer.headers.get(name) == route_answer.headers.get(name), name
 
 
-async def test_a_read_by_id_is_metered_and_logged_under_its_route(suite: Suite, tokens: Tokens) -> None:
+async def test_a_read_by_id_is_metered_and_logged_under_its_route(
+    suite: Suite, tokens: Tokens, lane_reads: list[str]
+) -> None:
     chain = await created(suite, tokens, CASES[0])
     async with suite.client("valuechains", tokens("reader")) as client:
         assert (await client.get(f"/v1/chains/{chain['id']}")).status_code == 200
+        assert lane_reads == [chain["id"]]
         text = (await client.get("/metrics", headers=tokens("auditor"))).text
     assert 'http_requests_total{method="GET",route="/v1/chains/{id}",service="valuechains",status="200"}' in text
 
