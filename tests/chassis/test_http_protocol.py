@@ -94,6 +94,16 @@ async def _events(_: Request) -> StreamingResponse:
 
 
 SOCKET_WRITES: list[bytes] = []
+WRITTEN_ON_RETURN: list[int] = []
+
+
+class _Bookkeeping:
+    """An answer, then the work an app does after it in the same loop step (no await between)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+        WRITTEN_ON_RETURN.append(len(SOCKET_WRITES))
 
 
 def counting(protocol: type[HttpToolsProtocol]) -> type[HttpToolsProtocol]:
@@ -115,7 +125,7 @@ def counting(protocol: type[HttpToolsProtocol]) -> type[HttpToolsProtocol]:
 
 @contextlib.asynccontextmanager
 async def serving(protocol: type[HttpToolsProtocol]) -> AsyncIterator[int]:
-    app = Starlette(routes=[Route("/chain", _chain), Route("/events", _events)])
+    app = Starlette(routes=[Route("/chain", _chain), Route("/events", _events), Route("/after", _Bookkeeping())])
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(app, http=counting(protocol), log_level="warning", lifespan="off")
@@ -137,7 +147,9 @@ async def _ask(port: int, path: str, until: bytes) -> list[bytes]:
     writer.write(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
     received = b""
     while not received.endswith(until):
-        received += await asyncio.wait_for(reader.read(65536), 5)
+        chunk = await asyncio.wait_for(reader.read(65536), 5)
+        assert chunk, f"the connection closed after {received!r}"
+        received += chunk
     writer.close()
     assert b"".join(SOCKET_WRITES) == received
     return list(SOCKET_WRITES)
@@ -152,3 +164,13 @@ async def test_an_answer_leaves_in_one_write_and_a_stream_as_it_is_sent() -> Non
         assert b"data: 0" in stream[0] and b"data: 1" not in stream[0]
     async with serving(HttpToolsProtocol) as port:  # what uvicorn's own does: the head, then the body
         assert len(await _ask(port, "/chain", b'{"name":"Opsporing"}')) == 2
+
+
+async def test_a_complete_answer_leaves_before_the_app_goes_on() -> None:
+    """The last send of an answer writes it: what the app does after it (logs, metrics, spans) in
+    the same loop step does not hold it back."""
+    WRITTEN_ON_RETURN.clear()
+    async with serving(OneWriteProtocol) as port:
+        answer = await _ask(port, "/after", b"ok")
+    assert len(answer) == 1 and answer[0].endswith(b"\r\n\r\nok")
+    assert WRITTEN_ON_RETURN == [1]  # already on the socket while the app was still running
