@@ -1,6 +1,7 @@
 """What a service answered to a request the gateway passes on: status, headers and body as bytes.
 
-The proxy path needs no more than this, and reading it straight off aiohttp's answer spares the
+The proxy path needs no more than this, and reading it straight off the pooled transport's answer
+(``services.chassis.http_transport.Answer``) spares the
 two httpx2 objects a request and its answer would otherwise be (URL parsing, header
 normalising, content decoding: about a third of the gateway's work per request). An answer from
 any other transport (the tests' in-process ones) is read from httpx2's response into the same
@@ -12,10 +13,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-import aiohttp
 import httpx2
 
-from services.chassis.aiohttp_transport import chunks_of, finish
+from services.chassis.http_transport import Answer
 
 EVENT_STREAM = "text/event-stream"
 
@@ -38,7 +38,7 @@ class UpstreamAnswer:
     media_type: str
     content: bytes = b""
     chunks: AsyncIterator[bytes] | None = None
-    source: aiohttp.ClientResponse | httpx2.Response | None = None
+    source: Answer | httpx2.Response | None = None
     """The transport's answer, closed by ``aclose`` (which gives its connection back)."""
 
     @property
@@ -49,15 +49,15 @@ class UpstreamAnswer:
         if isinstance(self.source, httpx2.Response):
             await self.source.aclose()
         elif self.source is not None:
-            finish(self.source)
+            self.source.finish()
 
     @classmethod
-    def from_aiohttp(cls, response: aiohttp.ClientResponse) -> UpstreamAnswer:
-        """The answer's head; its body is still to be read (``read_all``) or streamed."""
+    def from_answer(cls, response: Answer) -> UpstreamAnswer:
+        """The answer's head; its body is still to be read (``read``) or streamed."""
         raw = response.raw_headers
         answer = cls(response.status, raw, media_type_in(raw), source=response)
         if answer.is_event_stream:
-            answer.chunks = chunks_of(response)
+            answer.chunks = response.chunks()
         return answer
 
     @classmethod

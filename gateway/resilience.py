@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar
 
-import aiohttp
 import httpx2
 from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
@@ -29,8 +28,8 @@ from gateway.answers import UpstreamAnswer
 from gateway.balancer import Balancer, Instance
 from gateway.settings import GatewaySettings
 from gateway.streams import is_event_stream
-from services.chassis.aiohttp_transport import AiohttpTransport, read_all, timeout_of
 from services.chassis.errors import BadGateway, GatewayTimeout, ServiceUnavailable
+from services.chassis.http_transport import Limits, PooledTransport, limits_of
 from services.chassis.telemetry import answered, carry_trace, outgoing_span
 
 BreakerState = Literal["closed", "open", "half_open"]
@@ -143,15 +142,15 @@ class Upstream:
     """The same for a request whose answer may be an event stream: no per-read limit, which would
     cut a live stream between heartbeats (the deadline still covers any other answer in full)."""
 
-    exchange_timeout: aiohttp.ClientTimeout = field(init=False)
-    """The same two as aiohttp's, for ``AiohttpTransport.exchange``."""
-    exchange_stream_timeout: aiohttp.ClientTimeout = field(init=False)
+    exchange_timeout: Limits = field(init=False)
+    """The same two for ``PooledTransport.exchange``."""
+    exchange_stream_timeout: Limits = field(init=False)
 
     def __post_init__(self) -> None:
         self.client_timeout = httpx2.Timeout(self.timeout, connect=self.connect_timeout)
         self.stream_timeout = httpx2.Timeout(self.timeout, connect=self.connect_timeout, read=None)
-        self.exchange_timeout = timeout_of(self.connect_timeout, self.timeout, self.timeout)
-        self.exchange_stream_timeout = timeout_of(self.connect_timeout, self.timeout, None)
+        self.exchange_timeout = limits_of(self.connect_timeout, self.timeout, self.timeout)
+        self.exchange_stream_timeout = limits_of(self.connect_timeout, self.timeout, None)
 
 
 @dataclass
@@ -226,7 +225,7 @@ class UpstreamClient:
         self.transport = transport
         """The transport ``client`` sends through (the same object: the client's instrumentation,
         once something exports, wraps it). Each attempt is handed to it directly (``_attempt``)."""
-        self.exchanging = transport if isinstance(transport, AiohttpTransport) else None
+        self.exchanging = transport if isinstance(transport, PooledTransport) else None
         """The same transport when requests passed on can skip httpx2's objects (``forward``)."""
         self.metrics = metrics
         self.tracer_provider = tracer_provider or trace.get_tracer_provider()
@@ -289,7 +288,7 @@ class UpstreamClient:
         stream: bool = False,
     ) -> UpstreamAnswer:
         """A request passed on, as ``send`` sends it, its answer as plain bytes: through
-        ``AiohttpTransport.exchange`` when that is the transport (no httpx2 request or response is
+        ``PooledTransport.exchange`` when that is the transport (no httpx2 request or response is
         made), else through ``send``. ``headers`` are the ones to pass on, without framing."""
         if self.exchanging is None:
             return UpstreamAnswer.from_httpx(
@@ -417,7 +416,7 @@ class UpstreamClient:
         content: bytes | None,
         stream: bool,
     ) -> UpstreamAnswer:
-        """``_attempt`` through ``AiohttpTransport.exchange``: the same timeouts and trace context
+        """``_attempt`` through ``PooledTransport.exchange``: the same timeouts and trace context
         (a client span of its own once something exports)."""
         assert self.exchanging is not None
         url = instance.url + target
@@ -426,10 +425,10 @@ class UpstreamClient:
             carry_trace(sent)
             timeout = upstream.exchange_stream_timeout if stream else upstream.exchange_timeout
             response = await self.exchanging.exchange(method, url, sent, content, timeout)
-            answer = UpstreamAnswer.from_aiohttp(response)
+            answer = UpstreamAnswer.from_answer(response)
             answered(span, answer.status_code)
         if not (stream and answer.is_event_stream):
-            answer.content = await read_all(response)  # anything but an event stream is read in full
+            answer.content = await response.read()  # anything but an event stream is read in full
         return answer
 
 

@@ -1,6 +1,6 @@
 """A service on a real loopback port that says what it was sent (``/echo``, ``/echo/...``), answers
 an event stream (``/trickle``), slowly (``/slow``) or as a crashed process would (``/crash``): for
-the tests of what crosses a real connection (the aiohttp transport, the gateway's passing on)."""
+the tests of what crosses a real connection (the pooled transport, the gateway's passing on)."""
 
 from __future__ import annotations
 

@@ -16,9 +16,9 @@ from typing import Annotated, Any
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.chassis.aiohttp_transport import AiohttpTransport
 from services.chassis.auth import Principal
 from services.chassis.errors import NOT_FOUND, ProblemType, ServiceUnavailable, ValidationProblem
+from services.chassis.http_transport import PooledTransport
 from services.chassis.pagination import MAX_BATCH, MAX_LIMIT
 from services.chassis.routing import parse_href
 from services.chassis.settings import CommonSettings
@@ -110,8 +110,8 @@ def href_or_id_pattern(targets: str | Sequence[str]) -> str:
 
 
 def pooled_transport() -> httpx2.AsyncBaseTransport:
-    """The connections a process reaches the other services over: aiohttp's (``aiohttp_transport``)."""
-    return AiohttpTransport(max_connections=200)
+    """The connections a process reaches the other services over (``http_transport``)."""
+    return PooledTransport(max_connections=200)
 
 
 def build_http_client(

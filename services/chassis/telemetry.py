@@ -151,7 +151,7 @@ def instrument_client(client: httpx2.AsyncClient, provider: TracerProvider) -> N
 
 def outgoing_span(provider: trace.TracerProvider, method: str, url: str) -> AbstractContextManager[Span | None]:
     """The client span of a request sent without httpx2's client (the gateway passing a request
-    on through ``AiohttpTransport.exchange``), as the httpx2 instrumentation makes it; while
+    on through ``PooledTransport.exchange``), as the httpx2 instrumentation makes it; while
     nothing exports, none. Either way ``carry_trace`` inside it puts the context on the request."""
     if isinstance(provider, ServiceTracerProvider) and not provider.exporting:
         return contextlib.nullcontext()

@@ -1,5 +1,5 @@
-"""Passing a request on over real connections: the gateway's own pooled client (aiohttp's, through
-``AiohttpTransport.exchange``, with no httpx2 request or response on the way) against a service
+"""Passing a request on over real connections: the gateway's own pooled client (through
+``PooledTransport.exchange``, with no httpx2 request or response on the way) against a service
 on a loopback port. What the in-process rigs check through httpx2's transports holds here too:
 the request arrives as the caller sent it, the answer returns as the service gave it, the trace
 goes along, failures are problems, and it is counted."""
@@ -20,16 +20,16 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from bench.processes import free_port
 from gateway.app import create_app as create_gateway
-from services.chassis.aiohttp_transport import AiohttpTransport
+from services.chassis.http_transport import PooledTransport
 from tests.support import StreamingASGITransport, Tokens, client_for, gateway_settings, running
 
 
 @pytest.fixture
 async def gateway(echo_service: str, var_dir: Path) -> AsyncIterator[FastAPI]:
     settings = gateway_settings(var_dir, valuechains_url=echo_service, principles_url=f"http://127.0.0.1:{free_port()}")
-    app = create_gateway(settings)  # no transport given: the pooled aiohttp one
+    app = create_gateway(settings)  # no transport given: the pooled one
     async with running(app):
-        assert isinstance(app.state.upstream_client.exchanging, AiohttpTransport)
+        assert isinstance(app.state.upstream_client.exchanging, PooledTransport)
         yield app
 
 
