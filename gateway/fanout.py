@@ -1,4 +1,5 @@
-"""``GET /references?target=<href>``: who, anywhere on the platform, still points at this?
+"""``GET /references?target=<href>``: who, anywhere on the platform, still points at this (or at
+any of several targets: ``target`` repeats, and each item names the one it points at)?
 
 Every service answers for its own data (``/v1/references``); the gateway asks them all at once
 and returns their answers one after the other. Each service pages on its own, so the gateway's
@@ -22,19 +23,18 @@ from starlette.responses import Response
 from gateway.resilience import UpstreamClient
 from services.chassis.auth import CurrentPrincipal
 from services.chassis.errors import PROBLEM_JSON, ValidationProblem, problem_responses
-from services.chassis.pagination import MAX_LIMIT, Page
+from services.chassis.pagination import MAX_BATCH, MAX_LIMIT, Page
 from services.chassis.queries import strict_router
 from services.chassis.resources import ReferencingItem
-from services.chassis.routing import HREF_PATTERN, parse_href
+from services.chassis.resources.params import TARGETS_DESCRIPTION, Href
+from services.chassis.routing import parse_href
 from services.chassis.tasks import gather
 
 
 class FanOutQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    target: str = Field(
-        max_length=200, pattern=HREF_PATTERN, description="The href to look for, e.g. `/valuechains/v1/chains/<id>`."
-    )
+    target: list[Href] = Field(min_length=1, max_length=MAX_BATCH, description=TARGETS_DESCRIPTION)
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT, description="Items per page from each service, 1 to 100.")
     after: str | None = Field(default=None, max_length=4096, description="Opaque cursor from the previous `next`.")
     in_use: bool = Field(
@@ -81,7 +81,7 @@ async def _ask(
 ) -> tuple[list[dict[str, Any]], str | None]:
     upstream = client.by_name(service)
     assert upstream is not None
-    params: list[tuple[str, str]] = [("target", query.target), ("limit", str(query.limit))]
+    params: list[tuple[str, str]] = [*(("target", t) for t in query.target), ("limit", str(query.limit))]
     if query.in_use:
         params.append(("in_use", "true"))
     if after is not None:
@@ -93,9 +93,9 @@ async def _ask(
         raise ServiceAnswer(Response(response.content, status_code=response.status_code, media_type=media))
     page = response.json()
     items = [
-        {"href": item["href"], "field": item["field"]}
+        {"href": item["href"], "field": item["field"], "target": item["target"]}
         for item in page.get("items", [])
-        if isinstance(item, dict) and isinstance(item.get("href"), str) and isinstance(item.get("field"), str)
+        if isinstance(item, dict) and all(isinstance(item.get(k), str) for k in ("href", "field", "target"))
     ]
     return items, _after_of(page.get("next"))
 
@@ -115,8 +115,9 @@ def references_router() -> APIRouter:
         responses=problem_responses(401, 422, 503),
     )
     async def references(request: Request, principal: CurrentPrincipal, query: Annotated[FanOutQuery, Query()]) -> Any:
-        if parse_href(query.target) is None:
-            raise ValidationProblem.field(["query", "target"], "not an href of this platform")
+        for n, target in enumerate(query.target):
+            if parse_href(target) is None:
+                raise ValidationProblem.field(["query", "target", n], "not an href of this platform")
         client: UpstreamClient = request.app.state.upstream_client
         services = [u.name for u in client.upstreams.values()]
         state: dict[str, str | None] = decode_cursor(query.after, services) if query.after else dict.fromkeys(services)
@@ -136,9 +137,10 @@ def references_router() -> APIRouter:
                 remaining[service] = after
         next_href = None
         if remaining:
-            params = {"target": query.target, "limit": str(query.limit), "after": encode_cursor(remaining)}
+            params = [*(("target", t) for t in query.target), ("limit", str(query.limit))]
+            params.append(("after", encode_cursor(remaining)))
             if query.in_use:
-                params["in_use"] = "true"
+                params.append(("in_use", "true"))
             next_href = f"/references?{urlencode(params)}"
         return {"items": items, "next": next_href}
 

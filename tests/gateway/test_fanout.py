@@ -58,6 +58,24 @@ async def test_fan_out_pages_follow_each_service(widget_rig: Rig, world: World, 
     assert len(paged) == len(everything) >= 3
 
 
+async def test_fan_out_asks_for_many_targets_at_once(widget_rig: Rig, world: World, tokens: Tokens) -> None:
+    targets = [world.chain_a["href"], world.chain_b["href"]]
+    async with widget_rig.client(tokens("reader", clearance="secret")) as client:
+        each = [
+            item
+            for target in targets
+            for item in (await client.get("/references", params={"target": target})).json()["items"]
+        ]
+        mark = widget_rig.mark()
+        both = (await client.get("/references", params={"target": targets})).json()
+        asked = widget_rig.transport.requests[mark:]
+        paged = await collect(client, f"/references?target={targets[0]}&target={targets[1]}&limit=1")
+    assert {item["target"] for item in each} == set(targets)
+    assert sorted(map(str, both["items"])) == sorted(map(str, each)) == sorted(map(str, paged))
+    assert len(asked) == 3  # one question to each service, for both targets
+    assert all(r.url.params.get_list("target") == targets for r in asked)
+
+
 async def test_fan_out_honours_need_to_know(widget_rig: Rig, world: World, tokens: Tokens) -> None:
     target = world.chain_b["href"]
     async with widget_rig.client(tokens("reader")) as uncleared:
@@ -88,5 +106,5 @@ async def test_fan_out_checks_its_input(widget_rig: Rig, tokens: Tokens) -> None
     for answer in (not_href, bad_cursor, bad_limit):
         assert answer.status_code == 422
         assert answer.headers["content-type"] == "application/problem+json"
-    assert not_href.json()["errors"][0]["loc"] == ["query", "target"]
+    assert not_href.json()["errors"][0]["loc"] == ["query", "target", 0]
     assert no_token.status_code == 401

@@ -142,7 +142,7 @@ async def test_items_ranks_and_inline_representation(suite: Suite, tokens: Token
         assert [e["type"] for e in feed] == ["round_items.created", "round_items.updated"]
         assert feed[1]["changes"] == {"rank": [1, 5], "note": ["First.", "Later: waits for the platform."]}
         refs = await client.get("/v1/references", params={"target": a["href"]})
-        assert {"href": item["href"], "field": "initiative"} in refs.json()["items"]
+        assert {"href": item["href"], "field": "initiative", "target": a["href"]} in refs.json()["items"]
 
 
 async def test_open_close_and_frozen(suite: Suite, tokens: Tokens) -> None:

@@ -135,6 +135,25 @@ async def test_a_change_to_what_a_rule_reads_through_a_reference_re_evaluates_th
         assert new["outcome"] == "deviates" and new["assessed_by"] == "service:principles"
 
 
+async def test_the_referrers_of_a_page_of_changes_are_asked_for_in_one_request(suite: Suite, tokens: Tokens) -> None:
+    chains = [await make_chain(suite, tokens, name=f"Keten {n}") for n in range(3)]
+    initiatives = [await make_initiative(suite, tokens, chain) for chain in chains]
+    follower = Follower(suite.apps["principles"], owner="follower-batch")
+    async with suite.client("principles", architect(tokens)) as client:
+        principle = await make_principle(client, rule="subject.value_chain.name != 'Verboden keten'")
+        await follower.run_once()
+        async with suite.client("valuechains", tokens("admin")) as valuechains:
+            for chain in chains:
+                await patch(valuechains, f"/v1/chains/{chain['id']}", {"name": "Verboden keten"})
+        mark = len(suite.transport.requests)
+        await follower.run_once()  # three chains changed; initiatives read them through value_chain
+        asked = [r for r in suite.transport.requests[mark:] if r.url.path == "/v1/references"]
+        assert len(asked) == 1 and asked[0].url.host == "portfolio.test"
+        assert set(asked[0].url.params.get_list("target")) == {chain["href"] for chain in chains}
+        for initiative in initiatives:
+            assert (await assessments_of(client, principle, initiative))[-1]["outcome"] == "deviates"
+
+
 FOUNDATION_FIRST = "subject.kind != 'renewal' || subject.value_chain.open_critical_findings == 0"
 
 

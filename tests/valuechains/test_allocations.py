@@ -253,7 +253,7 @@ async def test_flat_collection_batch_get_and_filters(suite: Suite, tokens: Token
         # The flat collection is read-only: allocations are set per chain and period.
         assert (await reader.post("/v1/allocations", json=split())).status_code == 405
         references = await reader.get("/v1/references", params={"target": one["href"]})
-        assert {"href": a["href"], "field": "chain"} in references.json()["items"]
+        assert {"href": a["href"], "field": "chain", "target": one["href"]} in references.json()["items"]
 
 
 async def test_archive_and_revive_an_allocation(suite: Suite, tokens: Tokens) -> None:

@@ -405,7 +405,7 @@ async def test_references_list_applications_pointing_at_a_chain(suite: Suite, to
         application = await make_application(admin, chain)
         response = await admin.get("/v1/references", params={"target": chain["href"]})
         assert response.status_code == 200
-        assert {"href": application["href"], "field": "chain"} in response.json()["items"]
+        assert {"href": application["href"], "field": "chain", "target": chain["href"]} in response.json()["items"]
 
 
 async def test_a_chain_says_how_many_of_the_applications_it_counts_the_caller_may_not_see(

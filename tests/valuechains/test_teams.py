@@ -272,4 +272,4 @@ async def test_references_lists_teams_pointing_at_a_chain(suite: Suite, tokens: 
         team = await make_team(admin, chain)
         response = await admin.get("/v1/references", params={"target": chain["href"]})
         assert response.status_code == 200
-        assert {"href": team["href"], "field": "chain"} in response.json()["items"]
+        assert {"href": team["href"], "field": "chain", "target": chain["href"]} in response.json()["items"]

@@ -344,26 +344,31 @@ class Collection(Generic[M]):
         row that is not archived."""
         return self.model.status != ARCHIVED
 
-    def pointing_at(self, ctx: RequestContext, target: str, *, in_use: bool = False) -> list[Select[str, str]]:
-        """Selects of (href, field) for rows of this collection that reference ``target``; with
-        ``in_use`` only the live rows that hold it in use (``RefField.holds``, ``in_use_where``)."""
+    def pointing_at(
+        self, ctx: RequestContext, targets: Sequence[str], *, in_use: bool = False
+    ) -> list[Select[str, str, str]]:
+        """Selects of (href, field, target) for rows of this collection that reference one of
+        ``targets``; with ``in_use`` only the live rows that hold it in use (``RefField.holds``,
+        ``in_use_where``). One select per reference field, whatever the number of targets."""
         selects = []
-        parsed = parse_href(target)
+        parsed = [p for p in map(parse_href, targets) if p is not None and p.id is not None]
         for field, spec in self.references.items():
             if in_use and not spec.holds:
                 continue
             column = getattr(self.model, spec.column_name(field))
-            if spec.local:
-                if parsed is None or parsed.id is None or parsed.collection_path != spec.target:
+            if spec.local:  # the id is stored: the target is the id under the collection's path
+                ids = [p.id for p in parsed if p.collection_path == spec.target]
+                if not ids:
                     continue
-                match = column == parsed.id
+                match, target = column.in_(ids), literal(spec.target + "/") + column
             else:
-                match = column == target
+                match, target = column.in_(list(targets)), column
             selects.append(
                 self.base_select(ctx.principal)
                 .with_only_columns(
                     (literal(self.path + "/") + self.model.id).label("href"),
                     literal(field).label("field"),
+                    target.label("target"),
                 )
                 .where(match, *([self.in_use_where()] if in_use else []))
             )

@@ -39,10 +39,16 @@ class ListQuery(PageQuery):
     )
 
 
+Href = Annotated[str, Field(max_length=200, pattern=HREF_PATTERN)]
+
+TARGETS_DESCRIPTION = (
+    "The href to look for, e.g. `/valuechains/v1/chains/<id>`. Repeatable (`?target=a&target=b`), "
+    "up to 100: one question for many targets, each item saying which of them it points at."
+)
+
+
 class ReferencesQuery(PageQuery):
-    target: str = Field(
-        max_length=200, pattern=HREF_PATTERN, description="The href to look for, e.g. `/valuechains/v1/chains/<id>`."
-    )
+    target: list[Href] = Field(min_length=1, max_length=MAX_BATCH, description=TARGETS_DESCRIPTION)
     in_use: bool = Field(
         default=False,
         description=(

@@ -27,15 +27,16 @@ if TYPE_CHECKING:
 
 
 def referencing(
-    collections: Sequence[Collection[Any]], ctx: RequestContext, target: str, *, in_use: bool = False
+    collections: Sequence[Collection[Any]], ctx: RequestContext, targets: str | Sequence[str], *, in_use: bool = False
 ) -> Select[Any] | None:
-    """One select of (href, field) over every row of ``collections`` that points at ``target``
-    (as ``ctx.principal`` may see them); None when no collection can point at it."""
-    selects = [s for c in collections for s in c.pointing_at(ctx, target, in_use=in_use)]
+    """One select of (href, field, target) over every row of ``collections`` that points at one of
+    ``targets`` (as ``ctx.principal`` may see them); None when no collection can point at any."""
+    wanted = [targets] if isinstance(targets, str) else list(targets)
+    selects = [s for c in collections for s in c.pointing_at(ctx, wanted, in_use=in_use)]
     if not selects:
         return None
     union = union_all(*selects).subquery()
-    return select(union.c.href, union.c.field).order_by(union.c.href, union.c.field)
+    return select(union.c.href, union.c.field, union.c.target).order_by(union.c.href, union.c.field, union.c.target)
 
 
 @dataclass(frozen=True)

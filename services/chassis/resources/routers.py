@@ -338,6 +338,7 @@ def nested_router(
 class ReferencingItem(BaseModel):
     href: str = Field(description="A resource of this service that points at the target.")
     field: str = Field(description="The field through which it points.")
+    target: str = Field(description="The target it points at (one of those asked for).")
 
 
 def references_router(collections: Sequence[Collection[Any]]) -> APIRouter:
@@ -355,18 +356,20 @@ def references_router(collections: Sequence[Collection[Any]]) -> APIRouter:
         responses=problem_responses(401, 422),
     )
     async def references(ctx: Ctx, query: Annotated[ReferencesQuery, Query()]) -> Page[ReferencingItem]:
-        if parse_href(query.target) is None:
-            raise ValidationProblem.field(["query", "target"], "not an href of this platform")
-        stmt = referencing(collections, ctx, query.target, in_use=query.in_use)
+        for n, target in enumerate(query.target):
+            if parse_href(target) is None:
+                raise ValidationProblem.field(["query", "target", n], "not an href of this platform")
+        stmt = referencing(collections, ctx, list(dict.fromkeys(query.target)), in_use=query.in_use)
         if stmt is None:
             return Page(items=[], next=None)
         union = stmt.order_by(None).subquery()
-        keyed = select(union.c.href, union.c.field)
-        rows = (await ctx.session.execute(apply_keyset(keyed, [union.c.href, union.c.field], query))).all()
+        order = [union.c.href, union.c.field, union.c.target]
+        rows = (await ctx.session.execute(apply_keyset(select(*order), order, query))).all()
         next_href = None
         if len(rows) > query.limit:
             rows = rows[: query.limit]
-            next_href = next_link(ctx.require_request(), ctx.public_prefix, [rows[-1].href, rows[-1].field])
-        return Page(items=[ReferencingItem(href=r.href, field=r.field) for r in rows], next=next_href)
+            last = rows[-1]
+            next_href = next_link(ctx.require_request(), ctx.public_prefix, [last.href, last.field, last.target])
+        return Page(items=[ReferencingItem(href=r.href, field=r.field, target=r.target) for r in rows], next=next_href)
 
     return router

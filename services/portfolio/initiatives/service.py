@@ -1,7 +1,7 @@
 """The rules of initiatives: dates in order, status along its lifecycle, a real value chain, and money
 per year within the initiative's years (``budgets``)."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, literal, select
@@ -75,16 +75,24 @@ class Initiatives(PortfolioCollection[Initiative]):
             clauses.append(Initiative.id.in_(addressing(named)))
         return clauses
 
-    def pointing_at(self, ctx: RequestContext, target: str, *, in_use: bool = False) -> list[Select[str, str]]:
-        """Also the initiatives that name ``target`` among their applications (with ``in_use``: the
-        live ones, which still mean to renew, replace or retire it)."""
+    def pointing_at(
+        self, ctx: RequestContext, targets: Sequence[str], *, in_use: bool = False
+    ) -> list[Select[str, str, str]]:
+        """Also the initiatives that name one of ``targets`` among their applications (with
+        ``in_use``: the live ones, which still mean to renew, replace or retire it)."""
         return [
-            *super().pointing_at(ctx, target, in_use=in_use),
+            *super().pointing_at(ctx, targets, in_use=in_use),
             self.base_select(ctx.principal)
             .with_only_columns(
-                (literal(self.path + "/") + Initiative.id).label("href"), literal(APPLICATIONS).label("field")
+                (literal(self.path + "/") + Initiative.id).label("href"),
+                literal(APPLICATIONS).label("field"),
+                InitiativeApplication.application.label("target"),
             )
-            .where(Initiative.id.in_(addressing([target])), *([self.in_use_where()] if in_use else [])),
+            .where(
+                InitiativeApplication.initiative_id == Initiative.id,
+                InitiativeApplication.application.in_(list(targets)),
+                *([self.in_use_where()] if in_use else []),
+            ),
         ]
 
     async def validate(self, ctx: RequestContext, obj: Initiative | None, values: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ now), also in closed rounds, and problems never name an item the caller may not 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, literal, select, update
@@ -88,25 +89,31 @@ class RoundItems(PortfolioCollection[RoundItem]):
         planning = select(Round.id).where(Round.status.in_(("draft", "open")))
         return and_(RoundItem.status != ARCHIVED, RoundItem.round_id.in_(planning))
 
-    def pointing_at(self, ctx: RequestContext, target: str, *, in_use: bool = False) -> list[Select[str, str]]:
-        parsed = parse_href(target)
-        if parsed is None or parsed.id is None:
-            return []
-        if in_use and parsed.collection_path != INITIATIVES_PATH:
-            return []  # a round's own items are part of it (``holds=False``)
+    def pointing_at(
+        self, ctx: RequestContext, targets: Sequence[str], *, in_use: bool = False
+    ) -> list[Select[str, str, str]]:
         columns = {
             INITIATIVES_PATH: ("initiative", RoundItem.initiative_id),
             ROUNDS_PATH: ("round", RoundItem.round_id),
         }
-        if parsed.collection_path not in columns:
-            return []
-        field, column = columns[parsed.collection_path]
+        if in_use:
+            del columns[ROUNDS_PATH]  # a round's own items are part of it (``holds=False``)
+        parsed = [p for p in map(parse_href, targets) if p is not None and p.id is not None]
         href = literal(ROUNDS_PATH + "/") + RoundItem.round_id + literal("/items/") + RoundItem.id
-        return [
-            self.base_select(ctx.principal)
-            .with_only_columns(href.label("href"), literal(field).label("field"))
-            .where(column == parsed.id, *([self.in_use_where()] if in_use else []))
-        ]
+        selects = []
+        for path, (field, column) in columns.items():
+            ids = [p.id for p in parsed if p.collection_path == path]
+            if ids:
+                selects.append(
+                    self.base_select(ctx.principal)
+                    .with_only_columns(
+                        href.label("href"),
+                        literal(field).label("field"),
+                        (literal(path + "/") + column).label("target"),
+                    )
+                    .where(column.in_(ids), *([self.in_use_where()] if in_use else []))
+                )
+        return selects
 
     async def visible_holder(
         self, ctx: RequestContext, round_id: str, match: ColumnElement[bool], obj: RoundItem | None

@@ -49,6 +49,7 @@ from services.chassis.changes import FEED_HEAD_HEADER
 from services.chassis.credentials import ServiceCredentials
 from services.chassis.db import Database, utcnow
 from services.chassis.errors import Problem, ServiceUnavailable
+from services.chassis.pagination import MAX_LIMIT
 from services.chassis.references import Upstreams
 from services.chassis.routing import parse_href
 from services.chassis.settings import settings_as
@@ -70,6 +71,11 @@ MILESTONES = ":milestones"
 """Suffix of the cursor with which each feed is scanned for subjects whose work started."""
 WORK_STARTS = frozenset({"initiative", "programme"})
 """Kinds whose work starts when their status becomes ``active``."""
+
+
+REFERENCES_BATCH = 50
+"""Changed resources asked about in one ``/v1/references`` request: their hrefs keep its request
+line near 4 KB, well inside what proxies and ingresses take (commonly 8 KB)."""
 
 
 class LeaseLost(Exception):
@@ -265,10 +271,12 @@ class Follower:
             return []
         services = {COLLECTION_OF_KIND[kind].split("/")[1] for kind in wanted}
         found: list[str] = []
-        for href in changed:
+        # One question per service for up to REFERENCES_BATCH changed resources at once.
+        batches = [changed[n : n + REFERENCES_BATCH] for n in range(0, len(changed), REFERENCES_BATCH)]
+        for batch in batches:
             for service in sorted(services):
                 response = await self.upstreams.get_json(
-                    f"/{service}/v1/references", principal, [("target", href), ("limit", "100")]
+                    f"/{service}/v1/references", principal, [*(("target", h) for h in batch), ("limit", str(MAX_LIMIT))]
                 )
                 while response.status_code == 200:
                     page = response.json()
