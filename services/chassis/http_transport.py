@@ -18,8 +18,8 @@ parses every request with): status, headers, content-length, chunked bodies, kee
   ``pool`` limit); an idle connection is reused newest first, and dropped once it has been idle
   ``keepalive_seconds`` (below uvicorn's 5 s, so the server rarely closes one under a request) or
   its peer has closed it. A request sent on a kept connection that the peer turns out to have
-  closed before answering anything is sent once more on a new one when its method is idempotent:
-  the peer cannot have acted on it, it never read it (RFC 9112 section 9.3.1).
+  closed before answering anything is sent once more on a new one when its method is safe (a
+  read): the peer most likely closed the connection as it went out (RFC 9112 section 9.3.1).
 - **Failures are httpx2's**, so what callers tell apart stays apart: no connection
   (``ConnectError``: nothing was sent), too slow (``ConnectTimeout``, ``PoolTimeout``,
   ``ReadTimeout``: ``read`` is per read, as httpx2's), the connection dropped or the answer
@@ -50,8 +50,11 @@ import httpx2
 SKIPPED_REQUEST_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 """Framing httpx2 set for its own body; the transport frames the body it sends itself."""
 
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
-"""Methods sent once more when a kept connection turns out to be closed (RFC 9110 section 9.2.2)."""
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods sent once more when a kept connection turns out to be closed (RFC 9110 section 9.2.1):
+they change nothing. A write is not, even an idempotent one: a peer that acted on it and then
+went away unanswering looks the same, and its caller is told (the gateway's 502 says the change
+may or may not have been made)."""
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 """Methods whose request carries a ``Content-Length`` even when empty."""
@@ -521,9 +524,9 @@ class PooledTransport(httpx2.AsyncBaseTransport):
             try:
                 return await _answered(connection, head, body, limits, method)
             except httpx2.TransportError as exc:
-                if not (connection.reused and connection.lost and method in IDEMPOTENT and _never_read(exc)):
+                if not (connection.reused and connection.lost and method in SAFE and _never_read(exc)):
                     raise
-            # Closed by the peer while it was idle: it never read this request. Once more.
+            # Closed by the peer while it was idle, most likely: a read is sent once more.
             return await _answered(await pool.acquire(origin, limits), head, body, limits, method)
         except httpx2.TransportError as exc:
             exc.request = request  # type: ignore[assignment]

@@ -170,7 +170,7 @@ async def test_a_body_delimited_by_the_connection_closing_is_read_whole() -> Non
         assert (await http.get(url + "/")).content == b"until the end"  # on a new connection
 
 
-async def test_a_kept_connection_closed_unanswered_is_tried_again_only_for_an_idempotent_method() -> None:
+async def test_a_kept_connection_closed_unanswered_is_tried_again_only_for_a_read() -> None:
     """Each connection answers its first request and closes at its second, unanswered: what a
     kept connection the peer closed as the request went out looks like."""
 
@@ -183,8 +183,10 @@ async def test_a_kept_connection_closed_unanswered_is_tried_again_only_for_an_id
     async with raw_server(handler) as url, httpx2.AsyncClient(transport=PooledTransport(), timeout=2) as http:
         assert (await http.get(url + "/")).content == b"ok"
         assert (await http.get(url + "/")).content == b"ok"  # sent again, on a new connection
-        with pytest.raises(httpx2.RemoteProtocolError):
-            await http.post(url + "/", content=b"{}")  # it may have been acted on: not sent again
+        for method in ("POST", "PUT", "DELETE"):  # it may have been acted on: not sent again
+            with pytest.raises(httpx2.RemoteProtocolError):
+                await http.request(method, url + "/", content=b"{}")
+            assert (await http.get(url + "/")).content == b"ok"  # a new connection, kept for the next
 
 
 async def test_a_malformed_or_cut_answer_is_a_remote_protocol_error() -> None:
