@@ -1,9 +1,9 @@
 """What a service answered to a request the gateway passes on: status, headers and body as bytes.
 
 The proxy path needs no more than this, and reading it straight off the pooled transport's answer
-(``services.chassis.http_transport.Answer``) spares the
-two httpx2 objects a request and its answer would otherwise be (URL parsing, header
-normalising, content decoding: about a third of the gateway's work per request). An answer from
+(``services.chassis.http_transport.Answer``) spares the two httpx2 objects a request and its
+answer would otherwise be (URL parsing, header normalising, content decoding: about a third of the
+gateway's work per request). An answer from
 any other transport (the tests' in-process ones) is read from httpx2's response into the same
 shape, so the proxy has one path either way.
 """
