@@ -47,13 +47,12 @@ TEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 SERVICES := valuechains portfolio principles
 
-.PHONY: help install browser run prestart test test-postgres test-seconds lint fmt token rotate-key compose-secrets compose-token bench clean
+.PHONY: help install browser run prestart test test-postgres lint fmt token rotate-key compose-secrets compose-token bench clean
 
 help:
 	@echo "make run            start the whole suite on SQLite with demo data (explorer: http://$(IV_HOST):$(GATEWAY_PORT)/docs)"
 	@echo "make test           run every test on SQLite"
 	@echo "make test-postgres  run every test on PostgreSQL ($(POSTGRES_URL))"
-	@echo "make test-seconds   measure again how long each test module takes (the order make test's workers take them in)"
 	@echo "make lint           ruff, mypy and the import-linter contracts"
 	@echo "make token ROLE=architect [SUB=.. UNIT=.. CLEARANCE=.. PARTNER=..]  print a development token"
 	@echo "                    (roles: reader auditor contributor portfolio_manager chain_owner architect admin)"
@@ -100,9 +99,6 @@ test: install
 
 test-postgres: install
 	IV_TEST_POSTGRES_URL=$(POSTGRES_URL) $(PYTEST)
-
-test-seconds: install
-	IV_RECORD_MODULE_SECONDS=1 $(BIN)/pytest -n 0 -q
 
 lint: install
 	$(BIN)/ruff check .
