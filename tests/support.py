@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import importlib
+import itertools
 import os
 import socket
 import threading
@@ -29,6 +30,16 @@ from services.chassis.settings import CommonSettings, ServiceSettings
 # Services reach each other (and the gateway reaches them) at these fake hosts; RoutingTransport
 # delivers each request to the right in-process app.
 TEST_UPSTREAMS = {f"{name}_url": f"http://{name}.test" for name in SERVICES}
+
+
+_CODES = itertools.count(1)
+
+
+def unique_code(prefix: str) -> str:
+    """A code no other test of this process has used (``P0012``). One counter for every helper:
+    what the committed tests create stays in the worker's databases, and two counters would give
+    two tests the same code (a 409 that depends on which modules ran before)."""
+    return f"{prefix}{next(_CODES):04d}"
 
 
 def available_services() -> list[str]:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-_counter = itertools.count(1)
+from tests.support import unique_code
 
-
-def _code(prefix: str) -> str:
-    return f"{prefix}{next(_counter):04d}"
+_code = unique_code
 
 
 @dataclass(frozen=True)

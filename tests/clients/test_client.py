@@ -4,7 +4,6 @@ problems as typed exceptions."""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import httpx2
@@ -29,14 +28,14 @@ from iv_client import (
 from iv_client.models import Chain, Ref, Team
 from services.chassis.errors import CONFLICT, problem_body
 from tests.clients.conftest import Platform
+from tests.support import unique_code
 
 UNIT = "Eenheid Rotterdam"
-_codes = itertools.count(1)
 
 
 def chain_body() -> dict[str, Any]:
     return {
-        "code": f"CLI{next(_codes)}",
+        "code": unique_code("CLI"),
         "name": "Keten van de client",
         "domain": "Investigation",
         "mission": "Serve investigators.",

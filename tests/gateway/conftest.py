@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from starlette.responses import JSONResponse
 from gateway.resilience import Upstream, UpstreamClient
 from tests.conftest import AppCache, CachedApp, Suite, UnboundDatabase, build_suite, settings_key
 from tests.gateway.widgets import widgets_app, widgets_database
-from tests.support import Hop, RoutingTransport, Tokens, client_for, served
+from tests.support import Hop, RoutingTransport, Tokens, client_for, served, unique_code
 
 
 @dataclass
@@ -162,9 +161,6 @@ def dropping_app(methods: Sequence[str] = ("GET", "POST")) -> FastAPI:
     return app
 
 
-_codes = itertools.count(1)
-
-
 @dataclass
 class World:
     chain_a: dict[str, Any]
@@ -185,7 +181,7 @@ async def create(client: httpx2.AsyncClient, path: str, body: dict[str, Any]) ->
 
 def chain_body(name: str) -> dict[str, Any]:
     return {
-        "code": f"EXP{next(_codes)}",
+        "code": unique_code("EXP"),
         "name": name,
         "domain": "Testing",
         "mission": "Be pointed at.",

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import httpx2
 
 from tests.conftest import Suite
-from tests.support import Tokens
-
-_counter = itertools.count(1)
+from tests.support import Tokens, unique_code
 
 PM = ("portfolio_manager",)
 OWNER = {"subject": "u-pm-1", "name": "P. Manager", "unit": "Dienst IV"}
 
 
 def code(prefix: str) -> str:
-    return f"{prefix}{next(_counter):04d}"
+    return unique_code(prefix)
 
 
 def pm(tokens: Tokens, clearance: str = "secret") -> dict[str, str]:
