@@ -12,6 +12,7 @@ test that stops it with SIGINT, as Ctrl-C does.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,3 +77,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
             return "shared-platform" if module in SHARED_PLATFORM else module
 
     return SharedPlatformScheduling(config, log)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Nothing a worker holds is garbage to look through once its tests are done: its heap (the
+    apps, schemathesis' and hypothesis' caches) goes to the collector's permanent generation, so
+    the collections of the session's end and of the interpreter's shutdown skip it. The run ended
+    about 5 s sooner after its last test (6.6 s against 1.4 s, measured on tests/chassis)."""
+    gc.freeze()
