@@ -27,7 +27,6 @@ from services.chassis.pagination import MAX_BATCH, MAX_LIMIT, Page
 from services.chassis.queries import strict_router
 from services.chassis.resources import ReferencingItem
 from services.chassis.resources.params import TARGETS_DESCRIPTION, Href
-from services.chassis.routing import parse_href
 from services.chassis.tasks import gather
 
 
@@ -76,14 +75,18 @@ def _after_of(next_href: str | None) -> str | None:
     return values[0] if values else None
 
 
+def _params(query: FanOutQuery) -> list[tuple[str, str]]:
+    """The question as each service is asked it, and as the next page asks it again."""
+    params = [*(("target", t) for t in query.target), ("limit", str(query.limit))]
+    return [*params, ("in_use", "true")] if query.in_use else params
+
+
 async def _ask(
     client: UpstreamClient, service: str, query: FanOutQuery, after: str | None, authorization: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     upstream = client.by_name(service)
     assert upstream is not None
-    params: list[tuple[str, str]] = [*(("target", t) for t in query.target), ("limit", str(query.limit))]
-    if query.in_use:
-        params.append(("in_use", "true"))
+    params = _params(query)
     if after is not None:
         params.append(("after", after))
     headers = {"Accept": "application/json", **({"Authorization": authorization} if authorization else {})}
@@ -115,9 +118,6 @@ def references_router() -> APIRouter:
         responses=problem_responses(401, 422, 503),
     )
     async def references(request: Request, principal: CurrentPrincipal, query: Annotated[FanOutQuery, Query()]) -> Any:
-        for n, target in enumerate(query.target):
-            if parse_href(target) is None:
-                raise ValidationProblem.field(["query", "target", n], "not an href of this platform")
         client: UpstreamClient = request.app.state.upstream_client
         services = [u.name for u in client.upstreams.values()]
         state: dict[str, str | None] = decode_cursor(query.after, services) if query.after else dict.fromkeys(services)
@@ -137,11 +137,7 @@ def references_router() -> APIRouter:
                 remaining[service] = after
         next_href = None
         if remaining:
-            params = [*(("target", t) for t in query.target), ("limit", str(query.limit))]
-            params.append(("after", encode_cursor(remaining)))
-            if query.in_use:
-                params.append(("in_use", "true"))
-            next_href = f"/references?{urlencode(params)}"
+            next_href = f"/references?{urlencode([*_params(query), ('after', encode_cursor(remaining))])}"
         return {"items": items, "next": next_href}
 
     return router

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Header, Path, Query
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from services.chassis.pagination import MAX_BATCH, PageQuery
-from services.chassis.routing import HREF_PATTERN
+from services.chassis.routing import HREF_PATTERN, parse_href
 
 MAX_FILTER_VALUES = 20
 
@@ -39,7 +39,14 @@ class ListQuery(PageQuery):
     )
 
 
-Href = Annotated[str, Field(max_length=200, pattern=HREF_PATTERN)]
+def _platform_href(value: str) -> str:
+    if parse_href(value) is None:
+        raise ValueError("not an href of this platform")
+    return value
+
+
+Href = Annotated[str, Field(max_length=200, pattern=HREF_PATTERN), AfterValidator(_platform_href)]
+"""An href of this platform, as ``parse_href`` reads it (the pattern documents it in OpenAPI)."""
 
 TARGETS_DESCRIPTION = (
     "The href to look for, e.g. `/valuechains/v1/chains/<id>`. Repeatable (`?target=a&target=b`), "

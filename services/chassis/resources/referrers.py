@@ -27,12 +27,11 @@ if TYPE_CHECKING:
 
 
 def referencing(
-    collections: Sequence[Collection[Any]], ctx: RequestContext, targets: str | Sequence[str], *, in_use: bool = False
+    collections: Sequence[Collection[Any]], ctx: RequestContext, targets: Sequence[str], *, in_use: bool = False
 ) -> Select[Any] | None:
     """One select of (href, field, target) over every row of ``collections`` that points at one of
     ``targets`` (as ``ctx.principal`` may see them); None when no collection can point at any."""
-    wanted = [targets] if isinstance(targets, str) else list(targets)
-    selects = [s for c in collections for s in c.pointing_at(ctx, wanted, in_use=in_use)]
+    selects = [s for c in collections for s in c.pointing_at(ctx, targets, in_use=in_use)]
     if not selects:
         return None
     union = union_all(*selects).subquery()
@@ -78,7 +77,7 @@ async def elsewhere(ctx: RequestContext, target: str, principal: Principal) -> l
 async def here(ctx: RequestContext, target: str, principal: Principal) -> list[Referrer]:
     """What this service holds in use of ``target``, as ``principal`` may see it (in ``ctx``'s
     session: the write transaction)."""
-    stmt = referencing(own_collections(ctx), dataclasses.replace(ctx, principal=principal), target, in_use=True)
+    stmt = referencing(own_collections(ctx), dataclasses.replace(ctx, principal=principal), [target], in_use=True)
     if stmt is None:
         return []
     return [Referrer(row.href, row.field) for row in (await ctx.session.execute(stmt)).all()]
