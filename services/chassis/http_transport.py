@@ -362,10 +362,6 @@ class _NeverRead(httpx2.RemoteProtocolError):
     """A connection closed before any byte of its answer arrived."""
 
 
-def _never_read(error: httpx2.TransportError) -> bool:
-    return isinstance(error, _NeverRead)
-
-
 async def _answered(connection: _Connection, head: bytes, body: bytes | None, limits: Limits, method: str) -> Answer:
     """The answer on ``connection`` once its head is in; the connection closed if not."""
     answer = connection.send(head, body, limits, head_only=method == "HEAD")
@@ -385,6 +381,7 @@ class ConnectionPool:
         self.keepalive_seconds = keepalive_seconds
         self.idle: dict[Origin, list[_Connection]] = {}
         self.open: set[_Connection] = set()
+        self.connecting = 0
         self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
         self._tls: ssl.SSLContext | None = None
 
@@ -407,7 +404,7 @@ class ConnectionPool:
             connection = self._reusable(origin)
             if connection is not None:
                 return connection
-            if len(self.open) < self.max_connections:
+            if len(self.open) + self.connecting < self.max_connections:
                 return await self._connect(origin, limits)
             if not self._close_an_idle_one():
                 await self._wait_for_room(limits)
@@ -451,8 +448,7 @@ class ConnectionPool:
         if origin.scheme == "https":
             tls = self._tls = self._tls or ssl.create_default_context()
         made: Callable[[], _Connection] = lambda: _Connection(self, origin, loop)  # noqa: E731
-        placeholder = _Connection(self, origin, loop)  # holds the place in the limit while connecting
-        self.open.add(placeholder)
+        self.connecting += 1  # its place in the limit while it connects
         try:
             async with asyncio.timeout(limits.connect):
                 transport, connection = await loop.create_connection(
@@ -460,15 +456,15 @@ class ConnectionPool:
                 )
             # uvloop may call connection_made after create_connection has returned.
             connection.transport = transport
+            self.open.add(connection)
         except TimeoutError as exc:
             raise httpx2.ConnectTimeout(f"no connection to {origin.netloc} within {limits.connect:g}s") from exc
         except OSError as exc:
             raise httpx2.ConnectError(f"cannot connect to {origin.netloc}: {exc.strerror or exc}") from exc
         finally:
-            self.open.discard(placeholder)
-            if len(self.open) < self.max_connections:
-                self._room()
-        self.open.add(connection)
+            self.connecting -= 1
+            if len(self.open) + self.connecting < self.max_connections:
+                self._room()  # it failed: another request may connect
         return connection
 
     def release(self, connection: _Connection) -> None:
@@ -524,7 +520,7 @@ class PooledTransport(httpx2.AsyncBaseTransport):
             try:
                 return await _answered(connection, head, body, limits, method)
             except httpx2.TransportError as exc:
-                if not (connection.reused and connection.lost and method in SAFE and _never_read(exc)):
+                if not (connection.reused and connection.lost and method in SAFE and isinstance(exc, _NeverRead)):
                     raise
             # Closed by the peer while it was idle, most likely: a read is sent once more.
             return await _answered(await pool.acquire(origin, limits), head, body, limits, method)

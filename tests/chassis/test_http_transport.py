@@ -13,7 +13,7 @@ import pytest
 import uvloop
 
 from bench.processes import free_port
-from services.chassis.http_transport import PooledTransport
+from services.chassis.http_transport import BUFFERED_BYTES, PooledTransport, limits_of
 
 
 @pytest.fixture
@@ -71,6 +71,25 @@ async def test_a_large_body_crosses_both_ways(client: httpx2.AsyncClient) -> Non
     text = body.decode("latin-1")
     answer = await client.post("/echo", content=text.encode())
     assert answer.json()["body"] == text
+
+
+async def test_an_answer_not_read_is_not_buffered_past_the_bound(echo_service: str) -> None:
+    """Reading from the connection pauses while ``BUFFERED_BYTES`` wait to be read, and resumes as
+    they are: a slow reader does not make the process hold a whole large answer."""
+    transport = PooledTransport()
+    body = b"x" * (8 * BUFFERED_BYTES)
+    answer = await transport.exchange("POST", echo_service + "/echo", [], body, limits_of(5, 5, 5))
+    try:
+        chunks = answer.chunks()
+        received = len(await anext(chunks))
+        await asyncio.sleep(0.3)  # the peer has sent it all by now; the transport read only so far
+        assert answer._buffered <= 2 * BUFFERED_BYTES
+        async for chunk in chunks:
+            received += len(chunk)
+    finally:
+        answer.finish()
+        await transport.aclose()
+    assert received == int(dict(answer.raw_headers)[b"content-length"]) > len(body)
 
 
 async def test_head_has_no_body_and_the_next_request_is_sound(client: httpx2.AsyncClient) -> None:
