@@ -13,11 +13,10 @@ raises it, so that the server logs it and the front door counts it).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -53,19 +52,23 @@ class ProxyLane:
         rest = "/" + parts[2]
         if any(rest == hidden or rest.startswith(hidden + "/") for hidden in self.hidden):
             return None
-        match, child = route.matches(scope)
-        if match is not Match.FULL:
+        if "\n" in rest:  # where the route's pattern has rules of its own for a line break
+            match, child = route.matches(scope)
+            if match is not Match.FULL:
+                return None
+            scope.update(child)
+        elif route.methods is not None and scope["method"] not in route.methods:
             return None  # a method the route does not take: the router's 405
-        scope.update(child)
+        else:
+            # What the route's match adds: its one parameter, everything below the prefix.
+            scope["endpoint"] = route.endpoint
+            scope["path_params"] = {**scope.get("path_params", {}), "path": parts[2]}
         scope["route"] = route
         return self.entry
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint: Callable[[Request], Awaitable[Response]] = scope["endpoint"]
-        request = Request(scope, receive)
+        endpoint: ASGIApp = scope["endpoint"]
         try:
-            response = await endpoint(request)
+            await endpoint(scope, receive, send)
         except Exception as exc:  # noqa: BLE001 (answered as the stack would, a bug raised on there)
-            await answer_failure(self.app, request, exc, send)
-            return
-        await response(scope, receive, send)
+            await answer_failure(self.app, Request(scope, receive), exc, send)

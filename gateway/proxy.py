@@ -9,13 +9,13 @@ what the service sees, and applied to the JSON answer; so is ``include`` (gatewa
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import pydantic_core
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from gateway.answers import UpstreamAnswer
 from gateway.expand_paths import ExpandNode, parse_expand, plan_expansion
@@ -25,7 +25,7 @@ from gateway.include import INCLUDE, plan_include
 from gateway.openapi import OpenAPICatalogue
 from gateway.resilience import Upstream, UpstreamClient
 from gateway.streams import EventStreamPassThrough
-from services.chassis.auth import principal_of
+from services.chassis.auth import principal_in
 from services.chassis.errors import BadGateway, BadRequest, ServiceUnavailable
 from services.chassis.pagination import COUNT_NOT_SHOWN
 
@@ -33,15 +33,16 @@ PROXIED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 EXPAND = "expand"
 
 
-def _upstream_target(request: Request, prefix: str, query: bytes, ours: bool) -> str:
+def _upstream_target(scope: Scope, prefix: str, query: bytes, request: Request | None) -> str:
     """Path and ``query`` for the upstream, byte for byte as the client encoded them (minus expand,
-    include, and beside include its count_not_shown; ``ours``: the query may hold them)."""
-    raw_path = request.scope.get("raw_path")
-    path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) else quote(request.url.path)
+    include, and beside include its count_not_shown; ``request``: given when the query may hold
+    them)."""
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) else quote(scope["path"])
     # The route matched the decoded path; an encoded prefix would not start with it literally.
-    rest = path[len(prefix) :] if path.startswith(prefix + "/") else quote(request.url.path[len(prefix) :])
-    target_query = query.decode()  # as request.url.query, without building the URL
-    if ours and (EXPAND in request.query_params or INCLUDE in request.query_params):
+    rest = path[len(prefix) :] if path.startswith(prefix + "/") else quote(scope["path"][len(prefix) :])
+    target_query = query.decode()  # as the URL's query, without building the URL
+    if request is not None and (EXPAND in request.query_params or INCLUDE in request.query_params):
         # Beside include, count_not_shown is the gateway's too: it goes to the included lists.
         own = (EXPAND, INCLUDE, COUNT_NOT_SHOWN) if INCLUDE in request.query_params else (EXPAND, INCLUDE)
         target_query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k not in own])
@@ -54,13 +55,28 @@ def _with_expand(link: str, values: list[str]) -> str:
     return link + separator + urlencode([(EXPAND, value) for value in values])
 
 
-def _answer(upstream: Upstream, response: UpstreamAnswer, body: bytes | None = None) -> Response:
+def _checked(upstream: Upstream, response: UpstreamAnswer) -> None:
     if response.status_code >= 500 and response.media_type not in ("application/json", "application/problem+json"):
         # A service always answers problem+json; anything else came from a crashed process.
         raise BadGateway(f"the {upstream.name} service failed ({response.status_code}) without a problem document")
-    answer = Response(content=response.content if body is None else body, status_code=response.status_code)
+
+
+def _answer(upstream: Upstream, response: UpstreamAnswer, body: bytes) -> Response:
+    _checked(upstream, response)
+    answer = Response(content=body, status_code=response.status_code)
     answer.raw_headers.extend(response_headers(response.raw_headers))
     return answer
+
+
+async def _send_answer(upstream: Upstream, response: UpstreamAnswer, send: Send) -> None:
+    """The answer as ``_answer``'s ``Response`` would send it (the same headers in the same order),
+    without making one: its length first where a body may be, then the service's headers."""
+    _checked(upstream, response)
+    status, body = response.status_code, response.content
+    headers = [] if status < 200 or status in (204, 304) else [(b"content-length", str(len(body)).encode())]
+    headers.extend(response_headers(response.raw_headers))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _plan(catalogue: OpenAPICatalogue, path: str, values: list[str]) -> tuple[dict[str, ExpandNode], bool] | None:
@@ -81,52 +97,74 @@ async def _plan(catalogue: OpenAPICatalogue, path: str, values: list[str]) -> tu
     return plan_expansion(merged.index, root, paths, missing_services=missing), root.is_list
 
 
-def proxy_endpoint(prefix: str) -> Callable[[Request], Awaitable[Response]]:
-    """The handler of every method on ``<prefix>/{path:path}``: a plain Starlette endpoint, not a
-    FastAPI one, so passing a request on costs no dependency resolution (the token is checked here,
-    first) and its query goes to the service unchecked (the service checks it)."""
+class PassOn:
+    """The handler of every method on ``<prefix>/{path:path}``: a pure ASGI app (no Request or
+    Response is made for a request passed on as it came), so passing a request on costs no
+    dependency resolution and its query goes to the service unchecked (the service checks it).
+    The token is checked here, first. A query that may name ``expand`` or ``include`` (the
+    gateway's own parameters) takes the planned path, which reads the answer to change it."""
 
-    async def proxy(request: Request) -> Response:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.__name__ = f"proxy_{prefix.strip('/')}"  # the route's name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # 401 before any upstream is asked (and 403 for a chain partner's write; the service checks
         # a partner's read against their scope).
-        await principal_of(request, passes_on=True)
-        client: UpstreamClient = request.app.state.upstream_client
-        upstream = client.upstreams[prefix]
+        await principal_in(scope, passes_on=True)
         # Only a query that can name expand or include is parsed here (a name may be percent-encoded).
-        query: bytes = request.scope.get("query_string", b"")
-        ours = bool(query) and (b"expand" in query or b"include" in query or b"%" in query)
-        expand_values = request.query_params.getlist(EXPAND) if ours else []
+        query: bytes = scope.get("query_string", b"")
+        if query and (b"expand" in query or b"include" in query or b"%" in query):
+            request = Request(scope, receive)
+            await (await self._planned(request, query))(scope, receive, send)
+            return
+        upstream, response = await self._forward(scope, receive, query)
+        if response.is_event_stream:
+            stream = EventStreamPassThrough(response, idle_seconds=scope["app"].state.settings.stream_idle_seconds)
+            await stream(scope, receive, send)
+            return
+        await _send_answer(upstream, response, send)
+
+    async def _forward(
+        self, scope: Scope, receive: Receive, query: bytes, request: Request | None = None
+    ) -> tuple[Upstream, UpstreamAnswer]:
+        """The request sent on to the service (``request``: given when the query may hold the
+        gateway's own parameters, which stay here), and its answer."""
+        client: UpstreamClient = scope["app"].state.upstream_client
+        upstream = client.upstreams[self.prefix]
+        method: str = scope["method"]
+        raw: list[tuple[bytes, bytes]] = scope["headers"]
+        response = await client.forward(
+            upstream,
+            method,
+            _upstream_target(scope, self.prefix, query, request),
+            _passed_headers(scope, raw),
+            await _body(scope, receive, raw),
+            stream=method == "GET",
+        )
+        return upstream, response
+
+    async def _planned(self, request: Request, query: bytes) -> Response:
+        """A request whose query may hold ``expand`` or ``include``: checked and planned before it
+        is sent, the answer read and changed as they ask."""
+        expand_values = request.query_params.getlist(EXPAND)
         plan = None
         if expand_values:
             if request.method not in ("GET", "HEAD"):
                 raise BadRequest(f"expand applies to GET only, not {request.method}")
             if request.method == "GET":
                 plan = await _plan(request.app.state.openapi, request.url.path, expand_values)
-        includes = await plan_include(request) if ours else None
+        includes = await plan_include(request)
         if includes is not None and plan is None:
             plan = {}, False  # nothing to expand, but the answer is read to add what is included
-        headers = request_headers(
-            request.headers.raw,
-            client_ip=request.client.host if request.client else None,
-            proto=request.scope.get("scheme", "http"),
-            host=request.headers.get("host"),
-        )
-        body = await request.body()
-        response = await client.forward(
-            upstream,
-            request.method,
-            _upstream_target(request, prefix, query, ours),
-            headers,
-            body or None,
-            stream=request.method == "GET",
-        )
+        upstream, response = await self._forward(request.scope, request.receive, query, request)
         if response.is_event_stream:
             if plan is not None:
                 await response.aclose()
                 raise BadRequest("expand and include apply to JSON answers, not to an event stream")
             return EventStreamPassThrough(response, idle_seconds=request.app.state.settings.stream_idle_seconds)
         if plan is None or response.status_code != 200 or response.media_type != "application/json":
-            return _answer(upstream, response)
+            return _answer(upstream, response, response.content)
         tree, is_list = plan
         # pydantic's Rust JSON codec: on a page of 100 it parses and writes in a third of the time
         # the json module takes (about 0.6 against 1.7 ms, measured).
@@ -134,6 +172,7 @@ def proxy_endpoint(prefix: str) -> Callable[[Request], Awaitable[Response]]:
             data: Any = pydantic_core.from_json(response.content)
         except ValueError as exc:
             raise BadGateway(f"the {upstream.name} service answered with invalid JSON") from exc
+        client: UpstreamClient = request.app.state.upstream_client
         await Expander(client, request.headers.get("authorization")).expand(data, tree, is_list=is_list)
         if is_list and isinstance(data, dict) and isinstance(data.get("next"), str):
             # The service never saw expand: the next page is asked for the same way as this one.
@@ -142,5 +181,21 @@ def proxy_endpoint(prefix: str) -> Callable[[Request], Awaitable[Response]]:
             await includes.embed(data, request)
         return _answer(upstream, response, pydantic_core.to_json(data))
 
-    proxy.__name__ = f"proxy_{prefix.strip('/')}"
-    return proxy
+
+def _passed_headers(scope: Scope, raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    client = scope.get("client")
+    host = next((value.decode("latin-1") for name, value in raw if name == b"host"), None)
+    return request_headers(raw, client_ip=client[0] if client else None, proto=scope.get("scheme", "http"), host=host)
+
+
+async def _body(scope: Scope, receive: Receive, raw: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The request's body, None without one: a request that declares no length and no transfer
+    coding has none (RFC 9112 section 6.3), and its (empty) message is not waited for."""
+    if not any(name in (b"content-length", b"transfer-encoding") for name, _ in raw):
+        return None
+    return await Request(scope, receive).body() or None
+
+
+def proxy_endpoint(prefix: str) -> PassOn:
+    """The pass-on app of ``prefix`` (``/valuechains``), for its route."""
+    return PassOn(prefix)

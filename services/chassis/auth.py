@@ -24,6 +24,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
+from starlette.types import Scope
 
 from services.chassis import partners
 from services.chassis.errors import Forbidden, Unauthenticated
@@ -317,20 +318,29 @@ async def principal_of(request: Request, *, passes_on: bool = False) -> Principa
     the token carries none of the platform's roles or is a chain partner's outside their scope
     (``partners.admit``; ``passes_on``: the gateway passing the request on to the service that
     checks the scope)."""
-    cached = getattr(request.state, "principal", None)
+    return await principal_in(request.scope, passes_on=passes_on, request=request)
+
+
+async def principal_in(scope: Scope, *, passes_on: bool = False, request: Request | None = None) -> Principal:
+    """``principal_of`` from the request's ASGI scope, for an endpoint that makes no ``Request``
+    (the gateway's pass-on): the same checks, one made only for a chain partner's token."""
+    state: dict[str, Any] = scope.setdefault("state", {})  # what ``request.state`` keeps
+    cached = state.get("principal")
     if isinstance(cached, Principal):
         return cached
-    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    authorization = next((value for name, value in scope["headers"] if name == b"authorization"), None)
+    scheme, token = get_authorization_scheme_param(authorization.decode("latin-1") if authorization else None)
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("a bearer token is required")
     if len(token) > MAX_TOKEN_CHARS:
         raise Unauthenticated(f"the bearer token is longer than {MAX_TOKEN_CHARS} characters")
-    verifier: TokenVerifier = request.app.state.verifier
+    verifier: TokenVerifier = scope["app"].state.verifier
     principal = await verifier.verify(token)
     if not principal.roles:
         raise Forbidden("the token carries none of the platform's roles")
-    partners.admit(request, principal, passes_on=passes_on)  # a chain partner's scope, before anything else is done
-    request.state.principal = principal
+    if partners.is_partner(principal):  # a chain partner's scope, before anything else is done
+        partners.admit(request or Request(scope), principal, passes_on=passes_on)
+    state["principal"] = principal
     return principal
 
 

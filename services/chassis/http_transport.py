@@ -227,7 +227,13 @@ class Answer:
     async def read(self) -> bytes:
         """The whole body; the connection is then finished with."""
         try:
-            parts = [data async for data in self.chunks()]
+            if self.complete and self.error is None:  # all of it is here already (a small answer)
+                parts = list(self._body)
+                self._body.clear()
+                self._buffered = 0
+                self.connection.resume()
+            else:
+                parts = [data async for data in self.chunks()]
         finally:
             self.finish()
         return parts[0] if len(parts) == 1 else b"".join(parts)

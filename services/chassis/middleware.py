@@ -30,12 +30,19 @@ from fastapi import FastAPI, HTTPException
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import StatusCode
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.chassis.errors import PAYLOAD_TOO_LARGE, VALIDATION, problem_response
-from services.chassis.telemetry import TRACE_ID_HEADER, UNTRACED_PATHS, Metrics, access_logger, route_template
+from services.chassis.telemetry import (
+    TRACE_ID_HEADER,
+    UNTRACED_PATHS,
+    Metrics,
+    access_logger,
+    route_template,
+    server_span,
+)
 from services.chassis.text import text_problem
 
 PROPAGATED = frozenset({"traceparent", "tracestate", "baggage"})
@@ -69,6 +76,7 @@ class FrontDoor:
         self.app = app
         self.lane = lane
         self.metrics = metrics
+        self.provider = tracer_provider
         self.tracer = tracer_provider.get_tracer("iv.http")
         self.max_bytes = max_bytes
         self.page_prefixes = (*page_paths, "/static/")
@@ -83,7 +91,7 @@ class FrontDoor:
         span = None
         token = None
         if path not in UNTRACED_PATHS:
-            span = self.tracer.start_span(method, context=_caller_context(scope), kind=SpanKind.SERVER)
+            span = server_span(self.provider, self.tracer, method, _caller_context(scope))
             if span.is_recording():
                 span.set_attributes(
                     {"http.request.method": method, "url.path": path, "url.scheme": scope.get("scheme", "http")}

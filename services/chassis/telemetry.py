@@ -110,6 +110,25 @@ def build_tracer_provider(service_name: str, sample_ratio: float = 1.0) -> Servi
     return provider
 
 
+def server_span(provider: trace.TracerProvider, tracer: trace.Tracer, name: str, parent: Context) -> Span:
+    """A request's server span under the caller's context ``parent``. While nothing exports it is
+    the non-recording span the SDK's tracer would make (its sampler drops every span then), made
+    here without the tracer's sampling, span limits and span metrics: the caller's trace id (a new
+    one without a caller's), a new span id, the caller's trace state, flags not sampled."""
+    if not isinstance(provider, ServiceTracerProvider) or provider.exporting:
+        return tracer.start_span(name, context=parent, kind=SpanKind.SERVER)
+    caller = trace.get_current_span(parent).get_span_context() if parent else trace.INVALID_SPAN_CONTEXT
+    ids = provider.id_generator
+    if caller.is_valid:
+        trace_id, random_id, state = caller.trace_id, caller.trace_flags.random_trace_id, caller.trace_state
+    else:
+        trace_id, random_id, state = ids.generate_trace_id(), ids.is_trace_id_random(), TraceState()
+    flags = trace.TraceFlags(trace.TraceFlags.RANDOM_TRACE_ID if random_id else trace.TraceFlags.DEFAULT)
+    return trace.NonRecordingSpan(
+        trace.SpanContext(trace_id, ids.generate_span_id(), is_remote=False, trace_flags=flags, trace_state=state)
+    )
+
+
 NO_NATIVE_TELEMETRY: TelemetryConfig = {
     "tracing": False,
     "metrics": False,

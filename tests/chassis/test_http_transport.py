@@ -231,6 +231,35 @@ async def test_an_interim_answer_is_passed_over() -> None:
     assert answer.status_code == 200 and answer.content == b"ok" and "link" not in answer.headers
 
 
+async def test_an_answer_complete_past_the_bound_leaves_its_connection_reading() -> None:
+    """An answer whose last bytes took the buffer past ``BUFFERED_BYTES`` paused reading and was
+    complete at once; read whole, its kept connection reads the next answer."""
+    big = b"x" * (BUFFERED_BYTES + 1024)
+    head = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(big)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await _request(reader)
+        writer.write(head + big[:-2048])  # under the bound
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        writer.write(big[-2048:])  # the last bytes take it past the bound
+        await _request(reader)
+        writer.write(OK)
+        await writer.drain()
+        await asyncio.sleep(1)
+
+    transport = PooledTransport()
+    async with raw_server(handler) as url:
+        answer = await transport.exchange("GET", url + "/", [], None, limits_of(5, 5, 5))
+        await asyncio.sleep(0.3)  # all of it buffered, the reading paused
+        assert answer.complete and answer.connection.paused
+        assert await answer.read() == big
+        again = await transport.exchange("GET", url + "/", [], None, limits_of(5, 5, 5))
+        assert again.connection is answer.connection  # kept, and reading
+        assert await again.read() == b"ok"
+    await transport.aclose()
+
+
 def test_the_same_exchanges_on_uvloop(echo_service: str) -> None:
     """The processes run on uvloop (uvicorn's choice), whose transports are not asyncio's classes
     and call ``connection_made`` in their own order."""

@@ -32,7 +32,7 @@ from services.chassis.db import ChassisBase, Database
 from services.chassis.migrations import alembic_config, upgrade
 from services.chassis.settings import CommonSettings, ServiceSettings
 from services.chassis.signing_keys import ensure_dev_key
-from services.chassis.telemetry import TraceContextFilter, build_tracer_provider, instrument_engine
+from services.chassis.telemetry import TraceContextFilter, build_tracer_provider, instrument_engine, server_span
 from tests.conftest import ServiceDatabase, Suite
 from tests.support import Tokens, available_services, client_for, running, service_module, settings_for
 
@@ -441,6 +441,43 @@ def test_nothing_is_recorded_while_nothing_exports() -> None:
     assert len(engine.sync_engine.dispatch.before_cursor_execute) == 1
     with provider.get_tracer("t").start_as_current_span("work") as span:
         assert span.is_recording()
+
+
+@pytest.mark.parametrize(
+    "traceparent",
+    [
+        None,
+        f"00-{_TRACE_ID}-00f067aa0ba902b7-01",
+        f"00-{_TRACE_ID}-00f067aa0ba902b7-02",
+        f"00-{_TRACE_ID}-00f067aa0ba902b7-00",
+    ],
+)
+def test_a_server_span_is_the_one_the_tracer_makes(traceparent: str | None) -> None:
+    """While nothing exports, the front door's span is made without the tracer; it must be the span
+    the tracer would have made: the caller's trace and state, a span of its own, the same flags."""
+    from opentelemetry import propagate
+    from opentelemetry.context import Context
+    from opentelemetry.trace import SpanKind
+
+    carrier = {"tracestate": "vendor=1"} | ({"traceparent": traceparent} if traceparent else {})
+    parent = propagate.extract(carrier) if traceparent else Context()
+    provider = build_tracer_provider("quiet")
+    tracer = provider.get_tracer("iv.http")
+    made, expected = server_span(provider, tracer, "GET", parent), tracer.start_span("GET", parent, SpanKind.SERVER)
+    assert not made.is_recording() and not expected.is_recording()
+    ours, theirs = made.get_span_context(), expected.get_span_context()
+    assert ours.is_valid and not ours.is_remote
+    assert ours.trace_flags == theirs.trace_flags
+    assert ours.trace_state == theirs.trace_state
+    assert ours.span_id != theirs.span_id
+    if traceparent:
+        assert format(ours.trace_id, "032x") == _TRACE_ID == format(theirs.trace_id, "032x")
+        assert ours.trace_state.get("vendor") == "1"
+    else:
+        assert ours.trace_id != theirs.trace_id  # a new trace each
+    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    exporting = server_span(provider, tracer, "GET", parent)  # the tracer's own: the caller's decision followed
+    assert exporting.is_recording() == (traceparent is None or traceparent.endswith("-01"))
 
 
 def test_traces_are_sampled_by_ratio_and_follow_the_callers_decision() -> None:

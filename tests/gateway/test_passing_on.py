@@ -75,6 +75,27 @@ async def test_the_request_and_the_answer_cross_as_they_are(gateway: FastAPI, to
     assert answer.headers["content-type"] == "application/json"
 
 
+async def test_a_body_goes_on_when_the_request_declares_one(gateway: FastAPI, tokens: Tokens) -> None:
+    """Whatever the method, a body with a length or a transfer coding is passed on whole; a request
+    declaring neither has none, and none is sent."""
+
+    async def streamed() -> AsyncIterator[bytes]:
+        for part in (b'{"name": ', b'"in delen"}'):
+            yield part
+
+    async with client_for(gateway, tokens("admin")) as client:
+        with_length = (await client.request("GET", "/valuechains/echo/a", content=b"abc")).json()
+        chunked = (await client.post("/valuechains/echo/b", content=streamed())).json()
+        without = (await client.delete("/valuechains/echo/c")).json()
+    assert (with_length["method"], with_length["body"]) == ("GET", "abc")
+    assert dict(with_length["headers"])["content-length"] == "3"
+    assert chunked["body"] == '{"name": "in delen"}'
+    assert dict(chunked["headers"])["content-length"] == str(len(chunked["body"]))
+    assert "transfer-encoding" not in dict(chunked["headers"])
+    assert without["body"] == ""
+    assert "content-length" not in dict(without["headers"])
+
+
 async def test_no_httpx2_request_is_made_for_a_request_passed_on(
     gateway: FastAPI, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
 ) -> None:
