@@ -298,10 +298,16 @@ class UpstreamClient:
             upstream,
             method,
             lambda instance: self._exchange(upstream, instance, method, target, headers, content, stream),
+            keeps_deadline=True,
         )
 
     async def _call(
-        self, upstream: Upstream, method: str, attempt: Callable[[Instance], Awaitable[Answered]]
+        self,
+        upstream: Upstream,
+        method: str,
+        attempt: Callable[[Instance], Awaitable[Answered]],
+        *,
+        keeps_deadline: bool = False,
     ) -> Answered:
         """``attempt`` on an instance the balancer picks, a retry at once on another one where
         there is another (after a jittered wait on the same one where not), behind the breaker.
@@ -320,7 +326,7 @@ class UpstreamClient:
         try:
             for number in itertools.count(1):
                 try:
-                    response = await self._deadline_and_count(upstream, method, attempt(instance))
+                    response = await self._deadline_and_count(upstream, method, attempt(instance), keeps_deadline)
                 except (httpx2.RequestError, TimeoutError) as exc:
                     if not isinstance(exc, httpx2.PoolTimeout):  # the gateway's own pool, not the instance
                         balancer.failed(instance)
@@ -363,14 +369,21 @@ class UpstreamClient:
         wait = random.uniform(0, min(RETRY_WAIT_MAX, RETRY_WAIT_FIRST * 2 ** (attempt - 1)))
         return None if time.monotonic() - started + wait >= self.settings.retry_budget_seconds else wait
 
-    async def _deadline_and_count(self, upstream: Upstream, method: str, attempt: Awaitable[Answered]) -> Answered:
+    async def _deadline_and_count(
+        self, upstream: Upstream, method: str, attempt: Awaitable[Answered], keeps_deadline: bool
+    ) -> Answered:
         """One attempt within the upstream's deadline, counted by outcome. The deadline covers the
         whole exchange (a per-read timeout alone would let a trickling answer take far longer); of
-        an event stream, the exchange up to its headers."""
+        an event stream, the exchange up to its headers. An exchange keeps it itself
+        (``keeps_deadline``: ``PooledTransport.exchange(deadline=...)``, one timer per wait);
+        anything else runs within a timeout around it."""
         outcome = "error"
         try:
-            async with asyncio.timeout(upstream.timeout):
+            if keeps_deadline:
                 response = await attempt
+            else:
+                async with asyncio.timeout(upstream.timeout):
+                    response = await attempt
             outcome = str(response.status_code)
             return response
         finally:
@@ -416,19 +429,23 @@ class UpstreamClient:
         content: bytes | None,
         stream: bool,
     ) -> UpstreamAnswer:
-        """``_attempt`` through ``PooledTransport.exchange``: the same timeouts and trace context
-        (a client span of its own once something exports)."""
+        """``_attempt`` through ``PooledTransport.exchange``: the same timeouts, the upstream's
+        deadline kept by the transport, and the trace context (a client span of its own once
+        something exports)."""
         assert self.exchanging is not None
         url = instance.url + target
+        deadline = asyncio.get_running_loop().time() + upstream.timeout
         with outgoing_span(self.tracer_provider, method, url) as span:
             sent = headers.copy()  # each attempt carries its own span's context
             carry_trace(sent)
             timeout = upstream.exchange_stream_timeout if stream else upstream.exchange_timeout
-            response = await self.exchanging.exchange(method, url, sent, content, timeout)
+            response = await self.exchanging.exchange(method, url, sent, content, timeout, deadline=deadline)
             answer = UpstreamAnswer.from_answer(response)
             answered(span, answer.status_code)
-        if not (stream and answer.is_event_stream):
-            answer.content = await response.read()  # anything but an event stream is read in full
+        if stream and answer.is_event_stream:
+            response.deadline = None  # an event stream runs on past its head (gateway/streams.py)
+        else:
+            answer.content = await response.read()  # anything else is read in full, by the deadline
         return answer
 
 

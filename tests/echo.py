@@ -1,6 +1,7 @@
 """A service on a real loopback port that says what it was sent (``/echo``, ``/echo/...``), answers
-an event stream (``/trickle``), slowly (``/slow``) or as a crashed process would (``/crash``): for
-the tests of what crosses a real connection (the pooled transport, the gateway's passing on)."""
+an event stream (``/trickle``), slowly (``/slow``, or bit by bit: ``/drip``) or as a crashed
+process would (``/crash``): for the tests of what crosses a real connection (the pooled transport,
+the gateway's passing on)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,19 @@ async def trickle(request: Request) -> Response:
     return StreamingResponse(chunks(), media_type="text/event-stream")
 
 
+async def drip(request: Request) -> Response:
+    """A plain (not event stream) body in ``chunks`` parts, ``every`` seconds apart: each read comes
+    soon, the whole answer late."""
+    count, every = int(request.query_params.get("chunks", "5")), float(request.query_params.get("every", "0.1"))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(count):
+            yield b"drop\n"
+            await asyncio.sleep(every)
+
+    return StreamingResponse(chunks(), media_type="text/plain")
+
+
 async def slow(request: Request) -> Response:
     await asyncio.sleep(1)
     return Response(b"late")
@@ -60,6 +74,7 @@ ECHO = Starlette(
         Route("/echo", echo, methods=["GET", "POST", "PATCH", "DELETE"]),
         Route("/echo/{rest:path}", echo, methods=["GET", "POST", "PATCH", "DELETE"]),
         Route("/trickle", trickle),
+        Route("/drip", drip),
         Route("/slow", slow),
         Route("/crash", crash),
         Route("/readyz", ready),

@@ -23,8 +23,9 @@ parses every request with): status, headers, content-length, chunked bodies, kee
 - **Failures are httpx2's**, so what callers tell apart stays apart: no connection
   (``ConnectError``: nothing was sent), too slow (``ConnectTimeout``, ``PoolTimeout``,
   ``ReadTimeout``: ``read`` is per read, as httpx2's), the connection dropped or the answer
-  malformed (``RemoteProtocolError``, ``ReadError``). A deadline over the whole exchange stays
-  with the caller (gateway/resilience.py).
+  malformed (``RemoteProtocolError``, ``ReadError``). ``exchange`` also takes a deadline over the
+  whole exchange, its waits for a connection and for each read included (``DeadlinePassed``, an
+  ``httpx2.TimeoutException``): one timer per wait, not a second one around it.
 
 ``exchange`` is the exchange without httpx2's objects, for a caller that has the method, URL and
 headers at hand and wants the answer's bytes (the gateway passing a request on).
@@ -137,9 +138,12 @@ class Answer:
     """One answer: its status and headers, and its body as it arrives (``read``, ``chunks``);
     ``finish`` it when done with it."""
 
-    def __init__(self, connection: _Connection, limits: Limits, head_only: bool) -> None:
+    def __init__(self, connection: _Connection, limits: Limits, head_only: bool, deadline: float | None) -> None:
         self.connection = connection
         self.limits = limits
+        self.deadline = deadline
+        """The loop's time by which the answer must be in (None: no deadline; an event stream's
+        caller lifts it once its head is in)."""
         self.head_only = head_only  # HEAD: no body follows, whatever Content-Length says
         self.status = 0
         self.reason = ""
@@ -188,19 +192,23 @@ class Answer:
     # --- read by the caller ----------------------------------------------------------------------
 
     async def _wait(self, future: asyncio.Future[Any]) -> None:
-        """``future`` within the per-read limit."""
-        if self.limits.read is None:
+        """``future`` within the per-read limit and the deadline."""
+        delay, by_deadline = _within(self.limits.read, self.deadline, self.connection.loop)
+        if delay is None:
             await future
             return
-        timer = self.connection.loop.call_later(self.limits.read, self._timed_out, future)
+        timer = self.connection.loop.call_later(delay, self._timed_out, future, by_deadline)
         try:
             await future
         finally:
             timer.cancel()
 
-    def _timed_out(self, future: asyncio.Future[Any]) -> None:
+    def _timed_out(self, future: asyncio.Future[Any], by_deadline: bool) -> None:
         if not future.done():
-            self._failed(httpx2.ReadTimeout(f"no answer within {self.limits.read:g}s"))
+            if by_deadline:
+                self._failed(DeadlinePassed("the exchange's deadline passed before the answer was in"))
+            else:
+                self._failed(httpx2.ReadTimeout(f"no answer within {self.limits.read:g}s"))
             self.connection.close()
 
     async def head(self) -> None:
@@ -340,9 +348,9 @@ class _Connection(asyncio.Protocol):
 
     # the pool's
 
-    def send(self, head: bytes, body: bytes | None, limits: Limits, head_only: bool) -> Answer:
+    def send(self, head: bytes, body: bytes | None, limits: Limits, head_only: bool, deadline: float | None) -> Answer:
         assert self.transport is not None
-        self.answer = answer = Answer(self, limits, head_only)
+        self.answer = answer = Answer(self, limits, head_only, deadline)
         self.transport.write(head + body if body else head)
         return answer
 
@@ -368,9 +376,24 @@ class _NeverRead(httpx2.RemoteProtocolError):
     """A connection closed before any byte of its answer arrived."""
 
 
-async def _answered(connection: _Connection, head: bytes, body: bytes | None, limits: Limits, method: str) -> Answer:
+class DeadlinePassed(httpx2.TimeoutException):
+    """The exchange's deadline passed before its answer was in (``exchange(deadline=...)``)."""
+
+
+def _within(limit: float | None, deadline: float | None, loop: asyncio.AbstractEventLoop) -> tuple[float | None, bool]:
+    """The time to allow a wait limited to ``limit`` (None: none) before ``deadline`` (the loop's
+    clock; None: none), and whether the deadline is what limits it."""
+    if deadline is None:
+        return limit, False
+    remaining = max(0.0, deadline - loop.time())
+    return (remaining, True) if limit is None or remaining <= limit else (limit, False)
+
+
+async def _answered(
+    connection: _Connection, head: bytes, body: bytes | None, limits: Limits, method: str, deadline: float | None
+) -> Answer:
     """The answer on ``connection`` once its head is in; the connection closed if not."""
-    answer = connection.send(head, body, limits, head_only=method == "HEAD")
+    answer = connection.send(head, body, limits, method == "HEAD", deadline)
     try:
         await answer.head()
     except BaseException:
@@ -404,16 +427,17 @@ class ConnectionPool:
             connection.close()
         return None
 
-    async def acquire(self, origin: Origin, limits: Limits) -> _Connection:
-        """A kept connection to ``origin``, or a new one once fewer than ``max_connections`` are open."""
+    async def acquire(self, origin: Origin, limits: Limits, deadline: float | None = None) -> _Connection:
+        """A kept connection to ``origin``, or a new one once fewer than ``max_connections`` are
+        open; before ``deadline`` (the loop's clock), if given."""
         while True:
             connection = self._reusable(origin)
             if connection is not None:
                 return connection
             if len(self.open) + self.connecting < self.max_connections:
-                return await self._connect(origin, limits)
+                return await self._connect(origin, limits, deadline)
             if not self._close_an_idle_one():
-                await self._wait_for_room(limits)
+                await self._wait_for_room(limits, deadline)
 
     def _close_an_idle_one(self) -> bool:
         """Room for a connection elsewhere: the oldest idle connection to another origin closes."""
@@ -429,13 +453,17 @@ class ConnectionPool:
         oldest.close()
         return True
 
-    async def _wait_for_room(self, limits: Limits) -> None:
-        waiter = asyncio.get_running_loop().create_future()
+    async def _wait_for_room(self, limits: Limits, deadline: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
         self.waiting.append(waiter)
+        delay, by_deadline = _within(limits.pool, deadline, loop)
         try:
-            async with asyncio.timeout(limits.pool):
+            async with asyncio.timeout(delay):
                 await waiter
         except TimeoutError as exc:
+            if by_deadline:
+                raise DeadlinePassed("the exchange's deadline passed while waiting for a connection") from exc
             raise httpx2.PoolTimeout(f"no free connection within {limits.pool:g}s") from exc
         finally:
             with contextlib.suppress(ValueError):
@@ -448,15 +476,16 @@ class ConnectionPool:
                 waiter.set_result(None)
                 return
 
-    async def _connect(self, origin: Origin, limits: Limits) -> _Connection:
+    async def _connect(self, origin: Origin, limits: Limits, deadline: float | None) -> _Connection:
         loop = asyncio.get_running_loop()
+        delay, by_deadline = _within(limits.connect, deadline, loop)
         tls = None
         if origin.scheme == "https":
             tls = self._tls = self._tls or ssl.create_default_context()
         made: Callable[[], _Connection] = lambda: _Connection(self, origin, loop)  # noqa: E731
         self.connecting += 1  # its place in the limit while it connects
         try:
-            async with asyncio.timeout(limits.connect):
+            async with asyncio.timeout(delay):
                 transport, connection = await loop.create_connection(
                     made, origin.host, origin.port, ssl=tls, server_hostname=origin.host if tls else None
                 )
@@ -464,6 +493,8 @@ class ConnectionPool:
             connection.transport = transport
             self.open.add(connection)
         except TimeoutError as exc:
+            if by_deadline:
+                raise DeadlinePassed(f"the exchange's deadline passed while connecting to {origin.netloc}") from exc
             raise httpx2.ConnectTimeout(f"no connection to {origin.netloc} within {limits.connect:g}s") from exc
         except OSError as exc:
             raise httpx2.ConnectError(f"cannot connect to {origin.netloc}: {exc.strerror or exc}") from exc
@@ -515,21 +546,24 @@ class PooledTransport(httpx2.AsyncBaseTransport):
         body: bytes | None,
         limits: Limits,
         request: httpx2.Request | None = None,
+        deadline: float | None = None,
     ) -> Answer:
         """Send the request as given (``headers`` without framing: ``body`` is framed here) and
-        return once the answer's head is in; its body is for the caller to read and finish."""
+        return once the answer's head is in; its body is for the caller to read and finish.
+        ``deadline`` (the running loop's clock): by when the whole answer must be in, its body
+        included, on top of ``limits``; past it, ``DeadlinePassed``."""
         try:
             origin, target = split_url(url)
             head = _request_head(method, target, origin, headers, body)
             pool = self._open()
-            connection = await pool.acquire(origin, limits)
+            connection = await pool.acquire(origin, limits, deadline)
             try:
-                return await _answered(connection, head, body, limits, method)
+                return await _answered(connection, head, body, limits, method, deadline)
             except httpx2.TransportError as exc:
                 if not (connection.reused and connection.lost and method in SAFE and isinstance(exc, _NeverRead)):
                     raise
             # Closed by the peer while it was idle, most likely: a read is sent once more.
-            return await _answered(await pool.acquire(origin, limits), head, body, limits, method)
+            return await _answered(await pool.acquire(origin, limits, deadline), head, body, limits, method, deadline)
         except httpx2.TransportError as exc:
             exc.request = request  # type: ignore[assignment]
             raise

@@ -231,7 +231,12 @@ def _log_access(scope: Scope, method: str, path: str, route: str, status: int, e
 def _unstorable_target(scope: Scope) -> tuple[str, str] | None:
     """(part, why) when the request's path or query cannot be taken, else None."""
     raw_path = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogatepass")
-    for part, raw in (("path", unquote_to_bytes(raw_path)), ("query", _query_bytes(scope))):
+    query: bytes = scope.get("query_string", b"")
+    for part, raw, escapes in (("path", raw_path, b"%"), ("query", query, b"%+")):
+        if not raw:
+            continue
+        if any(escape in raw for escape in escapes):  # else decoding leaves it as it is
+            raw = unquote_to_bytes(raw.replace(b"+", b" ") if part == "query" else raw)
         try:
             problem = text_problem(raw.decode("utf-8"))
         except UnicodeDecodeError:
@@ -239,11 +244,6 @@ def _unstorable_target(scope: Scope) -> tuple[str, str] | None:
         if problem:
             return part, problem
     return None
-
-
-def _query_bytes(scope: Scope) -> bytes:
-    query: bytes = scope.get("query_string", b"")
-    return unquote_to_bytes(query.replace(b"+", b" "))
 
 
 def page_policy(*connect_sources: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import logging
 import logging.handlers
 import os
@@ -25,15 +26,20 @@ from urllib.parse import urlsplit
 
 import httpx2
 from fastapi.telemetry import TelemetryConfig
-from opentelemetry import metrics, propagate, trace
+from opentelemetry import baggage, metrics, propagate, trace
+from opentelemetry import context as otel_context
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.context import Context
 from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler, SamplingResult, TraceIdRatioBased
 from opentelemetry.trace import Link, Span, SpanKind, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -196,10 +202,29 @@ def answered(span: Span | None, status: int) -> None:
 
 
 def carry_trace(headers: list[tuple[str, str]]) -> None:
-    """The current trace context onto an outgoing request's headers (W3C ``traceparent``)."""
+    """The current trace context onto an outgoing request's headers (W3C ``traceparent``), as
+    the global propagator writes it. With OpenTelemetry's default propagators (trace context and
+    baggage) and no baggage, the trace context's two headers are written here, as its propagator
+    writes them, without the propagators' dispatch."""
+    context = otel_context.get_current()
+    if _default_propagators(propagate.get_global_textmap()) and not baggage.get_all(context):
+        span_context = trace.get_current_span(context).get_span_context()
+        if span_context != trace.INVALID_SPAN_CONTEXT:
+            flags = span_context.trace_flags
+            headers.append(("traceparent", f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-{flags:02x}"))
+            if span_context.trace_state:
+                headers.append(("tracestate", span_context.trace_state.to_header()))
+        return
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    propagate.inject(carrier, context)
     headers.extend(carrier.items())
+
+
+@functools.lru_cache(maxsize=4)
+def _default_propagators(textmap: TextMapPropagator) -> bool:
+    """Whether ``textmap`` is OpenTelemetry's default: trace context, then baggage."""
+    parts = getattr(textmap, "_propagators", None) if type(textmap) is CompositePropagator else None
+    return parts is not None and [type(part) for part in parts] == [TraceContextTextMapPropagator, W3CBaggagePropagator]
 
 
 def current_trace_id() -> str | None:

@@ -13,7 +13,7 @@ import pytest
 import uvloop
 
 from bench.processes import free_port
-from services.chassis.http_transport import BUFFERED_BYTES, PooledTransport, limits_of
+from services.chassis.http_transport import BUFFERED_BYTES, DeadlinePassed, PooledTransport, limits_of
 
 
 @pytest.fixture
@@ -130,6 +130,49 @@ async def test_a_slow_answer_is_a_read_timeout(client: httpx2.AsyncClient) -> No
     with pytest.raises(httpx2.ReadTimeout):
         await client.get("/slow", timeout=httpx2.Timeout(5, read=0.2))
     assert (await client.get("/echo")).status_code == 207
+
+
+async def test_the_deadline_covers_the_whole_exchange_and_each_wait_keeps_its_own_limit(echo_service: str) -> None:
+    """``exchange(deadline=...)``: an answer whose every part comes within the per-read limit but
+    whose whole takes longer than the deadline is ``DeadlinePassed`` (a timeout, not a broken
+    connection); a wait whose own limit ends first keeps its own error."""
+    transport = PooledTransport()
+    loop = asyncio.get_running_loop()
+    try:
+        answer = await transport.exchange(
+            "GET", echo_service + "/drip?chunks=8&every=0.1", [], None, limits_of(5, 5, 0.5)
+        )
+        assert await answer.read() == b"drop\n" * 8  # no deadline: it takes its time
+        dripping = await transport.exchange(
+            "GET",
+            echo_service + "/drip?chunks=8&every=0.1",
+            [],
+            None,
+            limits_of(5, 5, 0.5),
+            deadline=loop.time() + 0.35,
+        )
+        started = loop.time()
+        with pytest.raises(DeadlinePassed) as passed:
+            await dripping.read()
+        assert isinstance(passed.value, httpx2.TimeoutException)
+        assert loop.time() - started < 0.5
+        with pytest.raises(DeadlinePassed):  # the head too
+            await transport.exchange(
+                "GET", echo_service + "/slow", [], None, limits_of(5, 5, 5), deadline=loop.time() + 0.2
+            )
+        with pytest.raises(httpx2.ReadTimeout) as read:  # the read's own limit first
+            await transport.exchange(
+                "GET", echo_service + "/slow", [], None, limits_of(5, 5, 0.2), deadline=loop.time() + 5
+            )
+        assert not isinstance(read.value, DeadlinePassed)
+        passed_already = await transport.exchange(
+            "GET", echo_service + "/echo", [], None, limits_of(5, 5, 5), deadline=loop.time() + 5
+        )
+        assert (await passed_already.read()).startswith(
+            b"{"
+        )  # the connection closed for the late ones, a new one serves
+    finally:
+        await transport.aclose()
 
 
 async def test_with_every_connection_busy_a_request_waits_for_one_then_times_out(echo_service: str) -> None:

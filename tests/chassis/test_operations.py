@@ -291,6 +291,33 @@ async def test_streamed_body_over_the_limit_is_413(suite: Suite, tokens: Tokens)
     assert response.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize(
+    ("target", "part", "why"),
+    [
+        ("/v1/chains/a%00b", "path", "NUL"),
+        ("/v1/chains/a%FFb", "path", "UTF-8"),
+        ("/v1/chains?name=a%00", "query", "NUL"),
+        ("/v1/chains?name=a+%FF", "query", "UTF-8"),
+        ("/v1/chains?name=%E9", "query", "UTF-8"),
+    ],
+)
+async def test_a_path_or_query_no_database_could_store_is_refused_first(
+    suite: Suite, tokens: Tokens, target: str, part: str, why: str
+) -> None:
+    async with suite.client("valuechains", tokens("admin")) as client:
+        answer = await client.get(target)
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert problem["errors"][0]["loc"] == [part] and why in problem["detail"]
+
+
+async def test_a_path_or_query_that_can_be_stored_is_not_refused(suite: Suite, tokens: Tokens) -> None:
+    async with suite.client("valuechains", tokens("admin")) as client:
+        for target in ("/v1/chains?q=caf%C3%A9+bar", "/v1/chains?q=a+b", "/v1/chains/%C3%A9t%C3%A9"):
+            answer = await client.get(target)
+            assert answer.status_code != 422 or answer.json()["errors"][0]["type"] != "string_unstorable", target
+
+
 async def test_security_headers(suite: Suite, tokens: Tokens) -> None:
     async with suite.client("valuechains", tokens("reader")) as client:
         api = await client.get("/v1/chains")
@@ -478,6 +505,59 @@ def test_a_server_span_is_the_one_the_tracer_makes(traceparent: str | None) -> N
     provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
     exporting = server_span(provider, tracer, "GET", parent)  # the tracer's own: the caller's decision followed
     assert exporting.is_recording() == (traceparent is None or traceparent.endswith("-01"))
+
+
+@pytest.mark.parametrize("state", [None, "vendor=1,other=2"])
+def test_the_trace_goes_on_as_the_global_propagator_writes_it(state: str | None) -> None:
+    """``carry_trace`` writes the default propagators' headers itself; they must be the ones the
+    propagator writes, and with baggage or other propagators the propagator writes them."""
+    from opentelemetry import baggage, propagate
+    from opentelemetry import context as otel_context
+    from opentelemetry.propagators.composite import CompositePropagator
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+    from opentelemetry.trace.span import TraceState
+
+    from services.chassis.telemetry import carry_trace
+
+    def both() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        ours: list[tuple[str, str]] = [("accept", "*/*")]
+        carry_trace(ours)
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        return ours, [("accept", "*/*"), *carrier.items()]
+
+    ours, theirs = both()
+    assert ours == theirs == [("accept", "*/*")]  # no trace: nothing to carry
+    span = NonRecordingSpan(
+        SpanContext(
+            int(_TRACE_ID, 16),
+            0x00F067AA0BA902B7,
+            is_remote=False,
+            trace_flags=TraceFlags(3),
+            trace_state=TraceState.from_header([state]) if state else TraceState(),
+        )
+    )
+    token = otel_context.attach(set_span_in_context(span))
+    try:
+        ours, theirs = both()
+        assert ours == theirs and ours[1] == ("traceparent", f"00-{_TRACE_ID}-00f067aa0ba902b7-03")
+        assert len(ours) == (3 if state else 2)
+        with_baggage = otel_context.attach(baggage.set_baggage("unit", "noord"))
+        try:
+            ours, theirs = both()
+            assert ours == theirs and ("baggage", "unit=noord") in ours
+        finally:
+            otel_context.detach(with_baggage)
+        default = propagate.get_global_textmap()
+        propagate.set_global_textmap(CompositePropagator([TraceContextTextMapPropagator()]))
+        try:
+            ours, theirs = both()
+            assert ours == theirs
+        finally:
+            propagate.set_global_textmap(default)
+    finally:
+        otel_context.detach(token)
 
 
 def test_traces_are_sampled_by_ratio_and_follow_the_callers_decision() -> None:

@@ -151,6 +151,30 @@ async def test_an_event_stream_passes_through_as_it_arrives(gateway: FastAPI, to
         assert (await client.get("/valuechains/echo?after=stream")).json()["query"] == "after=stream"
 
 
+async def test_the_upstreams_deadline_covers_the_whole_answer_but_not_a_live_stream(
+    echo_service: str, var_dir: Path, tokens: Tokens
+) -> None:
+    """An answer coming bit by bit, each bit soon, is a 504 once the upstream's deadline has
+    passed; an event stream passes its head within it and then runs on past it."""
+    settings = gateway_settings(var_dir, valuechains_url=echo_service, upstream_timeouts={"valuechains": 0.4})
+    app = create_gateway(settings)
+    async with running(app):
+        async with client_for(app, tokens("reader")) as client:
+            late = await client.get("/valuechains/drip?chunks=10&every=0.1")
+            soon = await client.get("/valuechains/drip?chunks=2&every=0.1")
+        transport = StreamingASGITransport(app)
+        async with (
+            httpx2.AsyncClient(transport=transport, base_url="http://gw", headers=tokens("reader")) as streaming,
+            streaming.stream("GET", "/valuechains/trickle?hold=1") as stream,
+        ):
+            assert stream.status_code == 200
+            chunks = [chunk async for chunk in stream.aiter_bytes()]  # the second after about 2 s
+    assert late.status_code == 504 and late.headers["content-type"] == "application/problem+json"
+    assert "did not answer within 0.4s" in late.json()["detail"]
+    assert soon.status_code == 200 and soon.content == b"drop\n" * 2
+    assert b"".join(chunks) == b"first\nsecond\n"
+
+
 async def test_failures_are_problems(gateway: FastAPI, tokens: Tokens) -> None:
     async with client_for(gateway, tokens("reader")) as client:
         crashed = await client.get("/valuechains/crash")
