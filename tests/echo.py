@@ -44,8 +44,8 @@ async def trickle(request: Request) -> Response:
 
 
 async def drip(request: Request) -> Response:
-    """A plain (not event stream) body in ``chunks`` parts, ``every`` seconds apart: each read comes
-    soon, the whole answer late."""
+    """A body in ``chunks`` parts, ``every`` seconds apart: each read comes soon, the whole answer
+    late; plain text, or with ``events=1`` an event stream."""
     count, every = int(request.query_params.get("chunks", "5")), float(request.query_params.get("every", "0.1"))
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -53,7 +53,8 @@ async def drip(request: Request) -> Response:
             yield b"drop\n"
             await asyncio.sleep(every)
 
-    return StreamingResponse(chunks(), media_type="text/plain")
+    events = request.query_params.get("events") == "1"
+    return StreamingResponse(chunks(), media_type="text/event-stream" if events else "text/plain")
 
 
 async def slow(request: Request) -> Response:
