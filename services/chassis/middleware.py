@@ -131,11 +131,11 @@ class FrontDoor:
                     if failure is not None or status >= 500:
                         span.set_status(StatusCode.ERROR)
                 span.end()
-            if token is not None:
-                otel_context.detach(token)
             self.metrics.observe(method, route, status, elapsed)
             if route not in UNTRACED_PATHS:
-                _log_access(scope, method, path, route, status, elapsed)
+                _log_access(scope, method, path, route, status, elapsed)  # in the span: it names the trace
+            if token is not None:
+                otel_context.detach(token)
 
     def _refusal(self, scope: Scope) -> Response | None:
         """The problem answer for a request refused before it is read, else None."""

@@ -251,6 +251,34 @@ def test_json_logs_carry_the_trace_id() -> None:
     assert second["trace_id"] is None
 
 
+async def test_each_access_log_line_names_the_trace_its_answer_named(suite: Suite, tokens: Tokens) -> None:
+    """An operator given the X-Trace-Id a user quotes finds the request's access log line by it."""
+    lines: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record)
+
+    keep = Keep()
+    keep.addFilter(TraceContextFilter())
+    access = logging.getLogger("iv.access")
+    level = access.level
+    access.addHandler(keep)
+    access.setLevel(logging.INFO)
+    try:
+        async with suite.client("valuechains", tokens("reader")) as client:
+            listed = await client.get("/v1/chains")
+            missing = await client.get("/v1/chains/no-such-chain")
+    finally:
+        access.removeHandler(keep)
+        access.setLevel(level)
+    for answer in (listed, missing):
+        line = next(line for line in lines if getattr(line, "path", None) == answer.url.path)
+        assert getattr(line, "status", None) == answer.status_code
+        assert getattr(line, "trace_id", None) == answer.headers["x-trace-id"]
+        assert getattr(line, "span_id", None)
+
+
 async def test_errors_are_problem_json(suite: Suite, tokens: Tokens, monkeypatch: pytest.MonkeyPatch) -> None:
     async with suite.client("valuechains", tokens("admin")) as client:
         not_found = await client.get("/no/such/path")
