@@ -83,3 +83,10 @@ def runs_with_the_http_protocol(command: list[str] | str) -> bool:
     module, _, name = HTTP_PROTOCOL.partition(":")
     protocol = getattr(importlib.import_module(module), name)
     return "--http" in words and option(words, "--http") == HTTP_PROTOCOL and issubclass(protocol, HttpToolsProtocol)
+
+
+def takes_forwarded_headers(command: list[str] | str) -> bool:
+    """Whether uvicorn takes a trusted peer's ``X-Forwarded-For``/``-Proto`` for the connection's
+    address and scheme (its default): only the gateway, at the edge; a service reads neither."""
+    words = command.split() if isinstance(command, str) else command
+    return "--no-proxy-headers" not in words
