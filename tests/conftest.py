@@ -411,6 +411,7 @@ async def build_suite(cache: AppCache, *, rollback: bool, **settings: Any) -> As
                 app = await stack.enter_async_context(cached.bound())
                 transport.add(f"{service}.test", app)
                 suite.apps[service] = app
+            stack.push_async_callback(transport.settle)  # before the transactions are rolled back
             yield suite
             return
         yield await stack.enter_async_context(committed_services(cache.var_dir, cache.databases, **settings))
@@ -433,6 +434,7 @@ async def committed_services(
             await stack.enter_async_context(running(app))
             transport.add(f"{service}.test", app)
             suite.apps[service] = app
+        stack.push_async_callback(transport.settle)  # before the apps stop
         yield suite
 
 

@@ -251,12 +251,19 @@ class EventReader:
 
 class RoutingTransport(httpx2.AsyncBaseTransport):
     """Sends each request to the in-process app registered for its host; unknown hosts fail
-    like an unreachable server would."""
+    like an unreachable server would.
+
+    A caller that gives up on a request (cancelled: a deadline, a gathered sibling failing) does
+    not stop the app in the middle of it, as it would not stop a service across a network (uvicorn
+    lets the app finish): the answer is finished on its own (``answering``; ``settle`` waits for
+    it). Cancelled mid-statement, an app would leave the one connection a rolled-back suite's
+    sessions share unusable for the rest of the test."""
 
     def __init__(self, apps: Mapping[str, FastAPI] | None = None) -> None:
         self.apps: dict[str, FastAPI] = dict(apps or {})
         self.down: set[str] = set()
         self.requests: list[httpx2.Request] = []
+        self.answering: set[asyncio.Future[httpx2.Response]] = set()
 
     def add(self, host: str, app: FastAPI) -> None:
         self.apps[host] = app
@@ -272,7 +279,27 @@ class RoutingTransport(httpx2.AsyncBaseTransport):
         host = request.url.host
         if host in self.down or host not in self.apps:
             raise httpx2.ConnectError(f"connection refused: {host}", request=request)
-        return await self.transport_for(self.apps[host]).handle_async_request(request)
+        return await self.answer(self.transport_for(self.apps[host]), request)
+
+    async def answer(self, transport: httpx2.AsyncBaseTransport, request: httpx2.Request) -> httpx2.Response:
+        answering = asyncio.ensure_future(transport.handle_async_request(request))
+        self.answering.add(answering)
+        answering.add_done_callback(self._answered)
+        return await asyncio.shield(answering)
+
+    def _answered(self, answering: asyncio.Future[httpx2.Response]) -> None:
+        self.answering.discard(answering)
+        if not answering.cancelled():
+            answering.exception()  # retrieved: its caller may have gone
+
+    async def settle(self, within: float = 2.0) -> None:
+        """Until the answers still being made are made (those of callers that gave up); any still
+        going after ``within`` seconds are cancelled."""
+        if self.answering:
+            _, late = await asyncio.wait(set(self.answering), timeout=within)
+            for answering in late:
+                answering.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     def transport_for(self, app: FastAPI) -> httpx2.AsyncBaseTransport:
         return httpx2.ASGITransport(app=app)
@@ -287,6 +314,10 @@ class StreamingRoutingTransport(RoutingTransport):
 
     def transport_for(self, app: FastAPI) -> httpx2.AsyncBaseTransport:
         return StreamingASGITransport(app, self.bodies)
+
+    async def answer(self, transport: httpx2.AsyncBaseTransport, request: httpx2.Request) -> httpx2.Response:
+        # An event stream ends with its caller, whose going away the tests of streams look at.
+        return await transport.handle_async_request(request)
 
 
 class Hop(httpx2.AsyncBaseTransport):
