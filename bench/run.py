@@ -1,6 +1,6 @@
 """The benchmark: one table of ratios, each side of each measured side by side in one run.
 
-Run from the repository root: ``make bench`` (about 4 minutes) or ``make bench QUICK=1``
+Run from the repository root: ``make bench`` (2 to 4 minutes) or ``make bench QUICK=1``
 (``.venv/bin/python bench/run.py --quick``: tiny sizes and few requests, to prove it still works;
 CI runs it). docs/performance.md says how each row is measured and holds the latest table.
 
@@ -9,6 +9,8 @@ What it starts, all on free loopback ports in a temporary directory:
 - the platform: the Procfile's four uvicorn processes on SQLite with the demo data, the portfolio
   topped up to 120 initiatives through the gateway;
 - the floor (bench/floor.py): a bare FastAPI app with the valuechains command's uvicorn flags;
+- the hop at its floor (bench/hop.py): two pass-throughs to valuechains that check nothing, one on
+  the gateway's uvicorn command, one on asyncio streams, asked beside the gateway;
 - two more portfolio processes on copies of the prestarted database into which a small and a large
   register were bulk-inserted before they started (bench/seed.py; the change feed kept valid).
 
@@ -49,6 +51,7 @@ from bench.processes import (  # noqa: E402
     Platform,
     create_postgres_database,
     drop_postgres_database,
+    free_port,
     stop_platforms,
 )
 from bench.seed import seed_portfolio  # noqa: E402
@@ -65,6 +68,9 @@ CONNECTIONS = 32
 WRITERS = 8
 POSTGRES_URL = os.environ.get("IV_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 FLOOR_APP = "bench.floor:create_app"
+HOP_APP = "bench.hop:passthrough_app"
+HOP_FLOORS = ("pass-through", "streams")
+"""bench/hop.py's pass-throughs to valuechains, asked beside the gateway: the hop at its floor."""
 
 
 @dataclass(frozen=True)
@@ -285,6 +291,22 @@ def launch_floor(platform: Platform) -> None:
     platform.launch("floor")
 
 
+def launch_hop_floors(platform: Platform) -> None:
+    """The two pass-throughs of bench/hop.py to valuechains (``HOP_FLOORS``): ``pass-through`` on
+    the gateway's own command (the same uvicorn, the same flags; only the app and the port differ)
+    and ``streams`` (asyncio streams, no uvicorn)."""
+    command = platform.commands["gateway"]
+    passthrough = command.replace("gateway.app:create_app", HOP_APP)
+    if HOP_APP not in passthrough or "${GATEWAY_PORT:-8000}" not in passthrough:
+        raise Broken(f"the Procfile's gateway command is not as expected: {command}")
+    streams = "exec .venv/bin/python -m bench.hop --port ${GATEWAY_PORT}"
+    for name, line in zip(HOP_FLOORS, (passthrough, streams), strict=True):
+        port = platform.ports[name] = free_port()
+        line = line.replace("${GATEWAY_PORT:-8000}", str(port)).replace("${GATEWAY_PORT}", str(port))
+        platform.commands[name] = f"IV_HOP_UPSTREAM={platform.url('valuechains')} {line}"
+        platform.launch(name)
+
+
 def top_up_initiatives(client: httpx2.Client, gateway: str, headers: dict[str, str]) -> int:
     """At least a full page of initiatives in the portfolio: more than 100."""
     listed = client.get(gateway + "/portfolio/v1/initiatives", params={"limit": 100}, headers=headers).json()
@@ -451,6 +473,7 @@ def measure_sqlite(sizes: Sizes, workdir: Path, report: Report) -> None:
         for name in COMPONENTS:
             platform.launch(name)
         launch_floor(platform)
+        launch_hop_floors(platform)
         say(
             f"seeding {count(sizes.small)} and {count(sizes.large)} initiatives, "
             f"{count(sizes.small)} and {count(sizes.large_ebos)} EBOs"
@@ -460,7 +483,7 @@ def measure_sqlite(sizes: Sizes, workdir: Path, report: Report) -> None:
         small.launch("portfolio")
         large.launch("portfolio")
         say(f"starting {platform.describe()}, the floor and a portfolio for each register")
-        for name in (*COMPONENTS, "floor"):
+        for name in (*COMPONENTS, "floor", *HOP_FLOORS):
             platform.wait_ready(name, timeout=180)
         small.wait_ready("portfolio", timeout=180)
         large.wait_ready("portfolio", timeout=180)
@@ -495,12 +518,24 @@ def measure_platform(platform: Platform, small: Platform, large: Platform, sizes
         sizes_of = {name: len(client.get(url, headers=reader).content) for name, url in by_id.items()}
         report.notes.append(f"GET by id answers {sizes_of['direct']} bytes, the floor {sizes_of['floor']}")
 
-        say(f"GET by id: {sizes.latency} sequential requests each, floor, direct and through the gateway in turn")
-        latency = alternate(client, by_id, reader, sizes.latency, warm_up=sizes.warm_up)
+        say(
+            f"GET by id: {sizes.latency} sequential requests each, floor, direct, through the gateway and "
+            "through the two pass-throughs, in turn"
+        )
+        hops = {name: f"{platform.url(name)}/valuechains/v1/chains/{CHAIN}" for name in HOP_FLOORS}
+        latency = alternate(client, {**by_id, **hops}, reader, sizes.latency, warm_up=sizes.warm_up)
         floor50, direct50, gateway50 = p50(latency["floor"]), p50(latency["direct"]), p50(latency["gateway"])
         report.notes.append(
             "GET by id p50/p99, ms: "
             + ", ".join(f"{n} {p50(s):.2f}/{percentile(s, 99):.2f}" for n, s in latency.items())
+        )
+        report.notes.append(
+            "the hop at its floor, p50 over direct: "
+            + ", ".join(
+                f"{name} {p50(latency[name]) - direct50:+.2f} ms ({p50(latency[name]) / direct50:.2f}x)"
+                for name in ("gateway", *HOP_FLOORS)
+            )
+            + " (bench/hop.py: pass-through on the gateway's uvicorn command, streams on asyncio; nothing checked)"
         )
 
         page = f"{gateway}/portfolio/v1/initiatives?limit=100"
