@@ -278,17 +278,23 @@ def seed_register(
 # --- processes ------------------------------------------------------------------------------------
 
 
+def launch_beside(platform: Platform, name: str, command: str, port_variable: str) -> None:
+    """Start ``command`` as ``name`` beside the platform, on a free port put in for ``port_variable``
+    (the Procfile's ``${..._PORT:-...}``); its log and its stop are the platform's."""
+    if port_variable not in command:
+        raise Broken(f"the command for {name} has no {port_variable}: {command}")
+    port = platform.ports[name] = free_port()
+    platform.commands[name] = command.replace(port_variable, str(port))
+    platform.launch(name)
+
+
 def launch_floor(platform: Platform) -> None:
     """The floor beside the platform, with the valuechains command's uvicorn flags."""
     command = platform.commands["valuechains"]
     floor = command.replace("services.valuechains.app:create_app", FLOOR_APP)
-    floor = floor.replace("${VALUECHAINS_PORT:-8003}", "${FLOOR_PORT}")
-    if FLOOR_APP not in floor or "${FLOOR_PORT}" not in floor:
+    if FLOOR_APP not in floor:
         raise Broken(f"the Procfile's valuechains command is not as expected: {command}")
-    platform.ports["floor"] = port = Platform(platform.workdir / "floor").ports["gateway"]
-    platform.commands["floor"] = floor
-    platform.extra_env["FLOOR_PORT"] = str(port)
-    platform.launch("floor")
+    launch_beside(platform, "floor", floor, "${VALUECHAINS_PORT:-8003}")
 
 
 def launch_hop_floors(platform: Platform) -> None:
@@ -297,14 +303,12 @@ def launch_hop_floors(platform: Platform) -> None:
     and ``streams`` (asyncio streams, no uvicorn)."""
     command = platform.commands["gateway"]
     passthrough = command.replace("gateway.app:create_app", HOP_APP)
-    if HOP_APP not in passthrough or "${GATEWAY_PORT:-8000}" not in passthrough:
+    if HOP_APP not in passthrough:
         raise Broken(f"the Procfile's gateway command is not as expected: {command}")
-    streams = "exec .venv/bin/python -m bench.hop --port ${GATEWAY_PORT}"
+    streams = "exec .venv/bin/python -m bench.hop --port ${GATEWAY_PORT:-8000}"
+    upstream = f"IV_HOP_UPSTREAM={platform.url('valuechains')} "
     for name, line in zip(HOP_FLOORS, (passthrough, streams), strict=True):
-        port = platform.ports[name] = free_port()
-        line = line.replace("${GATEWAY_PORT:-8000}", str(port)).replace("${GATEWAY_PORT}", str(port))
-        platform.commands[name] = f"IV_HOP_UPSTREAM={platform.url('valuechains')} {line}"
-        platform.launch(name)
+        launch_beside(platform, name, upstream + line, "${GATEWAY_PORT:-8000}")
 
 
 def top_up_initiatives(client: httpx2.Client, gateway: str, headers: dict[str, str]) -> int:
