@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import httpx2
 import pytest
@@ -187,6 +188,51 @@ async def test_with_every_connection_busy_a_request_waits_for_one_then_times_out
             assert not waiting.done()
             await held.aread()  # read to its end: the connection goes to the one waiting
         assert (await waiting).json()["query"] == "waited=1"
+
+
+async def test_the_deadline_covers_the_wait_for_a_connection_and_the_connect(echo_service: str) -> None:
+    """Waiting for a pooled connection, or for a new one to connect, ends at the deadline too:
+    ``DeadlinePassed``, not the pool's or the connect's own (later) timeout."""
+    transport = PooledTransport(max_connections=1)
+    loop = asyncio.get_running_loop()
+    try:
+        held = await transport.exchange("GET", echo_service + "/trickle?hold=1", [], None, limits_of(5, 5, None))
+        started = loop.time()
+        with pytest.raises(DeadlinePassed):
+            await transport.exchange(
+                "GET", echo_service + "/echo", [], None, limits_of(5, 5, 5), deadline=started + 0.2
+            )
+        assert 0.15 < loop.time() - started < 1
+        with pytest.raises(httpx2.PoolTimeout):  # the pool's own limit first
+            await transport.exchange(
+                "GET", echo_service + "/echo", [], None, limits_of(5, 0.2, 5), deadline=started + 5
+            )
+        held.finish()
+        # A connect that would wait for its own 5 s ends at the deadline.
+        with never_accepting() as url, pytest.raises(DeadlinePassed):
+            await transport.exchange("GET", url, [], None, limits_of(5, 5, 5), deadline=loop.time() + 0.2)
+    finally:
+        await transport.aclose()
+
+
+@contextlib.contextmanager
+def never_accepting() -> Iterator[str]:
+    """The URL of a listening socket whose backlog is full: a new connection waits, unanswered."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = [socket.socket() for _ in range(3)]
+    try:
+        for filler in fillers:
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        for filler in fillers:
+            filler.close()
+        server.close()
 
 
 # --- against a server that misbehaves on purpose --------------------------------------------------
