@@ -87,6 +87,8 @@ def runs_with_the_http_protocol(command: list[str] | str) -> bool:
 
 def takes_forwarded_headers(command: list[str] | str) -> bool:
     """Whether uvicorn takes a trusted peer's ``X-Forwarded-For``/``-Proto`` for the connection's
-    address and scheme (its default): only the gateway, at the edge; a service reads neither."""
+    address and scheme (its default): only the gateway behind the cluster's ingress; a service
+    reads neither, and on one machine (the Procfile, compose) nothing stands in front of the
+    gateway whose headers it could trust."""
     words = command.split() if isinstance(command, str) else command
     return "--no-proxy-headers" not in words
