@@ -10,10 +10,15 @@ parses every request with): status, headers, content-length, chunked bodies, kee
 
 - **The request goes out as it is given**, in one write: method, target byte for byte, headers
   (a ``Host`` only when none is given), the body framed with ``Content-Length``. Nothing is added,
-  nothing is decompressed (httpx2 decodes the body as it would have).
+  nothing is decompressed (httpx2 decodes the body as it would have). A field name that is not a
+  token, or a value with a line break, NUL or other control character, is refused
+  (``LocalProtocolError``) and nothing is sent: no value can add a header or a request of its own.
 - **The answer** is there once its head is (``Answer``); its body arrives as the peer sends it (an
   event stream stays live), and ``finish`` gives the connection back to the pool when the answer
-  was read to its end and both sides keep the connection, or closes it.
+  was read to its end and both sides keep the connection, or closes it. A body without a length
+  or a final chunked coding ends at the peer's clean close only (a reset, or our own close, is a
+  failure, never a shorter answer); trailer fields are not taken for headers; bytes after the
+  answer close the connection, which is never given out again.
 - **The pool** holds at most ``max_connections`` over all hosts (a request waits for one up to the
   ``pool`` limit); an idle connection is reused newest first, and dropped once it has been idle
   ``keepalive_seconds`` (below uvicorn's 5 s, so the server rarely closes one under a request) or
@@ -110,6 +115,8 @@ def split_url(url: str) -> tuple[Origin, str]:
 
 
 _NOT_IN_TARGET = re.compile(r"[\x00-\x20\x7f]")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a field name (RFC 9110 section 5.1)
+_NOT_IN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters but HTAB (RFC 9110 5.5)
 
 
 def _request_head(
@@ -120,6 +127,10 @@ def _request_head(
     lines = [f"{method} ", target, " HTTP/1.1\r\n"]
     has_host = False
     for name, value in headers:
+        # No line break, NUL or other control character goes on the wire: nothing a value holds
+        # can start a header or a request of its own (a printable value needs no closer look).
+        if not _TOKEN.fullmatch(name) or (not value.isprintable() and _NOT_IN_VALUE.search(value)):
+            raise httpx2.LocalProtocolError(f"not a valid header field: {name!r}: {value!r}")
         if not has_host and len(name) == 4 and name.lower() == "host":
             has_host = True
         lines += [name, ": ", value, "\r\n"]
@@ -273,6 +284,7 @@ class _Connection(asyncio.Protocol):
         self.reused = False
         self.idle_since = 0.0
         self.paused = False
+        self.closed_here = False  # close() was called: whatever comes next is not the peer's doing
 
     # asyncio's protocol
 
@@ -301,7 +313,7 @@ class _Connection(asyncio.Protocol):
         self.lost = True
         answer = self.answer
         if answer is not None and not answer.complete:
-            if answer.status and not any(name.lower() in _FRAMING for name, _ in answer.raw_headers):
+            if answer.status and exc is None and not self.closed_here and _until_close(answer.raw_headers):
                 answer._completed()  # a body delimited by the connection's close
                 answer.keep_alive = False
             elif not answer.received:
@@ -315,12 +327,19 @@ class _Connection(asyncio.Protocol):
 
     # httptools' callbacks
 
+    def on_message_begin(self) -> None:
+        answer = self.answer
+        if answer is not None and answer.status:  # a message after the answer: nobody asked for it
+            raise httptools.HttpParserError("bytes after the answer")
+
     def on_status(self, reason: bytes) -> None:
         assert self.answer is not None
-        self.answer.reason = reason.decode("latin-1")
+        self.answer.reason += reason.decode("latin-1")  # httptools passes it as it arrives, maybe in parts
 
     def on_header(self, name: bytes, value: bytes) -> None:
         assert self.answer is not None
+        if self.answer.status:  # a trailer field, after the body: not a header (RFC 9110 section 6.5.1)
+            return
         self.answer.raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -329,6 +348,7 @@ class _Connection(asyncio.Protocol):
         status = self.parser.get_status_code()
         if 100 <= status < 200:  # an interim answer (103 Early Hints): the real one follows
             answer.raw_headers = []
+            answer.reason = ""
             return
         answer.status = status
         answer.keep_alive = self.parser.should_keep_alive()
@@ -365,11 +385,22 @@ class _Connection(asyncio.Protocol):
             self.transport.resume_reading()
 
     def close(self) -> None:
+        self.closed_here = True
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()  # connection_lost follows, and tells the pool
 
 
-_FRAMING = frozenset({b"content-length", b"transfer-encoding"})
+def _until_close(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a body is delimited by the connection's close (RFC 9112 section 6.3): no
+    Content-Length, and no Transfer-Encoding whose last coding is chunked."""
+    until_close = True
+    for name, value in headers:
+        name = name.lower()
+        if name == b"content-length":
+            return False
+        if name == b"transfer-encoding":
+            until_close = not value.rstrip().lower().endswith(b"chunked")
+    return until_close
 
 
 class _NeverRead(httpx2.RemoteProtocolError):
@@ -419,7 +450,7 @@ class ConnectionPool:
         now = time.monotonic()
         while idle:
             connection = idle.pop()
-            if connection.lost:
+            if connection.lost or connection.closed_here:
                 continue
             if now - connection.idle_since < self.keepalive_seconds:
                 connection.reused = True
@@ -459,8 +490,13 @@ class ConnectionPool:
         self.waiting.append(waiter)
         delay, by_deadline = _within(limits.pool, deadline, loop)
         try:
-            async with asyncio.timeout(delay):
-                await waiter
+            try:
+                async with asyncio.timeout(delay):
+                    await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._room()  # woken but going away (cancelled, timed out): the next one goes on
+                raise
         except TimeoutError as exc:
             if by_deadline:
                 raise DeadlinePassed("the exchange's deadline passed while waiting for a connection") from exc
@@ -505,7 +541,7 @@ class ConnectionPool:
         return connection
 
     def release(self, connection: _Connection) -> None:
-        if connection.lost:
+        if connection.lost or connection.closed_here:  # closing: connection_lost tells the pool
             return
         connection.answer = None
         connection.idle_since = time.monotonic()
