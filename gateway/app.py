@@ -18,6 +18,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.audit_keys import audit_keys_router
@@ -31,7 +33,7 @@ from gateway.proxy import PROXIED_METHODS, proxy_endpoint
 from gateway.resilience import UpstreamClient, UpstreamMetrics
 from gateway.settings import GatewaySettings
 from services.chassis.auth import ROLE_DUTIES, TokenVerifier
-from services.chassis.errors import NotFound, add_exception_handlers
+from services.chassis.errors import BAD_REQUEST, NotFound, add_exception_handlers, problem_response
 from services.chassis.explorer import mount_explorer, offer_sign_in
 from services.chassis.middleware import install_front_door
 from services.chassis.openapi import PROBLEM_SCHEMA, document_common_problems, problem_catalogue
@@ -186,16 +188,27 @@ def create_app(
             "expose_headers": ["ETag", "Location", "Idempotent-Replayed", "Retry-After"],
             "max_age": 600,
         }
-        app.add_middleware(CORSMiddleware, **cors)
+        app.add_middleware(ProblemCORSMiddleware, **cors)
     # Passing on is served from the front door (gateway/lane.py), with the same CORS around it.
     lane = ProxyLane(
-        app, proxied, NOT_PROXIED, wrap=None if cors is None else lambda inner: CORSMiddleware(inner, **cors)
+        app, proxied, NOT_PROXIED, wrap=None if cors is None else lambda inner: ProblemCORSMiddleware(inner, **cors)
     )
     # Outside everything, CORS and the error handler included: preflights and 500s carry the headers too.
     install_front_door(
         app, metrics=metrics, tracer_provider=provider, max_bytes=settings.max_body_bytes, lane=lambda _stack: lane
     )
     return app
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """CORS whose refused preflight is a problem document, as any other bad request is."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        answer = super().preflight_response(request_headers)
+        if answer.status_code < 400:
+            return answer
+        kept = {k: v for k, v in answer.headers.items() if k.startswith("access-control-") or k == "vary"}
+        return problem_response(BAD_REQUEST, bytes(answer.body).decode(), headers=kept)
 
 
 class PassOnRoute(APIRoute):

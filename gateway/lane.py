@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -70,5 +70,7 @@ class ProxyLane:
         endpoint: ASGIApp = scope["endpoint"]
         try:
             await endpoint(scope, receive, send)
+        except ClientDisconnect:
+            raise  # the client went away before its body was in: no bug to answer (the front door's)
         except Exception as exc:  # noqa: BLE001 (answered as the stack would, a bug raised on there)
             await answer_failure(self.app, Request(scope, receive), exc, send)

@@ -10,7 +10,7 @@ what the service sees, and applied to the JSON answer; so is ``include`` (gatewa
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 import pydantic_core
 from starlette.requests import Request
@@ -40,7 +40,13 @@ def _upstream_target(scope: Scope, prefix: str, query: bytes, request: Request |
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) else quote(scope["path"])
     # The route matched the decoded path; an encoded prefix would not start with it literally.
-    rest = path[len(prefix) :] if path.startswith(prefix + "/") else quote(scope["path"][len(prefix) :])
+    if path.startswith(prefix + "/"):
+        rest = path[len(prefix) :]
+    else:
+        # An encoded prefix (/value%63hains): what follows its first segment goes on as encoded.
+        slash = path.find("/", 1)
+        encoded_prefix = slash > 0 and unquote(path[:slash]) == prefix
+        rest = path[slash:] if encoded_prefix else quote(scope["path"][len(prefix) :])
     target_query = query.decode()  # as the URL's query, without building the URL
     if request is not None and (EXPAND in request.query_params or INCLUDE in request.query_params):
         # Beside include, count_not_shown is the gateway's too: it goes to the included lists.
@@ -61,19 +67,30 @@ def _checked(upstream: Upstream, response: UpstreamAnswer) -> None:
         raise BadGateway(f"the {upstream.name} service failed ({response.status_code}) without a problem document")
 
 
-def _answer(upstream: Upstream, response: UpstreamAnswer, body: bytes) -> Response:
+def _length(response: UpstreamAnswer, body: bytes, method: str) -> list[tuple[bytes, bytes]]:
+    """The answer's Content-Length: none where no body may be; to a HEAD the service's own (the
+    length of its GET, RFC 9110 section 8.6), not that of the empty body; else the body's."""
+    status = response.status_code
+    if status < 200 or status in (204, 304):
+        return []
+    if method == "HEAD":
+        return [(name, value) for name, value in response.raw_headers if name.lower() == b"content-length"][:1]
+    return [(b"content-length", str(len(body)).encode())]
+
+
+def _answer(upstream: Upstream, response: UpstreamAnswer, body: bytes, method: str) -> Response:
     _checked(upstream, response)
     answer = Response(content=body, status_code=response.status_code)
-    answer.raw_headers.extend(response_headers(response.raw_headers))
+    answer.raw_headers = _length(response, body, method) + response_headers(response.raw_headers)
     return answer
 
 
-async def _send_answer(upstream: Upstream, response: UpstreamAnswer, send: Send) -> None:
+async def _send_answer(upstream: Upstream, response: UpstreamAnswer, send: Send, method: str) -> None:
     """The answer as ``_answer``'s ``Response`` would send it (the same headers in the same order),
     without making one: its length first where a body may be, then the service's headers."""
     _checked(upstream, response)
     status, body = response.status_code, response.content
-    headers = [] if status < 200 or status in (204, 304) else [(b"content-length", str(len(body)).encode())]
+    headers = _length(response, body, method)
     headers.extend(response_headers(response.raw_headers))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -123,7 +140,7 @@ class PassOn:
             stream = EventStreamPassThrough(response, idle_seconds=scope["app"].state.settings.stream_idle_seconds)
             await stream(scope, receive, send)
             return
-        await _send_answer(upstream, response, send)
+        await _send_answer(upstream, response, send, scope["method"])
 
     async def _forward(
         self, scope: Scope, receive: Receive, query: bytes, request: Request | None = None
@@ -164,7 +181,7 @@ class PassOn:
                 raise BadRequest("expand and include apply to JSON answers, not to an event stream")
             return EventStreamPassThrough(response, idle_seconds=request.app.state.settings.stream_idle_seconds)
         if plan is None or response.status_code != 200 or response.media_type != "application/json":
-            return _answer(upstream, response, response.content)
+            return _answer(upstream, response, response.content, request.method)
         tree, is_list = plan
         # pydantic's Rust JSON codec: on a page of 100 it parses and writes in a third of the time
         # the json module takes (about 0.6 against 1.7 ms, measured).
@@ -179,13 +196,18 @@ class PassOn:
             data["next"] = _with_expand(data["next"], expand_values)
         if includes is not None:
             await includes.embed(data, request)
-        return _answer(upstream, response, pydantic_core.to_json(data))
+        return _answer(upstream, response, pydantic_core.to_json(data), request.method)
 
 
 def _passed_headers(scope: Scope, raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
     client = scope.get("client")
     host = next((value.decode("latin-1") for name, value in raw if name == b"host"), None)
-    return request_headers(raw, client_ip=client[0] if client else None, proto=scope.get("scheme", "http"), host=host)
+    client_ip = client[0] if client else None
+    headers = request_headers(raw, client_ip=client_ip, proto=scope.get("scheme", "http"), host=host)
+    # The answer's body is passed on as it comes and its Content-Encoding dropped: without this a
+    # service may compress it (RFC 9110 section 12.5.3, no Accept-Encoding accepts any coding).
+    headers.append(("accept-encoding", "identity"))
+    return headers
 
 
 async def _body(scope: Scope, receive: Receive, raw: list[tuple[bytes, bytes]]) -> bytes | None:

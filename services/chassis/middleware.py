@@ -31,6 +31,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import StatusCode
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,6 +48,9 @@ from services.chassis.text import text_problem
 
 PROPAGATED = frozenset({"traceparent", "tracestate", "baggage"})
 """The request headers a caller's trace context comes in (W3C trace context and baggage)."""
+
+CLIENT_GONE = 499
+"""The status a request is counted and logged with when its client went away before it was read."""
 
 _TRACE_ID = TRACE_ID_HEADER.lower().encode()
 _ALWAYS = (
@@ -97,7 +101,7 @@ class FrontDoor:
                     {"http.request.method": method, "url.path": path, "url.scheme": scope.get("scheme", "http")}
                 )
             token = otel_context.attach(trace.set_span_in_context(span))
-        status = 500
+        status = 500  # until the answer starts: what an app that answers nothing gets from uvicorn
         page = path.startswith(self.page_prefixes)
         trace_id = format(span.get_span_context().trace_id, "032x") if span is not None else None
 
@@ -116,6 +120,10 @@ class FrontDoor:
             else:
                 served = self.lane(scope) if self.lane is not None else None
                 await (served or self.app)(scope, self._limited(receive), send_with_headers)
+        except ClientDisconnect:
+            # The client went away before its request was in: no one to answer and no bug. Counted
+            # and logged as 499 (nginx's "client closed request"), never as a 500.
+            status = CLIENT_GONE
         except BaseException as exc:
             failure = exc
             raise
