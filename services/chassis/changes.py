@@ -226,6 +226,7 @@ async def append_event(
     )
     if not current.rowcount:  # type: ignore[attr-defined]
         session.add(ChangeSubject(subject=subject, classification=classification, visible_to_unit=visible_to_unit))
+        await session.flush()  # sessions do not autoflush: the next event about it must find the row
     return event
 
 

@@ -15,7 +15,8 @@ from typing import Any, cast
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -281,6 +282,15 @@ def _summarise(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) + more
 
 
+BUSY = ("database is locked", "database table is locked", "database is busy")
+BUSY_SQLSTATES = frozenset({"55P03", "40001", "40P01"})  # lock_not_available, serialization_failure, deadlock
+
+
+def is_busy(exc: OperationalError) -> bool:
+    """A lock or serialization failure: the request may be retried as it is."""
+    return any(m in str(exc.orig) for m in BUSY) or getattr(exc.orig, "sqlstate", None) in BUSY_SQLSTATES
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     """Render every error the app can raise as problem+json; never leak internals."""
 
@@ -324,7 +334,23 @@ def add_exception_handlers(app: FastAPI) -> None:
             CONFLICT, "the change conflicts with data stored meanwhile; read again and retry", instance=request.url.path
         )
 
+    async def on_operational(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, OperationalError) and not is_busy(exc):
+            return await on_unexpected(request, exc)
+        # The database's write lock (SQLite: another process) or the pool stayed taken past its
+        # timeout: nothing was changed, and the caller may simply come back.
+        # The driver's message only: the statement and its parameters stay out of the log.
+        logger.warning("database busy on %s %s: %s", request.method, request.url.path, getattr(exc, "orig", exc))
+        return problem_response(
+            UNAVAILABLE,
+            "the database is busy; nothing was changed, retry shortly",
+            instance=request.url.path,
+            headers={"Retry-After": "1"},
+        )
+
     app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(OperationalError, on_operational)
+    app.add_exception_handler(PoolTimeout, on_operational)
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -8,15 +8,17 @@ committed, or neither is. A failed request releases the key so that a retry can 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Integer, LargeBinary, String, Text, delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.requests import Request
@@ -27,6 +29,7 @@ from services.chassis.db import ChassisBase, Database, UTCDateTime, utcnow
 from services.chassis.errors import BadRequest, Conflict, ValidationProblem
 from services.chassis.instances import beat, is_alive
 
+logger = logging.getLogger("iv.idempotency")
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 REPLAYED_HEADERS = ("location", "etag", "content-type")
 
@@ -70,7 +73,7 @@ async def fingerprint(request: Request) -> str:
     raw = await request.body()
     try:
         body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")) if raw else ""
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         body = raw.decode("latin-1")
     material = "\n".join([request.method, request.url.path, str(request.url.query), body])
     return hashlib.sha256(material.encode()).hexdigest()
@@ -123,6 +126,14 @@ class Reservation:
             await session.execute(delete(IdempotencyRecord).where(*self._mine()))
 
 
+async def _record(session: AsyncSession, actor: str, key: str) -> IdempotencyRecord | None:
+    """The caller's record of ``key``, if there is one."""
+    found: IdempotencyRecord | None = await session.scalar(
+        select(IdempotencyRecord).where(IdempotencyRecord.actor == actor, IdempotencyRecord.key == key)
+    )
+    return found
+
+
 async def reserve(
     db: Database,
     request: Request,
@@ -160,9 +171,7 @@ async def reserve(
         pass
 
     async with db.session(write=True) as session:
-        existing = await session.scalar(
-            select(IdempotencyRecord).where(IdempotencyRecord.actor == actor, IdempotencyRecord.key == key)
-        )
+        existing = await _record(session, actor, key)
         if existing is None:  # released between our insert and this read: the key is free again
             raise Conflict("the Idempotency-Key was just released by a failing request; retry")
         abandoned = existing.state == "in_flight" and (
@@ -212,6 +221,45 @@ async def reserve(
                 "a request with this Idempotency-Key is still in flight; retry when it has finished",
                 headers={"Retry-After": "1"},
             )
+        raise IdempotentReplay(existing)
+
+
+_RELEASING: set[asyncio.Task[None]] = set()
+
+
+def release_later(reservation: Reservation, *, every: float = 0.5, attempts: int = 240) -> None:
+    """Release ``reservation`` in the background, retrying until the database takes it (fenced by
+    when it was taken: a retry's key is never touched)."""
+
+    async def keep_trying() -> None:
+        for _ in range(attempts):
+            await asyncio.sleep(every)
+            try:
+                await reservation.release()
+                return
+            except SQLAlchemyError:
+                logger.warning("releasing Idempotency-Key %r failed; retrying", reservation.key)
+
+    task = asyncio.get_running_loop().create_task(keep_trying())
+    _RELEASING.add(task)
+    task.add_done_callback(_RELEASING.discard)
+
+
+async def replay_if_completed(request: Request, principal: Principal) -> None:
+    """Raise the replay of a completed key of this caller and request, if there is one: a retried
+    request replays even when the stored record's state has moved on since (a round it closed)."""
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or key is None or not KEY_PATTERN.match(key):
+        return
+    db: Database = request.app.state.db
+    async with db.session(write=False) as session:
+        existing = await _record(session, principal.sub, key)
+    if (
+        existing is not None
+        and existing.state == "completed"
+        and existing.expires_at >= utcnow()
+        and existing.fingerprint == await fingerprint(request)
+    ):
         raise IdempotentReplay(existing)
 
 

@@ -3,6 +3,7 @@ aiosqlite's own path, in fewer trips to the connection's thread, and reads on th
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import sqlite3
@@ -20,16 +21,24 @@ from services.chassis.db import Database
 from services.chassis.sqlite_driver import OneTripConnection
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'trips.db'}", pool_size=2)
+@contextlib.asynccontextmanager
+async def things(path: Path, *names: str, pool_size: int) -> AsyncIterator[Database]:
+    """A database of ``things`` named ``names``, its readers' pool ``pool_size`` connections."""
+    database = Database(f"sqlite+aiosqlite:///{path}", pool_size=pool_size)
     async with database.session(write=True) as session:
         await session.execute(text("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL)"))
-        await session.execute(text("INSERT INTO things (name) VALUES ('one'), ('two')"))
+        for name in names:
+            await session.execute(text("INSERT INTO things (name) VALUES (:name)"), {"name": name})
     try:
         yield database
     finally:
         await database.dispose()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with things(tmp_path / "trips.db", "one", "two", pool_size=2) as database:
+        yield database
 
 
 @contextlib.contextmanager
@@ -240,3 +249,75 @@ async def test_a_new_file_switches_to_wal_however_many_connections_open_it_at_on
     with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
         await greenlet_spawn(db_module._switch_to_wal, failing)
     assert failing.ran.count("PRAGMA journal_mode=WAL") == 1
+
+
+# --- cancelled on the connection's thread --------------------------------------------------------
+
+SLOW_READ = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT sum(i) FROM n"
+
+
+@pytest.fixture
+async def trips_db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with things(tmp_path / "cancel.db", "one", pool_size=1) as database:
+        database.engine.pool._max_overflow = 0  # type: ignore[attr-defined]  # one reader: the same connection again
+        yield database
+
+
+async def cancelled_once_on_the_thread(work: Any) -> None:
+    """Run ``work(entered)`` and cancel it once its slow statement is under way (on the
+    connection's thread: it runs there for a good part of a second)."""
+    entered = asyncio.Event()
+    task = asyncio.create_task(work(entered))
+    await entered.wait()
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_a_read_cancelled_on_the_connections_thread_leaves_no_transaction_behind(trips_db: Database) -> None:
+    """A read run again on the thread (over its budget) and cancelled there (a client gone, a
+    timeout): SQLAlchemy invalidates the connection, so no read transaction (and no old snapshot)
+    is handed to the next read, which sees a write committed meanwhile and runs its own BEGIN."""
+    db = trips_db
+
+    async def slow_read(entered: asyncio.Event) -> None:
+        async with db.session(write=False) as session:
+            await session.execute(text("SELECT 1"))
+            entered.set()
+            await session.execute(text(SLOW_READ))
+
+    await cancelled_once_on_the_thread(slow_read)
+    async with db.session(write=True) as session:
+        await session.execute(text("INSERT INTO things (name) VALUES ('two')"))
+    for _ in range(2):
+        async with db.session(write=False) as session:
+            assert (await session.execute(text("SELECT count(*) FROM things"))).scalar() == 2
+
+
+async def test_a_write_cancelled_mid_statement_leaves_nothing_and_frees_the_write_lock(
+    trips_db: Database, tmp_path: Path
+) -> None:
+    """A write cancelled while its statement runs on the thread: nothing of it is committed, the
+    write lock is free (another process takes it at once), and the one writer connection's pool
+    serves the next write."""
+    db = trips_db
+
+    async def slow_write(entered: asyncio.Event) -> None:
+        async with db.session(write=True) as session:
+            await session.execute(text("INSERT INTO things (name) VALUES ('lost')"))
+            entered.set()
+            await session.execute(text(SLOW_READ))
+
+    await cancelled_once_on_the_thread(slow_write)
+    other = sqlite3.connect(tmp_path / "cancel.db", isolation_level=None, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    async with db.session(write=True) as session:
+        await session.execute(text("INSERT INTO things (name) VALUES ('kept')"))
+    async with db.session(write=False) as session:
+        names = (await session.execute(text("SELECT name FROM things ORDER BY id"))).scalars().all()
+    assert names == ["one", "kept"]

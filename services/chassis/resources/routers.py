@@ -14,13 +14,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from services.chassis.auth import principal_of
 from services.chassis.concurrency import etag
-from services.chassis.errors import problem_responses
-from services.chassis.idempotency import Reservation, reserve_for
+from services.chassis.errors import Conflict, problem_responses
+from services.chassis.idempotency import Reservation, release_later, replay_if_completed, reserve_for
 from services.chassis.pagination import Page, apply_keyset, next_link
 from services.chassis.queries import StrictRoute, strict_router
 from services.chassis.resources.collection import Collection
@@ -59,15 +60,20 @@ class GuardedRoute(StrictRoute):
         async def guard(request: Request) -> Response:
             principal = await principal_of(request)
             state = request.app.state
-            async with state.db.session(write=False) as session:
-                reading = RequestContext(
-                    principal=principal,
-                    session=session,
-                    settings=state.settings,
-                    upstreams=state.upstreams,
-                    request=request,
-                )
-                admission = await authorize(reading, op, request.path_params)
+            try:
+                async with state.db.session(write=False) as session:
+                    reading = RequestContext(
+                        principal=principal,
+                        session=session,
+                        settings=state.settings,
+                        upstreams=state.upstreams,
+                        request=request,
+                    )
+                    admission = await authorize(reading, op, request.path_params)
+            except Conflict:
+                # The state moved on (a round closed): a retry of the request that moved it replays.
+                await replay_if_completed(request, principal)
+                raise
             reservation = await reserve_for(request, principal)
             if reservation is not None:
                 # Released after the request's transaction has committed or rolled back (the
@@ -85,7 +91,13 @@ def _releaser(reservation: Reservation) -> Callable[..., Coroutine[Any, Any, boo
     async def release(exc_type: type[BaseException] | None, *_: object) -> bool:
         # A request that failed (its commit included) or never stored its answer frees the key.
         if exc_type is not None or not reservation.completed:
-            await reservation.release()
+            try:
+                await reservation.release()
+            except SQLAlchemyError:
+                # The database refused even this (its lock held elsewhere): the key would stay in
+                # flight for its live holder for IV_IDEMPOTENCY_IN_FLIGHT_SECONDS. Keep trying.
+                release_later(reservation)
+                raise
         return False
 
     return release
