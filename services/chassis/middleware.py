@@ -5,8 +5,9 @@ It does in one layer what would otherwise be four, each wrapping ``send`` and ``
 cheap GET): the request's server span (the caller's W3C trace context followed; non-recording
 while nothing exports, yet naming the trace), the answer's headers (``X-Trace-Id``, nosniff, no
 referrer, no framing, no caching of API answers, a Content-Security-Policy on pages), the request
-metrics and the JSON access log, and the limits on what a request may bring (a body over the
-limit, declared or streamed: 413; a path or query no database could store: 422).
+metrics and the JSON access log, the limits on what a request may bring (a body over the limit,
+declared or streamed: 413; a path or query no database could store: 422), and HEAD: answered as
+its GET where nothing takes HEAD itself, the head alone sent (RFC 9110 section 9.3.2).
 
 ``install_front_door`` puts it outside Starlette's ``ServerErrorMiddleware``, where FastAPI's own
 tracing sat, so that an unexpected error's 500 is traced, metered, logged and given the headers
@@ -105,11 +106,21 @@ class FrontDoor:
         page = path.startswith(self.page_prefixes)
         trace_id = format(span.get_span_context().trace_id, "032x") if span is not None else None
 
+        head = False  # a HEAD answered as its GET: the answer's head goes, its content does not
+        head_sent = False
+
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, head_sent
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message = {**message, "headers": _answer_headers(message.get("headers", ()), trace_id, page)}
+            elif head:
+                if head_sent:
+                    return  # the answer is complete: what an event stream sends on goes nowhere
+                head_sent = True
+                # Complete without content; the server then tells the app the client has gone
+                # (``http.disconnect``), so an event stream or an export asked for by HEAD ends.
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
         failure: BaseException | None = None
@@ -119,6 +130,13 @@ class FrontDoor:
                 await refused(scope, receive, send_with_headers)
             else:
                 served = self.lane(scope) if self.lane is not None else None
+                if served is None and method == "HEAD":
+                    # HEAD is GET without the content (RFC 9110 section 9.3.2) wherever nothing
+                    # takes HEAD itself (the gateway's proxy passes it on): the GET's answer, its
+                    # head alone. Counted, logged and traced as the HEAD it is.
+                    head = True
+                    scope["method"] = "GET"
+                    served = self.lane(scope) if self.lane is not None else None
                 await (served or self.app)(scope, self._limited(receive), send_with_headers)
         except ClientDisconnect:
             # The client went away before its request was in: no one to answer and no bug. Counted

@@ -188,3 +188,20 @@ async def test_a_client_gone_mid_write_ends_the_stream_quietly(
     gone = tokens("reader", sub="u-gone")
     async with stream_client(streaming_suite, gone) as client, opened(client), opened(client):
         pass  # both slots free again
+
+
+async def test_a_head_of_the_stream_is_its_head_alone_and_gives_its_slot_back(
+    streaming_suite: Suite, tokens: Tokens
+) -> None:
+    """HEAD is the stream's head and nothing more, and the stream ends there: the app hears that
+    the client has gone once its head is out, so the caller's slots (two) are free for the next
+    HEAD and for a stream opened after three of them."""
+    async with stream_client(streaming_suite, tokens("reader", sub="u-head")) as client:
+        async with asyncio.timeout(30):  # a guard against hanging, not a measurement
+            for _ in range(3):
+                head = await client.head(STREAM)
+                assert head.status_code == 200, head.text
+                assert head.headers["content-type"].startswith("text/event-stream")
+                assert head.content == b""
+            async with opened(client), opened(client):
+                pass

@@ -30,6 +30,20 @@ APPLICATION_FIELDS |= {"supported_until", "hosting"}
 ABSENT_ID = "019a0000-dead-7000-8000-000000000000"
 
 
+def scope_om_to_chains(app: FastAPI, monkeypatch: pytest.MonkeyPatch, *chains: str) -> None:
+    """The partner organisation OM sees the valuechains ``chains`` (their names) and their
+    applications (which chain each is of), and nothing else."""
+    scopes = {
+        "OM": PartnerScope(
+            collections={
+                "/valuechains/v1/chains": CollectionScope(fields=("name",), chains=chains),
+                "/valuechains/v1/applications": CollectionScope(fields=("chain",), chains=chains),
+            }
+        )
+    }
+    monkeypatch.setattr(app.state, "settings", app.state.settings.model_copy(update={"partner_scopes": scopes}))
+
+
 def om(tokens: Tokens, **options: Any) -> dict[str, str]:
     return tokens("partner", sub="u-om-analist", partner_org="OM", **options)
 
@@ -93,17 +107,7 @@ async def test_a_chain_filter_keeps_other_chains_and_their_applications_out(
 ) -> None:
     shared, shared_app = await chain_with_application(suite, tokens, "Gedeeld")
     other, other_app = await chain_with_application(suite, tokens, "Intern")
-    app = suite.apps["valuechains"]
-    only = (shared["href"],)
-    scopes = {
-        "OM": PartnerScope(
-            collections={
-                "/valuechains/v1/chains": CollectionScope(fields=("name",), chains=only),
-                "/valuechains/v1/applications": CollectionScope(fields=("chain",), chains=only),
-            }
-        )
-    }
-    monkeypatch.setattr(app.state, "settings", app.state.settings.model_copy(update={"partner_scopes": scopes}))
+    scope_om_to_chains(suite.apps["valuechains"], monkeypatch, shared["href"])
     async with suite.client("valuechains", om(tokens)) as partner:
         chains = (await partner.get("/v1/chains", params={"limit": 100})).json()["items"]
         assert [c["id"] for c in chains] == [shared["id"]]

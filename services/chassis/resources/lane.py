@@ -76,7 +76,7 @@ class ReadLane:
             return None
         read = self.reads.get(parts[2])
         id_ = parts[3]
-        if read is None or len(id_) > _ID_MAX or not _ID.match(id_):
+        if read is None or len(id_) > _ID_MAX or not _ID.fullmatch(id_):
             return None
         scope[_READ], scope["route"] = read
         scope["path_params"] = {"id": id_}
