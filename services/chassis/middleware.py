@@ -124,6 +124,7 @@ class FrontDoor:
             await send(message)
 
         failure: BaseException | None = None
+        served_scope = scope  # what the app is given (and where its route is recorded)
         try:
             refused = self._refusal(scope)
             if refused is not None:
@@ -133,11 +134,12 @@ class FrontDoor:
                 if served is None and method == "HEAD":
                     # HEAD is GET without the content (RFC 9110 section 9.3.2) wherever nothing
                     # takes HEAD itself (the gateway's proxy passes it on): the GET's answer, its
-                    # head alone. Counted, logged and traced as the HEAD it is.
+                    # head alone. Counted, logged and traced as the HEAD it is. The app gets a
+                    # scope of its own: the server's still says HEAD (uvicorn then sends no body).
                     head = True
-                    scope["method"] = "GET"
-                    served = self.lane(scope) if self.lane is not None else None
-                await (served or self.app)(scope, self._limited(receive), send_with_headers)
+                    served_scope = {**scope, "method": "GET"}
+                    served = self.lane(served_scope) if self.lane is not None else None
+                await (served or self.app)(served_scope, self._limited(receive), send_with_headers)
         except ClientDisconnect:
             # The client went away before its request was in: no one to answer and no bug. Counted
             # and logged as 499 (nginx's "client closed request"), never as a 500.
@@ -147,7 +149,7 @@ class FrontDoor:
             raise
         finally:
             elapsed = time.perf_counter() - started
-            route = route_template(scope)
+            route = route_template(served_scope)
             if span is not None:
                 if span.is_recording():
                     span.update_name(f"{method} {route}" if route != "unmatched" else method)
@@ -159,7 +161,7 @@ class FrontDoor:
                 span.end()
             self.metrics.observe(method, route, status, elapsed)
             if route not in UNTRACED_PATHS:
-                _log_access(scope, method, path, route, status, elapsed)  # in the span: it names the trace
+                _log_access(served_scope, method, path, route, status, elapsed)  # in the span: it names the trace
             if token is not None:
                 otel_context.detach(token)
 

@@ -52,8 +52,12 @@ async def test_head_of_a_resource_answers_as_its_get_without_a_body(suite: Suite
     a HEAD) both assume it; the services answer 405 ``Allow: GET``."""
     resource = await created(suite, tokens, case)
     path = f"{case.path}/{resource['id']}"
+    registry = suite.apps[case.service].state.metrics.registry
+    counted = {"service": case.service, "method": "HEAD", "route": f"{case.path}/{{id}}", "status": "200"}
+    before = registry.get_sample_value("http_requests_total", counted) or 0
     async with suite.client(case.service, tokens("reader", clearance="secret")) as client:
         got, head = await client.get(path), await client.head(path)
+    assert registry.get_sample_value("http_requests_total", counted) == before + 1  # a HEAD, of its route
     assert got.status_code == 200
     assert head.status_code == 200, head.text
     assert head.content == b""

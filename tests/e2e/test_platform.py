@@ -130,6 +130,27 @@ def test_the_change_stream_through_the_gateway(platform: Platform, reader: dict[
             assert status == 200
 
 
+def test_head_through_the_gateway_is_the_gets_head(gateway: httpx2.Client, reader: dict[str, str]) -> None:
+    """HEAD over real connections and uvicorn: a resource's head is its GET's (length and ETag), and a
+    HEAD of the change stream is its head at once, the stream at the service ended with it (a
+    caller holds 3 at once; each HEAD gives its slot back). test_sigint_... then finds no traceback:
+    nothing the stream sent after its head reached uvicorn."""
+    href = gateway.get("/valuechains/v1/chains", headers=reader).json()["items"][0]["href"]
+    got, head = gateway.get(href, headers=reader), gateway.head(href, headers=reader)
+    assert got.status_code == head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == got.headers["content-length"] == str(len(got.content))
+    assert head.headers["etag"] == got.headers["etag"]
+    for _ in range(5):
+        deadline = time.monotonic() + 2
+        while (streamed := gateway.head("/valuechains/v1/changes/stream", headers=reader)).status_code == 429:
+            assert time.monotonic() < deadline, "a HEAD's stream still holds its slot at the service"
+            time.sleep(0.05)
+        assert streamed.status_code == 200, streamed.text
+        assert streamed.headers["content-type"].startswith("text/event-stream")
+        assert streamed.content == b""
+
+
 def test_killed_upstream_mid_request_is_a_problem_not_a_hang(
     platform: Platform, gateway: httpx2.Client, reader: dict[str, str]
 ) -> None:
