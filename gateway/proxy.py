@@ -49,8 +49,11 @@ def _upstream_target(scope: Scope, prefix: str, query: bytes, request: Request |
         rest = path[slash:] if encoded_prefix else quote(scope["path"][len(prefix) :])
     target_query = query.decode()  # as the URL's query, without building the URL
     if request is not None and (EXPAND in request.query_params or INCLUDE in request.query_params):
-        # Beside include, count_not_shown is the gateway's too: it goes to the included lists.
-        own = (EXPAND, INCLUDE, COUNT_NOT_SHOWN) if INCLUDE in request.query_params else (EXPAND, INCLUDE)
+        # Beside include, count_not_shown is the gateway's too: it goes to the included lists. An
+        # include that names nothing includes nothing: the count then stays the service's (which
+        # answers it, or refuses it to a chain partner), never dropped silently.
+        includes = any(v.replace(",", "").strip() for v in request.query_params.getlist(INCLUDE))
+        own = (EXPAND, INCLUDE, COUNT_NOT_SHOWN) if includes else (EXPAND, INCLUDE)
         target_query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k not in own])
     return rest + (f"?{target_query}" if target_query else "")
 
