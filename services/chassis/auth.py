@@ -212,7 +212,12 @@ class TokenVerifier:
             raise Unauthenticated(f"the token's signing keys could not be read: {exc}") from exc
         if not keys:
             raise Unauthenticated("invalid token: it is signed with a key the identity provider does not publish")
-        return [key.key for key in keys]
+        # A key verifies only with its own algorithm: an RS256 header naming an EC key (or ES256 an
+        # RSA key) is refused here, not left to PyJWT, which raises TypeError for such a pair.
+        fitting = [key.key for key in keys if key.algorithm_name == header["alg"]]
+        if not fitting:
+            raise Unauthenticated(f"invalid token: its algorithm {header['alg']!r} is not that of its signing key")
+        return fitting
 
     async def verify(self, token: str) -> Principal:
         cached = self.verified.get(token)
@@ -235,9 +240,13 @@ class TokenVerifier:
             raise Unauthenticated("the token is from another issuer") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"invalid token: {exc}") from exc
-        exp = claims.get("exp")
-        horizon = time.time() + self.settings.jwt_max_lifetime_seconds + self.settings.jwt_leeway_seconds
-        if not isinstance(exp, int | float) or exp > horizon:
+        exp, iat = claims.get("exp"), claims.get("iat")
+        longest = self.settings.jwt_max_lifetime_seconds + self.settings.jwt_leeway_seconds
+        if (
+            not isinstance(exp, int | float)
+            or exp > time.time() + longest
+            or (isinstance(iat, int | float) and exp - iat > longest)  # issued for longer, even if near its end
+        ):
             raise Unauthenticated(
                 f"the token lives longer than the {self.settings.jwt_max_lifetime_seconds} seconds accepted"
             )

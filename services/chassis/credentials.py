@@ -75,8 +75,18 @@ class ServiceCredentials:
             raise ServiceUnavailable(
                 f"the identity provider refused the service's credentials ({response.status_code})"
             )
-        answer: dict[str, Any] = response.json()
-        if not isinstance(answer.get("access_token"), str) or not isinstance(answer.get("expires_in"), int | float):
+        try:
+            answer: Any = response.json()
+        except ValueError as exc:
+            raise ServiceUnavailable("the identity provider's token answer is not JSON") from exc
+        expires_in = answer.get("expires_in") if isinstance(answer, dict) else None
+        if (
+            not isinstance(answer, dict)
+            or not isinstance(answer.get("access_token"), str)
+            or isinstance(expires_in, bool)
+            or not isinstance(expires_in, int | float)
+            or expires_in < 1
+        ):
             raise ServiceUnavailable("the identity provider's token answer has no access_token and expires_in")
         return OAuth2Token.from_dict(answer)
 

@@ -211,7 +211,10 @@ class TrustedKeys:
             self._attempted_at = self.clock()
             self.fetches += 1
             try:
-                data = await anyio.to_thread.run_sync(self._fetch)
+                try:
+                    data = await anyio.to_thread.run_sync(self._fetch)
+                except ValueError as exc:  # an answer that is not JSON (PyJWKClient lets it through)
+                    raise jwt.PyJWKClientError(f"the JWKS is not JSON: {exc}") from exc
                 keys = jwt.PyJWKSet.from_dict(data).keys
             except (jwt.PyJWKClientError, jwt.PyJWKSetError):
                 if must_have and self._keys is None:
