@@ -299,7 +299,7 @@ def principal_from_claims(claims: dict[str, Any], token: str) -> Principal:
     if clearance is not None and clearance not in CLEARANCES:
         raise Unauthenticated(f"unknown clearance {clearance!r}")
     sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub:
+    if not isinstance(sub, str) or not sub.strip():  # a blank subject names no one to audit
         raise Unauthenticated("the token has no subject")
     partner_org = claims.get("partner_org")
     problem = partner_problem(roles, partner_org)

@@ -322,6 +322,7 @@ async def test_a_key_past_its_grace_verifies_no_token(tmp_path: Path) -> None:
         ("no sub", {"sub": ...}),
         ("sub a number", {"sub": 42}),
         ("sub empty", {"sub": ""}),
+        ("sub blank", {"sub": " \t"}),
         ("roles a mapping", {"roles": {"admin": True}}),
         ("roles not strings", {"roles": ["reader", 1]}),
         ("clearance in another case", {"clearance": "Secret"}),
